@@ -1,0 +1,1 @@
+"""kit: the library every chapter of the sparse-scaling-laws book stands on."""

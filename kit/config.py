@@ -1,0 +1,136 @@
+"""One frozen dataclass describing a training run, and its validation.
+
+A run is fully determined by its `RunConfig` plus the corpus it reads (whose fingerprint the
+run store adds to the record). Everything a sweep varies is a field here.
+
+Sizes are requested as non-zero prunable parameters `n_nonzero` (the paper's N) at sparsity
+`sparsity` (S): the model trained is the dense model of about N/(1-S) prunable parameters, made
+by widening the hidden dimension only (`kit.model.width_for`), and fraction S of its prunable
+weights are removed by the end of training. Token budgets are `tokens` (the paper's D).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Literal
+
+SCHEDULES = ("cubic", "geometric")
+CLOCKS = ("steps", "compute")
+SCOPES = ("layer", "global")
+
+
+class ConfigError(ValueError):
+    """A run configuration that cannot be trained; raised before any training starts."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    # What the scaling laws see.
+    n_nonzero: int = 50_000  # N: non-zero prunable parameters at the end of training
+    sparsity: float = 0.0  # S: final fraction of prunable weights that are zero, in [0, 1)
+    tokens: int = 1_000_000  # D: training tokens, each seen once
+
+    # Shape (only the width d_model scales; see kit.model).
+    n_layers: int = 2
+    n_heads: int = 4
+    seq_len: int = 128
+    width_multiple: int = 8  # d_model is rounded to a multiple of this (n:m groups need m | d_model)
+
+    # Optimisation: AdamW, linear warmup then cosine decay to lr_min_ratio * lr.
+    batch_size: int = 32
+    lr: float = 3e-3
+    warmup_frac: float = 0.05
+    lr_min_ratio: float = 0.1
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+
+    # Gradual magnitude pruning.
+    schedule: Literal["cubic", "geometric"] = "cubic"
+    prune_start: float = 0.25  # fraction of training at which pruning starts ...
+    prune_end: float = 0.75  # ... and reaches the target sparsity
+    prune_clock: Literal["steps", "compute"] = "steps"  # what start/end are fractions of
+    prune_every: float = 0.01  # mask update interval, as a fraction of all training steps
+    prune_scope: Literal["layer", "global"] = "layer"  # uniform per-layer (paper) or one global threshold
+    nm: tuple[int, int] | None = None  # (n, m): gradual n:m pruning (Algorithm 1); needs S = 1 - n/m
+
+    # Starting point: None trains from scratch; a run id starts from that run's saved
+    # checkpoint (same width), e.g. to sparsify a long-trained dense model (Section 4.2).
+    init_from: str | None = None
+    save_checkpoint: bool = False
+
+    seed: int = 0
+    eval_tokens: int = 262_144  # held-out validation tokens for the final loss
+
+    def __post_init__(self):
+        if self.nm is not None and not isinstance(self.nm, tuple):
+            object.__setattr__(self, "nm", tuple(self.nm))
+        validate(self)
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.seq_len
+
+    @property
+    def steps(self) -> int:
+        return self.tokens // self.tokens_per_step
+
+    def replace(self, **changes) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["nm"] = list(self.nm) if self.nm is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown config fields {sorted(unknown)}; allowed: {sorted(known)}")
+        return cls(**d)
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+def _require(ok: bool, message: str):
+    if not ok:
+        raise ConfigError(message)
+
+
+def validate(c: RunConfig) -> None:
+    """Raise ConfigError naming the field, its value and what is allowed."""
+    _require(isinstance(c.n_nonzero, int) and c.n_nonzero > 0,
+             f"n_nonzero={c.n_nonzero!r}: must be a positive int")
+    _require(0.0 <= c.sparsity < 1.0, f"sparsity={c.sparsity!r}: must be in [0, 1)")
+    _require(isinstance(c.tokens, int) and c.tokens > 0, f"tokens={c.tokens!r}: must be a positive int")
+    _require(c.n_layers >= 1, f"n_layers={c.n_layers!r}: must be >= 1")
+    _require(c.n_heads >= 1, f"n_heads={c.n_heads!r}: must be >= 1")
+    _require(c.seq_len >= 2, f"seq_len={c.seq_len!r}: must be >= 2")
+    _require(c.width_multiple >= 1 and c.width_multiple % c.n_heads == 0,
+             f"width_multiple={c.width_multiple!r}: must be a positive multiple of n_heads={c.n_heads}")
+    _require(c.batch_size >= 1, f"batch_size={c.batch_size!r}: must be >= 1")
+    _require(c.steps >= 10, f"tokens={c.tokens}: gives {c.steps} steps of "
+             f"{c.tokens_per_step} tokens (batch_size*seq_len); at least 10 steps are needed")
+    _require(c.lr > 0, f"lr={c.lr!r}: must be > 0")
+    _require(0.0 <= c.warmup_frac < 1.0, f"warmup_frac={c.warmup_frac!r}: must be in [0, 1)")
+    _require(0.0 <= c.lr_min_ratio <= 1.0, f"lr_min_ratio={c.lr_min_ratio!r}: must be in [0, 1]")
+    _require(c.schedule in SCHEDULES, f"schedule={c.schedule!r}: allowed {SCHEDULES}")
+    _require(c.prune_clock in CLOCKS, f"prune_clock={c.prune_clock!r}: allowed {CLOCKS}")
+    _require(c.prune_scope in SCOPES, f"prune_scope={c.prune_scope!r}: allowed {SCOPES}")
+    _require(0.0 <= c.prune_start < c.prune_end <= 1.0,
+             f"prune_start={c.prune_start!r}, prune_end={c.prune_end!r}: need 0 <= start < end <= 1")
+    _require(0.0 < c.prune_every <= 1.0, f"prune_every={c.prune_every!r}: must be in (0, 1]")
+    if c.nm is not None:
+        _require(len(c.nm) == 2 and all(isinstance(v, int) for v in c.nm) and 0 < c.nm[0] < c.nm[1],
+                 f"nm={c.nm!r}: must be (n, m) ints with 0 < n < m")
+        n, m = c.nm
+        _require(c.width_multiple % m == 0,
+                 f"nm={c.nm!r}: m={m} must divide every layer's input dimension; "
+                 f"set width_multiple to a multiple of {m} (now {c.width_multiple})")
+        _require(abs(c.sparsity - (1 - n / m)) < 1e-9,
+                 f"nm={c.nm!r} with sparsity={c.sparsity!r}: n:m pruning ends at sparsity 1 - n/m = {1 - n / m}")
+        _require(c.prune_scope == "layer", f"nm={c.nm!r}: n:m pruning is per layer; prune_scope must be 'layer'")
+    _require(c.eval_tokens >= c.seq_len, f"eval_tokens={c.eval_tokens!r}: must be >= seq_len={c.seq_len}")

@@ -1,0 +1,72 @@
+"""Pruning schedules: target sparsity as a pure function of training progress.
+
+`t` is the fraction of training steps done, in [0, 1]. Pruning runs from `start` to `end`;
+before `start` the model is dense, after `end` it holds the final sparsity `s`. Functions work
+on floats, numpy arrays and jax arrays alike, so the same formula drives the pruner (kit.pruning)
+and the cost integrals (kit.laws).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate, optimize
+
+
+def progress(t, start, end):
+    """Fraction of the pruning window done at training fraction t, clipped to [0, 1]."""
+    u = (t - start) / (end - start)
+    return np.clip(u, 0.0, 1.0) if isinstance(u, (float, int, np.ndarray)) else u.clip(0.0, 1.0)
+
+
+def cubic(t, s, start=0.25, end=0.75):
+    """Zhu & Gupta (2017) cubic schedule, as in Frantar et al. Appendix D: S_t = s - s (1 - u)^3."""
+    u = progress(t, start, end)
+    return s - s * (1.0 - u) ** 3
+
+
+def geometric(t, s, start=0.25, end=0.75):
+    """Jin et al. (2025) geometric schedule: each pruning event keeps the same fraction of what is
+    left, so density is (1 - s)^u, i.e. S_t = 1 - (1 - s)^u (the continuous limit of
+    keep_k = (1 - s_step)^k with s_step = 1 - (1 - s)^(1/K))."""
+    u = progress(t, start, end)
+    return 1.0 - (1.0 - s) ** u
+
+
+SCHEDULES = {"cubic": cubic, "geometric": geometric}
+
+
+def sparsity_at(t, s, start=0.25, end=0.75, kind="cubic"):
+    """Target sparsity at training fraction t for schedule `kind` ('cubic' or 'geometric')."""
+    if kind not in SCHEDULES:
+        raise ValueError(f"schedule kind={kind!r}: allowed {tuple(SCHEDULES)}")
+    return SCHEDULES[kind](t, s, start, end)
+
+
+def compute_fraction(t, s, start=0.25, end=0.75, kind="cubic"):
+    """Fraction of a run's sparse compute (compute counted on non-zero weights only) spent by
+    training fraction t: C(t)/C(1) with C(t) = int_0^t (1 - S_tau) dtau."""
+    density = lambda tau: 1.0 - sparsity_at(tau, s, start, end, kind)
+    points = [p for p in (start, end) if 0.0 < p < 1.0]
+    total = integrate.quad(density, 0.0, 1.0, points=points)[0]
+    return integrate.quad(density, 0.0, t, points=[p for p in points if p < t] or None)[0] / total
+
+
+def steps_from_compute(start_c, end_c, s, kind="cubic"):
+    """Step fractions (start, end) at which pruning must start and end so that it starts after
+    fraction start_c and ends after fraction end_c of the run's sparse compute, as Jin et al.
+    measure their schedules. Dense runs (s = 0) spend compute uniformly: fractions are unchanged."""
+    if s == 0.0:
+        return float(start_c), float(end_c)
+
+    def residual(x):
+        start, end = x
+        if not 0.0 <= start < end <= 1.0:
+            return [1e3, 1e3]
+        return [compute_fraction(start, s, start, end, kind) - start_c,
+                compute_fraction(end, s, start, end, kind) - end_c]
+
+    sol = optimize.root(residual, x0=[start_c, end_c + 0.5 * (1 - end_c)], method="hybr", tol=1e-12)
+    start, end = (float(v) for v in sol.x)
+    if not sol.success or max(abs(r) for r in residual(sol.x)) > 1e-8:
+        raise ValueError(f"no step fractions give compute fractions ({start_c}, {end_c}) at s={s}")
+    return start, min(end, 1.0)
