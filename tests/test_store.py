@@ -1,0 +1,123 @@
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from kit.config import RunConfig
+from kit.store import RunStore, run_id
+
+FP = "f" * 64
+BASE = RunConfig(tokens=16 * 4 * 20, seq_len=16, batch_size=4, eval_tokens=256)
+
+
+def record(config=BASE, status="ok", loss=2.5, fingerprint=FP):
+    return {"id": run_id(config, fingerprint), "status": status,
+            "reason": None if status == "ok" else "loss is NaN at step 7",
+            "config": config.to_dict(), "corpus": {"name": "tiny", "fingerprint": fingerprint,
+                                                   "train_tokens": 1000, "val_tokens": 100},
+            "metrics": {"val_loss": loss}, "curve": {"step": [0, 1], "train_loss": [3.0, loss]},
+            "versions": {}, "checkpoint": None, "created": "2026-01-01T00:00:00+00:00"}
+
+
+def test_roundtrip(tmp_path):
+    store = RunStore(tmp_path)
+    r = record()
+    assert not store.has(r["id"])
+    store.put(r)
+    assert store.has(r["id"]) and store.get(r["id"]) == r
+    assert (tmp_path / f"{r['id']}.json").is_file()
+    assert store.records() == [r] and store.records("failed") == []
+    assert RunConfig.from_dict(store.get(r["id"])["config"]) == BASE
+
+
+def test_put_replaces_and_leaves_no_temp_file(tmp_path):
+    store = RunStore(tmp_path)
+    store.put(record(loss=2.5))
+    store.put(record(loss=2.0))
+    assert [p.name for p in tmp_path.iterdir()] == [f"{run_id(BASE, FP)}.json"]
+    assert store.get(run_id(BASE, FP))["metrics"]["val_loss"] == 2.0
+
+
+def test_leftover_temp_file_is_not_a_record(tmp_path):
+    store = RunStore(tmp_path)
+    store.put(record())
+    other = record(BASE.replace(seed=1))
+    # what a process killed mid-write leaves behind: a partial temporary file
+    (tmp_path / f".{other['id']}.abc123.tmp").write_text(json.dumps(other)[:40])
+    assert not store.has(other["id"])
+    assert [r["id"] for r in store.records()] == [run_id(BASE, FP)]
+    assert len(store.frame()) == 1
+
+
+def test_numpy_and_non_finite_values_become_json(tmp_path):
+    store = RunStore(tmp_path)
+    r = record(status="failed", loss=float("nan"))
+    r["metrics"]["steps_done"] = np.int64(7)
+    r["curve"]["train_loss"] = np.array([3.0, np.inf], dtype=np.float32)
+    store.put(r)
+    json.loads(store.path(r["id"]).read_text(), parse_constant=pytest.fail)  # strict JSON: no NaN
+    back = store.get(r["id"])
+    assert back["metrics"] == {"val_loss": None, "steps_done": 7}
+    assert back["curve"]["train_loss"] == [3.0, None]
+
+
+def test_id_is_stable_and_sensitive_to_every_field_and_the_corpus():
+    assert run_id(BASE, FP) == run_id(RunConfig(**BASE.to_dict() | {"nm": None}), FP)
+    assert len(run_id(BASE, FP)) == 16 and int(run_id(BASE, FP), 16) >= 0
+    half = BASE.replace(sparsity=0.5)
+    changes = {  # one valid change per field; nm needs sparsity 1 - n/m, so it is varied from `half`
+        "n_nonzero": 50_001, "sparsity": 0.25, "tokens": BASE.tokens + 64, "n_layers": 3, "n_heads": 2,
+        "seq_len": 32, "width_multiple": 16, "batch_size": 2, "lr": 1e-3, "warmup_frac": 0.1,
+        "lr_min_ratio": 0.2, "weight_decay": 0.0, "grad_clip": 0.5, "schedule": "geometric",
+        "prune_start": 0.1, "prune_end": 0.9, "prune_clock": "compute", "prune_every": 0.02,
+        "prune_scope": "global", "nm": (2, 4), "init_from": "0123456789abcdef",
+        "save_checkpoint": True, "seed": 1, "eval_tokens": 512}
+    assert set(changes) == {f.name for f in dataclasses.fields(RunConfig)}
+    ids = {run_id(BASE, FP), run_id(half, FP)}
+    for name, value in changes.items():
+        base = half if name == "nm" else BASE
+        ids.add(run_id(base.replace(**{name: value}), FP))
+    assert len(ids) == len(changes) + 2
+    assert run_id(BASE, FP) != run_id(BASE, "e" * 64)
+
+
+def test_put_rejects_a_record_whose_id_does_not_match(tmp_path):
+    r = record()
+    r["config"]["seed"] = 5
+    with pytest.raises(ValueError, match="does not match its config"):
+        RunStore(tmp_path).put(r)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_put_rejects_metrics_named_like_columns(tmp_path):
+    r = record()
+    r["metrics"]["tokens"] = 123
+    with pytest.raises(ValueError, match=r"metrics \['tokens'\] clash"):
+        RunStore(tmp_path).put(r)
+
+
+def test_frame_flattens_and_ok_frame_drops_failed_with_warning(tmp_path):
+    store = RunStore(tmp_path)
+    store.put(record(BASE, loss=2.5))
+    store.put(record(BASE.replace(seed=1), loss=2.25))
+    store.put(record(BASE.replace(sparsity=0.5, nm=(2, 4)), status="failed", loss=float("nan")))
+    frame = store.frame()
+    assert len(frame) == 3 and set(frame["status"]) == {"ok", "failed"}
+    assert {"id", "reason", "n_nonzero", "sparsity", "tokens", "val_loss", "corpus_fingerprint"} <= set(frame)
+    assert frame.loc[frame["status"] == "failed", "nm"].item() == (2, 4)
+    with pytest.warns(UserWarning, match=r"dropped 1 failed run\(s\) of 3: 1 x loss is NaN at step 7"):
+        ok = store.ok_frame()
+    assert sorted(ok["val_loss"]) == [2.25, 2.5] and set(ok["status"]) == {"ok"}
+
+
+def test_empty_store_has_an_empty_frame_with_columns(tmp_path):
+    frame = RunStore(tmp_path / "none").frame()
+    assert len(frame) == 0 and {"id", "status", "n_nonzero", "tokens"} <= set(frame)
+
+
+def test_checkpoint_path_and_default_root(tmp_path):
+    store = RunStore(tmp_path)
+    path = store.checkpoint_path("0123456789abcdef")
+    assert path == tmp_path / "ckpt" / "0123456789abcdef.npz" and path.parent.is_dir()
+    assert RunStore().root.name == "runs" and (RunStore().root.parent / "kit" / "store.py").is_file()

@@ -1,0 +1,172 @@
+import concurrent.futures as cf
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kit import data
+from kit.config import ConfigError, RunConfig
+from kit.store import RunStore, run_id
+from kit.sweep import grid, run_sweep
+
+BASE = RunConfig(seq_len=16, batch_size=4, tokens=16 * 4 * 10, eval_tokens=64)
+CONFIGS = [BASE.replace(seed=s) for s in range(8)]
+
+
+def fake_train(config, *, corpus, store):
+    """A cheap stand-in for kit.train.run: logs the seed it trains, then writes its record.
+    Seed 3 raises; seed 4 "diverges" and records itself as failed, as kit.train.run does."""
+    Path(store.root).mkdir(parents=True, exist_ok=True)
+    with open(Path(store.root) / "trained.log", "a") as log:
+        log.write(f"{config.seed}\n")
+    if config.seed == 3:
+        raise RuntimeError("boom 3")
+    diverged = config.seed == 4
+    record = {"id": run_id(config, corpus.fingerprint), "status": "failed" if diverged else "ok",
+              "reason": "loss is NaN" if diverged else None, "config": config.to_dict(),
+              "corpus": data.describe(corpus), "metrics": {"val_loss": float("nan") if diverged else 1.0 + config.seed},
+              "curve": {}, "versions": {}, "checkpoint": None, "created": "2026-01-01T00:00:00+00:00"}
+    store.put(record)
+    return record
+
+
+def slow_train(config, *, corpus, store):
+    time.sleep(0.3)
+    return fake_train(config, corpus=corpus, store=store)
+
+
+def forgetful_train(config, *, corpus, store):
+    """Breaks the contract: returns a record without writing it."""
+    return {"id": run_id(config, corpus.fingerprint)}
+
+
+def trained(store):
+    log = Path(store.root) / "trained.log"
+    return [int(s) for s in log.read_text().split()] if log.exists() else []
+
+
+@pytest.fixture
+def corpus_dir(tmp_path):
+    root = tmp_path / "texts"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(10):
+        (root / f"doc{k}.txt").write_text("\n".join(" ".join(rng.choice(["to", "be", "or", "not"], 12))
+                                                    for _ in range(40)) + "\n")
+    return root
+
+
+@pytest.fixture
+def corpus(corpus_dir):
+    return data.load_corpus(corpus_dir)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "runs")
+
+
+def test_grid_is_the_product_last_axis_fastest():
+    configs = grid(BASE, n_nonzero=np.array([1000, 2000]), sparsity=[0.0, 0.5, 0.75])
+    assert [(c.n_nonzero, c.sparsity) for c in configs] == [
+        (1000, 0.0), (1000, 0.5), (1000, 0.75), (2000, 0.0), (2000, 0.5), (2000, 0.75)]
+    assert all(type(c.n_nonzero) is int and c.seq_len == 16 for c in configs)
+
+
+def test_grid_rejects_bad_axes_and_points():
+    with pytest.raises(ConfigError, match=r"grid axes \['width'\] are not RunConfig fields"):
+        grid(BASE, width=[64])
+    with pytest.raises(ConfigError, match="grid axis seed=3: give a non-empty list"):
+        grid(BASE, seed=3)
+    with pytest.raises(ConfigError, match=r"grid point \{'sparsity': 0.5, 'nm': \(1, 4\)\}: .*1 - n/m = 0.75"):
+        grid(BASE, sparsity=[0.5], nm=[(2, 4), (1, 4)])
+
+
+def test_failures_are_recorded_and_rerun_trains_only_missing(corpus, store):
+    frame = run_sweep(CONFIGS[:6], store=store, corpus=corpus, train_fn=fake_train, progress=False)
+    assert trained(store) == [0, 1, 2, 3, 4, 5]
+    assert list(frame["seed"]) == [0, 1, 2, 3, 4, 5]
+    assert list(frame["status"]) == ["ok", "ok", "ok", "failed", "failed", "ok"]
+    assert frame.loc[3, "reason"] == "RuntimeError: boom 3" and frame.loc[4, "reason"] == "loss is NaN"
+    assert frame.loc[5, "val_loss"] == 6.0
+    # rerun with more configs (and a duplicate): only the new ones train; failed ones are not retried
+    frame = run_sweep(CONFIGS + [CONFIGS[0]], store=store, corpus=corpus, train_fn=fake_train, progress=False)
+    assert trained(store) == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert list(frame["seed"]) == list(range(8))
+    assert len(store.records()) == 8 and len(store.records("failed")) == 2
+
+
+def test_bad_config_raises_before_anything_trains(corpus, store):
+    too_long = BASE.replace(tokens=data.capacity(corpus, 16) + 16, seed=9)
+    with pytest.raises(ConfigError) as err:
+        run_sweep(CONFIGS + [too_long, "not a config"], store=store, corpus=corpus, train_fn=fake_train)
+    message = str(err.value)
+    assert "2 of 10 configs cannot run" in message and "nothing was trained" in message
+    assert f"config 8: tokens={too_long.tokens}" in message and "config 9: a str" in message
+    assert trained(store) == [] and store.records() == []
+
+
+def test_train_fn_must_write_its_record(corpus, store):
+    with pytest.raises(RuntimeError, match="returned without writing run"):
+        run_sweep(CONFIGS[:1], store=store, corpus=corpus, train_fn=forgetful_train, progress=False)
+
+
+def test_process_pool_executor(corpus, store):
+    with cf.ProcessPoolExecutor(max_workers=2) as pool:
+        frame = run_sweep(CONFIGS[2:6], store=store, corpus=corpus, train_fn=fake_train,
+                          executor=pool, progress=False)
+    assert sorted(trained(store)) == [2, 3, 4, 5]
+    assert list(frame["seed"]) == [2, 3, 4, 5]
+    assert list(frame["status"]) == ["ok", "failed", "failed", "ok"]
+    assert frame.loc[1, "reason"] == "RuntimeError: boom 3"
+
+
+def test_dask_executor(corpus, store):
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        frame = run_sweep(CONFIGS[:5], store=store, corpus=corpus, train_fn=fake_train,
+                          executor=client.get_executor(), progress=False)
+        with pytest.raises(TypeError, match="client.get_executor"):
+            run_sweep(CONFIGS[5:6], store=store, corpus=corpus, train_fn=fake_train, executor=client)
+        assert 5 not in trained(store)
+    assert sorted(trained(store)) == [0, 1, 2, 3, 4]
+    assert list(frame["status"]) == ["ok", "ok", "ok", "failed", "failed"]
+    assert frame.loc[3, "reason"] == "RuntimeError: boom 3"
+
+
+SWEEP_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from test_sweep import CONFIGS, slow_train
+from kit.data import load_corpus
+from kit.store import RunStore
+from kit.sweep import run_sweep
+run_sweep(CONFIGS, store=RunStore(sys.argv[2]), corpus=load_corpus(sys.argv[3]), train_fn=slow_train,
+          progress=False)
+"""
+
+
+def test_killed_sweep_resumes_with_only_the_missing_runs(corpus_dir, corpus, store):
+    proc = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT, str(Path(__file__).parent),
+                             str(store.root), str(corpus_dir)])
+    deadline = time.monotonic() + 30
+    while len(list(store.root.glob("*.json"))) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL  # killed, not finished
+    done = {r["config"]["seed"] for r in store.records()}
+    assert 3 <= len(done) < len(CONFIGS)
+    started = len(trained(store))
+    frame = run_sweep(CONFIGS, store=store, corpus=corpus, train_fn=fake_train, progress=False)
+    retrained = trained(store)[started:]
+    assert sorted(retrained) == sorted(set(range(8)) - done)
+    assert list(frame["seed"]) == list(range(8))
+    for path in store.root.glob("*.json"):
+        assert json.loads(path.read_text())["id"] == path.stem
