@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                       if k in {f.name for f in dataclasses.fields(RunConfig)} and v is not None}
             record = train.run(RunConfig(**fields), corpus=args.corpus, store=store)
             print(json.dumps({"id": record["id"], "status": record["status"], "reason": record["reason"],
-                              **{k: record["metrics"][k] for k in ("final_loss", "n_nonzero", "d_model", "wall_s")}},
+                              **{k: record["metrics"][k] for k in ("final_loss", "nnz", "d_model", "wall_s")}},
                              indent=1))
         elif args.command == "sweep":
             from kit import sweep

@@ -34,11 +34,11 @@ class RunConfig:
     # Shape (only the width d_model scales; see kit.model).
     n_layers: int = 2
     n_heads: int = 4
-    seq_len: int = 128
+    seq_len: int = 64
     width_multiple: int = 8  # d_model is rounded to a multiple of this (n:m groups need m | d_model)
 
     # Optimisation: AdamW, linear warmup then cosine decay to lr_min_ratio * lr.
-    batch_size: int = 32
+    batch_size: int = 64
     lr: float = 3e-3
     warmup_frac: float = 0.05
     lr_min_ratio: float = 0.1

@@ -4,14 +4,15 @@ Pre-LayerNorm blocks of causal multi-head attention and a GELU MLP, in the style
 google-deepmind/nanodo, float32, no biases in any Dense layer. Tensor names carry their shapes:
 B batch, T sequence, D d_model, H heads, K head dim (D/H), F = 4D MLP hidden, V vocab (256 bytes).
 
-What N counts. The paper's N is the number of (non-zero) parameters in the linear layers of the
-Transformer backbone (Frantar et al., Appendix A: "we uniformly sparsify all linear layers in
-the Transformer backbone"). Here those are the four kernels of every block, 'qkv' [D, 3D],
-'out' [D, D], 'up' [D, 4D] and 'down' [4D, D]: 12 D^2 per block (`prunable_count`). They are the
-only pruned parameters. The tied token embedding / output projection (256 x D), the learned
-position embedding (T x D) and the LayerNorm scales and biases stay dense and are not counted
-in N: for a 256-symbol vocabulary the embedding is a small, width-linear term that would
-otherwise dominate N at the smallest widths and bend the N-scaling away from the backbone's.
+What N counts. The paper's N is the number of non-zero parameters in the linear layers of the
+Transformer backbone, the layers it prunes uniformly (Frantar et al., Appendix A; the authors'
+T5 sweep data count N = n_blocks x 12 d^2 x (1 - S)). Here
+those are the four kernels of every block, 'qkv' [D, 3D], 'out' [D, D], 'up' [D, 4D] and
+'down' [4D, D]: 12 D^2 per block (`prunable_count`), the only parameters pruned. The tied token
+embedding / output projection (256 x D), the learned position embedding (seq_len x D) and the
+LayerNorm scales and biases stay dense and are not counted in N: they grow linearly with the
+width while the backbone grows quadratically, so counting them would bend N(d) at the small
+widths studied here and break the comparison with the paper's N.
 
 Parameters are the plain `params` dict of flax (what `init_params` returns); every function
 here takes that dict, not the `{'params': ...}` variables wrapper.
@@ -81,8 +82,10 @@ class Block(nn.Module):
 
     @nn.compact
     def __call__(self, x_BxTxD, mask_TxT):
-        x_BxTxD = x_BxTxD + CausalAttention(self.shape, name="attn")(nn.LayerNorm(name="ln_attn")(x_BxTxD), mask_TxT)
-        return x_BxTxD + Mlp(self.shape, name="mlp")(nn.LayerNorm(name="ln_mlp")(x_BxTxD))
+        h_BxTxD = nn.LayerNorm(name="ln_attn")(x_BxTxD)
+        x_BxTxD = x_BxTxD + CausalAttention(self.shape, name="attn")(h_BxTxD, mask_TxT)
+        h_BxTxD = nn.LayerNorm(name="ln_mlp")(x_BxTxD)
+        return x_BxTxD + Mlp(self.shape, name="mlp")(h_BxTxD)
 
 
 class Transformer(nn.Module):
@@ -107,7 +110,7 @@ class Transformer(nn.Module):
 def init_params(shape: Shape, seed: int) -> dict:
     """Fresh parameters of `Transformer(shape)`; the same seed gives the same parameters."""
     tokens_1xT = jnp.zeros((1, shape.seq_len), jnp.int32)
-    return jax.jit(Transformer(shape).init)(jax.random.PRNGKey(seed), tokens_1xT)["params"]
+    return Transformer(shape).init(jax.random.PRNGKey(seed), tokens_1xT)["params"]
 
 
 def loss_fn(params: dict, shape: Shape, batch_BxT1) -> jax.Array:

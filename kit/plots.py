@@ -77,3 +77,120 @@ def plot_chinchilla_multiple(ax, S, multiples):
     ax.set_ylabel(r"$C / C_\mathrm{Chinchilla}(N)$ at which $S$ is optimal")
     ax.legend()
     return ax
+
+
+def _colours(labels, palette="viridis"):
+    """One colour per label, evenly spaced along a matplotlib colormap (ends trimmed for contrast)."""
+    cmap = matplotlib.colormaps[palette]
+    return {label: cmap(0.9 * i / max(len(labels) - 1, 1)) for i, label in enumerate(labels)}
+
+
+def plot_predicted_vs_actual(ax, actual, predicted, hue=None, hue_name="S", points=None,
+                             quantity="validation loss"):
+    """Fitted law against measurement, one dot per run, with the diagonal (Fig. 1, left).
+
+    hue, if given, holds one category per run (e.g. its sparsity), coloured and labelled
+    f"{hue_name} = {value:g}". points maps a label to one (actual, predicted) pair drawn as a large
+    star, e.g. an extrapolation run not used in the fit."""
+    actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    if actual.shape != predicted.shape:
+        raise ValueError(f"actual and predicted need one value per run; "
+                         f"got shapes {actual.shape}, {predicted.shape}")
+    if hue is None:
+        ax.scatter(actual, predicted, s=20, label="runs")
+    else:
+        hue = np.asarray(hue)
+        if hue.shape != actual.shape:
+            raise ValueError(f"hue needs one value per run; got shape {hue.shape}, runs {actual.shape}")
+        values = np.unique(hue)
+        for value, colour in _colours(values).items():
+            ax.scatter(actual[hue == value], predicted[hue == value], s=20, color=colour,
+                       label=f"{hue_name} = {value:g}")
+    extremes = [actual.min(), actual.max(), predicted.min(), predicted.max()]
+    for i, (label, (x, y)) in enumerate((points or {}).items()):
+        ax.scatter([x], [y], marker="*", s=250, color=f"C{3 + i}", edgecolor="k", zorder=3, label=label)
+        extremes += [x, y]
+    lo, hi = min(extremes), max(extremes)
+    pad = 0.03 * (hi - lo)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=1, label="predicted = measured")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"measured {quantity}")
+    ax.set_ylabel(f"predicted {quantity}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_scaling_curves(ax, points, curves=None, xlabel="non-zero parameters $N$", ylabel="validation loss",
+                        offset=0.0, palette="viridis", order=None):
+    """Measured losses as dots and a law's curves as lines, one colour per label, log-log
+    (Fig. 2 against size, Fig. 3 against data).
+
+    points and curves map a label (e.g. "S = 0.5") to a pair (x, loss); a curve takes the colour of
+    the points with its label. The y axis shows loss - offset (Fig. 2 subtracts 1). order lists
+    every label of a multi-panel figure, so that a label keeps its colour in every panel (default:
+    the labels of this panel)."""
+    curves = curves or {}
+    labels = list(dict.fromkeys([*points, *curves]))
+    unknown = [label for label in labels if order is not None and label not in order]
+    if unknown:
+        raise ValueError(f"labels {unknown} are not in order={list(order)}")
+    colours = _colours(labels if order is None else list(order), palette)
+    for label, (x, loss) in points.items():
+        ax.plot(x, np.asarray(loss) - offset, "o", color=colours[label], label=label)
+    for label, (x, loss) in curves.items():
+        ax.plot(x, np.asarray(loss) - offset, "-", color=colours[label],
+                label=None if label in points else label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def plot_intervals(ax, table, reference=None, reference_label="reference"):
+    """Bootstrap intervals of fitted quantities relative to their estimates, one row per quantity.
+
+    table: kit.fitting.intervals' output (index quantity; columns estimate, low, high). Each row
+    spans [low, high] / estimate on a log axis, so widths compare across quantities; reference
+    maps quantities to other values (e.g. Table 7's), drawn as crosses at value / estimate."""
+    missing = {"estimate", "low", "high"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}; kit.fitting.intervals gives estimate, low, high")
+    rows = np.arange(len(table))[::-1]  # first quantity on top
+    estimate = table["estimate"].to_numpy(dtype=float)
+    low, high = table["low"].to_numpy(dtype=float) / estimate, table["high"].to_numpy(dtype=float) / estimate
+    ax.hlines(rows, low, high, color="C0", lw=3, label="bootstrap interval")
+    ax.plot(np.ones_like(rows), rows, "o", color="C0", label="our estimate")
+    if reference is not None:
+        ref = np.array([reference.get(name, np.nan) for name in table.index], dtype=float) / estimate
+        ax.plot(ref, rows, "x", color="C3", ms=9, mew=2, label=reference_label)
+    ax.set_yticks(rows, [str(name) for name in table.index])
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
+    lo, hi = ax.get_xlim()
+    if hi / lo < 10:  # under a decade: label the minor ticks (0.6, 0.7, ...) too
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("value / our estimate")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    return ax
+
+
+def plot_profile(ax, values, y, xlabel, ylabel, marks=None, level=None):
+    """A quantity along a profile of the fit: y[i] at the refit with one coefficient held at
+    values[i]. marks maps a label to a coefficient value drawn as a vertical line (e.g. our
+    optimum, Table 7's value); level, a pair (label, y value), a horizontal line (e.g. a measured loss)."""
+    ax.plot(values, y, "o-", color="C0", ms=4)
+    for i, (label, value) in enumerate((marks or {}).items()):
+        ax.axvline(value, color=f"C{1 + i}", ls="--", label=label)
+    if level is not None:
+        ax.axhline(level[1], color="k", ls=":", label=level[0])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if marks or level is not None:
+        ax.legend(fontsize="small")
+    return ax

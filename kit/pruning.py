@@ -4,8 +4,8 @@ As in Frantar et al. (Appendix A): every prunable kernel is pruned to the same s
 magnitude, following a schedule (kit.schedules) with a mask update every `update_every` steps;
 pruned weights never come back. n:m patterns use the paper's iterative n:m pruning
 (Algorithm 1): within each group of m consecutive input weights the n largest are protected
-(set to +inf) before the unstructured top-k, so gradual pruning ends with exactly n non-zeros
-in every group at sparsity 1 - n/m.
+(ranked above everything, the paper's "set to infinity") before the unstructured top-k, so
+gradual pruning ends with exactly n non-zeros in every group at sparsity 1 - n/m.
 
 Masks are a pytree shaped like the parameters: a bool array (True = kept) on every prunable
 leaf, None elsewhere. A prunable leaf is a Dense kernel [d_in, d_out] (kit.model.is_prunable).
@@ -31,7 +31,7 @@ def _is_none(x) -> bool:
 
 
 def _name(path) -> str:
-    return "/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path)
+    return jax.tree_util.keystr(path, simple=True, separator="/")
 
 
 def _prunable_leaves(params, prunable) -> list[tuple[str, Any]]:
@@ -50,21 +50,39 @@ def _check_nm(name: str, shape: tuple, m: int) -> None:
                          f"every pruned kernel; layer {name} has shape {tuple(shape)}")
 
 
-def _keep_top(score, n_keep):
-    """Bool mask of the n_keep largest entries of `score` (any shape); ties go to the lower flat
-    index, so exactly n_keep entries are kept. n_keep may be traced."""
-    score_flat = score.ravel()
-    order = jnp.argsort(-score_flat, stable=True)
-    keep_sorted = jnp.arange(score_flat.size) < n_keep
-    return jnp.zeros(score_flat.size, bool).at[order].set(keep_sorted).reshape(score.shape)
+PROTECTED = np.uint32(0xFFFFFFFF)  # key of the n:m-protected entries: above every |w|
 
 
-def _protect_nm(score_IxO, n: int, m: int):
-    """Algorithm 1: set the n largest scores of each group of m consecutive rows to +inf."""
-    d_in, d_out = score_IxO.shape
-    score_GxMxO = score_IxO.reshape(d_in // m, m, d_out)
-    rank_GxMxO = jnp.argsort(jnp.argsort(-score_GxMxO, axis=1, stable=True), axis=1)
-    return jnp.where(rank_GxMxO < n, jnp.inf, score_GxMxO).reshape(d_in, d_out)
+def _magnitude_key(w, mask):
+    """uint32 keys ordered like |w| (the bits of a non-negative float32 order like its value),
+    with the entries a previous mask pruned (mask False) at 0, below every kept one."""
+    key = jax.lax.bitcast_convert_type(jnp.abs(w), jnp.uint32) + 1
+    return key if mask is None else jnp.where(mask, key, 0)
+
+
+def _keep_largest(key, n_keep):
+    """Bool mask keeping exactly n_keep (may be traced) of the entries with the largest uint32
+    keys, ties going to the lower flat index. The n_keep-th largest key t is found bit by bit
+    (32 counting passes over the array, much faster than a sort on XLA:CPU)."""
+    def try_bit(i, t):
+        candidate = t | (jnp.uint32(1) << (31 - i).astype(jnp.uint32))
+        return jnp.where(jnp.sum(key >= candidate) >= n_keep, candidate, t)
+    t = jax.lax.fori_loop(0, 32, try_bit, jnp.uint32(0))
+    tie = key == t
+    n_ties_kept = n_keep - jnp.sum(key > t)
+    return (key > t) | (tie & (jnp.cumsum(tie.ravel()).reshape(key.shape) <= n_ties_kept))
+
+
+def _protect_nm(key_IxO, n: int, m: int):
+    """Algorithm 1: give the n largest keys of each group of m consecutive rows (input weights)
+    the PROTECTED key, so that the unstructured selection always keeps them."""
+    d_in, d_out = key_IxO.shape
+    key_GxMxO = key_IxO.reshape(d_in // m, m, d_out)
+    key_i = key_GxMxO[:, :, None, :]  # [G, m(i), 1, O]
+    key_j = key_GxMxO[:, None, :, :]  # [G, 1, m(j), O]
+    j_before_i = (np.arange(m)[None, :] < np.arange(m)[:, None])[:, :, None]  # [m(i), m(j), 1]
+    rank_GxMxO = jnp.sum((key_j > key_i) | ((key_j == key_i) & j_before_i), axis=2)  # entries ahead of i
+    return jnp.where(rank_GxMxO < n, PROTECTED, key_GxMxO).reshape(d_in, d_out)
 
 
 def magnitude_masks(params, prunable, sparsity, *, scope: str = "layer", nm: tuple[int, int] | None = None,
@@ -88,7 +106,8 @@ def magnitude_masks(params, prunable, sparsity, *, scope: str = "layer", nm: tup
         if scope != "layer":
             raise ValueError(f"nm={nm!r}: n:m pruning is per layer; scope must be 'layer', not {scope!r}")
         if isinstance(sparsity, (int, float)) and sparsity > 1 - n / m + 1e-9:
-            raise ValueError(f"sparsity={sparsity!r}: n:m pruning with nm={nm!r} cannot exceed 1 - n/m = {1 - n / m}")
+            raise ValueError(f"sparsity={sparsity!r}: n:m pruning with nm={nm!r} "
+                             f"cannot exceed 1 - n/m = {1 - n / m}")
 
     named, treedef = jax.tree_util.tree_flatten_with_path(params)
     flags = jax.tree.leaves(prunable)
@@ -96,24 +115,24 @@ def magnitude_masks(params, prunable, sparsity, *, scope: str = "layer", nm: tup
     if not len(flags) == len(old) == len(named):
         raise ValueError(f"params ({len(named)} leaves), prunable ({len(flags)}) and masks ({len(old)}) "
                          "must have the same structure; build prunable with kit.model.is_prunable(params)")
-    scores = []
+    keys = []
     for (path, w), flag, mask in zip(named, flags, old):
         if not flag:
             continue
-        score = jnp.abs(w) if mask is None else jnp.where(mask, jnp.abs(w), -1.0)
+        key = _magnitude_key(w, mask)
         if nm is not None:
             _check_nm(_name(path), w.shape, nm[1])
-            score = _protect_nm(score, *nm)
-        scores.append(score)
+            key = _protect_nm(key, *nm)
+        keys.append(key)
 
     density = 1.0 - jnp.asarray(sparsity, jnp.float32)
     n_keep = lambda size: jnp.round(density * size).astype(jnp.int32)
     if scope == "layer":
-        kept = [_keep_top(s, n_keep(s.size)) for s in scores]
+        kept = [_keep_largest(k, n_keep(k.size)) for k in keys]
     else:
-        flat = _keep_top(jnp.concatenate([s.ravel() for s in scores]), n_keep(sum(s.size for s in scores)))
-        splits = np.cumsum([s.size for s in scores])[:-1]
-        kept = [k.reshape(s.shape) for k, s in zip(jnp.split(flat, splits), scores)]
+        flat = _keep_largest(jnp.concatenate([k.ravel() for k in keys]), n_keep(sum(k.size for k in keys)))
+        splits = np.cumsum([k.size for k in keys])[:-1]
+        kept = [f.reshape(k.shape) for f, k in zip(jnp.split(flat, splits), keys)]
     kept = iter(kept)
     return treedef.unflatten([next(kept) if flag else None for flag in flags])
 
@@ -142,17 +161,21 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
     of pruned weights are zeroed before `inner`, and the updates of pruned weights are -params,
     so pruned weights are exactly zero after every step. On a mask update the inner state's
     params-shaped trees (e.g. Adam moments) are zeroed where pruned.
+
+    prunable: python bools shaped like params (kit.model.is_prunable), closed over, not traced.
+    sparsity_fn(step) must be jax-traceable and non-decreasing; a continuously varying one
+    would update the masks on every step of the pruning window.
     """
     if update_every < 1:
         raise ValueError(f"update_every={update_every!r}: must be >= 1")
 
     def init_fn(params):
-        named = _prunable_leaves(params, prunable)
-        if nm is not None:
-            for name, w in named:
-                _check_nm(name, w.shape, nm[1])
+        for name, w in _prunable_leaves(params, prunable):
+            if nm is not None:
+                _check_nm(name, w.shape, nm[1])  # fail before training, naming the layer
         masks = jax.tree.map(lambda w, p: jnp.ones(w.shape, bool) if p else None, params, prunable)
-        return GradualPruningState(inner.init(params), masks, jnp.zeros([], jnp.float32), jnp.zeros([], jnp.int32))
+        return GradualPruningState(inner.init(params), masks, sparsity=jnp.zeros([], jnp.float32),
+                                   count=jnp.zeros([], jnp.int32))
 
     def update_fn(grads, state, params=None):
         if params is None:
@@ -162,8 +185,8 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
 
         def new_masks():
             masks = magnitude_masks(params, prunable, target, scope=scope, nm=nm, masks=state.masks)
-            zero = lambda x, mask: _zero_pruned(mask, x)
-            inner_state = optax.tree_utils.tree_map_params(inner, zero, state.inner_state, masks)
+            inner_state = optax.tree_utils.tree_map_params(
+                inner, lambda x, mask: _zero_pruned(mask, x), state.inner_state, masks)
             return masks, inner_state
 
         masks, inner_state = jax.lax.cond(refresh, new_masks, lambda: (state.masks, state.inner_state))
@@ -182,7 +205,8 @@ def prune_window(config) -> tuple[float, float]:
     """(start, end) of pruning as fractions of training steps; for prune_clock 'compute' they are
     converted from fractions of sparse compute (kit.schedules.steps_from_compute)."""
     if config.prune_clock == "compute":
-        return schedules.steps_from_compute(config.prune_start, config.prune_end, config.sparsity, config.schedule)
+        return schedules.steps_from_compute(config.prune_start, config.prune_end, config.sparsity,
+                                            config.schedule)
     return config.prune_start, config.prune_end
 
 
@@ -199,7 +223,7 @@ def schedule_fn(config) -> Callable:
     it is exactly config.sparsity."""
     start, end = prune_window(config)
     every = update_every(config)
-    end_step = min(math.ceil(end * config.steps), config.steps - 1)
+    end_step = min(math.ceil(end * config.steps - 1e-6), config.steps - 1)  # 1e-6: float noise in end * steps
     final = config.sparsity
 
     def fn(step):

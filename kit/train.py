@@ -5,7 +5,7 @@
 on a fixed held-out token set, and returns (and stores) a record:
 
 - metrics.final_loss: mean next-byte cross-entropy (nats) on config.eval_tokens held-out tokens;
-- metrics.n_nonzero / n_dense / d_model: non-zero prunable weights at the end, prunable weights
+- metrics.nnz / n_dense / d_model: non-zero prunable weights at the end, prunable weights
   of the dense model trained, its width;
 - metrics.dense_flops = 6 * n_dense * D: cost of training the dense model of the same width;
 - metrics.sparse_flops = 6 * sum_t nnz_t * tokens_t: the prunable-weight FLOPs actually spent
@@ -124,7 +124,7 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     tx = optimizer(config, prunable)
     opt_state = tx.init(params)
     step_fn = make_step(shape, tx)
-    count_nnz = jax.jit(lambda p: pruning.nnz(p, prunable))
+    count_nnz = lambda p: pruning.nnz(p, prunable)
     every = pruning.update_every(config)
 
     log_every = max(1, config.steps // CURVE_POINTS)
@@ -158,8 +158,8 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
         "id": run_id, "status": status, "reason": reason, "config": config.to_dict(),
         "corpus": data.describe(corpus),
         "metrics": {
-            "final_loss": final_loss, "n_nonzero": nnz, "n_dense": n_dense,
-            "d_model": shape.d_model, "sparsity_actual": 1 - nnz / n_dense, "tokens": tokens,
+            "final_loss": final_loss, "nnz": nnz, "n_dense": n_dense,
+            "d_model": shape.d_model, "sparsity_actual": 1 - nnz / n_dense, "tokens_trained": tokens,
             "steps": config.steps, "dense_flops": 6.0 * n_dense * tokens,
             "sparse_flops": 6.0 * nnz_token_sum, "cmul_measured": nnz_token_sum / (nnz * tokens),
             "n_avg": nnz_token_sum / tokens,

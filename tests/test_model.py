@@ -1,0 +1,105 @@
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from kit import model
+from kit.config import RunConfig
+
+SHAPE = model.Shape(d_model=16, n_layers=2, n_heads=2, seq_len=8)
+
+
+@pytest.fixture(scope="module")
+def params():
+    return model.init_params(SHAPE, seed=0)
+
+
+def _named(tree):
+    return {jax.tree_util.keystr(path, simple=True, separator="/"): leaf
+            for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def test_prunable_leaves_are_the_four_kernels_of_every_block(params):
+    flags = model.is_prunable(params)
+    assert jax.tree.structure(flags) == jax.tree.structure(params)
+    shapes = {name: w.shape for (name, w), flag in zip(_named(params).items(), jax.tree.leaves(flags)) if flag}
+    assert shapes == {
+        f"block_{i}/{layer}/kernel": shape
+        for i in range(2)
+        for layer, shape in (("attn/qkv", (16, 48)), ("attn/out", (16, 16)), ("mlp/up", (16, 64)), ("mlp/down", (64, 16)))
+    }
+    assert sum(math.prod(s) for s in shapes.values()) == model.prunable_count(16, 2) == 6144
+
+
+def test_only_layer_norms_have_biases(params):
+    biases = [name for name in _named(params) if name.endswith("bias")]
+    assert biases and all(name.split("/")[-2].startswith("ln_") for name in biases)
+
+
+def test_logits_shape_and_causality(params):
+    tokens_BxT = jax.random.randint(jax.random.PRNGKey(1), (3, 8), 0, 256)
+    apply = jax.jit(lambda tokens: model.Transformer(SHAPE).apply({"params": params}, tokens))
+    logits_BxTxV = apply(tokens_BxT)
+    assert logits_BxTxV.shape == (3, 8, 256)
+    changed_BxT = tokens_BxT.at[:, 5].set((tokens_BxT[:, 5] + 1) % 256)
+    changed_BxTxV = apply(changed_BxT)
+    np.testing.assert_array_equal(changed_BxTxV[:, :5], logits_BxTxV[:, :5])
+    assert np.abs(changed_BxTxV[:, 5:] - logits_BxTxV[:, 5:]).min(axis=-1).max() > 1e-4
+
+
+def test_same_seed_same_params():
+    a, b, c = (model.init_params(SHAPE, seed) for seed in (3, 3, 4))
+    for x, y, z in zip(jax.tree.leaves(a), jax.tree.leaves(b), jax.tree.leaves(c)):
+        np.testing.assert_array_equal(x, y)
+        assert x.size == 1 or x.std() == 0 or not np.array_equal(x, z)  # LayerNorm init is constant
+
+
+def test_loss_fn_is_mean_next_token_cross_entropy(params):
+    batch_BxT1 = jax.random.randint(jax.random.PRNGKey(2), (2, 9), 0, 256)
+    logits = np.asarray(model.Transformer(SHAPE).apply({"params": params}, batch_BxT1[:, :-1]), np.float64)
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    targets = np.asarray(batch_BxT1[:, 1:])
+    expected = -np.mean(np.take_along_axis(logp, targets[..., None], axis=-1))
+    assert float(model.loss_fn(params, SHAPE, batch_BxT1)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_prunable_count():
+    assert model.prunable_count(16, 2) == 6144
+    assert model.prunable_count(64, 3) == 12 * 3 * 64 * 64
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 4])
+@pytest.mark.parametrize("multiple", [4, 8, 16])
+def test_width_for_is_the_nearest_multiple_in_log_space(n_layers, multiple):
+    for n_dense in [1, 500, 3000, 6000, 12_345, 1e5, 3.3e6]:
+        d = model.width_for(n_dense, n_layers, multiple)
+        assert d % multiple == 0 and d >= multiple
+        candidates = range(multiple, 100 * multiple + 2000, multiple)
+        log_error = lambda c: abs(math.log(model.prunable_count(c, n_layers) / n_dense))
+        assert log_error(d) == min(log_error(c) for c in candidates)
+    for d in (multiple, 3 * multiple, 10 * multiple):
+        assert model.width_for(model.prunable_count(d, n_layers), n_layers, multiple) == d
+
+
+def test_width_for_rejects_bad_input():
+    with pytest.raises(ValueError, match="n_dense"):
+        model.width_for(0, 2, 8)
+    with pytest.raises(ValueError, match="multiple"):
+        model.width_for(1000, 2, 0)
+
+
+def test_shape_for_trains_the_dense_model_of_n_over_one_minus_s():
+    n = model.prunable_count(64, 2)
+    for sparsity, n_nonzero in ((0.0, n), (0.5, n // 2), (0.75, n // 4), (0.875, n // 8)):
+        shape = model.shape_for(RunConfig(n_nonzero=n_nonzero, sparsity=sparsity, n_layers=2, n_heads=4))
+        assert shape == model.Shape(d_model=64, n_layers=2, n_heads=4, seq_len=128)
+    shape = model.shape_for(RunConfig(n_nonzero=50_000, sparsity=0.5, n_layers=2, width_multiple=8))
+    assert shape.d_model == model.width_for(100_000, 2, 8) == 64
+
+
+def test_flops_per_token_by_hand():
+    # prunable 12*2*16^2 = 6144, logits 256*16 = 4096, attention 2*2*8*16*2 = 1024 (per forward token)
+    assert model.flops_per_token(SHAPE) == 3 * (2 * (6144 + 4096) + 1024) == 64512
+    assert model.flops_per_token(SHAPE, density=0.5) == 3 * (2 * (3072 + 4096) + 1024) == 46080
