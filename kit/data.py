@@ -138,13 +138,15 @@ def capacity(corpus: Corpus, seq_len: int) -> int:
     return (len(corpus.train) - 1) // seq_len * seq_len
 
 
-def check_budget(corpus: Corpus, config: RunConfig) -> None:
-    """Raise ConfigError if the run needs more training tokens, or more validation tokens
-    (config.eval_tokens), than the corpus holds at config.seq_len."""
+def check_budget(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> None:
+    """Raise ConfigError if the run needs more training tokens (after skipping `skip_tokens`
+    already read by the run it continues), or more validation tokens (config.eval_tokens), than
+    the corpus holds at config.seq_len."""
     cap = capacity(corpus, config.seq_len)
-    if config.tokens > cap:
+    if skip_tokens + config.tokens > cap:
+        after = f" after the {skip_tokens} tokens its init_from run read" if skip_tokens else ""
         raise ConfigError(
-            f"tokens={config.tokens} exceeds the capacity of corpus {corpus.name!r}: {cap} training "
+            f"tokens={config.tokens}{after} exceeds the capacity of corpus {corpus.name!r}: {cap} training "
             f"tokens at seq_len={config.seq_len}, each seen once ({len(corpus.train)} training bytes); "
             f"lower tokens or use a larger corpus")
     n_val = (len(corpus.val) - 1) // config.seq_len
@@ -155,20 +157,23 @@ def check_budget(corpus: Corpus, config: RunConfig) -> None:
             f"({len(corpus.val_documents)} documents, {len(corpus.val)} bytes); lower eval_tokens")
 
 
-def window_starts(corpus: Corpus, config: RunConfig) -> np.ndarray:
+def window_starts(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> np.ndarray:
     """Offsets into corpus.train of the run's steps * batch_size windows, in reading order:
-    distinct multiples of seq_len in an order drawn from config.seed."""
-    check_budget(corpus, config)
+    distinct multiples of seq_len in an order drawn from config.seed, after the first
+    skip_tokens // seq_len windows of that order (those a continued run's parent read)."""
+    check_budget(corpus, config, skip_tokens)
     n_windows = (len(corpus.train) - 1) // config.seq_len
     order = np.random.default_rng(config.seed).permutation(n_windows)
-    return order[: config.steps * config.batch_size] * config.seq_len
+    first = skip_tokens // config.seq_len
+    return order[first: first + config.steps * config.batch_size] * config.seq_len
 
 
-def train_batches(corpus: Corpus, config: RunConfig) -> Iterator[np.ndarray]:
-    """config.steps int32 batches [batch_size, seq_len + 1]; no window is read twice.
+def train_batches(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> Iterator[np.ndarray]:
+    """config.steps int32 batches [batch_size, seq_len + 1]; no window is read twice, nor any
+    of the first skip_tokens of the same order (see window_starts).
 
     Raises ConfigError at the call (not at the first batch) if the budget exceeds the corpus."""
-    starts_SxB = window_starts(corpus, config).reshape(config.steps, config.batch_size)
+    starts_SxB = window_starts(corpus, config, skip_tokens).reshape(config.steps, config.batch_size)
     return (_windows(corpus.train, starts_B, config.seq_len) for starts_B in starts_SxB)
 
 

@@ -138,6 +138,16 @@ def drop_failed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["status"] == "ok"].reset_index(drop=True)
 
 
+def law_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The finished runs of `frame` (failed ones dropped with a warning) with the laws' inputs as
+    columns: S (final sparsity measured), N (final non-zero prunable weights), D (tokens trained),
+    N_avg (non-zeros averaged over training), loss (final validation loss), C_dense and C_sparse
+    (training FLOPs counted densely and sparsely, Frantar et al. Sec. 3.3)."""
+    ok = drop_failed(frame)
+    return ok.assign(S=ok["sparsity_actual"], N=ok["nnz"], D=ok["tokens_trained"], N_avg=ok["n_avg"],
+                     loss=ok["final_loss"], C_dense=ok["dense_flops"], C_sparse=ok["sparse_flops"])
+
+
 def _read(path: Path) -> dict:
     try:
         return json.loads(path.read_text())

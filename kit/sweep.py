@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from kit import model
 from kit.config import ConfigError, RunConfig, validate
 from kit.data import Corpus, check_budget, describe, load_corpus
 from kit.store import RunStore, run_id, to_frame
@@ -66,7 +67,7 @@ def check_sweep(configs: list[RunConfig], corpus: Corpus) -> None:
                           f"{corpus.name!r}; nothing was trained:\n" + "\n".join(problems[:MAX_LISTED] + more))
 
 
-def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | None = None,
+def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | None = None,
               executor: cf.Executor | None = None, train_fn=None, progress: bool = True) -> pd.DataFrame:
     """Train every config not yet in the store; return the frame of all requested runs (in order,
     duplicates once, failed runs included).
@@ -80,12 +81,13 @@ def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | None =
                         f"(e.g. ProcessPoolExecutor); for dask pass client.get_executor()")
     configs = list(configs)
     store = store if store is not None else RunStore()
-    corpus = corpus if corpus is not None else load_corpus()
+    corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
     check_sweep(configs, corpus)
     if train_fn is None:
         from kit.train import run as train_fn
     requested = {run_id(c, corpus.fingerprint): c for c in configs}  # in order, duplicates once
-    todo = {id: c for id, c in requested.items() if not store.has(id)}
+    missing = [(id, c) for id, c in requested.items() if not store.has(id)]
+    todo = dict(sorted(missing, key=lambda item: cost(item[1])))  # cheapest first: results arrive early
     with tqdm(total=len(todo), desc=f"sweep ({len(requested) - len(todo)} of {len(requested)} stored)",
               disable=not progress) as bar:
         for id, config, outcome in _outcomes(todo, train_fn, corpus, store, executor):
@@ -96,6 +98,11 @@ def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | None =
                                    f"put its record (id from kit.store.run_id) and return it")
             bar.update()
     return to_frame([store.get(id) for id in requested])
+
+
+def cost(config: RunConfig) -> float:
+    """Training FLOPs of the dense-shaped model of `config` (what a masked run actually costs)."""
+    return model.flops_per_token(model.shape_for(config)) * config.tokens
 
 
 def _outcomes(todo: dict, train_fn, corpus, store, executor):

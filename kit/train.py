@@ -99,6 +99,24 @@ def versions() -> dict:
             **{p: importlib.metadata.version(p) for p in pkgs}}
 
 
+def continued_run(config: RunConfig, store: RunStore) -> dict | None:
+    """The record of the run `config` continues (config.init_from), checked: it must be finished,
+    have a checkpoint, and share the seed and seq_len, because the continuation reads that run's
+    data order from where it stopped (so no token is seen twice across both)."""
+    if config.init_from is None:
+        return None
+    parent = store.get(config.init_from) if store.has(config.init_from) else None
+    if parent is None or parent["status"] != "ok" or not parent.get("checkpoint"):
+        raise ConfigError(f"init_from={config.init_from!r}: no finished run with a saved checkpoint "
+                          f"in {store.root} (train it first with save_checkpoint=True)")
+    for field in ("seed", "seq_len"):
+        if parent["config"][field] != getattr(config, field):
+            raise ConfigError(f"init_from={config.init_from!r}: {field}={getattr(config, field)} differs from "
+                              f"that run's {parent['config'][field]}; a continuation reads its data stream "
+                              f"onward and needs the same {field}")
+    return parent
+
+
 def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dict:
     """Train `config` unless the store already holds it; store and return the record.
 
@@ -110,15 +128,14 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     run_id = store.run_id(config, corpus.fingerprint)
     if store.has(run_id):
         return store.get(run_id)
-    data.check_budget(corpus, config)
+    parent = continued_run(config, store)
+    skip_tokens = 0 if parent is None else parent["metrics"].get("data_offset", 0) + parent["metrics"]["tokens_trained"]
+    data.check_budget(corpus, config, skip_tokens)
 
     shape = model.shape_for(config)
     params = model.init_params(shape, config.seed)
-    if config.init_from is not None:
-        if not store.has(config.init_from) or not store.get(config.init_from).get("checkpoint"):
-            raise ConfigError(f"init_from={config.init_from!r}: no finished run with a saved "
-                              f"checkpoint in {store.root}")
-        params = load_checkpoint(store.root / store.get(config.init_from)["checkpoint"], params)
+    if parent is not None:
+        params = load_checkpoint(store.root / parent["checkpoint"], params)
     eval_set = data.eval_batches(corpus, config)
     prunable = model.is_prunable(params)
     tx = optimizer(config, prunable)
@@ -133,7 +150,7 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     nnz_token_sum = 0  # sum over steps of non-zeros * tokens, for sparse FLOPs and N_avg
     status, reason = "ok", None
     start = time.perf_counter()
-    for step, batch in enumerate(data.train_batches(corpus, config)):
+    for step, batch in enumerate(data.train_batches(corpus, config, skip_tokens)):
         params, opt_state, loss = step_fn(params, opt_state, jnp.asarray(batch))
         if config.sparsity > 0 and step % every == 0:
             nnz = int(count_nnz(params))  # masks change only on update steps
@@ -160,7 +177,7 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
         "metrics": {
             "final_loss": final_loss, "nnz": nnz, "n_dense": n_dense,
             "d_model": shape.d_model, "sparsity_actual": 1 - nnz / n_dense, "tokens_trained": tokens,
-            "steps": config.steps, "dense_flops": 6.0 * n_dense * tokens,
+            "steps": config.steps, "data_offset": skip_tokens, "dense_flops": 6.0 * n_dense * tokens,
             "sparse_flops": 6.0 * nnz_token_sum, "cmul_measured": nnz_token_sum / (nnz * tokens),
             "n_avg": nnz_token_sum / tokens,
             "model_flops": model.flops_per_token(shape) * tokens, "wall_s": wall,
