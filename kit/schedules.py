@@ -9,7 +9,7 @@ and the cost integrals (kit.laws).
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, optimize
+from scipy import integrate
 
 
 def progress(t, start, end):
@@ -51,22 +51,27 @@ def compute_fraction(t, s, start=0.25, end=0.75, kind="cubic"):
     return integrate.quad(density, 0.0, t, points=[p for p in points if p < t] or None)[0] / total
 
 
+def window_density(s, kind="cubic"):
+    """Mean density 1 - S_t over the pruning window: 1 - 3s/4 for cubic (the integral of
+    s (1 - u)^3 over u in [0, 1] is s/4), -s / ln(1 - s) for geometric (the mean of (1 - s)^u)."""
+    if kind == "cubic":
+        return 1.0 - 0.75 * s
+    if kind == "geometric":
+        return s / -np.log1p(-s) if s > 0 else 1.0
+    raise ValueError(f"schedule kind={kind!r}: allowed {tuple(SCHEDULES)}")
+
+
 def steps_from_compute(start_c, end_c, s, kind="cubic"):
     """Step fractions (start, end) at which pruning must start and end so that it starts after
     fraction start_c and ends after fraction end_c of the run's sparse compute, as Jin et al.
-    measure their schedules. Dense runs (s = 0) spend compute uniformly: fractions are unchanged."""
+    measure their schedules. Closed form: with m the window's mean density and T the run's mean
+    density, start_c = start / T, end_c = (start + (end - start) m) / T and
+    1 - end_c = (1 - end)(1 - s) / T, so T = 1 / (start_c + (end_c - start_c)/m + (1 - end_c)/(1 - s))."""
+    if not 0.0 <= start_c < end_c <= 1.0:
+        raise ValueError(f"start_c={start_c!r}, end_c={end_c!r}: need 0 <= start < end <= 1")
     if s == 0.0:
         return float(start_c), float(end_c)
-
-    def residual(x):
-        start, end = x
-        if not 0.0 <= start < end <= 1.0:
-            return [1e3, 1e3]
-        return [compute_fraction(start, s, start, end, kind) - start_c,
-                compute_fraction(end, s, start, end, kind) - end_c]
-
-    sol = optimize.root(residual, x0=[start_c, end_c + 0.5 * (1 - end_c)], method="hybr", tol=1e-12)
-    start, end = (float(v) for v in sol.x)
-    if not sol.success or max(abs(r) for r in residual(sol.x)) > 1e-8:
-        raise ValueError(f"no step fractions give compute fractions ({start_c}, {end_c}) at s={s}")
-    return start, min(end, 1.0)
+    m = window_density(s, kind)
+    T = 1.0 / (start_c + (end_c - start_c) / m + (1.0 - end_c) / (1.0 - s))
+    start = start_c * T
+    return float(start), float(min(start + (end_c - start_c) * T / m, 1.0))

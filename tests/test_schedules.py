@@ -34,3 +34,13 @@ def test_steps_from_compute_cubic_by_hand():
     # S = 0.8, steps (1/11, 6/11): compute 1/11 dense + (5/11)(1 - 0.6) pruning + (5/11)(0.2) sparse = 4/11,
     # of which 1/11 (a quarter) before pruning and 3/11 (three quarters) by its end
     np.testing.assert_allclose(schedules.steps_from_compute(0.25, 0.75, 0.8, "cubic"), (1 / 11, 6 / 11), atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["cubic", "geometric"])
+@pytest.mark.parametrize("start_c,end_c", [(0.0, 0.5), (0.0, 1.0), (0.25, 1.0), (0.5, 1.0), (0.25, 0.5)])
+@pytest.mark.parametrize("s", [0.5, 0.75, 0.875])
+def test_steps_from_compute_round_trips_at_window_edges(kind, start_c, end_c, s):
+    start, end = schedules.steps_from_compute(start_c, end_c, s, kind)
+    assert 0.0 <= start < end <= 1.0
+    assert schedules.compute_fraction(start, s, start, end, kind) == pytest.approx(start_c, abs=1e-9)
+    assert schedules.compute_fraction(end, s, start, end, kind) == pytest.approx(end_c, abs=1e-9)
