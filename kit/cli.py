@@ -21,6 +21,9 @@ import typing
 from kit.config import ConfigError, RunConfig
 
 
+BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def parse_value(field: str, text: str):
     """Parse `text` for RunConfig field `field` ('1e6' is fine for int fields; nm takes '2:4')."""
     kind = {f.name: f.type for f in dataclasses.fields(RunConfig)}.get(field)
@@ -28,18 +31,25 @@ def parse_value(field: str, text: str):
         raise ConfigError(f"unknown field {field!r}; allowed: {[f.name for f in dataclasses.fields(RunConfig)]}")
     if text.lower() == "none":
         return None
-    if field == "nm":
-        n, m = text.split(":")
-        return (int(n), int(m))
-    if kind.startswith("int"):
-        value = float(text)
-        if value != int(value):
-            raise ConfigError(f"{field}={text!r}: must be an integer")
-        return int(value)
-    if kind.startswith("float"):
-        return float(text)
+    try:
+        if field == "nm":
+            n, m = text.split(":")
+            return (int(n), int(m))
+        if kind.startswith("int"):
+            value = float(text)
+            if value != int(value):
+                raise ValueError
+            return int(value)
+        if kind.startswith("float"):
+            return float(text)
+    except (ValueError, OverflowError):
+        expected = ("n:m ints such as 2:4" if field == "nm" else
+                    "an integer such as 1000 or 1e6" if kind.startswith("int") else "a number")
+        raise ConfigError(f"{field}={text!r}: expected {expected}") from None
     if kind.startswith("bool"):
-        return text.lower() in ("1", "true", "yes")
+        if text.lower() not in BOOLS:
+            raise ConfigError(f"{field}={text!r}: allowed {sorted(BOOLS)}")
+        return BOOLS[text.lower()]
     return text
 
 
@@ -86,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                       if k in {f.name for f in dataclasses.fields(RunConfig)} and v is not None}
             record = train.run(RunConfig(**fields), corpus=args.corpus, store=store)
             print(json.dumps({"id": record["id"], "status": record["status"], "reason": record["reason"],
-                              **{k: record["metrics"][k] for k in ("final_loss", "nnz", "d_model", "wall_s")}},
+                              **{k: record["metrics"].get(k) for k in ("final_loss", "nnz", "d_model", "wall_s")}},
                              indent=1))
         elif args.command == "sweep":
             from kit import sweep

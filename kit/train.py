@@ -9,7 +9,8 @@ on a fixed held-out token set, and returns (and stores) a record:
   of the dense model trained, its width;
 - metrics.dense_flops = 6 * n_dense * D: cost of training the dense model of the same width;
 - metrics.sparse_flops = 6 * sum_t nnz_t * tokens_t: the prunable-weight FLOPs actually spent
-  under the schedule, if sparsity were exploited as soon as it appears (Frantar et al. Sec. 3.3 (b));
+  under the schedule, if sparsity were exploited as soon as it appears (Frantar et al. Sec. 3.3 (b)),
+  nnz_t being the non-zeros of the params step t starts from (a mask set in step t counts from t+1);
   metrics.cmul_measured = sparse_flops / (6 N D) is the measured counterpart of kit.laws.cmul;
 - metrics.n_avg = sum_t nnz_t * tokens_t / D: the average non-zero count over training (Jin et al.);
 - metrics.model_flops: all training FLOPs of the dense-shaped model (attention and logits included);
@@ -142,7 +143,6 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     opt_state = tx.init(params)
     step_fn = make_step(shape, tx)
     count_nnz = lambda p: pruning.nnz(p, prunable)
-    every = pruning.update_every(config)
 
     log_every = max(1, config.steps // CURVE_POINTS)
     curve = {"step": [], "train_loss": [], "nnz": []}
@@ -151,10 +151,10 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     status, reason = "ok", None
     start = time.perf_counter()
     for step, batch in enumerate(data.train_batches(corpus, config, skip_tokens)):
+        nnz_token_sum += nnz * config.tokens_per_step  # the step computes with the params it starts from
         params, opt_state, loss = step_fn(params, opt_state, jnp.asarray(batch))
-        if config.sparsity > 0 and step % every == 0:
-            nnz = int(count_nnz(params))  # masks change only on update steps
-        nnz_token_sum += nnz * config.tokens_per_step
+        if config.sparsity > 0:
+            nnz = int(count_nnz(params))  # masks change on update steps and on the schedule's last jump
         if step % log_every == 0 or step == config.steps - 1:
             loss = float(loss)
             curve["step"].append(step)
