@@ -236,3 +236,25 @@ def chinchilla_multiple(S, N, coeffs, cost="dense", start=0.25, end=0.75, kind="
     c_mul, slope = _cost_and_slope(x, cost, start, end, kind)
     ratio = c_mul ** (b_D - 1.0) * slope * b_N * (a_S + c_S) / (b_S * a_S * x**b_S)
     return (ratio ** (1.0 / b_D) * np.ones(np.shape(N)))[()]
+
+
+def data_for_loss(L, S, N, coeffs):
+    """Eq. 1 solved for D: the training data at which L(S, N, D) = L,
+
+      D = a_D (L - (a_S (1 - S)^b_S + c_S) N^-b_N - c)^(-1 / b_D),
+
+    e.g. the data a run from scratch needs to match the loss of a model pruned from a pretrained
+    checkpoint (Section 4.2, Table 4). Raises ValueError where L is at or below the law's D -> infinity
+    limit (a_S (1 - S)^b_S + c_S) N^-b_N + c, which no finite D reaches."""
+    _check_coeffs(coeffs)
+    S = _check_sparsity(S)
+    N = _check_positive("N", N)
+    L = np.asarray(L, dtype=float)
+    a_S, b_S, c_S, b_N, a_D, b_D, c = (coeffs[name] for name in COEFF_NAMES)
+    data_term = L - (a_S * (1.0 - S) ** b_S + c_S) * N**-b_N - c  # (a_D / D)^b_D
+    if not np.all(data_term > 0.0):
+        L_b, limit_b, term_b = np.broadcast_arrays(L, L - data_term, data_term)
+        bad = ~(term_b > 0.0)
+        raise ValueError(f"loss L={L_b[bad]} is at or below the law's D -> infinity limit {limit_b[bad]} "
+                         f"at these (S, N): no finite D reaches it")
+    return (a_D * data_term ** (-1.0 / b_D))[()]

@@ -283,3 +283,30 @@ def test_chinchilla_point_is_dense_for_dense_costs_and_sparse_for_sparse_costs()
         C = 6e8 * chinchilla_d_for_n(1e8, TABLE7[family])
         assert laws.s_opt(1e8, C, TABLE7[family], "dense") == 0.0
         assert laws.s_opt(1e8, C, TABLE7[family], "sparse") > 0.1
+
+
+# ----------------------------------------------------------------------------- inversion
+
+
+def test_data_for_loss_by_hand():
+    # (4 * 0.25^0.5 + 1) * 16^-0.5 + c = 3/4 + 1/2; L = 1.5 leaves (a_D / D)^b_D = 1/4, so D = 2 * 4 = 8
+    kw = dict(a_S=4, b_S=0.5, c_S=1, b_N=0.5, a_D=2, b_D=1, c=0.5)
+    assert laws.data_for_loss(1.5, 0.75, 16, kw) == pytest.approx(8.0)
+    # b_D = 0.5: (2 / D)^0.5 = 1/4 gives D = 32
+    assert laws.data_for_loss(1.5, 0.75, 16, {**kw, "b_D": 0.5}) == pytest.approx(32.0)
+
+
+@pytest.mark.parametrize("family", ["vit", "t5"])
+def test_data_for_loss_inverts_sparse_law(family):
+    S, N, D = np.array([0.0, 0.5, 0.875]), np.array([[1e6], [1e8]]), 3e9
+    L = laws.sparse_law(S, N, D, **TABLE7[family])
+    np.testing.assert_allclose(laws.data_for_loss(L, S, N, TABLE7[family]), np.full((2, 3), D), rtol=1e-9)
+
+
+def test_data_for_loss_refuses_losses_below_the_limit():
+    limit = laws.sparse_law(0.5, 1e6, np.inf, **TABLE7["t5"])  # D -> infinity
+    assert laws.data_for_loss(limit + 1e-3, 0.5, 1e6, TABLE7["t5"]) > 1e12
+    with pytest.raises(ValueError, match=r"at or below the law's D -> infinity limit"):
+        laws.data_for_loss([limit + 0.1, limit - 0.1], 0.5, 1e6, TABLE7["t5"])
+    with pytest.raises(ValueError, match="at or below"):
+        laws.data_for_loss(limit, 0.5, 1e6, TABLE7["t5"])

@@ -143,3 +143,128 @@ def test_plot_profile(ax):
     assert list(ours.get_xdata()) == [0.232, 0.232] and list(table7.get_xdata()) == [0.245, 0.245]
     assert list(measured.get_ydata()) == [5e-6, 5e-6]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ours", "Table 7", "measured"]
+
+
+def test_plot_nm_scaling(ax):
+    N = np.array([1e4, 2e4])
+    points = {(0.0, None): (N, np.array([2.5, 2.4])), (0.5, None): (N, np.array([2.4, 2.3])),
+              (0.5, 4): (N, np.array([2.42, 2.31])), (0.75, 8): (N[:1], np.array([2.38]))}
+    curves = {(0.5, 4): (N, np.array([2.41, 2.32])), (0.75, 4): (N, np.array([2.37, 2.27]))}
+    out = plots.plot_nm_scaling(ax, points, curves)
+    assert out is ax
+    assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+    dense, unstr, p24, p28, c24, c14 = ax.get_lines()
+    np.testing.assert_array_equal(p28.get_ydata(), [2.38])
+    np.testing.assert_array_equal(c14.get_ydata(), [2.37, 2.27])
+    # colour by sparsity, marker and line style by group size m
+    assert unstr.get_color() == p24.get_color() == c24.get_color() != dense.get_color()
+    assert p28.get_color() == c14.get_color() != p24.get_color()
+    assert [line.get_marker() for line in (dense, unstr, p24, p28)] == ["o", "o", "s", "^"]
+    assert unstr.get_markerfacecolor() != "none" and p24.get_markerfacecolor() == "none"  # open n:m markers
+    assert (c24.get_linestyle(), c14.get_linestyle()) == ("--", "--")
+    # a curve is labelled only when no runs carry its key
+    assert [t.get_text() for t in ax.legend().get_texts()] == ["dense", "unstructured 0.5", "2:4", "2:8", "1:4"]
+
+
+def test_plot_nm_scaling_rejects_sparsity_off_the_pattern(ax):
+    with pytest.raises(ValueError, match=r"\(S=0.6, m=4\): \(1 - S\) m = 1.6 is not an integer n"):
+        plots.plot_nm_scaling(ax, {(0.6, 4): ([1e4], [2.0])})
+
+
+def test_plot_pruned_vs_scratch(ax):
+    D = np.array([1e5, 1e6, 1e7])
+    curves = {"dense": np.array([3.0, 2.5, 2.2]), "S = 0.5": np.array([3.2, 2.7, 2.4])}
+    pruned = {"S = 0.5": (2e5, 4e6, 2.6, 1.5e6)}
+    out = plots.plot_pruned_vs_scratch(ax, D, curves, pruned, dense=(3.8e6, 2.3), fit_range=(1e5, 1e6))
+    assert out is ax
+    assert ax.get_xscale() == "log" and "tokens" in ax.get_xlabel()
+    dense_curve, sparse_curve, segment, open_dot, filled_dot, star, square = ax.get_lines()
+    np.testing.assert_array_equal(sparse_curve.get_ydata(), [3.2, 2.7, 2.4])
+    assert list(segment.get_xdata()) == [2e5, 4e6] and list(segment.get_ydata()) == [2.6, 2.6]
+    assert (open_dot.get_xdata()[0], filled_dot.get_xdata()[0], star.get_xdata()[0]) == (2e5, 4e6, 1.5e6)
+    assert star.get_marker() == "*" and square.get_marker() == "s"
+    assert star.get_color() == sparse_curve.get_color() != dense_curve.get_color()
+    (span,) = ax.patches
+    np.testing.assert_allclose([span.get_x(), span.get_x() + span.get_width()], [1e5, 1e6])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:3] == ["dense", "S = 0.5", "pruned: pruning data only"] and labels[-1] == "data range of the fit"
+
+
+def test_plot_pruned_vs_scratch_skips_unreachable_and_checks_labels(ax):
+    D, curves = np.array([1e5, 1e6]), {"S = 0.5": np.array([3.0, 2.8])}
+    plots.plot_pruned_vs_scratch(ax, D, curves, {"S = 0.5": (1e5, 1e6, 2.0, np.inf)})
+    assert [line.get_marker() for line in ax.get_lines()] == ["None", "None", "o", "o"]  # no star
+    with pytest.raises(ValueError, match=r"pruned labels \['S = 0.9'\] have no curve"):
+        plots.plot_pruned_vs_scratch(ax, D, curves, {"S = 0.9": (1e5, 1e6, 2.0, 3e5)})
+
+
+def test_plot_schedule_heatmap(ax):
+    starts, ends = [0.0, 0.25, 0.5], [0.5, 0.75, 1.0]
+    loss_SxE = np.array([[2.10, 2.05, 2.08], [2.04, 2.00, 2.03], [np.nan, 2.02, 2.06]])
+    out = plots.plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=(0.25, 0.75), vmax=0.2)
+    assert out is ax
+    (image,) = ax.get_images()
+    np.testing.assert_allclose(image.get_array().filled(np.nan), loss_SxE - 2.00, atol=1e-12)
+    assert image.get_clim() == (0.0, 0.2)
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 8 and "2.100\n+0.100" in texts  # one per run, none for the empty cell
+    best, mark = ax.patches
+    assert best.get_xy() == (0.5, 0.5) and mark.get_xy() == pytest.approx((0.58, 0.58))  # both (0.25, 0.75)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["50%", "75%", "100%"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0%", "25%", "50%"]
+    assert "end" in ax.get_xlabel() and "start" in ax.get_ylabel()
+    with pytest.raises(ValueError, match=r"shape \(len\(starts\), len\(ends\)\) = \(3, 3\); got \(3, 2\)"):
+        plots.plot_schedule_heatmap(ax, starts, ends, loss_SxE[:, :2])
+
+
+def test_plot_errors(ax):
+    index = pd.MultiIndex.from_product([["in-sample", "held out"], ["N", "N_avg"]], names=["evaluation", "law"])
+    table = pd.DataFrame({"estimate": [0.02, 0.01, 0.05, 0.03], "low": [0.015, 0.008, 0.04, 0.02],
+                          "high": [0.025, 0.012, 0.07, 0.04]}, index=index)
+    out = plots.plot_errors(ax, table, reference=0.016, reference_label="Jin et al.")
+    assert out is ax
+    lines = ax.get_lines()  # interval, estimate per row, then the reference
+    np.testing.assert_allclose([l.get_xdata()[0] for l in lines[1:8:2]], table["estimate"])
+    np.testing.assert_allclose([l.get_ydata()[0] for l in lines[1:8:2]], [0.0, -1.0, -2.8, -3.8])
+    np.testing.assert_allclose(lines[4].get_xdata(), [0.04, 0.07])  # held out, N
+    assert lines[1].get_color() == lines[5].get_color() != lines[3].get_color()  # one colour per law
+    assert lines[8].get_xdata()[0] == 0.016
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["in-sample", "held out"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["N", "N_avg", "Jin et al."]
+    with pytest.raises(ValueError, match="index \\(evaluation, law\\)"):
+        plots.plot_errors(ax, table.reset_index(level=1))
+
+
+def test_plot_residuals(ax):
+    x, residuals = np.array([2.0, 2.5, 3.0, 3.5]), np.array([0.01, -0.02, 0.0, 0.03])
+    out = plots.plot_residuals(ax, x, residuals, hue=np.array([0.0, 0.5, 0.0, 0.5]),
+                               bands={"seed std": 0.01, "2 x seed std": 0.02})
+    assert out is ax
+    dense, sparse = ax.collections  # one scatter per hue value
+    np.testing.assert_array_equal(dense.get_offsets(), [[2.0, 0.01], [3.0, 0.0]])
+    np.testing.assert_array_equal(sparse.get_offsets(), [[2.5, -0.02], [3.5, 0.03]])
+    wide, narrow = ax.patches  # widest band first, so the narrower one is drawn on top
+    assert (wide.get_y(), wide.get_height()) == pytest.approx((-0.02, 0.04))
+    assert (narrow.get_y(), narrow.get_height()) == pytest.approx((-0.01, 0.02))
+    (zero,) = ax.get_lines()
+    assert list(zero.get_ydata()) == [0.0, 0.0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["2 x seed std", "seed std", "S = 0", "S = 0.5"]
+    with pytest.raises(ValueError, match=r"shapes \(4,\), \(3,\)"):
+        plots.plot_residuals(ax, x, residuals[:3])
+
+
+def test_plot_loss_gaps(ax):
+    out = plots.plot_loss_gaps(ax, ["S=0.5", "S=0.75", "S=0.875"],
+                               {"unfair": [0.1, np.nan, -0.2], "fair": [-0.05, 0.02, 0.03]})
+    assert out is ax
+    unfair, fair, zero = ax.get_lines()
+    np.testing.assert_array_equal(unfair.get_xdata(), [0.1, np.nan, -0.2])
+    np.testing.assert_allclose(unfair.get_ydata(), [2.15, 1.15, 0.15])  # first row on top, offset up
+    np.testing.assert_allclose(fair.get_ydata(), [1.85, 0.85, -0.15])
+    assert unfair.get_marker() != fair.get_marker()
+    assert list(zero.get_xdata()) == [0.0, 0.0]
+    assert {t.get_text(): t.get_position()[1] for t in ax.get_yticklabels()} == {
+        "S=0.5": 2, "S=0.75": 1, "S=0.875": 0}
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["unfair", "fair"]
+    with pytest.raises(ValueError, match=r"one value per label \(3\); got shapes \{'fair': \(2,\)\}"):
+        plots.plot_loss_gaps(ax, ["a", "b", "c"], {"unfair": [0, 0, 0], "fair": [0, 0]})
