@@ -63,6 +63,11 @@ class RunConfig:
     eval_tokens: int = 262_144  # held-out validation tokens for the final loss
 
     def __post_init__(self):
+        # Canonical types, so equal configs get equal run ids (sparsity=0 is sparsity=0.0).
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type == "float" and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
         if self.nm is not None and not isinstance(self.nm, tuple):
             object.__setattr__(self, "nm", tuple(self.nm))
         validate(self)

@@ -33,8 +33,18 @@ MAIN_SPARSITIES = {"03_optimal_sparsity": "grid_sparsities"}
 # Further tiny parameters per chapter; every chapter needs an entry.
 TINY = {
     "01_fair_evaluation": {},
-    "02_core_law": dict(n_boot=5, n_starts=2),
+    "02_core_law": dict(n_boot=5, n_starts=2, seeds=[0, 1], extrapolation_n_nonzero=[4 * 3072]),
     "03_optimal_sparsity": dict(n_grid=20),
+    # m = 8 needs width_multiple 8, and the n:m fits need unstructured 0.75 runs.
+    "04_nm_sparsity": dict(base={"seq_len": 16, "batch_size": 8, "eval_tokens": 1024}, n_nonzero=[1536, 6144],
+                           tokens=[10_240, 20_480], sparsities=[0.0, 0.5, 0.75], n_starts=2, n_boot=5),
+    "05_pruning_pretrained": dict(sparsities=[0.0, 0.5, 0.75], n_dense=[1536], pretrain_tokens=40_960,
+                                  prune_sparsities=[0.5, 0.75], n_starts=2),
+    "06_average_parameters": dict(schedule_n_nonzero=1536, schedule_tokens=[10_240], schedule_sparsities=[0.5],
+                                  starts=[0.0, 0.25], ends=[0.75, 1.0], kinds=["cubic", "geometric"],
+                                  matched_n_nonzero=1536, matched_tokens=10_240, matched_sparsities=[0.5],
+                                  seed_n_nonzero=[1536], seed_tokens=[10_240], seed_sparsities=[0.0], seeds=[0, 1],
+                                  n_boot=50, n_starts=2),
 }
 # Defaults from other grids of kit.grids, per chapter: (grid, {parameter name: the grid's key}).
 OTHER_GRIDS = {
@@ -136,9 +146,10 @@ def test_chapter_01_fair_evaluation(tmp_path, runs_dir):
     store = RunStore(runs_dir)
     configs = grids.main_grid(RunConfig(**TINY_BASE), **TINY_GRID)
     records = [store.get(run_id(c, fingerprint)) for c in configs]
-    assert len(records) == 8 and all(r["status"] == "ok" for r in records)
+    assert all(r["status"] == "ok" for r in records)
     loss = {(c.n_nonzero, c.sparsity, c.tokens): r["metrics"]["final_loss"] for c, r in zip(configs, records)}
     text = stdout(nb)
+    assert f"8 of 8 runs finished, read from {runs_dir}" in text
     verdicts = lambda line: re.findall(r"in (\d+) of (\d+) pairs \(gap ([+-]\d\.\d{3})", line)
     # Training data: the one sparse run with D > min D and a dense run of its width (N = 3072).
     unfair = loss[3072, 0.0, 10_240] - loss[1536, 0.5, 20_480]

@@ -121,3 +121,7 @@ def test_checkpoint_path_and_default_root(tmp_path):
     path = store.checkpoint_path("0123456789abcdef")
     assert path == tmp_path / "ckpt" / "0123456789abcdef.npz" and path.parent.is_dir()
     assert RunStore().root.name == "runs" and (RunStore().root.parent / "kit" / "store.py").is_file()
+
+
+def test_int_and_float_values_of_a_float_field_give_one_run_id():
+    assert run_id(RunConfig(sparsity=0, prune_start=0), "fp") == run_id(RunConfig(sparsity=0.0, prune_start=0.0), "fp")
