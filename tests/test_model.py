@@ -94,7 +94,7 @@ def test_shape_for_trains_the_dense_model_of_n_over_one_minus_s():
     n = model.prunable_count(64, 2)
     for sparsity, n_nonzero in ((0.0, n), (0.5, n // 2), (0.75, n // 4), (0.875, n // 8)):
         shape = model.shape_for(RunConfig(n_nonzero=n_nonzero, sparsity=sparsity, n_layers=2, n_heads=4))
-        assert shape == model.Shape(d_model=64, n_layers=2, n_heads=4, seq_len=128)
+        assert shape == model.Shape(d_model=64, n_layers=2, n_heads=4, seq_len=RunConfig().seq_len)
     shape = model.shape_for(RunConfig(n_nonzero=50_000, sparsity=0.5, n_layers=2, width_multiple=8))
     assert shape.d_model == model.width_for(100_000, 2, 8) == 64
 
