@@ -29,7 +29,7 @@ TINY_BASE = {"seq_len": 16, "batch_size": 8, "eval_tokens": 1024, "width_multipl
 # A chapter with parameters n_nonzero and tokens trains the main grid: its defaults must be
 # kit.grids.MAIN's, and its tests run the tiny grid instead. Its sparsities parameter is
 # `sparsities` unless named here.
-MAIN_SPARSITIES = {"03_optimal_sparsity": "grid_sparsities"}
+MAIN_SPARSITIES = {"02_core_law": "grid_sparsities", "03_optimal_sparsity": "grid_sparsities"}
 # Further tiny parameters per chapter; every chapter needs an entry.
 TINY = {
     "01_fair_evaluation": {},
