@@ -142,13 +142,7 @@ def plot_scaling_curves(ax, points, curves=None, xlabel="non-zero parameters $N$
     for label, (x, loss) in curves.items():
         ax.plot(x, np.asarray(loss) - offset, "-", color=colours[label],
                 label=None if label in points else label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    return ax
+    return _log_log(ax, xlabel, ylabel)
 
 
 def plot_intervals(ax, table, reference=None, reference_label="reference"):
@@ -230,13 +224,7 @@ def plot_nm_scaling(ax, points, curves=None, xlabel="non-zero parameters $N$", y
         ax.plot(x, loss, styles[m][0], color=colours[S], label=label(S, m), **open_marker)
     for (S, m), (x, loss) in curves.items():
         ax.plot(x, loss, styles[m][1], color=colours[S], label=None if (S, m) in points else label(S, m))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    return ax
+    return _log_log(ax, xlabel, ylabel)
 
 
 def plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=None, vmax=None, colorbar=True):
@@ -397,4 +385,15 @@ def plot_loss_gaps(ax, labels, gaps, xlabel="loss of the dense reference − los
     ax.set_xlabel(xlabel)
     below = matplotlib.transforms.offset_copy(ax.transAxes, ax.figure, y=-38, units="points")  # under the x label
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below, frameon=False)
+    return ax
+
+
+def _log_log(ax, xlabel, ylabel):
+    """Log-log axes with plain tick labels on y (losses like 2, 3 rather than 10^0.3), labelled."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     return ax
