@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from typing import Literal
 
 SCHEDULES = ("cubic", "geometric")
@@ -29,16 +31,16 @@ class RunConfig:
     # What the scaling laws see.
     n_nonzero: int = 50_000  # N: non-zero prunable parameters at the end of training
     sparsity: float = 0.0  # S: final fraction of prunable weights that are zero, in [0, 1)
-    tokens: int = 1_000_000  # D: training tokens, each seen once
+    tokens: int = 1_048_576  # D: training tokens, each seen once (2**20: whole steps at any power-of-2 batch)
 
-    # Shape (only the width d_model scales; see kit.model).
-    n_layers: int = 2
-    n_heads: int = 4
+    # Shape (only the width d_model scales; heads follow it, see kit.model).
+    n_layers: int = 4
     seq_len: int = 64
     width_multiple: int = 8  # d_model is rounded to a multiple of this (n:m groups need m | d_model)
+    embed_match: bool = True  # prune the tied embedding to the size of the dense model of equal N
 
     # Optimisation: AdamW, linear warmup then cosine decay to lr_min_ratio * lr.
-    batch_size: int = 64
+    batch_size: int = 32
     lr: float = 3e-3
     warmup_frac: float = 0.05
     lr_min_ratio: float = 0.1
@@ -105,17 +107,39 @@ def _require(ok: bool, message: str):
         raise ConfigError(message)
 
 
+def _check_types(c: RunConfig) -> None:
+    """Every int, float, bool and optional-str field holds that type (ints not bools, floats finite)."""
+    for f in dataclasses.fields(c):
+        value = getattr(c, f.name)
+        if f.type == "int":
+            _require(isinstance(value, int) and not isinstance(value, bool), f"{f.name}={value!r}: must be an int")
+        elif f.type == "float":
+            _require(isinstance(value, float) and math.isfinite(value), f"{f.name}={value!r}: must be a finite number")
+        elif f.type == "bool":
+            _require(isinstance(value, bool), f"{f.name}={value!r}: must be True or False")
+        elif f.type == "str | None":
+            _require(value is None or isinstance(value, str), f"{f.name}={value!r}: must be a string or None")
+
+
+def _whole(name: str, value: int, unit: int, what: str) -> None:
+    """Require value to be a multiple of unit, naming the nearest multiples (a run uses only whole
+    units, so another value would train the same run under another id)."""
+    below, above = value // unit * unit, (value // unit + 1) * unit
+    nearest = f"{below} or {above}" if below > 0 else f"{above}"
+    _require(value % unit == 0, f"{name}={value}: not a whole number of {what} = {unit} tokens "
+                                f"({value} / {unit} = {value / unit:.2f}); use {nearest}")
+
+
 def validate(c: RunConfig) -> None:
     """Raise ConfigError naming the field, its value and what is allowed."""
+    _check_types(c)
     _require(isinstance(c.n_nonzero, int) and c.n_nonzero > 0,
              f"n_nonzero={c.n_nonzero!r}: must be a positive int")
     _require(0.0 <= c.sparsity < 1.0, f"sparsity={c.sparsity!r}: must be in [0, 1)")
     _require(isinstance(c.tokens, int) and c.tokens > 0, f"tokens={c.tokens!r}: must be a positive int")
     _require(c.n_layers >= 1, f"n_layers={c.n_layers!r}: must be >= 1")
-    _require(c.n_heads >= 1, f"n_heads={c.n_heads!r}: must be >= 1")
     _require(c.seq_len >= 2, f"seq_len={c.seq_len!r}: must be >= 2")
-    _require(c.width_multiple >= 1 and c.width_multiple % c.n_heads == 0,
-             f"width_multiple={c.width_multiple!r}: must be a positive multiple of n_heads={c.n_heads}")
+    _require(c.width_multiple >= 1, f"width_multiple={c.width_multiple!r}: must be >= 1")
     _require(c.batch_size >= 1, f"batch_size={c.batch_size!r}: must be >= 1")
     _require(c.steps >= 10, f"tokens={c.tokens}: gives {c.steps} steps of "
              f"{c.tokens_per_step} tokens (batch_size*seq_len); at least 10 steps are needed")
@@ -139,3 +163,11 @@ def validate(c: RunConfig) -> None:
                  f"nm={c.nm!r} with sparsity={c.sparsity!r}: n:m pruning ends at sparsity 1 - n/m = {1 - n / m}")
         _require(c.prune_scope == "layer", f"nm={c.nm!r}: n:m pruning is per layer; prune_scope must be 'layer'")
     _require(c.eval_tokens >= c.seq_len, f"eval_tokens={c.eval_tokens!r}: must be >= seq_len={c.seq_len}")
+    _whole("tokens", c.tokens, c.tokens_per_step, f"steps of batch_size*seq_len = {c.batch_size}*{c.seq_len}")
+    _whole("eval_tokens", c.eval_tokens, c.seq_len, "windows of seq_len")
+    _require(c.weight_decay >= 0, f"weight_decay={c.weight_decay!r}: must be >= 0 (0 turns it off)")
+    _require(c.grad_clip > 0, f"grad_clip={c.grad_clip!r}: must be > 0 (the largest global gradient norm "
+                              f"an update may have; use a large value to clip nothing)")
+    _require(0 <= c.seed < 2**63, f"seed={c.seed!r}: must be an int in [0, 2**63)")
+    _require(c.init_from is None or re.fullmatch("[0-9a-f]{16}", c.init_from) is not None,
+             f"init_from={c.init_from!r}: must be None or a run id (16 hex digits, kit.store.run_id)")

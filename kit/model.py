@@ -1,26 +1,36 @@
 """A decoder-only byte-level Transformer whose width is its only scaling knob.
 
-Pre-LayerNorm blocks of causal multi-head attention and a GELU MLP, in the style of
-google-deepmind/nanodo, float32, no biases in any Dense layer. Tensor names carry their shapes:
-B batch, T sequence, D d_model, H heads, K head dim (D/H), F = 4D MLP hidden, V vocab (256 bytes).
+Pre-norm blocks of causal attention and a ReLU MLP, float32, no biases, in the style of
+google-deepmind/nanodo and of T5 (the paper's model: ReLU MLP, RMS norm). Tensor names carry
+their shapes: B batch, T sequence, D d_model, H heads, K head dim (D/H), F = 4D MLP hidden,
+V vocab (256 bytes).
+
+The family. Depth, context and vocabulary are fixed; only d_model changes (the paper scales "only
+the Transformer's hidden dimension", Appendix A). Heads have dimension >= 32 where the width
+allows it: H = the largest power of two <= min(8, D / 32) (one head below D = 64), so the head
+dimension is never below 16 in the book's grids. Nothing but the kernels and the embedding has
+parameters: norms are parameter-free RMS norms and positions are fixed sinusoids, so that the
+parameters a law does not count stay few.
 
 What N counts. The paper's N is the number of non-zero parameters in the linear layers of the
 Transformer backbone, the layers it prunes uniformly (Frantar et al., Appendix A; the authors'
-T5 sweep data count N = n_blocks x 12 d^2 x (1 - S)). Here
-those are the four kernels of every block, 'qkv' [D, 3D], 'out' [D, D], 'up' [D, 4D] and
-'down' [4D, D]: 12 D^2 per block (`prunable_count`), the only parameters pruned. The tied token
-embedding / output projection (256 x D), the learned position embedding (seq_len x D) and the
-LayerNorm scales and biases stay dense and are not counted in N: they grow linearly with the
-width while the backbone grows quadratically, so counting them would bend N(d) at the small
-widths studied here and break the comparison with the paper's N.
+T5 sweep data count N = n_blocks x 12 d^2 x (1 - S)). Here those are the four kernels of every
+block, 'qkv' [D, 3D], 'out' [D, D], 'up' [D, 4D] and 'down' [4D, D]: 12 D^2 per block
+(`prunable_count`). The only other parameters are the tied token embedding / output projection
+[V, D]. A sparse model is wider than the dense model of equal N, so its embedding would be larger
+too; as the paper does for T5 ("we also sparsify the rather large embeddings to the amount
+necessary for parameter matching a smaller dense version", Appendix A), the embedding of a run
+at sparsity S is pruned to the 256 x d non-zeros of the dense model of equal N (`embed_sparsity`).
+So at equal N every model has the same number of non-zero parameters in total, N_total = N +
+V d_dense(N) (`total_count`), whatever its sparsity.
 
-Parameters are the plain `params` dict of flax (what `init_params` returns); every function
-here takes that dict, not the `{'params': ...}` variables wrapper.
+Parameters are the plain `params` dict of flax (what `init_params` returns).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import flax.linen as nn
@@ -30,19 +40,43 @@ import numpy as np
 
 VOCAB = 256
 PRUNABLE = ("qkv", "out", "up", "down")  # Dense layers whose 'kernel' is pruned and counted in N
+EMBED = "embed"  # the tied embedding, pruned to match the dense model of equal N
+HEAD_DIM = 32  # target head dimension ...
+MAX_HEADS = 8  # ... with at most this many heads
+
+
+def heads_for(d_model: int) -> int:
+    """Number of heads at width d_model: the largest power of two h <= min(MAX_HEADS, d_model /
+    HEAD_DIM) that divides d_model, at least 1."""
+    h = 1
+    while 2 * h <= min(MAX_HEADS, d_model // HEAD_DIM) and d_model % (2 * h) == 0:
+        h *= 2
+    return h
 
 
 @dataclasses.dataclass(frozen=True)
 class Shape:
     d_model: int
     n_layers: int
-    n_heads: int
     seq_len: int
     vocab: int = VOCAB
 
-    def __post_init__(self):
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} must be a multiple of n_heads={self.n_heads}")
+    @property
+    def n_heads(self) -> int:
+        return heads_for(self.d_model)
+
+
+def rms_norm(x_BxTxD):
+    """Parameter-free RMS norm over the last axis."""
+    return x_BxTxD * jax.lax.rsqrt(jnp.mean(x_BxTxD * x_BxTxD, axis=-1, keepdims=True) + 1e-6)
+
+
+def sinusoids(T: int, D: int) -> np.ndarray:
+    """Fixed sinusoidal positions [T, D] (Vaswani et al. 2017), a trace-time constant."""
+    angle_TxD2 = np.arange(T)[:, None] / 10_000 ** (2 * np.arange(D // 2)[None] / D)
+    pos_TxD = np.zeros((T, D), np.float32)
+    pos_TxD[:, 0::2], pos_TxD[:, 1::2] = np.sin(angle_TxD2), np.cos(angle_TxD2[:, : D - D // 2])
+    return pos_TxD
 
 
 def _dense(features: int, name: str) -> nn.Dense:
@@ -53,7 +87,7 @@ class CausalAttention(nn.Module):
     shape: Shape
 
     @nn.compact
-    def __call__(self, x_BxTxD, mask_TxT):
+    def __call__(self, x_BxTxD):
         B, T, D = x_BxTxD.shape
         H = self.shape.n_heads
         K = D // H
@@ -61,8 +95,9 @@ class CausalAttention(nn.Module):
         q_BxTxHxK = qkv_BxTx3xHxK[:, :, 0] * K**-0.5
         k_BxTxHxK = qkv_BxTx3xHxK[:, :, 1]
         v_BxTxHxK = qkv_BxTx3xHxK[:, :, 2]
+        causal_TxT = np.tril(np.ones((T, T), dtype=bool))  # a trace-time constant
         att_BxHxTxT = jnp.einsum("bqhk,bshk->bhqs", q_BxTxHxK, k_BxTxHxK)
-        att_BxHxTxT = jax.nn.softmax(jnp.where(mask_TxT, att_BxHxTxT, -1e30), axis=-1)
+        att_BxHxTxT = jax.nn.softmax(jnp.where(causal_TxT, att_BxHxTxT, -1e30), axis=-1)
         y_BxTxHxK = jnp.einsum("bhqs,bshk->bqhk", att_BxHxTxT, v_BxTxHxK)
         return _dense(D, "out")(y_BxTxHxK.reshape(B, T, D))
 
@@ -73,19 +108,16 @@ class Mlp(nn.Module):
     @nn.compact
     def __call__(self, x_BxTxD):
         D = self.shape.d_model
-        h_BxTxF = jax.nn.gelu(_dense(4 * D, "up")(x_BxTxD))
-        return _dense(D, "down")(h_BxTxF)
+        return _dense(D, "down")(jax.nn.relu(_dense(4 * D, "up")(x_BxTxD)))
 
 
 class Block(nn.Module):
     shape: Shape
 
     @nn.compact
-    def __call__(self, x_BxTxD, mask_TxT):
-        h_BxTxD = nn.LayerNorm(name="ln_attn")(x_BxTxD)
-        x_BxTxD = x_BxTxD + CausalAttention(self.shape, name="attn")(h_BxTxD, mask_TxT)
-        h_BxTxD = nn.LayerNorm(name="ln_mlp")(x_BxTxD)
-        return x_BxTxD + Mlp(self.shape, name="mlp")(h_BxTxD)
+    def __call__(self, x_BxTxD):
+        x_BxTxD = x_BxTxD + CausalAttention(self.shape, name="attn")(rms_norm(x_BxTxD))
+        return x_BxTxD + Mlp(self.shape, name="mlp")(rms_norm(x_BxTxD))
 
 
 class Transformer(nn.Module):
@@ -97,36 +129,47 @@ class Transformer(nn.Module):
         T = tokens_BxT.shape[1]
         if T > s.seq_len:
             raise ValueError(f"sequence of {T} tokens is longer than seq_len={s.seq_len}")
-        init = nn.initializers.normal(stddev=s.d_model**-0.5)
-        embed = nn.Embed(s.vocab, s.d_model, embedding_init=init, name="embed")
-        pos_TxD = self.param("pos_embed", init, (s.seq_len, s.d_model))[:T]
-        x_BxTxD = embed(tokens_BxT) + pos_TxD
-        mask_TxT = np.tril(np.ones((T, T), dtype=bool))  # a trace-time constant
+        scale = s.d_model**-0.5
+        embed = nn.Embed(s.vocab, s.d_model, embedding_init=nn.initializers.normal(stddev=scale), name=EMBED)
+        x_BxTxD = embed(tokens_BxT) + scale * sinusoids(T, s.d_model)
         for i in range(s.n_layers):
-            x_BxTxD = Block(s, name=f"block_{i}")(x_BxTxD, mask_TxT)
-        return embed.attend(nn.LayerNorm(name="ln_out")(x_BxTxD))  # tied output projection
+            x_BxTxD = Block(s, name=f"block_{i}")(x_BxTxD)
+        return embed.attend(rms_norm(x_BxTxD))  # tied output projection
 
 
 def init_params(shape: Shape, seed: int) -> dict:
     """Fresh parameters of `Transformer(shape)`; the same seed gives the same parameters."""
-    tokens_1xT = jnp.zeros((1, shape.seq_len), jnp.int32)
-    return Transformer(shape).init(jax.random.PRNGKey(seed), tokens_1xT)["params"]
+    return _init(jax.random.PRNGKey(seed), shape=shape)
+
+
+@functools.partial(jax.jit, static_argnames="shape")
+def _init(key, *, shape: Shape) -> dict:
+    return Transformer(shape).init(key, jnp.zeros((1, shape.seq_len), jnp.int32))["params"]
+
+
+def token_losses(params: dict, shape: Shape, batch_BxT1) -> jax.Array:
+    """Next-token cross-entropy (nats) [B, T] of batch[:, 1:] given batch[:, :-1]."""
+    logits_BxTxV = Transformer(shape).apply({"params": params}, batch_BxT1[:, :-1])
+    target_BxT = batch_BxT1[:, 1:]
+    picked_BxT = jnp.take_along_axis(logits_BxTxV, target_BxT[..., None], axis=-1)[..., 0]
+    return jax.nn.logsumexp(logits_BxTxV, axis=-1) - picked_BxT
 
 
 def loss_fn(params: dict, shape: Shape, batch_BxT1) -> jax.Array:
     """Mean next-token cross-entropy (nats) of batch[:, 1:] given batch[:, :-1]."""
-    logits_BxTxV = Transformer(shape).apply({"params": params}, batch_BxT1[:, :-1])
-    logp_BxTxV = jax.nn.log_softmax(logits_BxTxV, axis=-1)
-    target_BxT = batch_BxT1[:, 1:]
-    return -jnp.take_along_axis(logp_BxTxV, target_BxT[..., None], axis=-1).mean()
+    return token_losses(params, shape, batch_BxT1).mean()
 
 
-def is_prunable(params: dict) -> dict:
-    """Same structure as params: True on the 'kernel' of every 'qkv', 'out', 'up', 'down' layer."""
-    def prunable(path, _):
+def prunable_groups(params: dict) -> dict:
+    """Same structure as params: on every pruned leaf the name of its group, 'backbone' for the
+    'kernel' of every 'qkv', 'out', 'up', 'down' layer (counted in N) and 'embed' for the tied
+    embedding (pruned to match the dense model of equal N, not counted in N); False elsewhere."""
+    def group(path, _):
         names = [getattr(k, "key", None) for k in path]
-        return len(names) >= 2 and names[-1] == "kernel" and names[-2] in PRUNABLE
-    return jax.tree_util.tree_map_with_path(prunable, params)
+        if len(names) >= 2 and names[-1] == "kernel" and names[-2] in PRUNABLE:
+            return "backbone"
+        return "embed" if names[0] == EMBED else False
+    return jax.tree_util.tree_map_with_path(group, params)
 
 
 def prunable_count(d_model: int, n_layers: int) -> int:
@@ -151,20 +194,38 @@ def width_for(n_dense: float, n_layers: int, multiple: int) -> int:
 def shape_for(config) -> Shape:
     """Model shape of a `kit.config.RunConfig`: the dense model of about N/(1-S) prunable
     parameters, widened to the nearest multiple of config.width_multiple."""
-    n_dense = config.n_nonzero / (1.0 - config.sparsity)
-    d_model = width_for(n_dense, config.n_layers, config.width_multiple)
-    return Shape(d_model=d_model, n_layers=config.n_layers, n_heads=config.n_heads, seq_len=config.seq_len)
+    d_model = width_for(config.n_nonzero / (1.0 - config.sparsity), config.n_layers, config.width_multiple)
+    return Shape(d_model=d_model, n_layers=config.n_layers, seq_len=config.seq_len)
 
 
-def flops_per_token(shape: Shape, density: float = 1.0) -> float:
+def dense_width(config) -> int:
+    """Width of the dense model of equal N (the S = 0 run of the same target N)."""
+    return width_for(config.n_nonzero, config.n_layers, config.width_multiple)
+
+
+def embed_sparsity(config) -> float:
+    """Final sparsity of the tied embedding [V, d]: 1 - d_dense / d, so that it keeps the V x d_dense
+    non-zeros of the dense model of equal N (0 for a dense run, or with config.embed_match off)."""
+    if not config.embed_match:
+        return 0.0
+    return 1.0 - dense_width(config) / shape_for(config).d_model
+
+
+def total_count(n_nonzero, d_embed, vocab: int = VOCAB):
+    """N_total: all non-zero parameters, the backbone's N plus the embedding's vocab x d_embed
+    (d_embed = the dense width of equal N when the embedding is matched)."""
+    return n_nonzero + vocab * d_embed
+
+
+def flops_per_token(shape: Shape, density: float = 1.0, embed_density: float = 1.0) -> float:
     """Training FLOPs per token: 3 x forward (backward = 2 x forward, Kaplan et al. 2020).
 
     Forward counts 2 FLOPs per multiply-add of: the prunable kernels at the given density
-    (density x 12 L d^2), the tied output projection (V d; the input embedding is a lookup),
-    and attention scores plus the weighted sum of values over the full context
-    (2 x seq_len x d per layer, the causal mask's halving not taken). LayerNorms, GELU,
-    softmax and residual adds are not counted."""
+    (density x 12 L d^2), the tied output projection at embed_density (V d; the input embedding
+    is a lookup), and attention scores plus the weighted sum of values over the full context
+    (2 x seq_len x d per layer, the causal mask's halving not taken). Norms, ReLU, softmax and
+    residual adds are not counted. density = embed_density = 1 is the dense-shaped model."""
     d, L = shape.d_model, shape.n_layers
-    linear = density * prunable_count(d, L) + shape.vocab * d
+    linear = density * prunable_count(d, L) + embed_density * shape.vocab * d
     attention = 2 * shape.seq_len * d * L
     return 3.0 * 2.0 * (linear + attention)

@@ -7,8 +7,10 @@ pruned weights never come back. n:m patterns use the paper's iterative n:m pruni
 (ranked above everything, the paper's "set to infinity") before the unstructured top-k, so
 gradual pruning ends with exactly n non-zeros in every group at sparsity 1 - n/m.
 
-Masks are a pytree shaped like the parameters: a bool array (True = kept) on every prunable
-leaf, None elsewhere. A prunable leaf is a Dense kernel [d_in, d_out] (kit.model.is_prunable).
+Masks are a pytree shaped like the parameters: a bool array (True = kept) on every pruned leaf,
+None elsewhere. Pruned leaves come in groups with targets of their own (kit.model.prunable_groups):
+'backbone', the Dense kernels [d_in, d_out] counted in N, and 'embed', the tied embedding, pruned
+to match the dense model of equal N.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ def _name(path) -> str:
     return jax.tree_util.keystr(path, simple=True, separator="/")
 
 
-def _prunable_leaves(params, prunable) -> list[tuple[str, Any]]:
-    """(path string, leaf) for every prunable leaf, in tree order."""
+def _prunable_leaves(params, prunable, group: str | None = None) -> list[tuple[str, Any]]:
+    """(path string, leaf) for every pruned leaf (of `group` if given), in tree order."""
     named = jax.tree_util.tree_flatten_with_path(params)[0]
-    flags = jax.tree.leaves(prunable)
+    flags = jax.tree.leaves(prunable, is_leaf=_is_none)
     if len(named) != len(flags):
         raise ValueError(f"prunable has {len(flags)} leaves but params has {len(named)}; "
-                         "build it with kit.model.is_prunable(params)")
-    return [(_name(path), leaf) for (path, leaf), flag in zip(named, flags) if flag]
+                         "build it with kit.model.prunable_groups(params)")
+    return [(_name(path), leaf) for (path, leaf), flag in zip(named, flags)
+            if _group(flag) and (group is None or _group(flag) == group)]
 
 
 def _check_nm(name: str, shape: tuple, m: int) -> None:
@@ -85,56 +88,81 @@ def _protect_nm(key_IxO, n: int, m: int):
     return jnp.where(rank_GxMxO < n, PROTECTED, key_GxMxO).reshape(d_in, d_out)
 
 
+def _group(flag) -> str | None:
+    """The group of a leaf of `prunable`: its label, 'backbone' for True, None for False."""
+    if flag is True:
+        return "backbone"
+    return flag or None
+
+
+def _per_group(sparsity, groups) -> dict:
+    """{group: sparsity} from a scalar (the same for every group) or a dict naming every group."""
+    if isinstance(sparsity, dict):
+        missing = sorted(set(groups) - set(sparsity))
+        if missing:
+            raise ValueError(f"sparsity has no value for the pruned groups {missing}; got {sorted(sparsity)}")
+        return {g: sparsity[g] for g in groups}
+    return {g: sparsity for g in groups}
+
+
 def magnitude_masks(params, prunable, sparsity, *, scope: str = "layer", nm: tuple[int, int] | None = None,
                     masks=None):
     """Keep-masks that prune fraction `sparsity` of the prunable weights with the smallest |w|.
 
-    scope 'layer': every prunable kernel keeps exactly round((1 - sparsity) * size) entries;
-    'global': one threshold over all prunable kernels, exactly round((1 - sparsity) * total) kept.
-    nm=(n, m): Algorithm 1 (at least n kept per group of m along the input dimension; exactly n
-    at sparsity 1 - n/m); needs scope 'layer' and sparsity <= 1 - n/m.
+    prunable: shaped like params; on every pruned leaf its group ('backbone', 'embed'; True means
+    'backbone'), False elsewhere (kit.model.prunable_groups). sparsity: one target for
+    every group, or {group: target}.
+    scope 'layer': every pruned leaf keeps exactly round((1 - sparsity) * size) entries;
+    'global': one threshold over all leaves of a group, exactly round((1 - sparsity) * total) kept.
+    nm=(n, m): Algorithm 1 on the 'backbone' group (at least n kept per group of m along the
+    input dimension; exactly n at sparsity 1 - n/m); needs scope 'layer' and sparsity <= 1 - n/m.
     masks: the previous masks; entries they prune rank below every kept one, so with a
     non-decreasing sparsity they stay pruned (monotone pruning).
-    `sparsity` may be a traced scalar; keep counts are then computed in float32.
+    Targets may be traced scalars; keep counts are then computed in float32.
     """
     if scope not in SCOPES:
         raise ValueError(f"scope={scope!r}: allowed {SCOPES}")
-    if isinstance(sparsity, (int, float)) and not 0.0 <= sparsity < 1.0:
-        raise ValueError(f"sparsity={sparsity!r}: must be in [0, 1)")
+    named, treedef = jax.tree_util.tree_flatten_with_path(params)
+    groups = [_group(f) for f in jax.tree.leaves(prunable, is_leaf=_is_none)]
+    old = [None] * len(named) if masks is None else jax.tree.leaves(masks, is_leaf=_is_none)
+    if not len(groups) == len(old) == len(named):
+        raise ValueError(f"params ({len(named)} leaves), prunable ({len(groups)}) and masks ({len(old)}) "
+                         "must have the same structure; build prunable with kit.model.prunable_groups(params)")
+    targets = _per_group(sparsity, dict.fromkeys(g for g in groups if g))
+    for group, target in targets.items():
+        if isinstance(target, (int, float)) and not 0.0 <= target < 1.0:
+            raise ValueError(f"sparsity={target!r} (group {group}): must be in [0, 1)")
     if nm is not None:
         n, m = nm
         if scope != "layer":
             raise ValueError(f"nm={nm!r}: n:m pruning is per layer; scope must be 'layer', not {scope!r}")
-        if isinstance(sparsity, (int, float)) and sparsity > 1 - n / m + 1e-9:
-            raise ValueError(f"sparsity={sparsity!r}: n:m pruning with nm={nm!r} "
+        target = targets.get("backbone", 0.0)
+        if isinstance(target, (int, float)) and target > 1 - n / m + 1e-9:
+            raise ValueError(f"sparsity={target!r}: n:m pruning with nm={nm!r} "
                              f"cannot exceed 1 - n/m = {1 - n / m}")
 
-    named, treedef = jax.tree_util.tree_flatten_with_path(params)
-    flags = jax.tree.leaves(prunable)
-    old = [None] * len(named) if masks is None else jax.tree.leaves(masks, is_leaf=_is_none)
-    if not len(flags) == len(old) == len(named):
-        raise ValueError(f"params ({len(named)} leaves), prunable ({len(flags)}) and masks ({len(old)}) "
-                         "must have the same structure; build prunable with kit.model.is_prunable(params)")
-    keys = []
-    for (path, w), flag, mask in zip(named, flags, old):
-        if not flag:
+    keys = {}  # leaf index -> uint32 key
+    for i, ((path, w), group, mask) in enumerate(zip(named, groups, old)):
+        if group is None:
             continue
         key = _magnitude_key(w, mask)
-        if nm is not None:
+        if nm is not None and group == "backbone":
             _check_nm(_name(path), w.shape, nm[1])
             key = _protect_nm(key, *nm)
-        keys.append(key)
+        keys[i] = key
 
-    density = 1.0 - jnp.asarray(sparsity, jnp.float32)
-    n_keep = lambda size: jnp.round(density * size).astype(jnp.int32)
-    if scope == "layer":
-        kept = [_keep_largest(k, n_keep(k.size)) for k in keys]
-    else:
-        flat = _keep_largest(jnp.concatenate([k.ravel() for k in keys]), n_keep(sum(k.size for k in keys)))
-        splits = np.cumsum([k.size for k in keys])[:-1]
-        kept = [f.reshape(k.shape) for f, k in zip(jnp.split(flat, splits), keys)]
-    kept = iter(kept)
-    return treedef.unflatten([next(kept) if flag else None for flag in flags])
+    n_keep = lambda size, group: jnp.round((1.0 - jnp.asarray(targets[group], jnp.float32)) * size).astype(jnp.int32)
+    kept = {}
+    for group in targets:
+        members = [i for i in keys if groups[i] == group]
+        if scope == "layer":
+            kept.update({i: _keep_largest(keys[i], n_keep(keys[i].size, group)) for i in members})
+            continue
+        flat = _keep_largest(jnp.concatenate([keys[i].ravel() for i in members]),
+                             n_keep(sum(keys[i].size for i in members), group))
+        splits = np.cumsum([keys[i].size for i in members])[:-1]
+        kept.update({i: f.reshape(keys[i].shape) for i, f in zip(members, jnp.split(flat, splits))})
+    return treedef.unflatten([kept.get(i) for i in range(len(named))])
 
 
 def _zero_pruned(mask, x):
@@ -143,13 +171,13 @@ def _zero_pruned(mask, x):
 
 class GradualPruningState(NamedTuple):
     inner_state: optax.OptState
-    masks: Any  # bool arrays on prunable leaves (True = kept), None elsewhere
-    sparsity: jax.Array  # the target sparsity the current masks were computed at
+    masks: Any  # bool arrays on pruned leaves (True = kept), None elsewhere
+    sparsity: dict  # {group: the target sparsity the current masks were computed at}
     count: jax.Array  # steps done
 
 
 def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_fn: Callable,
-                    update_every: int, scope: str = "layer",
+                    update_every, scope: str = "layer",
                     nm: tuple[int, int] | None = None) -> optax.GradientTransformation:
     """Wrap the whole optimizer `inner` (learning rate included; this must be the outermost
     transformation, since its updates are applied as params + updates) with gradual pruning.
@@ -162,26 +190,32 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
     so pruned weights are exactly zero after every step. On a mask update the inner state's
     params-shaped trees (e.g. Adam moments) are zeroed where pruned.
 
-    prunable: python bools shaped like params (kit.model.is_prunable), closed over, not traced.
-    sparsity_fn(step) must be jax-traceable and non-decreasing; a continuously varying one
-    would update the masks on every step of the pruning window.
+    prunable: groups shaped like params (kit.model.prunable_groups), closed over, not traced.
+    sparsity_fn(step) -> one target, or {group: target}; jax-traceable and non-decreasing (a
+    continuously varying one would update the masks on every step of the pruning window).
+    update_every may be a traced integer (so one compiled step serves runs of any length).
     """
-    if update_every < 1:
+    if isinstance(update_every, int) and update_every < 1:
         raise ValueError(f"update_every={update_every!r}: must be >= 1")
+    groups = list(dict.fromkeys(g for g in map(_group, jax.tree.leaves(prunable, is_leaf=_is_none)) if g))
+
+    def targets(count):
+        return {g: jnp.asarray(v, jnp.float32) for g, v in _per_group(sparsity_fn(count), groups).items()}
 
     def init_fn(params):
-        for name, w in _prunable_leaves(params, prunable):
+        for name, w in _prunable_leaves(params, prunable, "backbone"):
             if nm is not None:
                 _check_nm(name, w.shape, nm[1])  # fail before training, naming the layer
-        masks = jax.tree.map(lambda w, p: jnp.ones(w.shape, bool) if p else None, params, prunable)
-        return GradualPruningState(inner.init(params), masks, sparsity=jnp.zeros([], jnp.float32),
+        masks = jax.tree.map(lambda w, g: jnp.ones(w.shape, bool) if _group(g) else None, params, prunable)
+        return GradualPruningState(inner.init(params), masks, sparsity={g: jnp.zeros([], jnp.float32) for g in groups},
                                    count=jnp.zeros([], jnp.int32))
 
     def update_fn(grads, state, params=None):
         if params is None:
             raise ValueError("gradual_pruning needs params: call update(grads, state, params)")
-        target = jnp.asarray(sparsity_fn(state.count), jnp.float32)
-        refresh = (state.count % update_every == 0) | (target != state.sparsity)
+        target = targets(state.count)
+        changed = jnp.any(jnp.stack([target[g] != state.sparsity[g] for g in groups]))
+        refresh = (state.count % update_every == 0) | changed
 
         def new_masks():
             masks = magnitude_masks(params, prunable, target, scope=scope, nm=nm, masks=state.masks)
@@ -195,10 +229,17 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
         # params + updates is exactly 0 where pruned (x + -x == 0 in floating point).
         updates = jax.tree.map(lambda mask, u, p: u if mask is None else jnp.where(mask, u, -p),
                                masks, updates, params, is_leaf=_is_none)
-        sparsity = jnp.where(refresh, target, state.sparsity)
+        sparsity = {g: jnp.where(refresh, target[g], state.sparsity[g]) for g in groups}
         return updates, GradualPruningState(inner_state, masks, sparsity, state.count + 1)
 
     return optax.GradientTransformation(init_fn, update_fn)
+
+
+def kept_count(masks, prunable, group: str = "backbone") -> jax.Array:
+    """Number of kept (True) mask entries of a group, on device: the non-zeros the next step starts from."""
+    leaves = [m for m, g in zip(jax.tree.leaves(masks, is_leaf=_is_none), jax.tree.leaves(prunable, is_leaf=_is_none))
+              if _group(g) == group]
+    return sum(jnp.sum(m, dtype=jnp.int32) for m in leaves)
 
 
 def prune_window(config) -> tuple[float, float]:
@@ -215,39 +256,57 @@ def update_every(config) -> int:
     return max(1, round(config.prune_every * config.steps))
 
 
-def schedule_fn(config) -> Callable:
-    """Discretised target sparsity of a `kit.config.RunConfig`, as a jax-traceable function of
-    the step: at every update step k * update_every it is kit.schedules.sparsity_at(step / steps),
-    in between it holds the value of the last update step, and from the end step on (the first
-    step at or after prune_end, capped at the last step so the final model always reaches it)
-    it is exactly config.sparsity."""
+class Schedule(NamedTuple):
+    """Gradual pruning of one run as plain numbers. Inside a jitted step they are traced scalars,
+    so one compiled step serves every run of a model shape whatever its length and targets."""
+    final: dict  # {group: final sparsity}
+    start: float  # fraction of the steps at which pruning starts ...
+    end: float  # ... and at which it reaches the final sparsity (step clock)
+    end_step: int  # first step at which the final sparsity holds exactly
+    every: int  # mask update interval in steps
+    steps: int  # steps of the run
+
+
+def schedule_for(config, embed_sparsity: float = 0.0) -> Schedule:
+    """The Schedule of a `kit.config.RunConfig`, the embedding group pruned to embed_sparsity
+    (kit.model.embed_sparsity) with the same schedule. The end step is the first step at or
+    after prune_end, capped at the last step so the final model always reaches the target."""
     start, end = prune_window(config)
-    every = update_every(config)
     end_step = min(math.ceil(end * config.steps - 1e-6), config.steps - 1)  # 1e-6: float noise in end * steps
-    final = config.sparsity
+    return Schedule(final={"backbone": config.sparsity, "embed": embed_sparsity}, start=start, end=end,
+                    end_step=end_step, every=update_every(config), steps=config.steps)
 
-    def fn(step):
-        t = (step // every) * every / config.steps
-        s = schedules.sparsity_at(t, final, start, end, config.schedule)
-        return jnp.where(step >= end_step, final, s).astype(jnp.float32)
 
-    return fn
+def target_sparsity(step, schedule: Schedule, kind: str = "cubic") -> dict:
+    """{group: target sparsity at `step`}: at every update step k * every it is
+    kit.schedules.sparsity_at(step / steps) of the group's final sparsity, in between it holds the
+    value of the last update step, and from end_step on it is exactly the final sparsity."""
+    t = (step // schedule.every) * schedule.every / schedule.steps
+    return {g: jnp.where(step >= schedule.end_step, final,
+                         schedules.sparsity_at(t, final, schedule.start, schedule.end, kind)).astype(jnp.float32)
+            for g, final in schedule.final.items()}
+
+
+def schedule_fn(config, embed_sparsity: float = 0.0) -> Callable:
+    """target_sparsity of a RunConfig as a jax-traceable function of the step."""
+    schedule = schedule_for(config, embed_sparsity)
+    return lambda step: target_sparsity(step, schedule, config.schedule)
 
 
 def sparsity_report(params, prunable) -> dict[str, float]:
-    """Fraction of exact zeros in every prunable leaf, keyed by its path ('block_0/attn/qkv/kernel')."""
+    """Fraction of exact zeros in every pruned leaf, keyed by its path ('block_0/attn/qkv/kernel')."""
     return {name: float(np.mean(np.asarray(w) == 0)) for name, w in _prunable_leaves(params, prunable)}
 
 
-def nnz(params, prunable) -> int:
-    """Number of non-zero prunable weights (the paper's N for a pruned model)."""
-    return int(sum(np.count_nonzero(np.asarray(w)) for _, w in _prunable_leaves(params, prunable)))
+def nnz(params, prunable, group: str = "backbone") -> int:
+    """Number of non-zero weights of a group ('backbone': the paper's N for a pruned model)."""
+    return int(sum(np.count_nonzero(np.asarray(w)) for _, w in _prunable_leaves(params, prunable, group)))
 
 
 def nm_violations(params, prunable, n: int, m: int) -> int:
-    """Number of groups of m consecutive input weights (axis 0) holding more than n non-zeros."""
+    """Number of groups of m consecutive input weights (axis 0) of the backbone holding more than n non-zeros."""
     total = 0
-    for name, w in _prunable_leaves(params, prunable):
+    for name, w in _prunable_leaves(params, prunable, "backbone"):
         _check_nm(name, w.shape, m)
         w = np.asarray(w)
         nonzero_GxO = np.count_nonzero(w.reshape(w.shape[0] // m, m, w.shape[1]), axis=1)

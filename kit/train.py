@@ -1,29 +1,46 @@
 """Train one configuration: a width-scaled transformer, gradually pruned, with exact accounting.
 
-`run(config)` checks the config against the corpus before anything trains, trains with AdamW
-(linear warmup, cosine decay) wrapped in the gradual pruner, evaluates the final validation loss
-on a fixed held-out token set, and returns (and stores) a record:
+`run(config)` checks the config against the corpus and the store before anything trains, trains
+with AdamW (linear warmup, cosine decay) wrapped in the gradual pruner, evaluates the final
+validation loss on a fixed held-out token set, and returns (and stores) a record:
 
 - metrics.final_loss: mean next-byte cross-entropy (nats) on config.eval_tokens held-out tokens;
-- metrics.nnz / n_dense / d_model: non-zero prunable weights at the end, prunable weights
-  of the dense model trained, its width;
-- metrics.dense_flops = 6 * n_dense * D: cost of training the dense model of the same width;
-- metrics.sparse_flops = 6 * sum_t nnz_t * tokens_t: the prunable-weight FLOPs actually spent
-  under the schedule, if sparsity were exploited as soon as it appears (Frantar et al. Sec. 3.3 (b)),
-  nnz_t being the non-zeros of the params step t starts from (a mask set in step t counts from t+1);
-  metrics.cmul_measured = sparse_flops / (6 N D) is the measured counterpart of kit.laws.cmul;
-- metrics.n_avg = sum_t nnz_t * tokens_t / D: the average non-zero count over training (Jin et al.);
-- metrics.model_flops: all training FLOPs of the dense-shaped model (attention and logits included);
-- metrics.layer_sparsity: final fraction of zeros in every prunable kernel.
+- metrics.nnz / n_dense / d_model / n_heads: non-zero prunable (backbone) weights at the end,
+  prunable weights of the dense model trained, its width and heads;
+- metrics.nnz_embed, n_total = nnz + nnz_embed: the tied embedding's non-zeros (pruned to the
+  dense model of equal N, kit.model.embed_sparsity) and all non-zero parameters;
+- metrics.dense_flops = 6 * n_dense * D: prunable-layer FLOPs of training the dense model of the
+  same width; metrics.sparse_flops = 6 * sum_t nnz_t * tokens_t: those actually spent under the
+  schedule, if sparsity were exploited as soon as it appears (Frantar et al. Sec. 3.3 (b)), nnz_t
+  being the non-zeros step t starts from; cmul_measured = sparse_flops / (6 N D) is the measured
+  counterpart of kit.laws.cmul; n_avg = sum_t nnz_t tokens_t / D (Jin et al.);
+- metrics.model_flops: all training FLOPs of the dense-shaped model (attention and logits
+  included, kit.model.flops_per_token); model_flops_sparse: the same with every step's non-zero
+  backbone and embedding weights only. These, not 6 N D, enter equal-compute comparisons;
+- metrics.wall_s (the training loop), compile_s (building the compiled loop: near zero when this
+  process or the on-disk cache already compiled the model shape), eval_s;
+- metrics.layer_sparsity: final fraction of zeros in every pruned leaf.
+
+Speed. Everything that may differ between runs of one model shape (learning rate, weight decay,
+clipping, run length, pruning targets and window) is a runtime input of one compiled loop, so a
+sweep compiles each width once (and JAX's persistent cache keeps it across processes). The loop
+runs CHUNK steps per call inside `lax.fori_loop`, gathers its batches from the corpus on the
+device, counts non-zeros from the masks on the device, and hands back the chunk's losses in one
+transfer: an ordinary step never copies to the host.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib.metadata
 import math
+import os
 import platform
 import time
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -35,44 +52,158 @@ from kit import data, model, pruning
 from kit.config import ConfigError, RunConfig
 from kit.store import RunStore
 
-CURVE_POINTS = 100  # train-loss points kept per run
-DIVERGED_LOSS = 2 * math.log(256)  # a train loss this far above uniform guessing counts as divergence
+CHUNK = 64  # steps per call of the compiled loop
+CURVE_POINTS = 100  # train-loss points kept per run (means over equal spans of steps)
+UNIFORM_LOSS = math.log(256)  # the loss of guessing bytes uniformly
+DIVERGED_LOSS = 2 * UNIFORM_LOSS  # a train loss this far above uniform guessing counts as divergence
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".jax_cache"  # KIT_JAX_CACHE overrides; "" disables
 
 
-def learning_rate(config: RunConfig) -> optax.Schedule:
-    """Linear warmup over warmup_frac of the steps, then cosine decay to lr_min_ratio * lr."""
-    warmup = max(1, round(config.warmup_frac * config.steps))
-    return optax.warmup_cosine_decay_schedule(
-        init_value=0.0, peak_value=config.lr, warmup_steps=warmup,
-        decay_steps=config.steps, end_value=config.lr * config.lr_min_ratio)
+class Hyper(NamedTuple):
+    """What may change between runs of one compiled loop: runtime scalars."""
+    lr: float  # peak learning rate
+    lr_min: float  # final learning rate
+    warmup: int  # warmup steps
+    steps: int  # steps of the run
+    weight_decay: float
+    grad_clip: float
+    prune: pruning.Schedule
 
 
-def optimizer(config: RunConfig, prunable) -> optax.GradientTransformation:
-    """AdamW with gradient clipping, wrapped in gradual magnitude pruning when S > 0."""
+@dataclasses.dataclass(frozen=True)
+class Static:
+    """What a compiled loop depends on: the model shape and the structure of the optimizer."""
+    shape: model.Shape
+    batch_size: int
+    pruned: bool
+    scope: str
+    nm: tuple[int, int] | None
+    kind: str  # pruning schedule shape, 'cubic' or 'geometric'
+
+
+def static_for(config: RunConfig) -> Static:
+    pruned = config.sparsity > 0 or model.embed_sparsity(config) > 0
+    return Static(shape=model.shape_for(config), batch_size=config.batch_size, pruned=pruned,
+                  scope=config.prune_scope, nm=config.nm, kind=config.schedule)
+
+
+def hyper_for(config: RunConfig) -> Hyper:
+    """The run's runtime scalars, as float32 / int32 so every run of a shape matches one compiled loop."""
+    hp = Hyper(lr=config.lr, lr_min=config.lr * config.lr_min_ratio,
+               warmup=max(1, round(config.warmup_frac * config.steps)), steps=config.steps,
+               weight_decay=config.weight_decay, grad_clip=config.grad_clip,
+               prune=pruning.schedule_for(config, model.embed_sparsity(config)))
+    return jax.tree.map(lambda x: np.int32(x) if isinstance(x, int) else np.float32(x), hp)
+
+
+def learning_rate(step, hp: Hyper):
+    """Linear warmup from 0 to hp.lr over hp.warmup steps, then cosine decay to hp.lr_min at hp.steps
+    (optax.warmup_cosine_decay_schedule, written out so its numbers can be traced)."""
+    warm = hp.lr * step / hp.warmup
+    progress = jnp.clip((step - hp.warmup) / jnp.maximum(hp.steps - hp.warmup, 1), 0.0, 1.0)
+    cosine = hp.lr_min + 0.5 * (hp.lr - hp.lr_min) * (1.0 + jnp.cos(jnp.pi * progress))
+    return jnp.where(step < hp.warmup, warm, cosine)
+
+
+def optimizer(static: Static, hp: Hyper, prunable) -> optax.GradientTransformation:
+    """AdamW with gradient clipping, wrapped in gradual magnitude pruning when anything is pruned."""
     adamw = optax.chain(
-        optax.clip_by_global_norm(config.grad_clip),
-        optax.adamw(learning_rate(config), b1=0.9, b2=0.95, weight_decay=config.weight_decay))
-    if config.sparsity == 0.0:
+        optax.clip_by_global_norm(hp.grad_clip),
+        optax.adamw(lambda count: learning_rate(count, hp), b1=0.9, b2=0.95, weight_decay=hp.weight_decay))
+    if not static.pruned:
         return adamw
     return pruning.gradual_pruning(
-        adamw, prunable=prunable, sparsity_fn=pruning.schedule_fn(config),
-        update_every=pruning.update_every(config), scope=config.prune_scope, nm=config.nm)
+        adamw, prunable=prunable, sparsity_fn=lambda step: pruning.target_sparsity(step, hp.prune, static.kind),
+        update_every=hp.prune.every, scope=static.scope, nm=static.nm)
 
 
-def make_step(shape: model.Shape, tx: optax.GradientTransformation):
-    @jax.jit
-    def step(params, opt_state, batch_BxT1):
-        loss, grads = jax.value_and_grad(model.loss_fn)(params, shape, batch_BxT1)
+def _windows(stream, starts_B, seq_len: int):
+    """Int32 batch [B, seq_len + 1] of the windows of `stream` starting at starts_B."""
+    return stream[starts_B[:, None] + jnp.arange(seq_len + 1)].astype(jnp.int32)
+
+
+def _nonzeros(static: Static, opt_state, prunable, n_dense: int, n_embed: int):
+    """(backbone, embedding) non-zeros the next step starts from, on the device."""
+    if not static.pruned:
+        return jnp.int32(n_dense), jnp.int32(n_embed)
+    return (pruning.kept_count(opt_state.masks, prunable, "backbone"),
+            pruning.kept_count(opt_state.masks, prunable, "embed"))
+
+
+@functools.partial(jax.jit, static_argnames="static", donate_argnames="state")
+def train_chunk(state, hp: Hyper, stream, starts_KxB, n, *, static: Static):
+    """Steps 0 .. n-1 (n <= K, traced) of a chunk: state = (params, opt_state); the batches are the
+    windows of the device-resident training stream at starts_KxB. Returns the new state and, per
+    step, the train loss and the backbone and embedding non-zeros the step started from."""
+    params, opt_state = state
+    prunable = model.prunable_groups(params)
+    tx = optimizer(static, hp, prunable)
+    n_dense = model.prunable_count(static.shape.d_model, static.shape.n_layers)
+    n_embed = static.shape.vocab * static.shape.d_model
+
+    def step(i, carry):
+        params, opt_state, loss_K, nnz_K, embed_K = carry
+        nnz, nnz_embed = _nonzeros(static, opt_state, prunable, n_dense, n_embed)
+        batch_BxT1 = _windows(stream, starts_KxB[i], static.shape.seq_len)
+        loss, grads = jax.value_and_grad(model.loss_fn)(params, static.shape, batch_BxT1)
         updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-    return step
+        return (optax.apply_updates(params, updates), opt_state,
+                loss_K.at[i].set(loss), nnz_K.at[i].set(nnz), embed_K.at[i].set(nnz_embed))
+
+    K = starts_KxB.shape[0]
+    init = (params, opt_state, jnp.zeros(K), jnp.zeros(K, jnp.int32), jnp.zeros(K, jnp.int32))
+    params, opt_state, loss_K, nnz_K, embed_K = jax.lax.fori_loop(0, n, step, init)
+    return (params, opt_state), (loss_K, nnz_K, embed_K)
 
 
-def evaluate(params, shape: model.Shape, batches) -> float:
-    """Mean cross-entropy per token over the fixed held-out batches (the last may be smaller)."""
-    loss = jax.jit(model.loss_fn, static_argnums=1)
-    sizes = [len(b) for b in batches]
-    return float(np.average([loss(params, shape, jnp.asarray(b)) for b in batches], weights=sizes))
+@functools.partial(jax.jit, static_argnames="shape")
+def eval_loss(params, batches_NxBxT1, weights_NxB, *, shape: model.Shape):
+    """Mean next-token loss over the weighted windows (weight 0: padding)."""
+    def batch_sum(args):
+        batch_BxT1, weight_B = args
+        return jnp.sum(model.token_losses(params, shape, batch_BxT1).mean(axis=1) * weight_B)
+    return jnp.sum(jax.lax.map(batch_sum, (batches_NxBxT1, weights_NxB))) / jnp.sum(weights_NxB)
+
+
+def enable_compilation_cache() -> None:
+    """Keep compiled loops on disk (KIT_JAX_CACHE, default <repo>/.jax_cache; empty disables)."""
+    folder = os.environ.get("KIT_JAX_CACHE", str(CACHE_DIR))
+    if folder and jax.config.jax_compilation_cache_dir != folder:
+        jax.config.update("jax_compilation_cache_dir", folder)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+_COMPILED = {}  # (static, argument shapes) -> compiled train_chunk
+
+
+def compiled_chunk(static: Static, state, hp, stream, starts_KxB):
+    """The compiled train_chunk for these static settings and argument shapes, compiled at most
+    once per process; returns (executable, seconds spent compiling now)."""
+    key = (static, stream.shape, starts_KxB.shape)
+    if key in _COMPILED:
+        return _COMPILED[key], 0.0
+    enable_compilation_cache()
+    start = time.perf_counter()
+    _COMPILED[key] = train_chunk.lower(state, hp, stream, starts_KxB, np.int32(0), static=static).compile()
+    return _COMPILED[key], time.perf_counter() - start
+
+
+@functools.lru_cache(maxsize=4)
+def _device_stream(fingerprint: str, stream: bytes):
+    return jnp.asarray(np.frombuffer(stream, np.uint8))
+
+
+def eval_set(corpus: data.Corpus, config: RunConfig):
+    """The fixed validation windows as [n_batches, B, T + 1] with weights [n_batches, B] (0: padding)."""
+    batches = data.eval_batches(corpus, config)
+    B = config.batch_size
+    weights_NxB = np.zeros((len(batches), B), np.float32)
+    padded = np.zeros((len(batches), B, config.seq_len + 1), np.int32)
+    for i, batch in enumerate(batches):
+        padded[i, : len(batch)] = batch
+        weights_NxB[i, : len(batch)] = 1.0
+    return padded, weights_NxB
 
 
 def save_checkpoint(params, path) -> None:
@@ -118,11 +249,53 @@ def continued_run(config: RunConfig, store: RunStore) -> dict | None:
     return parent
 
 
+def _curve(loss_S, nnz_S) -> dict:
+    """At most CURVE_POINTS points: the mean train loss over equal spans of steps, at each span's
+    last step, with the non-zeros that step started from."""
+    ends = np.unique(np.linspace(0, len(loss_S), min(CURVE_POINTS, len(loss_S)) + 1).round().astype(int))
+    spans = list(zip(ends[:-1], ends[1:]))
+    return {"step": [int(b - 1) for a, b in spans], "train_loss": [float(np.mean(loss_S[a:b])) for a, b in spans],
+            "nnz": [int(nnz_S[b - 1]) for a, b in spans]}
+
+
+def train(config: RunConfig, corpus: data.Corpus, params, skip_tokens: int = 0):
+    """Train params on the config's batches. Returns (params, per-step losses, backbone and
+    embedding non-zeros each step started from, status, reason, compile seconds, loop seconds);
+    stops after the first chunk with a NaN or diverged loss (status 'failed'; the per-step
+    arrays end at that step)."""
+    static, hp = static_for(config), hyper_for(config)
+    prunable = model.prunable_groups(params)
+    state = (params, optimizer(static, hp, prunable).init(params))
+    stream = _device_stream(corpus.fingerprint, corpus.train.tobytes())
+    starts_SxB = data.window_starts(corpus, config, skip_tokens).reshape(config.steps, config.batch_size)
+    starts_SxB = np.concatenate([starts_SxB, np.zeros((-config.steps % CHUNK, config.batch_size), starts_SxB.dtype)])
+    starts_SxB = starts_SxB.astype(np.int32)
+    run_chunk, compile_s = compiled_chunk(static, state, hp, stream, starts_SxB[:CHUNK])
+    losses, nnz, nnz_embed = [], [], []
+    status, reason = "ok", None
+    start = time.perf_counter()
+    for first in range(0, config.steps, CHUNK):
+        n = min(CHUNK, config.steps - first)
+        state, outputs = run_chunk(state, hp, stream, starts_SxB[first: first + CHUNK], np.int32(n))
+        loss_K, nnz_K, embed_K = (np.asarray(x)[:n] for x in outputs)
+        bad = ~np.isfinite(loss_K) | (loss_K > DIVERGED_LOSS)
+        if bad.any():  # keep the steps up to the first bad one
+            n = int(np.argmax(bad)) + 1
+            status, reason = "failed", f"train loss {loss_K[n - 1]} at step {first + n - 1} (NaN or diverged)"
+        losses.append(loss_K[:n]), nnz.append(nnz_K[:n]), nnz_embed.append(embed_K[:n])
+        if status != "ok":
+            break
+    params = jax.block_until_ready(state[0])
+    wall = time.perf_counter() - start
+    return (params, *(np.concatenate(x) for x in (losses, nnz, nnz_embed)), status, reason, compile_s, wall)
+
+
 def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dict:
     """Train `config` unless the store already holds it; store and return the record.
 
-    Invalid configs (budget over the corpus, bad init_from) raise ConfigError before training.
-    A run whose loss becomes NaN or diverges is recorded with status 'failed' and the reason.
+    Invalid configs (budget over the corpus, bad init_from) and an unwritable store raise before
+    training. A run whose loss becomes NaN or diverges, or whose validation loss is not below that
+    of guessing bytes uniformly (ln 256), is recorded with status 'failed' and the reason.
     """
     corpus = corpus if isinstance(corpus, data.Corpus) else data.load_corpus(corpus)
     store = store if store is not None else RunStore()
@@ -132,60 +305,46 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     parent = continued_run(config, store)
     skip_tokens = 0 if parent is None else parent["metrics"].get("data_offset", 0) + parent["metrics"]["tokens_trained"]
     data.check_budget(corpus, config, skip_tokens)
+    getattr(store, "check_writable", lambda: None)()  # TEMP until the store helper lands
 
     shape = model.shape_for(config)
     params = model.init_params(shape, config.seed)
     if parent is not None:
         params = load_checkpoint(store.root / parent["checkpoint"], params)
-    eval_set = data.eval_batches(corpus, config)
-    prunable = model.is_prunable(params)
-    tx = optimizer(config, prunable)
-    opt_state = tx.init(params)
-    step_fn = make_step(shape, tx)
-    count_nnz = lambda p: pruning.nnz(p, prunable)
+    params, loss_S, nnz_S, embed_S, status, reason, compile_s, wall = train(config, corpus, params, skip_tokens)
 
-    log_every = max(1, config.steps // CURVE_POINTS)
-    curve = {"step": [], "train_loss": [], "nnz": []}
-    nnz = int(count_nnz(params))
-    nnz_token_sum = 0  # sum over steps of non-zeros * tokens, for sparse FLOPs and N_avg
-    status, reason = "ok", None
     start = time.perf_counter()
-    for step, batch in enumerate(data.train_batches(corpus, config, skip_tokens)):
-        nnz_token_sum += nnz * config.tokens_per_step  # the step computes with the params it starts from
-        params, opt_state, loss = step_fn(params, opt_state, jnp.asarray(batch))
-        if config.sparsity > 0:
-            nnz = int(count_nnz(params))  # masks change on update steps and on the schedule's last jump
-        if step % log_every == 0 or step == config.steps - 1:
-            loss = float(loss)
-            curve["step"].append(step)
-            curve["train_loss"].append(loss)
-            curve["nnz"].append(nnz)
-            if not math.isfinite(loss) or loss > DIVERGED_LOSS:
-                status, reason = "failed", f"train loss {loss} at step {step} (NaN or diverged)"
-                break
-    nnz = int(count_nnz(params))
-    wall = time.perf_counter() - start
-
-    final_loss = evaluate(params, shape, eval_set) if status == "ok" else float("nan")
-    if status == "ok" and not math.isfinite(final_loss):
-        status, reason = "failed", f"validation loss {final_loss}"
-    tokens = config.steps * config.tokens_per_step
+    final_loss = float("nan")
+    if status == "ok":
+        final_loss = float(eval_loss(params, *eval_set(corpus, config), shape=shape))
+        if not final_loss < UNIFORM_LOSS:
+            status, reason = "failed", (f"validation loss {final_loss} is not below ln 256 = {UNIFORM_LOSS:.3f}, "
+                                        f"the loss of guessing bytes uniformly")
+    eval_s = time.perf_counter() - start
+    prunable = model.prunable_groups(params)
+    nnz, nnz_embed = pruning.nnz(params, prunable, "backbone"), pruning.nnz(params, prunable, "embed")
+    tokens = len(loss_S) * config.tokens_per_step
     n_dense = model.prunable_count(shape.d_model, shape.n_layers)
+    nnz_tokens = float(np.sum(nnz_S, dtype=np.float64)) * config.tokens_per_step  # sum_t nnz_t tokens_t
+    per_token = model.flops_per_token
     record = {
         "id": run_id, "status": status, "reason": reason, "config": config.to_dict(),
         "corpus": data.describe(corpus),
         "metrics": {
-            "final_loss": final_loss, "nnz": nnz, "n_dense": n_dense,
-            "d_model": shape.d_model, "sparsity_actual": 1 - nnz / n_dense, "tokens_trained": tokens,
-            "steps": config.steps, "data_offset": skip_tokens, "dense_flops": 6.0 * n_dense * tokens,
-            "sparse_flops": 6.0 * nnz_token_sum, "cmul_measured": nnz_token_sum / (nnz * tokens),
-            "n_avg": nnz_token_sum / tokens,
-            "model_flops": model.flops_per_token(shape) * tokens, "wall_s": wall,
+            "final_loss": final_loss, "nnz": nnz, "nnz_embed": nnz_embed, "n_total": nnz + nnz_embed,
+            "n_dense": n_dense, "d_model": shape.d_model, "n_heads": shape.n_heads,
+            "sparsity_actual": 1 - nnz / n_dense, "embed_sparsity_actual": 1 - nnz_embed / (shape.vocab * shape.d_model),
+            "tokens_trained": tokens, "steps": len(loss_S), "data_offset": skip_tokens,
+            "dense_flops": 6.0 * n_dense * tokens, "sparse_flops": 6.0 * nnz_tokens,
+            "cmul_measured": nnz_tokens / (nnz * tokens), "n_avg": nnz_tokens / tokens,
+            "model_flops": per_token(shape) * tokens,
+            "model_flops_sparse": float(np.sum(per_token(shape, nnz_S / n_dense, embed_S / (shape.vocab * shape.d_model))))
+                                  * config.tokens_per_step,
+            "wall_s": wall, "compile_s": compile_s, "eval_s": eval_s,
             "layer_sparsity": pruning.sparsity_report(params, prunable),
-            "nm_violations": (pruning.nm_violations(params, prunable, *config.nm)
-                              if config.nm else None),
+            "nm_violations": (pruning.nm_violations(params, prunable, *config.nm) if config.nm else None),
         },
-        "curve": curve, "versions": versions(), "checkpoint": None,
+        "curve": _curve(loss_S, nnz_S), "versions": versions(), "checkpoint": None,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if config.save_checkpoint and status == "ok":

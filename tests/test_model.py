@@ -8,7 +8,7 @@ import pytest
 from kit import model
 from kit.config import RunConfig
 
-SHAPE = model.Shape(d_model=16, n_layers=2, n_heads=2, seq_len=8)
+SHAPE = model.Shape(d_model=16, n_layers=2, seq_len=8)
 
 
 @pytest.fixture(scope="module")
@@ -21,21 +21,38 @@ def _named(tree):
             for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
 
 
-def test_prunable_leaves_are_the_four_kernels_of_every_block(params):
-    flags = model.is_prunable(params)
-    assert jax.tree.structure(flags) == jax.tree.structure(params)
-    shapes = {name: w.shape for (name, w), flag in zip(_named(params).items(), jax.tree.leaves(flags)) if flag}
-    assert shapes == {
-        f"block_{i}/{layer}/kernel": shape
-        for i in range(2)
-        for layer, shape in (("attn/qkv", (16, 48)), ("attn/out", (16, 16)), ("mlp/up", (16, 64)), ("mlp/down", (64, 16)))
+def test_pruned_leaves_are_the_four_kernels_of_every_block_and_the_embedding(params):
+    groups = model.prunable_groups(params)
+    assert jax.tree.structure(groups) == jax.tree.structure(params)
+    named = {name: (w.shape, g) for (name, w), g in zip(_named(params).items(), jax.tree.leaves(groups))}
+    assert named == {
+        "embed/embedding": ((256, 16), "embed"),
+        **{f"block_{i}/{layer}/kernel": (shape, "backbone")
+           for i in range(2)
+           for layer, shape in (("attn/qkv", (16, 48)), ("attn/out", (16, 16)), ("mlp/up", (16, 64)),
+                                ("mlp/down", (64, 16)))},
     }
-    assert sum(math.prod(s) for s in shapes.values()) == model.prunable_count(16, 2) == 6144
+    backbone = [s for s, g in named.values() if g == "backbone"]
+    assert sum(math.prod(s) for s in backbone) == model.prunable_count(16, 2) == 6144
 
 
-def test_only_layer_norms_have_biases(params):
-    biases = [name for name in _named(params) if name.endswith("bias")]
-    assert biases and all(name.split("/")[-2].startswith("ln_") for name in biases)
+def test_no_biases_norm_scales_or_position_parameters(params):
+    assert all(name.endswith(("kernel", "embedding")) for name in _named(params))
+
+
+@pytest.mark.parametrize("d_model, heads", [(8, 1), (16, 1), (24, 1), (56, 1), (64, 2), (96, 2), (128, 4),
+                                            (136, 4), (192, 4), (256, 8), (272, 8), (1024, 8), (20, 1)])
+def test_heads_are_powers_of_two_of_dimension_at_least_32(d_model, heads):
+    assert model.heads_for(d_model) == heads
+    assert d_model % heads == 0 and (heads == 1 or d_model // heads >= 32)
+
+
+def test_sinusoids_are_fixed_unit_waves():
+    pos_TxD = model.sinusoids(64, 16)
+    assert pos_TxD.shape == (64, 16) and np.all(np.abs(pos_TxD) <= 1)
+    np.testing.assert_allclose(pos_TxD[:, 0], np.sin(np.arange(64)), atol=1e-6)
+    np.testing.assert_allclose(pos_TxD[:, 1], np.cos(np.arange(64)), atol=1e-6)
+    assert len({tuple(np.round(row, 5)) for row in pos_TxD}) == 64  # every position distinct
 
 
 def test_logits_shape_and_causality(params):
@@ -53,7 +70,7 @@ def test_same_seed_same_params():
     a, b, c = (model.init_params(SHAPE, seed) for seed in (3, 3, 4))
     for x, y, z in zip(jax.tree.leaves(a), jax.tree.leaves(b), jax.tree.leaves(c)):
         np.testing.assert_array_equal(x, y)
-        assert x.size == 1 or x.std() == 0 or not np.array_equal(x, z)  # LayerNorm init is constant
+        assert not np.array_equal(x, z)
 
 
 def test_loss_fn_is_mean_next_token_cross_entropy(params):
@@ -93,8 +110,8 @@ def test_width_for_rejects_bad_input():
 def test_shape_for_trains_the_dense_model_of_n_over_one_minus_s():
     n = model.prunable_count(64, 2)
     for sparsity, n_nonzero in ((0.0, n), (0.5, n // 2), (0.75, n // 4), (0.875, n // 8)):
-        shape = model.shape_for(RunConfig(n_nonzero=n_nonzero, sparsity=sparsity, n_layers=2, n_heads=4))
-        assert shape == model.Shape(d_model=64, n_layers=2, n_heads=4, seq_len=RunConfig().seq_len)
+        shape = model.shape_for(RunConfig(n_nonzero=n_nonzero, sparsity=sparsity, n_layers=2))
+        assert shape == model.Shape(d_model=64, n_layers=2, seq_len=RunConfig().seq_len)
     shape = model.shape_for(RunConfig(n_nonzero=50_000, sparsity=0.5, n_layers=2, width_multiple=8))
     assert shape.d_model == model.width_for(100_000, 2, 8) == 64
 
@@ -103,3 +120,19 @@ def test_flops_per_token_by_hand():
     # prunable 12*2*16^2 = 6144, logits 256*16 = 4096, attention 2*2*8*16*2 = 1024 (per forward token)
     assert model.flops_per_token(SHAPE) == 3 * (2 * (6144 + 4096) + 1024) == 64512
     assert model.flops_per_token(SHAPE, density=0.5) == 3 * (2 * (3072 + 4096) + 1024) == 46080
+    assert model.flops_per_token(SHAPE, density=0.5, embed_density=0.25) == 3 * (2 * (3072 + 1024) + 1024)
+
+
+@pytest.mark.parametrize("n_nonzero", [13_824, 27_648, 55_296, 221_184])
+def test_embedding_matches_the_dense_model_of_equal_n(n_nonzero):
+    dense = RunConfig(n_nonzero=n_nonzero)
+    d_dense = model.shape_for(dense).d_model
+    assert model.embed_sparsity(dense) == 0.0
+    for sparsity in (0.5, 0.75, 0.875):
+        config = dense.replace(sparsity=sparsity)
+        d = model.shape_for(config).d_model
+        assert d > d_dense
+        kept = round((1 - model.embed_sparsity(config)) * 256 * d)
+        assert kept == 256 * d_dense  # the same non-zero embedding as the dense run of equal N
+        assert model.embed_sparsity(config.replace(embed_match=False)) == 0.0
+    assert model.total_count(n_nonzero, d_dense) == n_nonzero + 256 * d_dense

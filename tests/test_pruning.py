@@ -20,7 +20,7 @@ def toy_params(seed=0):
     return params
 
 
-PRUNABLE = model.is_prunable(toy_params())
+PRUNABLE = model.prunable_groups(toy_params())
 
 
 def kept_count(size, sparsity):
@@ -38,8 +38,8 @@ def config(**changes):
 
 
 def test_prunable_flags_pick_the_kernels():
-    assert PRUNABLE == {"qkv": {"kernel": True}, "out": {"kernel": True}, "up": {"kernel": True},
-                        "down": {"kernel": True}, "ln": {"scale": False}}
+    assert PRUNABLE == {"qkv": {"kernel": "backbone"}, "out": {"kernel": "backbone"}, "up": {"kernel": "backbone"},
+                        "down": {"kernel": "backbone"}, "ln": {"scale": False}}
 
 
 @pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.3, 0.5, 0.75, 0.875, 0.9])
@@ -69,7 +69,7 @@ def test_global_scope_uses_one_threshold_and_an_exact_total(sparsity):
 
 def test_ties_keep_an_exact_count_lowest_index_first():
     params = {name: {"kernel": jnp.ones(shape)} for name, shape in KERNELS.items()}
-    masks = pruning.magnitude_masks(params, model.is_prunable(params), 0.3)
+    masks = pruning.magnitude_masks(params, model.prunable_groups(params), 0.3)
     for name, shape in KERNELS.items():
         k = kept_count(math.prod(shape), 0.3)
         np.testing.assert_array_equal(np.asarray(masks[name]["kernel"]).ravel(), np.arange(math.prod(shape)) < k)
@@ -148,7 +148,8 @@ def test_update_every():
 @pytest.mark.parametrize("clock", ["steps", "compute"])
 def test_schedule_fn_follows_kit_schedules_at_update_steps(kind, clock):
     cfg = config(sparsity=0.75, schedule=kind, prune_clock=clock, prune_every=0.03)  # every 6 steps
-    fn, every = pruning.schedule_fn(cfg), pruning.update_every(cfg)
+    schedule_fn, every = pruning.schedule_fn(cfg), pruning.update_every(cfg)
+    fn = lambda step: schedule_fn(step)["backbone"]
     start, end = (0.25, 0.75) if clock == "steps" else schedules.steps_from_compute(0.25, 0.75, 0.75, kind)
     end_step = math.ceil(end * cfg.steps - 1e-6)
     values = np.asarray(jax.vmap(fn)(jnp.arange(cfg.steps)))
@@ -162,16 +163,17 @@ def test_schedule_fn_follows_kit_schedules_at_update_steps(kind, clock):
 
 
 def test_schedule_fn_jumps_to_the_target_at_the_end_step():
-    fn = pruning.schedule_fn(config(sparsity=0.5, prune_end=0.74, prune_every=0.03))  # end step 148 = 24 * 6 + 4
-    assert fn(144) < 0.5 and fn(147) == fn(144) and fn(148) == np.float32(0.5)
+    fn = pruning.schedule_fn(config(sparsity=0.5, prune_end=0.74, prune_every=0.03), embed_sparsity=0.25)
+    assert fn(144)["backbone"] < 0.5 and fn(147)["backbone"] == fn(144)["backbone"] and fn(148)["backbone"] == np.float32(0.5)
+    assert 0 < fn(144)["embed"] < 0.25 and fn(148)["embed"] == np.float32(0.25)  # the same schedule, its own target
     fn = pruning.schedule_fn(config(sparsity=0.5, prune_end=1.0, prune_every=0.03))  # capped at the last step
-    assert fn(198) < 0.5 and fn(199) == np.float32(0.5)
+    assert fn(198)["backbone"] < 0.5 and fn(199)["backbone"] == np.float32(0.5) and fn(199)["embed"] == 0
 
 
 def test_utilities_count_zeros_non_zeros_and_nm_groups():
     up_4x2 = jnp.array([[1.0, 0.0], [5.0, 0.0], [2.0, 3.0], [0.0, 0.0]])
     params = {"up": {"kernel": up_4x2}, "ln": {"scale": jnp.zeros(2)}}
-    prunable = model.is_prunable(params)
+    prunable = model.prunable_groups(params)
     assert pruning.sparsity_report(params, prunable) == {"up/kernel": 0.5}
     assert pruning.nnz(params, prunable) == 4
     assert pruning.nm_violations(params, prunable, 1, 2) == 1  # rows (0, 1) of column 0
@@ -213,7 +215,7 @@ def test_pruned_weights_stay_exactly_zero_under_adamw(scope, nm, sparsity):
             for moment in (mu, nu):
                 assert np.all(np.asarray(moment[name]["kernel"])[~mask] == 0)
             previous[name]["kernel"] = mask
-    assert float(state.sparsity) == np.float32(sparsity)
+    assert float(state.sparsity["backbone"]) == np.float32(sparsity)
     sizes = [math.prod(shape) for shape in KERNELS.values()]
     if scope == "layer":
         for name, size in zip(KERNELS, sizes):
@@ -236,11 +238,12 @@ def test_wrapper_is_the_inner_optimizer_while_dense():
 
 def test_gradual_pruning_of_the_transformer_reaches_the_nm_pattern():
     cfg = RunConfig(n_nonzero=1500, sparsity=0.5, nm=(2, 4), tokens=2 * 8 * 24, batch_size=2, seq_len=8,
-                    n_layers=1, n_heads=2, eval_tokens=8, prune_every=0.1)
+                    n_layers=1, eval_tokens=8, prune_every=0.1)
     shape = model.shape_for(cfg)
     params = model.init_params(shape, cfg.seed)
-    prunable = model.is_prunable(params)
-    tx = pruning.gradual_pruning(optax.adamw(1e-2), prunable=prunable, sparsity_fn=pruning.schedule_fn(cfg),
+    prunable = model.prunable_groups(params)
+    tx = pruning.gradual_pruning(optax.adamw(1e-2), prunable=prunable,
+                                 sparsity_fn=pruning.schedule_fn(cfg, model.embed_sparsity(cfg)),
                                  update_every=pruning.update_every(cfg), nm=cfg.nm)
     batch_BxT1 = jax.random.randint(jax.random.PRNGKey(0), (2, 9), 0, 256)
 
@@ -254,9 +257,12 @@ def test_gradual_pruning_of_the_transformer_reaches_the_nm_pattern():
     for _ in range(cfg.steps):
         params, state = step(params, state)
     report = pruning.sparsity_report(params, prunable)
+    embed = report.pop("embed/embedding")
     assert len(report) == 4 and all(v == 0.5 for v in report.values())
+    assert embed == pytest.approx(model.embed_sparsity(cfg), abs=1 / (256 * shape.d_model)) and embed > 0
     assert pruning.nm_violations(params, prunable, 2, 4) == 0
     assert pruning.nnz(params, prunable) == model.prunable_count(shape.d_model, 1) // 2
+    assert pruning.nnz(params, prunable, "embed") == 256 * model.dense_width(cfg)
 
 
 @pytest.mark.parametrize("sparsity", [0.0, 0.35, 0.6, 0.95])
@@ -264,7 +270,7 @@ def test_many_ties_match_a_stable_sort(sparsity):
     rng = np.random.default_rng(5)
     params = {name: {"kernel": jnp.asarray(rng.integers(-3, 4, size=shape), jnp.float32)}
               for name, shape in KERNELS.items()}
-    masks = pruning.magnitude_masks(params, model.is_prunable(params), sparsity)
+    masks = pruning.magnitude_masks(params, model.prunable_groups(params), sparsity)
     for name in KERNELS:
         w = np.abs(np.asarray(params[name]["kernel"])).ravel()
         expected = np.zeros(w.size, bool)
@@ -278,5 +284,22 @@ def test_target_is_reached_when_the_end_step_is_not_an_update_step():
     tx = pruning.gradual_pruning(optax.sgd(0.01), prunable=PRUNABLE, sparsity_fn=pruning.schedule_fn(cfg),
                                  update_every=pruning.update_every(cfg))
     *_, (params, state) = _train(tx, toy_params(), cfg.steps, target=3.0)
-    assert float(state.sparsity) == np.float32(0.75)
+    assert float(state.sparsity["backbone"]) == np.float32(0.75)
     assert pruning.sparsity_report(params, PRUNABLE) == {f"{name}/kernel": 0.75 for name in KERNELS}
+
+
+@pytest.mark.parametrize("scope", ["layer", "global"])
+def test_groups_have_targets_of_their_own(scope):
+    params = {**toy_params(), "embed": {"embedding": jnp.asarray(np.random.default_rng(1).normal(size=(16, 8)),
+                                                                  jnp.float32)}}
+    prunable = {**PRUNABLE, "embed": {"embedding": "embed"}}
+    masks = pruning.magnitude_masks(params, prunable, {"backbone": 0.75, "embed": 0.5}, scope=scope)
+    backbone = sum(math.prod(shape) for shape in KERNELS.values())
+    kept_backbone = sum(int(np.sum(masks[name]["kernel"])) for name in KERNELS)
+    assert kept_backbone == (sum(kept_count(math.prod(s), 0.75) for s in KERNELS.values()) if scope == "layer"
+                             else kept_count(backbone, 0.75))
+    assert int(np.sum(masks["embed"]["embedding"])) == 64
+    assert int(pruning.kept_count(masks, prunable, "backbone")) == kept_backbone
+    assert int(pruning.kept_count(masks, prunable, "embed")) == 64
+    with pytest.raises(ValueError, match=r"no value for the pruned groups \['embed'\]"):
+        pruning.magnitude_masks(params, prunable, {"backbone": 0.5})

@@ -1,16 +1,20 @@
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from kit import data, laws, pruning, train
+import optax
+
+from kit import data, laws, model, pruning, train
 from kit.config import ConfigError, RunConfig
 from kit.store import RunStore
 
 STEPS = 200
-# A tiny model (d_model 8: 1536 prunable weights) reading 128 tokens a step.
-TINY = RunConfig(n_nonzero=1536, seq_len=16, batch_size=8, tokens=STEPS * 8 * 16, eval_tokens=1024, lr=1e-2)
+# A tiny model (2 layers of d_model 8: 1536 prunable weights) reading 128 tokens a step.
+TINY = RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8, tokens=STEPS * 8 * 16, eval_tokens=1024,
+                 lr=1e-2)
 UNIFORM = math.log(256)
 
 
@@ -31,11 +35,11 @@ def sparse_runs(shakespeare, tmp_path_factory):
     """Sparse runs on top of TINY, by name; all trained into one temporary store."""
     store = RunStore(tmp_path_factory.mktemp("sparse"))
     configs = {
-        "cubic": TINY.replace(n_nonzero=384, sparsity=0.75),  # d_model 8, 384 non-zeros at the end
+        "cubic": TINY.replace(n_nonzero=1536, sparsity=0.75),  # d_model 16 (the dense run of equal N: 8)
         "geometric": TINY.replace(n_nonzero=768, sparsity=0.5, schedule="geometric",
                                   prune_every=0.2, prune_end=0.7),  # updates every 40 steps; the last jump (step 140) falls between
         "compute": TINY.replace(n_nonzero=768, sparsity=0.5, prune_clock="compute"),
-        "nm": TINY.replace(n_nonzero=768, sparsity=0.5, nm=(2, 4), width_multiple=8),
+        "nm": TINY.replace(n_nonzero=3072, sparsity=0.5, nm=(2, 4), width_multiple=8),  # d_model 16
     }
     return {name: (config, train.run(config, corpus=shakespeare, store=store)) for name, config in configs.items()}
 
@@ -61,6 +65,11 @@ KERNEL_SIZE = {"qkv": 3, "out": 1, "up": 4, "down": 4}  # prunable kernel sizes 
 
 def layer_sizes(d_model, n_layers):
     return [f * d_model**2 for _ in range(n_layers) for f in KERNEL_SIZE.values()]
+
+
+def backbone_sparsity(metrics):
+    """layer_sparsity without the embedding's entry, which test_embedding_is_matched checks."""
+    return {k: v for k, v in metrics["layer_sparsity"].items() if not k.startswith("embed/")}
 
 
 # ------------------------------------------------------------------------------- learning
@@ -94,7 +103,9 @@ def test_dense_accounting(dense):
     assert m["tokens_trained"] == STEPS * TINY.tokens_per_step == TINY.tokens
     assert m["dense_flops"] == m["sparse_flops"] == 6 * 1536 * TINY.tokens
     assert m["cmul_measured"] == 1.0 and m["n_avg"] == 1536 and m["sparsity_actual"] == 0.0
-    assert set(m["layer_sparsity"].values()) == {0.0} and len(m["layer_sparsity"]) == 8
+    assert set(m["layer_sparsity"].values()) == {0.0} and len(m["layer_sparsity"]) == 9  # 8 kernels, the embedding
+    assert m["nnz_embed"] == 256 * 8 and m["n_total"] == 1536 + 256 * 8 and m["embed_sparsity_actual"] == 0.0
+    assert m["model_flops"] == m["model_flops_sparse"] > m["dense_flops"]
     assert m["nm_violations"] is None
 
 
@@ -106,8 +117,8 @@ def test_sparse_runs_reach_the_target_exactly(sparse_runs, name):
     config, record = sparse_runs[name]
     m = record["metrics"]
     assert record["status"] == "ok"
-    assert len(m["layer_sparsity"]) == 4 * config.n_layers
-    for layer, s in m["layer_sparsity"].items():  # 'block_0/attn/qkv/kernel': ...
+    assert len(backbone_sparsity(m)) == 4 * config.n_layers
+    for layer, s in backbone_sparsity(m).items():  # 'block_0/attn/qkv/kernel': ...
         size = KERNEL_SIZE[layer.split("/")[-2]] * m["d_model"] ** 2
         assert abs(s - config.sparsity) <= 1 / size, layer
     assert m["sparsity_actual"] == pytest.approx(config.sparsity, abs=1e-3)
@@ -121,14 +132,27 @@ def test_nm_run_ends_in_the_pattern(sparse_runs):
     config, record = sparse_runs["nm"]
     m = record["metrics"]
     assert m["nm_violations"] == 0
-    assert set(m["layer_sparsity"].values()) == {0.5}
+    assert set(backbone_sparsity(m).values()) == {0.5}
+
+
+@pytest.mark.parametrize("name", ["cubic", "nm"])
+def test_embedding_is_matched_to_the_dense_model_of_equal_n(sparse_runs, name):
+    """The sparse model is wider than the dense model of equal N; its tied embedding keeps exactly the
+    dense model's 256 x d_dense non-zeros, so both have the same number of non-zero parameters."""
+    config, record = sparse_runs[name]
+    m = record["metrics"]
+    d_dense = model.dense_width(config)
+    assert m["d_model"] > d_dense
+    assert m["nnz_embed"] == 256 * d_dense and m["n_total"] == m["nnz"] + 256 * d_dense
+    assert m["layer_sparsity"]["embed/embedding"] == pytest.approx(1 - d_dense / m["d_model"])
+    assert m["dense_flops"] < m["model_flops_sparse"] < m["model_flops"]
 
 
 def expected_nonzero_token_sum(config, m):
     """sum over steps of (non-zeros the step computes with) x tokens: step t computes with the
     params left by step t-1, whose every layer keeps round((1 - s) * size) weights at the scheduled
     sparsity s of step t-1 (all n_dense before the first step). Rounded as the pruner does (float32)."""
-    s_T = np.asarray(pruning.schedule_fn(config)(jnp.arange(config.steps)))
+    s_T = np.asarray(pruning.schedule_fn(config)(jnp.arange(config.steps))["backbone"])
     density_T = (1 - s_T).astype(np.float32)
     sizes = layer_sizes(m["d_model"], config.n_layers)
     kept_T = sum(np.round(density_T * np.float32(size)).astype(np.int64) for size in sizes)
@@ -179,12 +203,12 @@ def test_compute_clock_starts_pruning_earlier_in_steps(sparse_runs):
 
 def test_a_stored_run_is_not_trained_again(dense, shakespeare, monkeypatch):
     record, store = dense
-    monkeypatch.setattr(train, "make_step", no_training)
+    monkeypatch.setattr(train, "train", no_training)
     assert train.run(TINY.replace(save_checkpoint=True), corpus=shakespeare, store=store) == record
 
 
 def test_a_budget_over_the_corpus_fails_before_training(small_corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "make_step", no_training)
+    monkeypatch.setattr(train, "train", no_training)
     store = RunStore(tmp_path / "runs")
     assert data.capacity(small_corpus, TINY.seq_len) < TINY.tokens
     with pytest.raises(ConfigError, match=r"tokens=25600 exceeds the capacity"):
@@ -206,12 +230,14 @@ def test_a_diverging_run_is_recorded_as_failed(dense, shakespeare, tmp_path):
 
 
 def test_a_nan_loss_is_recorded_as_failed(small_corpus, tmp_path, monkeypatch):
-    def nan_step(shape, tx):
-        return lambda params, opt_state, batch: (params, opt_state, jnp.float32(jnp.nan))
-    monkeypatch.setattr(train, "make_step", nan_step)
+    def nan_chunk(static, state, hp, stream, starts_KxB):
+        K = len(starts_KxB)
+        nan_loss = lambda state, *args: (state, (jnp.full(K, jnp.nan), jnp.zeros(K, int), jnp.zeros(K, int)))
+        return nan_loss, 0.0
+    monkeypatch.setattr(train, "compiled_chunk", nan_chunk)
     record = train.run(TINY.replace(tokens=20 * 128), corpus=small_corpus, store=RunStore(tmp_path))
     assert record["status"] == "failed" and record["reason"] == "train loss nan at step 0 (NaN or diverged)"
-    assert record["curve"]["step"] == [0]  # stopped at the first logged step
+    assert record["curve"]["step"] == [0]  # stopped at the first bad step
     stored = RunStore(tmp_path).get(record["id"])
     assert stored["status"] == "failed" and stored["metrics"]["final_loss"] is None  # JSON null
     assert stored["checkpoint"] is None
@@ -229,8 +255,64 @@ def test_init_from_continues_a_checkpoint(dense, shakespeare):
 
 
 def test_init_from_an_unknown_run_fails_before_training(shakespeare, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "make_step", no_training)
+    monkeypatch.setattr(train, "train", no_training)
     store = RunStore(tmp_path)
     with pytest.raises(ConfigError, match="init_from='0123456789abcdef'"):
         train.run(TINY.replace(init_from="0123456789abcdef"), corpus=shakespeare, store=store)
     assert store.records() == []
+
+
+def test_a_validation_loss_not_below_uniform_guessing_is_a_failure(small_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "eval_loss", lambda *args, **kwargs: jnp.float32(6.0))
+    record = train.run(TINY.replace(tokens=20 * 128), corpus=small_corpus, store=RunStore(tmp_path))
+    assert record["status"] == "failed" and record["reason"].startswith("validation loss 6.0 is not below ln 256")
+
+
+# ------------------------------------------------------------------------------- the compiled loop
+
+
+def reference_losses(config, corpus):
+    """Per-step train losses of the plain loop: one jitted step per batch, batches from the host."""
+    static, hp = train.static_for(config), train.hyper_for(config)
+    params = model.init_params(static.shape, config.seed)
+    tx = train.optimizer(static, hp, model.prunable_groups(params))
+    opt_state = tx.init(params)
+
+    @jax.jit
+    def step(params, opt_state, batch_BxT1):
+        loss, grads = jax.value_and_grad(model.loss_fn)(params, static.shape, batch_BxT1)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    losses = []
+    for batch in data.train_batches(corpus, config):
+        params, opt_state, loss = step(params, opt_state, jnp.asarray(batch))
+        losses.append(float(loss))
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.75])
+def test_the_compiled_loop_follows_the_plain_loop(shakespeare, sparsity):
+    """The chunked loop (device-side batches and counts, lax.fori_loop) changes a run's loss curve
+    only by float reordering: over 150 steps (three chunks, the last partial) the per-step train
+    losses of the two agree to 1e-4 nats."""
+    config = TINY.replace(n_nonzero=384 if sparsity else 1536, sparsity=sparsity, tokens=150 * 128)
+    params = model.init_params(model.shape_for(config), config.seed)
+    _, loss_S, nnz_S, *_ = train.train(config, shakespeare, params)
+    expected = reference_losses(config, shakespeare)
+    assert len(loss_S) == len(expected) == 150
+    np.testing.assert_allclose(loss_S, expected, atol=1e-4, rtol=0)
+    assert expected[-1] < expected[0] - 1.0
+
+
+def test_one_compilation_serves_every_run_of_a_shape(shakespeare, tmp_path):
+    """Learning rate, weight decay, length and pruning targets are runtime inputs: after the first
+    run of a width, runs that differ in them start without compiling."""
+    store = RunStore(tmp_path)
+    first = train.run(TINY.replace(n_nonzero=768, sparsity=0.5, tokens=40 * 128, lr=3e-3), corpus=shakespeare,
+                      store=store)
+    other = train.run(TINY.replace(n_nonzero=384, sparsity=0.75, tokens=70 * 128, lr=1e-2, weight_decay=0.0,
+                                   prune_start=0.1, seed=3), corpus=shakespeare, store=store)
+    assert first["metrics"]["d_model"] == other["metrics"]["d_model"]
+    assert other["metrics"]["compile_s"] == 0.0
+    assert other["metrics"]["nnz"] == 384 and other["metrics"]["steps"] == 70
