@@ -1,19 +1,120 @@
-"""Figures of the book: one small function per panel, each drawing on a given matplotlib Axes.
+"""Figures of the book: one book style, page-width layouts, and one small function per panel,
+each drawing on a given matplotlib Axes.
 
-Every function takes precomputed arrays (from kit.laws or a fit) and returns the Axes, so the math
-stays in kit.laws and a figure is one call per panel:
+Every panel function takes precomputed arrays (from kit.laws or a fit) and returns the Axes, so the
+math stays in kit.laws and a figure is one call per panel. Legends go outside the data (`legend`:
+"right" of the panel, "below" it, "inside" where matplotlib finds room, or None for no legend, e.g.
+when legend_outside draws one for the whole figure):
 
-    fig, ax = plt.subplots()
-    plot_cmul(ax, S, {"Eq. 4": laws.cmul(S)}, dense=laws.cmul_dense(S))
+    plots.use_book_style()  # once per chapter: SVG figures, page-width fonts, seaborn theme
+    fig, axes = plots.panel_grid(2)  # rows of at most three panels at page width
+    plots.plot_cmul(axes[0], S, {"Eq. 4": laws.cmul(S)}, dense=laws.cmul_dense(S), legend=None)
+    plots.legend_outside(fig)
 """
 
 from __future__ import annotations
 
+import math
+
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
+
+PAGE_WIDTH = 7.2  # inches: the book's content column, about 700 px at 96 px per inch
+FIGSIZE = (PAGE_WIDTH, 3.6)  # default: one row of panels at page width
+MAX_PER_ROW = 3  # panels per row at page width, beyond which tick labels are unreadable
+BOOK_RC = {
+    "figure.figsize": FIGSIZE,
+    "figure.dpi": 150,  # for raster output; the chapters render SVG (use_book_style)
+    "savefig.dpi": 150,
+    "figure.constrained_layout.use": True,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "figure.titlesize": 11,
+    "svg.hashsalt": "kit.plots",  # stable element ids: the same figure gives the same SVG
+}
+LEGEND_PLACES = ("right", "below", "inside", None)
+STAR_SIZE = 160  # marker area (points^2) of the stars that mark single runs, e.g. held-out ones
 
 
-def plot_cmul(ax, S, cmuls, dense=None):
+def use_book_style() -> None:
+    """The book's figure style, once per chapter: seaborn's whitegrid theme, font sizes legible
+    when a figure of PAGE_WIDTH inches is shown at the page's ~700 px, constrained layout, and, in
+    a notebook kernel, figures rendered as SVG (vector: sharp at any zoom and in print)."""
+    sns.set_theme(style="whitegrid", rc=BOOK_RC)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing is displayed inline
+        return
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("svg", metadata={"Date": None})
+
+
+def panel_grid(n: int, aspect: float = 0.9, per_row: int = MAX_PER_ROW, width: float = PAGE_WIDTH, **subplots):
+    """A page-width figure of n panels in rows of at most per_row (<= 3). Returns (fig, axes), axes
+    a list of n Axes, row by row; the grid's unused cells are removed. aspect is a panel's
+    height / width (capped so a single panel is not taller than 3.2 in); subplots go to
+    plt.subplots (e.g. sharey=True)."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n = {n!r}: need a whole number of panels >= 1")
+    if per_row not in range(1, MAX_PER_ROW + 1):
+        raise ValueError(f"per_row = {per_row!r}: need 1 to {MAX_PER_ROW} panels per row at page width")
+    ncols = min(n, per_row)
+    nrows = math.ceil(n / ncols)
+    row_height = min(width / ncols * aspect, 3.2) + 0.6  # + titles and labels
+    fig, grid = plt.subplots(nrows, ncols, figsize=(width, nrows * row_height), squeeze=False,
+                             layout="constrained", **subplots)
+    cells = list(grid.ravel())
+    for ax in cells[n:]:
+        ax.remove()
+    return fig, cells[:n]
+
+
+def legend_outside(fig, axes=None, where="below", title=None, ncols=None):
+    """One legend for the whole figure, outside its panels ("below" them, in up to 4 columns, or
+    to the "right"): the entries of `axes` (default: all of the figure's), each label once, in
+    order of appearance. The panels' own legends are removed. Returns the Legend."""
+    if where not in ("below", "right"):
+        raise ValueError(f"where = {where!r}: need 'below' or 'right'")
+    entries = {}
+    for ax in fig.axes if axes is None else axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if not entries:
+        raise ValueError("no labelled artists in these axes: nothing to put in a legend")
+    if not isinstance(fig.get_layout_engine(), matplotlib.layout_engine.ConstrainedLayoutEngine):
+        fig.set_layout_engine("constrained")  # "outside" legends need it to make room
+    loc, ncols = (("outside lower center", ncols or min(len(entries), 4)) if where == "below"
+                  else ("outside right upper", ncols or 1))
+    return fig.legend(list(entries.values()), list(entries), loc=loc, ncols=ncols, title=title, frameon=False)
+
+
+def _legend(ax, where, **kwargs):
+    """The panel's legend at `where` (LEGEND_PLACES): outside the data unless "inside"."""
+    if where not in LEGEND_PLACES:
+        raise ValueError(f"legend = {where!r}: need one of {list(LEGEND_PLACES)}")
+    if where is None:
+        return None
+    if where == "right":
+        return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False, **kwargs)
+    if where == "below":  # under the x tick labels and the x label
+        below = matplotlib.transforms.offset_copy(ax.transAxes, ax.figure, y=-36, units="points")
+        return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below, frameon=False,
+                         ncols=kwargs.pop("ncols", 3), **kwargs)
+    return ax.legend(loc="best", **kwargs)
+
+
+def plot_cmul(ax, S, cmuls, dense=None, legend="right"):
     """Sparse training-cost multiplier c_mul(S) (Eq. 4 and other schedules) against final sparsity.
 
     cmuls maps a legend label to c_mul evaluated at the sparsities S; dense, if given, is the
@@ -27,12 +128,12 @@ def plot_cmul(ax, S, cmuls, dense=None):
     ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
     ax.set_xlabel("final sparsity $S$")
     ax.set_ylabel(r"$c_\mathrm{mul}(S)$ (× FLOPs of dense training at $N$)")
-    ax.legend()
+    _legend(ax, legend)
     return ax
 
 
 def plot_sopt_contours(ax, N, C, S_opt_NxC, chinchilla=None, levels=(0.25, 0.5, 0.75, 0.875, 0.9375),
-                       lines=(0.5, 0.75, 0.875), dense_below=0.01, colorbar=True):
+                       lines=(0.5, 0.75, 0.875), dense_below=0.01, colorbar=True, legend="below"):
     """Optimal sparsity S_opt(N, C) (Section 3.3, Fig. 1 right / Fig. 4) as filled contours over
     training compute C (x, log) and non-zero parameters N (y, log).
 
@@ -52,7 +153,7 @@ def plot_sopt_contours(ax, N, C, S_opt_NxC, chinchilla=None, levels=(0.25, 0.5, 
         ax.clabel(contour, fmt=lambda s: f"{s:g}", fontsize=9)
     if chinchilla is not None:
         ax.plot(*chinchilla, "r--", lw=2, label="Chinchilla (dense compute-optimal)")
-        ax.legend(loc="upper left")
+        _legend(ax, legend)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(C.min(), C.max())
@@ -66,7 +167,7 @@ def plot_sopt_contours(ax, N, C, S_opt_NxC, chinchilla=None, levels=(0.25, 0.5, 
     return ax
 
 
-def plot_chinchilla_multiple(ax, S, multiples):
+def plot_chinchilla_multiple(ax, S, multiples, legend="right"):
     """How many times the Chinchilla-optimal compute a fixed N needs before sparsity S is optimal
     (Section 3.3), against S. multiples maps a legend label to the multiple at S. Log y axis."""
     for label, multiple in multiples.items():
@@ -75,7 +176,7 @@ def plot_chinchilla_multiple(ax, S, multiples):
     ax.set_yscale("log")
     ax.set_xlabel("sparsity $S$")
     ax.set_ylabel(r"$C / C_\mathrm{Chinchilla}(N)$ at which $S$ is optimal")
-    ax.legend()
+    _legend(ax, legend)
     return ax
 
 
@@ -86,12 +187,14 @@ def _colours(labels, palette="viridis"):
 
 
 def plot_predicted_vs_actual(ax, actual, predicted, hue=None, hue_name="S", points=None,
-                             quantity="validation loss"):
+                             quantity="validation loss", legend="right"):
     """Fitted law against measurement, one dot per run, with the diagonal (Fig. 1, left).
 
     hue, if given, holds one category per run (e.g. its sparsity), coloured and labelled
     f"{hue_name} = {value:g}". points maps a label to one (actual, predicted) pair drawn as a large
-    star, e.g. an extrapolation run not used in the fit."""
+    star, e.g. an extrapolation run not used in the fit. Both axes span every dot and star with a
+    margin of 8% of that range: a star at the extremes stays inside the frame down to panels of a
+    third of the page width (legend=None there, and one legend_outside for the figure)."""
     actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     if actual.shape != predicted.shape:
         raise ValueError(f"actual and predicted need one value per run; "
@@ -108,17 +211,18 @@ def plot_predicted_vs_actual(ax, actual, predicted, hue=None, hue_name="S", poin
                        label=f"{hue_name} = {value:g}")
     extremes = [actual.min(), actual.max(), predicted.min(), predicted.max()]
     for i, (label, (x, y)) in enumerate((points or {}).items()):
-        ax.scatter([x], [y], marker="*", s=250, color=f"C{3 + i}", edgecolor="k", zorder=3, label=label)
+        ax.scatter([x], [y], marker="*", s=STAR_SIZE, color=f"C{3 + i}", edgecolor="k", zorder=3, label=label,
+                   clip_on=False)
         extremes += [x, y]
     lo, hi = min(extremes), max(extremes)
-    pad = 0.03 * (hi - lo)
+    pad = 0.08 * (hi - lo) if hi > lo else 0.05 * max(abs(lo), 1.0)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=1, label="predicted = measured")
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(lo - pad, hi + pad)
     ax.set_aspect("equal")
     ax.set_xlabel(f"measured {quantity}")
     ax.set_ylabel(f"predicted {quantity}")
-    ax.legend(fontsize="small")
+    _legend(ax, legend)
     return ax
 
 
@@ -145,7 +249,7 @@ def plot_scaling_curves(ax, points, curves=None, xlabel="non-zero parameters $N$
     return _log_log(ax, xlabel, ylabel)
 
 
-def plot_intervals(ax, table, reference=None, reference_label="reference"):
+def plot_intervals(ax, table, reference=None, reference_label="reference", legend="below"):
     """Bootstrap intervals of fitted quantities relative to their estimates, one row per quantity.
 
     table: kit.fitting.intervals' output (index quantity; columns estimate, low, high). Each row
@@ -170,11 +274,11 @@ def plot_intervals(ax, table, reference=None, reference_label="reference"):
         ax.xaxis.set_minor_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
     ax.axvline(1.0, color="k", lw=0.8)
     ax.set_xlabel("value / our estimate")
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    _legend(ax, legend)
     return ax
 
 
-def plot_profile(ax, values, y, xlabel, ylabel, marks=None, level=None):
+def plot_profile(ax, values, y, xlabel, ylabel, marks=None, level=None, legend="right"):
     """A quantity along a profile of the fit: y[i] at the refit with one coefficient held at
     values[i]. marks maps a label to a coefficient value drawn as a vertical line (e.g. our
     optimum, Table 7's value); level, a pair (label, y value), a horizontal line (e.g. a measured loss)."""
@@ -186,7 +290,7 @@ def plot_profile(ax, values, y, xlabel, ylabel, marks=None, level=None):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if marks or level is not None:
-        ax.legend(fontsize="small")
+        _legend(ax, legend)
     return ax
 
 
@@ -262,7 +366,7 @@ def plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=None, vmax=None, colo
     return ax
 
 
-def plot_errors(ax, table, reference=None, reference_label="reference"):
+def plot_errors(ax, table, reference=None, reference_label="reference", legend="right"):
     """Mean absolute errors with intervals, one row per (evaluation, law), grouped by evaluation
     (top to bottom), one colour per law.
 
@@ -289,11 +393,12 @@ def plot_errors(ax, table, reference=None, reference_label="reference"):
     ax.set_yticks([y for y, _ in ticks], [label for _, label in ticks])
     ax.set_xlim(left=0.0)
     ax.set_xlabel("mean absolute error in loss (nats)")
-    ax.legend(fontsize="small")
+    _legend(ax, legend)
     return ax
 
 
-def plot_pruned_vs_scratch(ax, D, curves, pruned, dense=None, fit_range=None, ylabel="validation loss"):
+def plot_pruned_vs_scratch(ax, D, curves, pruned, dense=None, fit_range=None, ylabel="validation loss",
+                           legend="right"):
     """Models pruned from a pretrained checkpoint against a law's from-scratch curves (Section 4.2,
     Table 4): loss against training data D, log x.
 
@@ -329,7 +434,7 @@ def plot_pruned_vs_scratch(ax, D, curves, pruned, dense=None, fit_range=None, yl
     if fit_range is not None:
         keys.append(matplotlib.patches.Patch(color="0.9", label="data range of the fit"))
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + keys, fontsize="small")
+    _legend(ax, legend, handles=handles + keys)
     ax.set_xscale("log")
     ax.set_xlabel("training data $D$ (tokens)")
     ax.set_ylabel(ylabel)
@@ -337,7 +442,7 @@ def plot_pruned_vs_scratch(ax, D, curves, pruned, dense=None, fit_range=None, yl
 
 
 def plot_residuals(ax, x, residuals, hue=None, hue_name="S", bands=None, xlabel="predicted loss",
-                   ylabel="measured − predicted loss"):
+                   ylabel="measured − predicted loss", legend="right"):
     """A fit's residuals, one dot per run, against x (e.g. the predicted loss), around a zero line.
 
     hue, if given, holds one category per run, coloured and labelled f"{hue_name} = {value:g}".
@@ -360,11 +465,12 @@ def plot_residuals(ax, x, residuals, hue=None, hue_name="S", bands=None, xlabel=
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize="small")
+    _legend(ax, legend)
     return ax
 
 
-def plot_loss_gaps(ax, labels, gaps, xlabel="loss of the dense reference − loss of the sparse run (nats)"):
+def plot_loss_gaps(ax, labels, gaps, xlabel="loss of the dense reference − loss of the sparse run (nats)",
+                   legend="below"):
     """Paired comparisons (Section 2) as a dot plot: one row per sparse run, labelled by `labels`
     (top to bottom), one marker series per reference. gaps maps a legend label to one gap per row,
     reference loss minus sparse loss, so > 0 means the sparse run reached the lower loss; NaN
@@ -383,15 +489,42 @@ def plot_loss_gaps(ax, labels, gaps, xlabel="loss of the dense reference − los
     ax.set_yticks(rows, labels)
     ax.set_ylim(-0.7, len(labels) - 0.3)
     ax.set_xlabel(xlabel)
-    below = matplotlib.transforms.offset_copy(ax.transAxes, ax.figure, y=-38, units="points")  # under the x label
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below, frameon=False)
+    _legend(ax, legend)
     return ax
 
 
+def short_number(x) -> str:
+    """A count as a short tick label: 20000 -> "20k", 1.5e6 -> "1.5M", 2e9 -> "2B", 3e15 -> "3e15"."""
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if 1e3 * scale > x >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    if x >= 1e12:
+        exponent = math.floor(math.log10(x) + 1e-9)
+        return f"{x / 10 ** exponent:.3g}e{exponent}"
+    return f"{x:.3g}"
+
+
+class _ShortLogFormatter(matplotlib.ticker.LogFormatter):
+    """Log tick labels by short_number: decades, and on an axis spanning about one decade or
+    less also 2 and 5 times a decade (matplotlib would add 3, 4 and 6, which collide in narrow
+    panels)."""
+
+    def set_locs(self, locs=None):
+        super().set_locs(locs)
+        if self._sublabels is not None and len(self._sublabels) > 1:
+            self._sublabels = {1.0, 2.0, 5.0}
+
+    def _num_to_string(self, x, vmin, vmax):
+        return short_number(x)
+
+
 def _log_log(ax, xlabel, ylabel):
-    """Log-log axes with plain tick labels on y (losses like 2, 3 rather than 10^0.3), labelled."""
+    """Log-log axes, labelled: short tick labels on x (10k, 20k, 1M), plain ones on y (losses like
+    2, 3 rather than 10^0.3)."""
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(_ShortLogFormatter())
+    ax.xaxis.set_minor_formatter(_ShortLogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
     ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
     ax.yaxis.set_minor_formatter(matplotlib.ticker.StrMethodFormatter("{x:g}"))
     ax.set_xlabel(xlabel)

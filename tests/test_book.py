@@ -179,3 +179,66 @@ def test_other_chapter_executes(stem, tmp_path, runs_dir):
     if stem not in TINY:
         pytest.skip(f"no tiny parameters for {stem} in TINY")
     assert stdout(execute(stem, tmp_path, runs_dir))
+
+
+# The chapter contract (.notes/conventions.md), checked on the stored chapters.
+REWRITE = pytest.mark.xfail(strict=False, reason="chapters being rewritten to the contract")
+# Other names for what the contract names runs_dir, corpus, n_nonzero, tokens, sparsities, seeds,
+# n_boot, n_starts, results_dir: the same thing has the same name in every chapter.
+ALIASES = {"grid_sparsities": "sparsities", "sparsity_grid": "sparsities", "run_dir": "runs_dir", "runs": "runs_dir",
+           "store": "runs_dir", "store_dir": "runs_dir", "corpus_path": "corpus", "n_bootstrap": "n_boot",
+           "n_resamples": "n_boot", "boot": "n_boot", "bootstrap": "n_boot", "starts_per_fit": "n_starts",
+           "n_start": "n_starts", "seed_list": "seeds", "token_budgets": "tokens", "budgets": "tokens",
+           "sizes": "n_nonzero", "n_nonzeros": "n_nonzero", "results": "results_dir", "results_path": "results_dir"}
+SHOWN_OR_HIDDEN = {"hide-input", "show-input"}
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+@REWRITE
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
+def test_chapter_opens_with_title_and_rerun_box(stem):
+    first = read(stem).cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), "first cell: the chapter's title"
+    assert re.search(r"^(```|:::)\{admonition\} Rerun this chapter$", first.source, re.M), "no 'Rerun this chapter' box"
+    assert "{glue:text}`runtime_cached" in first.source, "the runtime from runs/ is measured and glued, never typed"
+
+
+@REWRITE
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
+def test_parameters_cell_is_tagged_and_collapsed(stem):
+    tags = set(parameters_cell(read(stem)).metadata.get("tags", []))
+    assert {"parameters", "hide-input"} <= tags, f"first code cell has tags {sorted(tags)}"
+
+
+@REWRITE
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
+def test_next_cell_validates_every_parameter_with_kit_params(stem):
+    nb = read(stem)
+    source = code_cells(nb)[1].source
+    assert re.search(r"^from kit import .*\bparams\b|^import kit\.params", source, re.M), "import kit.params"
+    unchecked = [name for name in defaults(nb) if not re.search(rf"params\.\w+\(\s*['\"]{name}['\"]", source)]
+    assert not unchecked, f"parameters not validated with kit.params in the cell after the parameters: {unchecked}"
+
+
+@REWRITE
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
+def test_every_code_cell_is_collapsed_or_shown_on_purpose(stem):
+    untagged = [c.source.splitlines()[0] if c.source else "" for c in code_cells(read(stem))
+                if not SHOWN_OR_HIDDEN & set(c.metadata.get("tags", []))]
+    assert not untagged, f"code cells tagged neither hide-input nor show-input, starting: {untagged}"
+
+
+@REWRITE
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
+def test_parameters_have_the_common_names(stem):
+    found = defaults(read(stem))
+    renamed = {name: ALIASES[name] for name in found if name in ALIASES}
+    assert not renamed, f"use the common names: {renamed}"
+    assert found.get("results_dir", "missing") is None, "results_dir = None (write no results file) by default"
+    if {"n_nonzero", "tokens"} & set(found):  # a chapter that trains
+        missing = sorted({"runs_dir", "corpus", "n_nonzero", "tokens", "sparsities"} - set(found))
+        assert not missing, f"a chapter that trains has parameters {missing}"
+        assert found["runs_dir"] is None, "runs_dir = None (the repository's runs/) by default"

@@ -75,8 +75,8 @@ def test_plot_predicted_vs_actual(ax):
     np.testing.assert_array_equal(xl.get_offsets(), [[1.5, 1.45]])
     (diagonal,) = ax.get_lines()
     np.testing.assert_array_equal(diagonal.get_xdata(), diagonal.get_ydata())
-    # the axes hold every point, the extra one included: range 1.45-3.6 padded by 3%
-    assert ax.get_xlim() == pytest.approx((1.45 - 0.0645, 3.6 + 0.0645))
+    # the axes hold every point, the extra one included: range 1.45-3.6 padded by 8%
+    assert ax.get_xlim() == pytest.approx((1.45 - 0.172, 3.6 + 0.172))
     assert [t.get_text() for t in ax.get_legend().get_texts()][:3] == ["S = 0", "S = 0.5", "XL"]
 
 
@@ -268,3 +268,176 @@ def test_plot_loss_gaps(ax):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["unfair", "fair"]
     with pytest.raises(ValueError, match=r"one value per label \(3\); got shapes \{'fair': \(2,\)\}"):
         plots.plot_loss_gaps(ax, ["a", "b", "c"], {"unfair": [0, 0, 0], "fair": [0, 0]})
+
+
+def test_use_book_style_sets_legible_page_width_defaults():
+    with matplotlib.rc_context():
+        plots.use_book_style()
+        rc = matplotlib.rcParams
+        assert tuple(rc["figure.figsize"]) == plots.FIGSIZE and plots.FIGSIZE[0] * 96 <= 700
+        assert rc["savefig.dpi"] >= 150 and rc["figure.constrained_layout.use"]
+        # at page width a figure shows at its own size, so 9 pt is 12 px: the smallest text allowed
+        sizes = [matplotlib.font_manager.FontProperties(size=rc[key]).get_size_in_points()
+                 for key in ("font.size", "axes.labelsize", "axes.titlesize", "xtick.labelsize", "ytick.labelsize",
+                             "legend.fontsize")]
+        assert min(sizes) >= 9
+        assert rc["axes.facecolor"] == "white" and rc["axes.grid"]  # seaborn's whitegrid
+
+
+def test_use_book_style_renders_svg_in_a_kernel():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        with matplotlib.rc_context():
+            plots.use_book_style()
+            fig, ax = plt.subplots()
+            ax.plot([0, 1], [0, 1])
+            data, _ = shell.display_formatter.format(fig)
+            plt.close(fig)
+        assert "image/svg+xml" in data and "image/png" not in data
+        assert "<dc:date>" not in data["image/svg+xml"]  # no build date: the same figure gives the same file
+    finally:
+        InteractiveShell.clear_instance()
+
+
+@pytest.mark.parametrize("n, rows", [(1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (7, 3)])
+def test_panel_grid_puts_at_most_three_panels_in_a_row(n, rows):
+    fig, axes = plots.panel_grid(n)
+    assert len(axes) == n == len(fig.axes)  # the grid's unused cells are removed
+    assert fig.get_figwidth() == plots.PAGE_WIDTH
+    lefts = sorted({round(ax.get_position().x0, 3) for ax in axes})
+    tops = sorted({round(ax.get_position().y1, 3) for ax in axes})
+    assert len(lefts) == min(n, 3) and len(tops) == rows
+    assert axes[0].get_position().y1 == max(ax.get_position().y1 for ax in axes)  # row by row, top first
+    plt.close(fig)
+
+
+def test_panel_grid_refuses_more_than_three_per_row():
+    with pytest.raises(ValueError, match="per_row = 4: need 1 to 3 panels per row at page width"):
+        plots.panel_grid(4, per_row=4)
+    with pytest.raises(ValueError, match="n = 0: need a whole number of panels >= 1"):
+        plots.panel_grid(0)
+
+
+def overlap(a, b) -> float:
+    """Area shared by two display-space bounding boxes."""
+    return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+
+
+def test_legend_outside_collects_each_label_once_below_the_panels():
+    fig, axes = plots.panel_grid(3, sharey=True)
+    for i, ax in enumerate(axes):
+        ax.plot([1, 2], [1, 2], label="S = 0")
+        ax.plot([1, 2], [2, 3], label=f"S = 0.{5 + i}")
+        ax.legend()
+    legend = plots.legend_outside(fig)
+    fig.canvas.draw()
+    assert [t.get_text() for t in legend.get_texts()] == ["S = 0", "S = 0.5", "S = 0.6", "S = 0.7"]
+    assert all(ax.get_legend() is None for ax in axes)
+    box = legend.get_window_extent()
+    assert all(overlap(box, ax.bbox) == 0 for ax in axes)
+    assert box.y1 <= min(ax.get_tightbbox().y0 for ax in axes) + 1  # under the panels and their labels
+    plt.close(fig)
+
+
+def star_boxes(ax):
+    """Display-space boxes of the star markers (their full extent, not only their centres)."""
+    out = []
+    for collection in ax.collections:
+        if collection.get_paths() and collection.get_sizes().size and np.isclose(collection.get_sizes()[0],
+                                                                                  plots.STAR_SIZE):
+            radius = np.sqrt(collection.get_sizes()[0]) / 2 * ax.figure.dpi / 72
+            for x, y in ax.transData.transform(collection.get_offsets()):
+                out.append(matplotlib.transforms.Bbox([[x - radius, y - radius], [x + radius, y + radius]]))
+    return out
+
+
+def test_predicted_vs_actual_stars_sit_inside_the_frame_at_a_third_of_the_page():
+    fig, axes = plots.panel_grid(3)
+    actual = np.linspace(2.0, 3.0, 12)
+    # the stars are the extremes: bottom-left and top-right corners
+    plots.plot_predicted_vs_actual(axes[0], actual, actual + 0.01, points={"low": (1.8, 1.79), "high": (3.2, 3.22)},
+                                   legend=None)
+    fig.canvas.draw()
+    stars = star_boxes(axes[0])
+    assert len(stars) == 2
+    frame = axes[0].bbox
+    for star in stars:
+        assert frame.x0 < star.x0 and star.x1 < frame.x1 and frame.y0 < star.y0 and star.y1 < frame.y1
+    plt.close(fig)
+
+
+def draw_panel(name, ax):
+    S = np.array([0.0, 0.5, 0.75])
+    table = pd.DataFrame({"estimate": [2.0, 0.5], "low": [1.0, 0.4], "high": [4.0, 0.6]}, index=["a_S", "b_N"])
+    index = pd.MultiIndex.from_product([["in-sample"], ["N", "N_avg"]])
+    errors = pd.DataFrame({"estimate": [0.02, 0.01], "low": [0.015, 0.008], "high": [0.025, 0.012]}, index=index)
+    x = np.linspace(2.0, 3.0, 30)
+    calls = {
+        "cmul": lambda: plots.plot_cmul(ax, S, {"Eq. 4": 1 + S, "geometric": 1 + 2 * S}, dense=1 / (1 - S)),
+        "chinchilla_multiple": lambda: plots.plot_chinchilla_multiple(ax, S, {"T5": 1 + 10 * S}),
+        "predicted_vs_actual": lambda: plots.plot_predicted_vs_actual(ax, x, x + 0.01 * np.sin(9 * x),
+                                                                      hue=np.repeat([0.0, 0.5, 0.75], 10)),
+        "intervals": lambda: plots.plot_intervals(ax, table, reference={"a_S": 3.0}, reference_label="Table 7"),
+        "profile": lambda: plots.plot_profile(ax, S, S ** 2, "b_N", "objective", marks={"ours": 0.3}, level=("m", 0.2)),
+        "errors": lambda: plots.plot_errors(ax, errors, reference=0.016),
+        "pruned_vs_scratch": lambda: plots.plot_pruned_vs_scratch(
+            ax, np.array([1e5, 1e6, 1e7]), {"dense": np.array([3.0, 2.5, 2.2]), "S = 0.5": np.array([3.2, 2.7, 2.4])},
+            {"S = 0.5": (2e5, 4e6, 2.6, 1.5e6)}, dense=(3.8e6, 2.3), fit_range=(1e5, 1e6)),
+        "residuals": lambda: plots.plot_residuals(ax, x, 0.01 * np.sin(9 * x), bands={"seed std": 0.005}),
+        "loss_gaps": lambda: plots.plot_loss_gaps(ax, ["a", "b", "c"], {"unfair": [0.1, 0.2, -0.1], "fair": [0, 0.1, 0]}),
+        "sopt_contours": lambda: plots.plot_sopt_contours(
+            ax, np.logspace(6, 9, 5), np.logspace(15, 20, 6),
+            np.clip(np.linspace(-0.5, 1.2, 30).reshape(5, 6), 0, 0.99), chinchilla=(np.logspace(15, 20, 6), np.logspace(6, 9, 6))),
+    }
+    calls[name]()
+
+
+PANELS_WITH_LEGENDS = ["cmul", "chinchilla_multiple", "predicted_vs_actual", "intervals", "profile", "errors",
+                       "pruned_vs_scratch", "residuals", "loss_gaps", "sopt_contours"]
+
+
+@pytest.mark.parametrize("name", PANELS_WITH_LEGENDS)
+def test_panel_legends_stay_off_the_data(name):
+    with matplotlib.rc_context():
+        plots.use_book_style()
+        fig, ax = plt.subplots(figsize=plots.FIGSIZE)
+        draw_panel(name, ax)
+        fig.canvas.draw()
+        legend = ax.get_legend()
+        assert legend is not None and overlap(legend.get_window_extent(), ax.bbox) == 0
+        # and inside the figure, where the page shows it
+        assert fig.bbox.contains(*legend.get_window_extent().p0) and fig.bbox.contains(*legend.get_window_extent().p1)
+        plt.close(fig)
+
+
+def test_panel_legend_none_leaves_it_to_the_figure():
+    fig, ax = plt.subplots()
+    S, cmuls = np.array([0.0, 0.5]), {"Eq. 4": np.array([1.0, 1.4])}
+    with pytest.raises(ValueError, match=r"legend = 'top': need one of \['right', 'below', 'inside', None\]"):
+        plots.plot_cmul(ax, S, cmuls, legend="top")
+    ax.clear()
+    plots.plot_cmul(ax, S, cmuls, legend=None)
+    assert ax.get_legend() is None
+    assert [t.get_text() for t in plots.legend_outside(fig, where="right").get_texts()] == ["Eq. 4"]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("x, text", [(500, "500"), (6912, "6.91k"), (20_000, "20k"), (1.5e6, "1.5M"),
+                                     (2e9, "2B"), (3e15, "3e15"), (1e12, "1e12")])
+def test_short_number(x, text):
+    assert plots.short_number(x) == text
+
+
+def test_log_log_x_labels_stay_apart_in_a_third_of_the_page():
+    fig, axes = plots.panel_grid(3)
+    N = np.array([1e4, 2e4, 4e4, 8e4])  # under a decade: matplotlib labels minor ticks too
+    plots.plot_scaling_curves(axes[0], {"S = 0": (N, 3 - 0.1 * np.log(N))})
+    fig.canvas.draw()
+    x0, x1 = axes[0].get_xlim()
+    labels = [t for t in axes[0].xaxis.get_ticklabels(which="both") if t.get_text() and x0 <= t.get_position()[0] <= x1]
+    assert [t.get_text() for t in labels] == ["10k", "20k", "50k"]
+    boxes = sorted((t.get_window_extent() for t in labels), key=lambda b: b.x0)
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in labels]
+    plt.close(fig)

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kit import params
+
+
+def test_good_values_come_back_normalised(tmp_path):
+    assert params.positive_int("n_boot", 200) == 200
+    assert params.positive_int("n_boot", np.int64(5)) == 5 and type(params.positive_int("n", np.int64(5))) is int
+    assert params.positive_int_list("n_nonzero", (6912, 13824.0)) == [6912, 13824]
+    assert params.token_budgets("tokens", [1e6, 2_000_000]) == [1_000_000, 2_000_000]
+    assert params.seed("seed", 0) == 0 and params.seed_list("seeds", np.array([0, 1, 2])) == [0, 1, 2]
+    assert params.sparsity("S", 0) == 0.0 and params.sparsity_list("sparsities", [0, 0.5, 0.875]) == [0.0, 0.5, 0.875]
+    assert params.probability("level", 0.95) == 0.95
+    assert params.fraction("prune_fraction", 1) == 1.0 and params.fraction_list("starts", [0, 0.25]) == [0.0, 0.25]
+    assert params.increasing_pair("log10_N", [6, 11]) == (6.0, 11.0)
+    assert params.choice("family", "t5", ("t5", "vit", "both")) == "t5"
+    assert params.choice_list("kinds", ["cubic"], ("cubic", "geometric")) == ["cubic"]
+    assert params.nm_patterns("patterns", [[2, 4], (1, 4)]) == [(2, 4), (1, 4)]
+    assert params.existing_dir("runs_dir", str(tmp_path)) == tmp_path and params.existing_dir("runs_dir", None) is None
+    (tmp_path / "corpus.txt").write_text("text")
+    assert params.existing_path("corpus", tmp_path / "corpus.txt") == tmp_path / "corpus.txt"
+    assert params.output_dir("results_dir", str(tmp_path / "new" / "results")) == tmp_path / "new" / "results"
+    assert params.output_dir("results_dir", None) is None
+    assert params.config_fields("base", {"seq_len": 16}) == {"seq_len": 16}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: params.positive_int("n_boot", 0), "n_boot = 0: need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", 2.5), "n_boot = 2.5: need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", True), "n_boot = True: need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", "200"), "n_boot = '200': need a whole number >= 1"),
+    (lambda: params.positive_int_list("n_nonzero", 6912), "n_nonzero = 6912: need a non-empty list, e.g. [6912, 13824]"),
+    (lambda: params.positive_int_list("n_nonzero", []), "n_nonzero = []: need a non-empty list, e.g. [6912, 13824]"),
+    (lambda: params.positive_int_list("n_nonzero", [6912, -1]),
+     "n_nonzero = [6912, -1]: -1 is not a whole number >= 1; every entry must be"),
+    (lambda: params.positive_int_list("n_nonzero", [6912, 6912.0]),
+     "n_nonzero = [6912, 6912.0]: 6912 appears more than once; list each value once"),
+    (lambda: params.token_budgets("tokens", [1e6, 0.5]),
+     "tokens = [1000000.0, 0.5]: 0.5 is not a token budget; every budget must be a whole number of tokens >= 1"),
+    (lambda: params.seed_list("seeds", [0, -1]), "seeds = [0, -1]: -1 is not a whole number >= 0; every entry must be"),
+    (lambda: params.sparsity("S", 1.0), "S = 1.0: need a sparsity in [0, 1)"),
+    (lambda: params.sparsity_list("sparsities", [0.5, 1.0]),
+     "sparsities = [0.5, 1.0]: 1.0 is not a sparsity in [0, 1); every entry must be"),
+    (lambda: params.sparsity_list("sparsities", 0.5), "sparsities = 0.5: need a non-empty list, e.g. [0.0, 0.5, 0.75]"),
+    (lambda: params.sparsity_list("sparsities", [0.5, float("nan")]),
+     "sparsities = [0.5, nan]: nan is not a sparsity in [0, 1); every entry must be"),
+    (lambda: params.probability("level", 1.0), "level = 1.0: need a probability strictly between 0 and 1, e.g. 0.95"),
+    (lambda: params.probability("level", 95), "level = 95: need a probability strictly between 0 and 1"),
+    (lambda: params.fraction("prune_fraction", -0.1), "prune_fraction = -0.1: need a fraction in [0, 1]"),
+    (lambda: params.fraction_list("ends", [0.5, 1.5]), "ends = [0.5, 1.5]: 1.5 is not a fraction in [0, 1]"),
+    (lambda: params.increasing_pair("log10_N", [11, 6]),
+     "log10_N = [11, 6]: need a pair [low, high] of finite numbers with low < high"),
+    (lambda: params.choice("family", "T5", ("t5", "vit", "both")), "family = 'T5': need one of ['t5', 'vit', 'both']"),
+    (lambda: params.choice_list("kinds", ["cubic", "linear"], ("cubic", "geometric")),
+     "kinds = ['cubic', 'linear']: 'linear' is not one of ['cubic', 'geometric']; every entry must be"),
+    (lambda: params.nm_patterns("patterns", [[2, 4], [4, 4]]),
+     "patterns = [[2, 4], [4, 4]]: [4, 4] is not an n:m pattern [n, m] with whole numbers 1 <= n < m"),
+    (lambda: params.config_fields("base", {"seqlen": 16}), "base = {'seqlen': 16}: 'seqlen' is not a RunConfig field"),
+    (lambda: params.config_fields("base", None), "base = None: need a dict of RunConfig fields"),
+])
+def test_bad_values_fail_with_one_line_naming_parameter_value_and_what_is_allowed(call, message):
+    with pytest.raises(ValueError) as error:
+        call()
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
+
+
+def test_paths(tmp_path):
+    missing = tmp_path / "runz"
+    with pytest.raises(ValueError, match=r"^runs_dir = '.*runz': no such folder; need an existing folder, or None"):
+        params.existing_dir("runs_dir", str(missing))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="no such folder"):
+        params.existing_dir("runs_dir", tmp_path / "file")  # a file is not a run store
+    with pytest.raises(ValueError, match="no such file or folder"):
+        params.existing_path("corpus", str(missing))
+    with pytest.raises(ValueError, match="not an existing file"):
+        params.output_dir("results_dir", tmp_path / "file")
+    assert not missing.exists()  # checking creates nothing
+
+
+def test_long_values_are_shortened_to_one_line():
+    with pytest.raises(ValueError) as error:
+        params.sparsity_list("sparsities", list(np.linspace(0, 0.9, 40)) + [1.0])
+    text = str(error.value)
+    assert "np.float64" not in text and "..." in text and text.endswith("1.0 is not a sparsity in [0, 1); every entry must be")
+    assert len(text.split(": ")[0]) <= len("sparsities = ") + 80
+
