@@ -1,18 +1,26 @@
 """Command line: train one configuration, or a grid, into the run store.
 
-    python -m kit train --n_nonzero 20000 --sparsity 0.5 --tokens 1000000
-    python -m kit sweep --grid sparsity=0,0.5,0.75 tokens=1e6,2e6 --set n_nonzero=20000
+    python -m kit train --n_nonzero 20000 --sparsity 0.5 --tokens 1048576
+    python -m kit sweep --grid sparsity=0,0.5,0.75 tokens=1048576,2097152 --set n_nonzero=20000
     python -m kit sweep ... --dask 2          # on a local Dask cluster with 2 workers
+    python -m kit --runs /shared/runs sweep ... --dask-scheduler tcp://host:8786   # on a running cluster
     python -m kit ls                          # what the store holds
 
 Every RunConfig field is an option of `train` (see `python -m kit train --help`); `sweep` takes
 `--grid field=v1,v2,...` axes and `--set field=value` for the fixed fields. `--runs DIR` picks the
 run store (default: the repo's runs/), `--corpus PATH` a text file or folder instead of Shakespeare.
+On a cluster, the run store must be a folder that this machine and every worker read and write at
+the same path, and the workers must run this kit in the same environment.
+
+Exit status: 0 done; 1 a run raised (out of memory, a lost worker, ...; nothing was recorded for
+it, so rerunning trains it again), the store is not writable or holds a broken record, or the
+scheduler cannot be reached; 2 a bad option or configuration (nothing was trained).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -53,12 +61,16 @@ def parse_value(field: str, text: str):
     return text
 
 
-def parse_assignments(items: list[str]) -> dict:
+def parse_assignments(items: list[str], taken: dict | None = None) -> dict:
+    """{field: text} from 'field=text' items; a field given twice, or already in `taken`, is an error."""
     out = {}
     for item in items:
         if "=" not in item:
             raise ConfigError(f"{item!r}: expected field=value")
         field, text = item.split("=", 1)
+        if field in out or field in (taken or {}):
+            where = "in both --set and --grid" if field in (taken or {}) else "twice"
+            raise ConfigError(f"{field!r} is given {where}; give each field once")
         out[field] = text
     return out
 
@@ -78,16 +90,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="train every missing configuration of a grid")
     sweep.add_argument("--grid", nargs="+", default=[], metavar="FIELD=V1,V2", help="grid axes")
     sweep.add_argument("--set", nargs="+", default=[], metavar="FIELD=V", help="fixed fields")
-    sweep.add_argument("--dask", type=int, default=0, metavar="WORKERS",
-                       help="run on a local Dask cluster with this many worker processes")
+    cluster = sweep.add_mutually_exclusive_group()
+    cluster.add_argument("--dask", type=int, default=None, metavar="WORKERS",
+                         help="run on a local Dask cluster with this many worker processes (>= 1)")
+    cluster.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                         help="run on the running Dask cluster with this scheduler, e.g. tcp://host:8786; "
+                              "--runs must be a folder every worker shares at the same path")
 
     sub.add_parser("ls", help="list the runs in the store")
+
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from kit.store import RunStore  # imported late: --help stays fast
+    from kit.store import StoreError
+    from kit.sweep import SweepError
     store = RunStore(args.runs) if args.runs else RunStore()
     try:
         if args.command == "train":
@@ -100,20 +119,54 @@ def main(argv: list[str] | None = None) -> int:
                              indent=1))
         elif args.command == "sweep":
             from kit import sweep
-            base = RunConfig(**{k: parse_value(k, v) for k, v in parse_assignments(args.set).items()})
+            if args.dask is not None and args.dask < 1:
+                raise ConfigError(f"--dask {args.dask}: the number of local Dask workers must be >= 1 "
+                                  f"(leave --dask out to train in this process)")
+            fixed = parse_assignments(args.set)
+            base = RunConfig(**{k: parse_value(k, v) for k, v in fixed.items()})
             axes = {k: [parse_value(k, v) for v in vs.split(",")]
-                    for k, vs in parse_assignments(args.grid).items()}
+                    for k, vs in parse_assignments(args.grid, taken=fixed).items()}
             configs = sweep.grid(base, **axes)
-            if args.dask:
-                from dask.distributed import Client, LocalCluster
-                with LocalCluster(n_workers=args.dask, threads_per_worker=1) as cluster, Client(cluster) as client:
-                    frame = sweep.run_sweep(configs, store=store, corpus=args.corpus, executor=client.get_executor())
-            else:
+            if args.dask is None and args.dask_scheduler is None:
                 frame = sweep.run_sweep(configs, store=store, corpus=args.corpus)
+            else:
+                with dask_client(args.dask, args.dask_scheduler) as client:
+                    frame = sweep.run_sweep(configs, store=store, corpus=args.corpus, executor=client.get_executor(pure=False))
             print(frame.to_string())
         else:
-            print(store.frame().to_string())
+            frame = store.frame()
+            print(frame.to_string() if len(frame) else f"no runs in {store.root}")
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except (SweepError, StoreError, SchedulerError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler given by address cannot be reached."""
+
+
+@contextlib.contextmanager
+def dask_client(n_workers: int | None, address: str | None):
+    """A dask Client: of a new local cluster of n_workers single-threaded worker processes
+    (started with spawn, never fork: the parent may have started JAX's threads), or of the running
+    cluster whose scheduler is at `address`."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+    if address is None:
+        with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}), \
+                LocalCluster(n_workers=n_workers, threads_per_worker=1) as cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(address)
+    except ValueError as e:
+        raise ConfigError(f"--dask-scheduler {address}: {e}; give an address such as tcp://host:8786") from None
+    except OSError as e:
+        raise SchedulerError(f"--dask-scheduler {address}: cannot connect ({' '.join(str(e).split())}); "
+                             f"is `dask scheduler` running there and reachable from here?") from None
+    with client:
+        yield client

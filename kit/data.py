@@ -149,12 +149,27 @@ def check_budget(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> Non
             f"tokens={config.tokens}{after} exceeds the capacity of corpus {corpus.name!r}: {cap} training "
             f"tokens at seq_len={config.seq_len}, each seen once ({len(corpus.train)} training bytes); "
             f"lower tokens or use a larger corpus")
+    n_docs = len(corpus.documents) + len(corpus.val_documents)
+    split = (f"the split holds out every {VAL_EVERY}th document (i % {VAL_EVERY} == {VAL_EVERY - 1}), documents "
+             f"being files, or chunks of whole lines of at least {CHUNK_BYTES} bytes when there are fewer than "
+             f"{MIN_FILES} files")
+    if not corpus.val_documents:
+        raise ConfigError(
+            f"corpus {corpus.name!r} has no validation document, so no final loss can be measured: it has "
+            f"{n_docs} documents and {split}; give it at least {VAL_EVERY} documents (files, or about "
+            f"{VAL_EVERY * CHUNK_BYTES} bytes of text in fewer files)")
     n_val = (len(corpus.val) - 1) // config.seq_len
+    if n_val == 0:
+        raise ConfigError(
+            f"the validation split of corpus {corpus.name!r} ({len(corpus.val_documents)} documents, "
+            f"{len(corpus.val)} bytes) is shorter than one window of seq_len + 1 = {config.seq_len + 1} bytes; "
+            f"{split}; add text or lower seq_len")
     if config.eval_tokens // config.seq_len > n_val:
         raise ConfigError(
             f"eval_tokens={config.eval_tokens} exceeds the validation split of corpus {corpus.name!r}: "
             f"{n_val * config.seq_len} tokens at seq_len={config.seq_len} "
-            f"({len(corpus.val_documents)} documents, {len(corpus.val)} bytes); lower eval_tokens")
+            f"({len(corpus.val_documents)} documents, {len(corpus.val)} bytes); lower eval_tokens to at most "
+            f"{n_val * config.seq_len}, or add text ({split})")
 
 
 def window_starts(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> np.ndarray:

@@ -5,7 +5,8 @@ the same config on the same corpus always maps to the same record and a sweep ca
 Records live at <root>/<id>.json (default root: <repo>/runs); saved parameters at
 <root>/ckpt/<id>.npz. Writes are atomic (temporary file in the same folder, fsync, os.replace), so
 a killed process leaves either the whole record or none; temporary files (.<id>.*.tmp) are never
-read as records.
+read as records. Records are created like any file (mode 0666 minus the umask: 0644 under the usual
+umask 022), so the other users of a shared store can read them.
 
 Record layout, as kit.train.run writes it:
   {"id", "status": "ok" | "failed", "reason": str | None, "config": RunConfig.to_dict(),
@@ -22,7 +23,7 @@ import hashlib
 import json
 import math
 import os
-import tempfile
+import secrets
 import warnings
 from pathlib import Path
 
@@ -32,10 +33,15 @@ import pandas as pd
 from kit.config import RunConfig
 
 STATUSES = ("ok", "failed")
+RECORD_KEYS = ("id", "status", "reason", "config", "corpus", "metrics")  # what every reader relies on
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "runs"
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
 # Frame columns besides the config fields; metric names may not take any of these.
 RESERVED = ("id", "status", "reason", "corpus", "corpus_fingerprint", "created") + CONFIG_FIELDS
+
+
+class StoreError(RuntimeError):
+    """A run store that cannot be written, or a record file in it that cannot be read."""
 
 
 def run_id(config: RunConfig, corpus_fingerprint: str) -> str:
@@ -47,7 +53,8 @@ class RunStore:
     run_id = staticmethod(run_id)
 
     def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root is not None else DEFAULT_ROOT
+        # absolute, so a store sent to other processes (or cluster workers) names the same folder
+        self.root = Path(root).absolute() if root is not None else DEFAULT_ROOT
 
     def __repr__(self):
         return f"RunStore({str(self.root)!r})"
@@ -60,6 +67,18 @@ class RunStore:
         folder = self.root / "ckpt"
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"{id}.npz"
+
+    def check_writable(self) -> None:
+        """Raise StoreError unless records can be written here (the folder is created if needed):
+        call it before training, so a result is never computed only to be lost."""
+        probe = self.root / f".probe.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_text("probe")
+            probe.unlink()
+        except OSError as e:
+            raise StoreError(f"run store {self.root} is not writable ({type(e).__name__}: {e.strerror or e}); "
+                             f"give a folder you can write to with --runs / RunStore(root)") from None
 
     def has(self, id: str) -> bool:
         return self.path(id).is_file()
@@ -74,15 +93,15 @@ class RunStore:
         check_record(record)
         text = json.dumps(_jsonable(record), indent=1, allow_nan=False)
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{record['id']}.", suffix=".tmp")
+        tmp = self.root / f".{record['id']}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
-            with os.fdopen(fd, "w") as f:
+            with open(tmp, "x") as f:  # a new file, mode 0666 minus the umask
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path(record["id"]))
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
 
     def records(self, status: str | None = None) -> list[dict]:
@@ -104,11 +123,9 @@ class RunStore:
 def check_record(record: dict) -> None:
     """Raise ValueError unless `record` has a valid status, config and corpus, and an id that
     matches them, and no metric named like a frame column."""
-    missing = [k for k in ("id", "status", "reason", "config", "corpus", "metrics") if k not in record]
-    if missing:
-        raise ValueError(f"run record lacks keys {missing}")
-    if record["status"] not in STATUSES:
-        raise ValueError(f"run record status={record['status']!r}: allowed {STATUSES}")
+    problem = layout_problem(record)
+    if problem:
+        raise ValueError(f"run record {problem}")
     expected = run_id(RunConfig.from_dict(record["config"]), record["corpus"]["fingerprint"])
     if record["id"] != expected:
         raise ValueError(f"run record id={record['id']!r} does not match its config and corpus "
@@ -116,6 +133,23 @@ def check_record(record: dict) -> None:
     clashes = sorted(set(record["metrics"]) & set(RESERVED))
     if clashes:
         raise ValueError(f"run record metrics {clashes} clash with frame columns; rename them")
+
+
+def layout_problem(record) -> str | None:
+    """What is wrong with the layout of `record` (a phrase), or None: the keys every reader relies
+    on, a known status, a corpus fingerprint."""
+    if not isinstance(record, dict):
+        return f"is a JSON {type(record).__name__}, not an object"
+    missing = [k for k in RECORD_KEYS if k not in record]
+    if missing:
+        return f"lacks keys {missing}"
+    if record["status"] not in STATUSES:
+        return f"has status={record['status']!r}; allowed {STATUSES}"
+    if not isinstance(record["config"], dict) or not isinstance(record["metrics"], dict):
+        return "has a config or metrics that is not a JSON object"
+    if not isinstance(record["corpus"], dict) or "fingerprint" not in record["corpus"]:
+        return "lacks the key corpus.fingerprint"
+    return None
 
 
 def to_frame(records: list[dict]) -> pd.DataFrame:
@@ -149,10 +183,21 @@ def law_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read(path: Path) -> dict:
+    """The record in `path`; StoreError naming the file if it is not a record kit.train.run writes."""
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
+    except OSError as e:
+        raise StoreError(f"run record {path} cannot be read ({type(e).__name__}: {e.strerror or e}); older "
+                         f"versions of kit wrote records readable only by their owner (0600): chmod 644 them") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"run record {path} is not valid JSON ({e}); delete it to rerun that run") from e
+        raise StoreError(f"run record {path} is not valid JSON ({e}); delete it to rerun that run") from None
+    problem = layout_problem(record)
+    if problem is None and record["id"] != path.stem:
+        problem = f"holds id={record['id']!r}, not the id in its file name"
+    if problem:
+        raise StoreError(f"run record {path} {problem}, unlike the records kit.store.RunStore.put writes; "
+                         f"fix or delete it (a deleted run is trained again by the next sweep)")
+    return record
 
 
 def _jsonable(x):

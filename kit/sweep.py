@@ -1,12 +1,18 @@
 """Sweeps: a grid of configs, each trained once into the run store.
 
 Contract with `train_fn` (default kit.train.run): train_fn(config, corpus=corpus, store=store)
-trains one run, writes its record to the store (status 'failed' for NaN or divergence) and returns
-it. The sweep only checks, skips and collects; it writes a record itself only when train_fn raises,
-as status 'failed' with the exception as reason, and goes on with the next run.
+trains one run, writes its record to the store (status 'failed' for NaN or divergence: a result
+of that config) and returns it. The sweep only checks, skips and collects; it never writes a record.
+
+Before anything trains, the sweep refuses configs that are invalid, do not fit the corpus or
+continue a run the store lacks (ConfigError), and a store it cannot write (kit.store.StoreError).
+A run that raises (out of memory, a lost worker, a full disk) is not a result: the sweep starts no
+further run, lets the runs in flight end (a ProcessPoolExecutor's finish and keep their records;
+dask cancels them), and raises SweepError naming that run. Nothing is recorded for it, so a rerun
+trains it again.
 
 A sweep is restartable: every run's record is written as soon as that run ends, and a rerun skips
-every config whose id is in the store (ok or failed), so a killed sweep resumes where it stopped.
+every config whose id is in the store (ok or failed), so a stopped sweep resumes where it stopped.
 To retrain a run, delete its record file.
 """
 
@@ -14,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
-import datetime
 import itertools
 
 import numpy as np
@@ -23,10 +28,14 @@ from tqdm import tqdm
 
 from kit import model
 from kit.config import ConfigError, RunConfig, validate
-from kit.data import Corpus, check_budget, describe, load_corpus
+from kit.data import Corpus, check_budget, load_corpus
 from kit.store import RunStore, run_id, to_frame
 
 MAX_LISTED = 10  # problems listed in full when a sweep is refused
+
+
+class SweepError(RuntimeError):
+    """A run of a sweep raised instead of returning its record; nothing was recorded for it."""
 
 
 def grid(base: RunConfig, **axes) -> list[RunConfig]:
@@ -50,8 +59,10 @@ def grid(base: RunConfig, **axes) -> list[RunConfig]:
     return configs
 
 
-def check_sweep(configs: list[RunConfig], corpus: Corpus) -> None:
-    """Raise one ConfigError listing every config that is invalid or does not fit the corpus."""
+def check_sweep(configs: list[RunConfig], corpus: Corpus, store: RunStore | None = None) -> None:
+    """Raise one ConfigError listing every config that is invalid or does not fit the corpus, and,
+    given the store, every config the store lacks that continues (init_from) a run the store does
+    not hold finished with a checkpoint."""
     problems = []
     for k, config in enumerate(configs):
         try:
@@ -59,6 +70,8 @@ def check_sweep(configs: list[RunConfig], corpus: Corpus) -> None:
                 raise ConfigError(f"a {type(config).__name__}, not a RunConfig")
             validate(config)
             check_budget(corpus, config)
+            if store is not None and config.init_from is not None and not store.has(run_id(config, corpus.fingerprint)):
+                check_parent(config.init_from, store)
         except ConfigError as e:
             problems.append(f"config {k}: {e}")
     if problems:
@@ -67,14 +80,25 @@ def check_sweep(configs: list[RunConfig], corpus: Corpus) -> None:
                           f"{corpus.name!r}; nothing was trained:\n" + "\n".join(problems[:MAX_LISTED] + more))
 
 
+def check_parent(parent_id: str, store: RunStore) -> None:
+    """Raise ConfigError unless the store holds run `parent_id` finished with a saved checkpoint."""
+    parent = store.get(parent_id) if store.has(parent_id) else None
+    if parent is None or parent["status"] != "ok" or not parent.get("checkpoint"):
+        raise ConfigError(f"init_from={parent_id!r}: no finished run with a saved checkpoint in {store.root}; "
+                          f"train that run first (save_checkpoint=True), in an earlier sweep")
+
+
 def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | None = None,
               executor: cf.Executor | None = None, train_fn=None, progress: bool = True) -> pd.DataFrame:
     """Train every config not yet in the store; return the frame of all requested runs (in order,
-    duplicates once, failed runs included).
+    duplicates once, failed runs included). Raises ConfigError or StoreError before anything trains,
+    and SweepError if a run raises (see the module docstring).
 
     Runs go one after another in this process, or to `executor` (a concurrent.futures.Executor:
-    a ProcessPoolExecutor, or dask's client.get_executor()); then train_fn, corpus and store must
-    pickle, and the store's folder must be shared with the workers.
+    a ProcessPoolExecutor with the spawn start method, or dask's client.get_executor(pure=False):
+    a pure executor would hand back the exception it still holds for a call that raised); then
+    train_fn, corpus and store must pickle, and the store's folder must be a path every worker
+    (and this process) reads and writes.
     """
     if executor is not None and not isinstance(executor, cf.Executor):
         raise TypeError(f"executor={executor!r}: need a concurrent.futures.Executor "
@@ -82,18 +106,18 @@ def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | 
     configs = list(configs)
     store = store if store is not None else RunStore()
     corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
-    check_sweep(configs, corpus)
+    check_sweep(configs, corpus, store)
     if train_fn is None:
         from kit.train import run as train_fn
     requested = {run_id(c, corpus.fingerprint): c for c in configs}  # in order, duplicates once
     missing = [(id, c) for id, c in requested.items() if not store.has(id)]
     todo = dict(sorted(missing, key=lambda item: cost(item[1])))  # cheapest first: results arrive early
+    if todo:
+        store.check_writable()  # a store that only needs reading may be read-only
     with tqdm(total=len(todo), desc=f"sweep ({len(requested) - len(todo)} of {len(requested)} stored)",
               disable=not progress) as bar:
-        for id, config, outcome in _outcomes(todo, train_fn, corpus, store, executor):
-            if isinstance(outcome, BaseException):
-                store.put(failed_record(id, config, corpus, outcome))
-            elif not (isinstance(outcome, dict) and outcome.get("id") == id and store.has(id)):
+        for id, record in _records(todo, train_fn, corpus, store, executor):
+            if not (isinstance(record, dict) and record.get("id") == id and store.has(id)):
                 raise RuntimeError(f"train_fn returned without writing run {id} to {store}: it must "
                                    f"put its record (id from kit.store.run_id) and return it")
             bar.update()
@@ -105,25 +129,38 @@ def cost(config: RunConfig) -> float:
     return model.flops_per_token(model.shape_for(config)) * config.tokens
 
 
-def _outcomes(todo: dict, train_fn, corpus, store, executor):
-    """Yield (id, config, returned record or raised exception) as runs end."""
+def _records(todo: dict, train_fn, corpus, store, executor):
+    """Yield (id, returned record) as runs end; raise SweepError at the first run that raises."""
     if executor is None:
-        for id, config in todo.items():
+        for done, (id, config) in enumerate(todo.items()):
             try:
-                yield id, config, train_fn(config, corpus=corpus, store=store)
+                record = train_fn(config, corpus=corpus, store=store)
             except Exception as e:
-                yield id, config, e
+                raise _sweep_error(id, config, e, done, len(todo), 0) from e
+            yield id, record
         return
     futures = {executor.submit(train_fn, c, corpus=corpus, store=store): (id, c) for id, c in todo.items()}
     for future in cf.as_completed(futures):
         id, config = futures[future]
         error = future.exception()
-        yield id, config, error if error is not None else future.result()
+        if error is None:
+            yield id, future.result()
+            continue
+        for other in futures:
+            other.cancel()  # the runs not started; those in flight end as the executor lets them
+        cf.wait(futures)
+        ended = [f for f in futures if not f.cancelled()]
+        done = sum(f.exception() is None for f in ended)
+        others = len(ended) - done - 1
+        raise _sweep_error(id, config, error, done, len(todo), others) from error
 
 
-def failed_record(id: str, config: RunConfig, corpus: Corpus, error: BaseException) -> dict:
-    """The record of a run whose training raised `error`."""
-    return {"id": id, "status": "failed", "reason": f"{type(error).__name__}: {error}",
-            "config": config.to_dict(), "corpus": describe(corpus), "metrics": {}, "curve": {},
-            "versions": {}, "checkpoint": None,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+def _sweep_error(id: str, config: RunConfig, error: BaseException, done: int, total: int,
+                 others: int) -> SweepError:
+    changed = ", ".join(f"{f.name}={getattr(config, f.name)!r}" for f in dataclasses.fields(config)
+                        if getattr(config, f.name) != f.default)
+    what = (str(error).strip().splitlines() or [""])[0]
+    also = f"; {others} other run(s) in flight raised too" if others else ""
+    return SweepError(f"run {id} ({changed or 'the default config'}) raised {type(error).__name__}: {what}; "
+                      f"nothing was recorded for it, so rerunning the sweep trains it again "
+                      f"({done} of {total} runs to train had finished and are stored{also})")

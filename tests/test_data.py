@@ -112,13 +112,14 @@ def test_budget_over_capacity_names_the_numbers(folder):
     c = data.load_corpus(folder)
     cap = data.capacity(c, 16)
     assert cap == (len(c.train) - 1) // 16 * 16
-    data.check_budget(c, SMALL.replace(tokens=cap))
-    too_many = SMALL.replace(tokens=cap + 1)
+    one = SMALL.replace(batch_size=1)  # a step of one window: any multiple of seq_len is a budget
+    data.check_budget(c, one.replace(tokens=cap))
+    too_many = one.replace(tokens=cap + 16)
     with pytest.raises(ConfigError) as err:
         data.check_budget(c, too_many)
-    assert f"tokens={cap + 1}" in str(err.value) and f"{cap} training tokens" in str(err.value)
+    assert f"tokens={cap + 16}" in str(err.value) and f"{cap} training tokens" in str(err.value)
     assert "'texts'" in str(err.value)
-    with pytest.raises(ConfigError, match=f"tokens={cap + 1}"):
+    with pytest.raises(ConfigError, match=f"tokens={cap + 16}"):
         data.train_batches(c, too_many)  # raises at the call, before any batch
 
 
@@ -130,7 +131,7 @@ def test_eval_larger_than_validation_split_raises(folder):
 
 def test_training_windows_never_overlap(folder):
     c = data.load_corpus(folder)
-    config = SMALL.replace(tokens=data.capacity(c, 16))  # every window of the corpus
+    config = SMALL.replace(batch_size=1, tokens=data.capacity(c, 16))  # every window of the corpus
     starts = data.window_starts(c, config)
     assert len(starts) == config.steps * config.batch_size
     assert np.all(starts % 16 == 0) and len(np.unique(starts)) == len(starts)
@@ -138,7 +139,7 @@ def test_training_windows_never_overlap(folder):
     assert len(np.unique(targets)) == len(targets)
     batches = list(data.train_batches(c, config))
     assert len(batches) == config.steps
-    assert all(b.shape == (4, 17) and b.dtype == np.int32 for b in batches)
+    assert all(b.shape == (1, 17) and b.dtype == np.int32 for b in batches)
     rows = np.concatenate(batches)
     np.testing.assert_array_equal(rows, c.train[starts[:, None] + np.arange(17)])
 
@@ -165,3 +166,35 @@ def test_eval_set_is_fixed_across_seeds_and_budgets(folder):
     # every row is a window of the validation stream
     val = bytes(c.val)
     assert all(bytes(row.astype(np.uint8)) in val for row in rows)
+
+
+def test_a_corpus_without_a_validation_document_says_why_and_what_to_do(tmp_path):
+    write_text(tmp_path / "small" / "a.txt", 20_000, seed=3)  # < 10 files: cut into about 5 chunks
+    c = data.load_corpus(tmp_path / "small")
+    assert c.val_documents == () and 0 < len(c.documents) < data.VAL_EVERY
+    for check in (lambda: data.check_budget(c, SMALL), lambda: data.eval_batches(c, SMALL)):
+        with pytest.raises(ConfigError) as err:
+            check()
+        message = str(err.value)
+        assert message.startswith(f"corpus 'small' has no validation document, so no final loss can be measured: "
+                                  f"it has {len(c.documents)} documents and the split holds out every 10th document")
+        assert "give it at least 10 documents" in message and "lower eval_tokens" not in message
+
+
+def test_a_validation_split_shorter_than_one_window_says_so(tmp_path):
+    for k in range(10):
+        (tmp_path / "short" / f"d{k}.txt").parent.mkdir(exist_ok=True)
+        (tmp_path / "short" / f"d{k}.txt").write_text("a line\n" * (200 if k != 9 else 1))
+    c = data.load_corpus(tmp_path / "short")
+    assert len(c.val) == 7
+    with pytest.raises(ConfigError, match=r"^the validation split of corpus 'short' \(1 documents, 7 bytes\) is "
+                                          r"shorter than one window of seq_len \+ 1 = 17 bytes; .*add text or lower seq_len"):
+        data.check_budget(c, SMALL)
+
+
+def test_eval_tokens_over_the_split_names_the_most_it_allows(folder):
+    c = data.load_corpus(folder)
+    most = (len(c.val) - 1) // 16 * 16
+    with pytest.raises(ConfigError, match=f"lower eval_tokens to at most {most}, or add text"):
+        data.check_budget(c, SMALL.replace(eval_tokens=most + 16))
+    data.check_budget(c, SMALL.replace(eval_tokens=most))

@@ -1,11 +1,13 @@
 import dataclasses
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
 
 from kit.config import RunConfig
-from kit.store import RunStore, run_id
+from kit.store import RunStore, StoreError, run_id
 
 FP = "f" * 64
 BASE = RunConfig(tokens=16 * 4 * 20, seq_len=16, batch_size=4, eval_tokens=256)
@@ -67,7 +69,7 @@ def test_id_is_stable_and_sensitive_to_every_field_and_the_corpus():
     assert len(run_id(BASE, FP)) == 16 and int(run_id(BASE, FP), 16) >= 0
     half = BASE.replace(sparsity=0.5)
     changes = {  # one valid change per field; nm needs sparsity 1 - n/m, so it is varied from `half`
-        "n_nonzero": 50_001, "sparsity": 0.25, "tokens": BASE.tokens + 64, "n_layers": 3, "n_heads": 2,
+        "n_nonzero": 50_001, "sparsity": 0.25, "tokens": BASE.tokens + 64, "n_layers": 3, "embed_match": False,
         "seq_len": 32, "width_multiple": 16, "batch_size": 2, "lr": 1e-3, "warmup_frac": 0.1,
         "lr_min_ratio": 0.2, "weight_decay": 0.0, "grad_clip": 0.5, "schedule": "geometric",
         "prune_start": 0.1, "prune_end": 0.9, "prune_clock": "compute", "prune_every": 0.02,
@@ -125,3 +127,65 @@ def test_checkpoint_path_and_default_root(tmp_path):
 
 def test_int_and_float_values_of_a_float_field_give_one_run_id():
     assert run_id(RunConfig(sparsity=0, prune_start=0), "fp") == run_id(RunConfig(sparsity=0.0, prune_start=0.0), "fp")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_records_are_created_like_any_file_readable_by_others_under_umask_022(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        RunStore(tmp_path).put(record())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / f"{run_id(BASE, FP)}.json").st_mode) == mode
+
+
+def test_check_writable_creates_the_folder_and_leaves_nothing(tmp_path):
+    store = RunStore(tmp_path / "a" / "b")
+    store.check_writable()
+    assert store.root.is_dir() and list(store.root.iterdir()) == []
+
+
+def test_check_writable_names_a_folder_that_cannot_be_written(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    store = RunStore(tmp_path / "file" / "runs")
+    with pytest.raises(StoreError) as err:
+        store.check_writable()
+    assert str(err.value).startswith(f"run store {tmp_path / 'file' / 'runs'} is not writable (")
+    with pytest.raises(StoreError, match="is not writable"):
+        RunStore("/proc/kit-runs").check_writable()
+
+
+def test_relative_root_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert RunStore("runs").root == tmp_path / "runs"
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda r: r.pop("metrics"), "lacks keys ['metrics']"),
+    (lambda r: [r.pop("status"), r.pop("config")], "lacks keys ['status', 'config']"),
+    (lambda r: r["corpus"].pop("fingerprint"), "lacks the key corpus.fingerprint"),
+    (lambda r: r.update(status="done"), "has status='done'; allowed ('ok', 'failed')"),
+    (lambda r: r.update(id="0" * 16), "holds id='0000000000000000', not the id in its file name"),
+])
+def test_a_broken_record_is_named_with_what_is_wrong(tmp_path, edit, problem):
+    store = RunStore(tmp_path)
+    r = record()
+    store.put(r)
+    broken = json.loads(store.path(r["id"]).read_text())
+    edit(broken)
+    store.path(r["id"]).write_text(json.dumps(broken))
+    for read in (lambda: store.get(r["id"]), store.records, store.frame):
+        with pytest.raises(StoreError) as err:
+            read()
+        assert str(err.value).startswith(f"run record {store.path(r['id'])} {problem}")
+        assert "delete it" in str(err.value)
+
+
+def test_a_record_that_is_not_json_or_not_an_object_is_named(tmp_path):
+    store = RunStore(tmp_path)
+    (tmp_path / "0123456789abcdef.json").write_text("{")
+    with pytest.raises(StoreError, match=r"run record .*0123456789abcdef\.json is not valid JSON"):
+        store.records()
+    (tmp_path / "0123456789abcdef.json").write_text("[1, 2]")
+    with pytest.raises(StoreError, match=r"0123456789abcdef\.json is a JSON list, not an object"):
+        store.records()

@@ -1,5 +1,6 @@
 import concurrent.futures as cf
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -12,8 +13,8 @@ import pytest
 
 from kit import data
 from kit.config import ConfigError, RunConfig
-from kit.store import RunStore, run_id
-from kit.sweep import grid, run_sweep
+from kit.store import RunStore, StoreError, run_id
+from kit.sweep import SweepError, grid, run_sweep
 
 BASE = RunConfig(seq_len=16, batch_size=4, tokens=16 * 4 * 10, eval_tokens=64)
 CONFIGS = [BASE.replace(seed=s) for s in range(8)]
@@ -21,12 +22,10 @@ CONFIGS = [BASE.replace(seed=s) for s in range(8)]
 
 def fake_train(config, *, corpus, store):
     """A cheap stand-in for kit.train.run: logs the seed it trains, then writes its record.
-    Seed 3 raises; seed 4 "diverges" and records itself as failed, as kit.train.run does."""
+    Seed 4 "diverges" and records itself as failed, as kit.train.run does."""
     Path(store.root).mkdir(parents=True, exist_ok=True)
     with open(Path(store.root) / "trained.log", "a") as log:
         log.write(f"{config.seed}\n")
-    if config.seed == 3:
-        raise RuntimeError("boom 3")
     diverged = config.seed == 4
     record = {"id": run_id(config, corpus.fingerprint), "status": "failed" if diverged else "ok",
               "reason": "loss is NaN" if diverged else None, "config": config.to_dict(),
@@ -34,6 +33,16 @@ def fake_train(config, *, corpus, store):
               "curve": {}, "versions": {}, "checkpoint": None, "created": "2026-01-01T00:00:00+00:00"}
     store.put(record)
     return record
+
+
+def flaky_train(config, *, corpus, store):
+    """fake_train, but seed 3 raises the first time it is trained in this store (like running out of
+    memory once), and trains on the next try."""
+    if config.seed == 3 and not (Path(store.root) / "raised.3").exists():
+        Path(store.root).mkdir(parents=True, exist_ok=True)
+        (Path(store.root) / "raised.3").touch()
+        raise MemoryError("boom 3")
+    return fake_train(config, corpus=corpus, store=store)
 
 
 def slow_train(config, *, corpus, store):
@@ -88,22 +97,33 @@ def test_grid_rejects_bad_axes_and_points():
         grid(BASE, sparsity=[0.5], nm=[(2, 4), (1, 4)])
 
 
-def test_failures_are_recorded_and_rerun_trains_only_missing(corpus, store):
-    frame = run_sweep(CONFIGS[:6], store=store, corpus=corpus, train_fn=fake_train, progress=False)
-    assert trained(store) == [0, 1, 2, 3, 4, 5]
-    assert list(frame["seed"]) == [0, 1, 2, 3, 4, 5]
-    assert list(frame["status"]) == ["ok", "ok", "ok", "failed", "failed", "ok"]
-    assert frame.loc[3, "reason"] == "RuntimeError: boom 3" and frame.loc[4, "reason"] == "loss is NaN"
-    assert frame.loc[5, "val_loss"] == 6.0
-    # rerun with more configs (and a duplicate): only the new ones train; failed ones are not retried
-    frame = run_sweep(CONFIGS + [CONFIGS[0]], store=store, corpus=corpus, train_fn=fake_train, progress=False)
+def stored_seeds(store):
+    return sorted(r["config"]["seed"] for r in store.records())
+
+
+def test_a_raising_run_stops_the_sweep_unrecorded_and_a_rerun_trains_it(corpus, store):
+    with pytest.raises(SweepError) as err:
+        run_sweep(CONFIGS[:6], store=store, corpus=corpus, train_fn=flaky_train, progress=False)
+    id3 = run_id(CONFIGS[3], corpus.fingerprint)
+    assert str(err.value).startswith(f"run {id3} (tokens=640, seq_len=16, batch_size=4, seed=3, eval_tokens=64) "
+                                     f"raised MemoryError: boom 3; nothing was recorded for it")
+    assert "(3 of 6 runs to train had finished and are stored)" in str(err.value)
+    assert isinstance(err.value.__cause__, MemoryError)
+    assert trained(store) == [0, 1, 2] and stored_seeds(store) == [0, 1, 2]  # no run started after it
+    assert not store.has(id3)
+    # rerun with more configs (and a duplicate): the raised run and the new ones train
+    frame = run_sweep(CONFIGS + [CONFIGS[0]], store=store, corpus=corpus, train_fn=flaky_train, progress=False)
     assert trained(store) == [0, 1, 2, 3, 4, 5, 6, 7]
     assert list(frame["seed"]) == list(range(8))
-    assert len(store.records()) == 8 and len(store.records("failed")) == 2
+    assert list(frame["status"]) == ["ok", "ok", "ok", "ok", "failed", "ok", "ok", "ok"]
+    assert frame.loc[4, "reason"] == "loss is NaN" and frame.loc[3, "val_loss"] == 4.0
+    # a diverged run is a result: recorded, and not retried
+    run_sweep(CONFIGS, store=store, corpus=corpus, train_fn=flaky_train, progress=False)
+    assert len(trained(store)) == 8 and len(store.records("failed")) == 1
 
 
 def test_bad_config_raises_before_anything_trains(corpus, store):
-    too_long = BASE.replace(tokens=data.capacity(corpus, 16) + 16, seed=9)
+    too_long = BASE.replace(tokens=(data.capacity(corpus, 16) // 64 + 1) * 64, seed=9)  # one step more
     with pytest.raises(ConfigError) as err:
         run_sweep(CONFIGS + [too_long, "not a config"], store=store, corpus=corpus, train_fn=fake_train)
     message = str(err.value)
@@ -112,33 +132,68 @@ def test_bad_config_raises_before_anything_trains(corpus, store):
     assert trained(store) == [] and store.records() == []
 
 
+def test_a_missing_parent_is_refused_before_anything_trains(corpus, store):
+    parent = run_id(CONFIGS[0], corpus.fingerprint)
+    child = BASE.replace(init_from=parent, seed=0)
+    with pytest.raises(ConfigError) as err:
+        run_sweep(CONFIGS[1:3] + [child], store=store, corpus=corpus, train_fn=fake_train)
+    assert (f"config 2: init_from={parent!r}: no finished run with a saved checkpoint in {store.root}; "
+            f"train that run first") in str(err.value)
+    assert trained(store) == []
+
+
+def test_an_unwritable_store_is_refused_before_anything_trains(corpus, tmp_path):
+    (tmp_path / "file").write_text("")
+    store = RunStore(tmp_path / "file" / "runs")
+    with pytest.raises(StoreError, match=f"run store {store.root} is not writable"):
+        run_sweep(CONFIGS[:2], store=store, corpus=corpus, train_fn=fake_train, progress=False)
+
+
+def test_a_store_that_holds_every_run_is_only_read(corpus, store, monkeypatch):
+    run_sweep(CONFIGS[:2], store=store, corpus=corpus, train_fn=fake_train, progress=False)
+    def read_only(self):
+        raise StoreError("read-only")
+    monkeypatch.setattr(RunStore, "check_writable", read_only)
+    assert len(run_sweep(CONFIGS[:2], store=store, corpus=corpus, train_fn=fake_train, progress=False)) == 2
+    with pytest.raises(StoreError, match="read-only"):
+        run_sweep(CONFIGS[:3], store=store, corpus=corpus, train_fn=fake_train, progress=False)
+    assert trained(store) == [0, 1]
+
+
 def test_train_fn_must_write_its_record(corpus, store):
     with pytest.raises(RuntimeError, match="returned without writing run"):
         run_sweep(CONFIGS[:1], store=store, corpus=corpus, train_fn=forgetful_train, progress=False)
 
 
 def test_process_pool_executor(corpus, store):
-    with cf.ProcessPoolExecutor(max_workers=2) as pool:
-        frame = run_sweep(CONFIGS[2:6], store=store, corpus=corpus, train_fn=fake_train,
+    # spawn, not fork: this process has started JAX's threads
+    with cf.ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with pytest.raises(SweepError, match=r"raised MemoryError: boom 3; nothing was recorded"):
+            run_sweep(CONFIGS[2:6], store=store, corpus=corpus, train_fn=flaky_train, executor=pool, progress=False)
+        assert 3 not in stored_seeds(store) and set(stored_seeds(store)) <= {2, 4, 5}
+        frame = run_sweep(CONFIGS[2:6], store=store, corpus=corpus, train_fn=flaky_train,
                           executor=pool, progress=False)
-    assert sorted(trained(store)) == [2, 3, 4, 5]
+    assert sorted(trained(store)) == [2, 3, 4, 5]  # each once: seed 3 raised before its log line
     assert list(frame["seed"]) == [2, 3, 4, 5]
-    assert list(frame["status"]) == ["ok", "failed", "failed", "ok"]
-    assert frame.loc[1, "reason"] == "RuntimeError: boom 3"
+    assert list(frame["status"]) == ["ok", "ok", "failed", "ok"]
 
 
 def test_dask_executor(corpus, store):
     distributed = pytest.importorskip("distributed")
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
                             dashboard_address=None) as client:
-        frame = run_sweep(CONFIGS[:5], store=store, corpus=corpus, train_fn=fake_train,
-                          executor=client.get_executor(), progress=False)
+        with pytest.raises(SweepError, match=r"raised MemoryError: boom 3; nothing was recorded"):
+            run_sweep(CONFIGS[:5], store=store, corpus=corpus, train_fn=flaky_train,
+                      executor=client.get_executor(pure=False), progress=False)
+        assert 3 not in stored_seeds(store)
+        # pure=False: else dask would hand back the error it holds for the same call
+        frame = run_sweep(CONFIGS[:5], store=store, corpus=corpus, train_fn=flaky_train,
+                          executor=client.get_executor(pure=False), progress=False)
         with pytest.raises(TypeError, match="client.get_executor"):
             run_sweep(CONFIGS[5:6], store=store, corpus=corpus, train_fn=fake_train, executor=client)
         assert 5 not in trained(store)
     assert sorted(trained(store)) == [0, 1, 2, 3, 4]
-    assert list(frame["status"]) == ["ok", "ok", "ok", "failed", "failed"]
-    assert frame.loc[3, "reason"] == "RuntimeError: boom 3"
+    assert list(frame["status"]) == ["ok", "ok", "ok", "ok", "failed"]
 
 
 SWEEP_SCRIPT = """
