@@ -1,9 +1,9 @@
 """The paper's own sweeps (Frantar et al. 2024), as tables the fitter reads.
 
 The authors published the T5/C4 and ViT/JFT-4B sweep results behind their Figures 1-3 and
-Table 7 (google-research/jaxpruner, projects/bigsparse). This repository reads its copy from
-`../shared/data/frantar2023` next to the repository root; its README.md gives the conventions
-used here:
+Table 7 (google-research/jaxpruner, projects/bigsparse, Apache-2.0). The repository holds a copy
+in `data/frantar2023/` (`DATA_DIR`; NOTICE there gives the source and licence); its README.md
+gives the conventions used here:
 
 - N, non-zero parameters: the backbone's prunable parameter count times the width `scale`
   times density (1 - S). T5: 24 * 12 * 768**2 (T5-base, 24 layers), ViT: 12 * 12 * 768**2 (ViT-B/16).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "frantar2023"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "frantar2023"
 
 T5_PARAMS = 24 * 12 * 768**2  # prunable parameters of T5-base at scale 1
 VIT_PARAMS = 12 * 12 * 768**2  # prunable parameters of ViT-B/16 at scale 1

@@ -9,16 +9,23 @@ renders _build/html, and scripts/check_html.py scans it: the build fails on anyt
 should not see (tracebacks, warnings, progress bars, machine paths, long output lines, code cells
 not collapsed). Each step's time is printed.
 Usage: python scripts/build_book.py [chapter-name-substring ...]
+
+The book's header links to the repository when the clone has an `origin` remote on GitHub (or
+GitLab, Bitbucket): the build then reads a copy of _config.yml with `repository.url` set and the
+repository button on (`jupyter-book build --config`); without one, no button.
 """
 
 import os
+import re
 import sys
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import papermill
+import yaml
 
 import check_html
 from kit import results
@@ -49,6 +56,38 @@ def execute(nb: Path, out: Path, results_dir: Path, cwd: Path = CHAPTERS) -> flo
     return seconds
 
 
+def repository_url(remote: str) -> str | None:
+    """The https address of a git remote on GitHub, GitLab or Bitbucket, without credentials or
+    `.git`; None for any other remote (a local path, another host): the theme links only those."""
+    url = re.sub(r"^(?:ssh://)?git@([^:/]+)[:/]", r"https://\1/", remote.strip())
+    url = re.sub(r"^(https?://)[^/@]*@", r"\1", url).removesuffix("/").removesuffix(".git")
+    if re.fullmatch(r"https?://(github\.com|gitlab\.com|bitbucket\.org)/[^/]+/[^/]+", url):
+        return url
+    return None
+
+
+def config_with_repository(url: str, folder: Path) -> Path:
+    """A copy of _config.yml in `folder` with the repository button linking to `url`. Paths of
+    local extensions are made absolute: Jupyter Book reads them relative to the config file."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["repository"] = {"url": url}
+    config["html"]["use_repository_button"] = True
+    extensions = config["sphinx"].get("local_extensions") or {}
+    config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in extensions.items()}
+    path = folder / "_config.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def origin_url() -> str | None:
+    """repository_url of the clone's `origin` remote, or None (no remote, no git)."""
+    try:
+        remote = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return None
+    return repository_url(remote.stdout) if remote.returncode == 0 else None
+
+
 def main(selected: list[str]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     seconds = {}
@@ -65,7 +104,10 @@ def main(selected: list[str]) -> None:
     (ROOT / "book" / "results.md").write_text(results.results_page(RESULTS))
     start = time.perf_counter()
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    subprocess.run([str(jupyter_book), "build", str(ROOT)], check=True)
+    url = origin_url()
+    with tempfile.TemporaryDirectory() as folder:
+        config = ["--config", str(config_with_repository(url, Path(folder)))] if url else []
+        subprocess.run([str(jupyter_book), "build", str(ROOT), *config], check=True)
     print(f"jupyter-book build: {time.perf_counter() - start:.0f} s")
     findings = check_html.check_book(ROOT / "_build" / "html", roots=[str(ROOT)])
     for finding in findings:
@@ -73,7 +115,6 @@ def main(selected: list[str]) -> None:
     print(f"book: {ROOT / '_build' / 'html' / 'index.html'}")
     if findings:
         sys.exit(f"check_html: {len(findings)} finding(s) above that a reader should not see; fix their causes")
-
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import papermill
 import pytest
 import yaml
 
-from kit import grids, paper
+from kit import grids
 from kit.config import RunConfig
 from kit.data import load_corpus
 from kit.store import RunStore, run_id
@@ -163,7 +163,6 @@ def test_chapter_01_fair_evaluation(tmp_path, runs_dir):
     assert "Compute, counted densely: " in text and "Compute, counted sparsely: " in text
 
 
-@pytest.mark.skipif(not paper.DATA_DIR.is_dir(), reason=f"no paper data at {paper.DATA_DIR}")
 def test_chapter_02_core_law(tmp_path, runs_dir):
     text = stdout(execute("02_core_law", tmp_path, runs_dir))
     assert re.search(r"T5/C4: objective [\d.e-]+ \(Table 7's coefficients", text)

@@ -6,9 +6,6 @@ from kit import paper
 from kit.fitting import bootstrap, fit, huber, intervals
 from kit.laws import COEFF_NAMES, TABLE7, avg_param_law, gain, sparse_law
 
-needs_data = pytest.mark.skipif(not paper.DATA_DIR.is_dir(), reason=f"no paper data at {paper.DATA_DIR}")
-
-
 def table1_grid(coeffs, noise, seed=0):
     """A Table-1-like sweep: 4 sizes x 3 budgets x 4 sparsities of the sparse law, with
     multiplicative log-normal noise of scale `noise`."""
@@ -77,7 +74,6 @@ def test_objective_is_the_mean_huber_of_the_residuals():
     assert result.n_starts == 2
 
 
-@needs_data
 def test_table7_error_is_the_mean_not_the_sum():
     t5, vit = paper.load_t5(), paper.load_vit()
     t5_terms = huber(np.log(sparse_law(t5.S, t5.N, t5.D, **TABLE7["t5"])) - np.log(t5.loss), 1e-3)
@@ -87,7 +83,6 @@ def test_table7_error_is_the_mean_not_the_sum():
     assert vit_terms.mean() == pytest.approx(paper.TABLE7_ERROR["vit"], rel=0.01)
 
 
-@needs_data
 def test_t5_fit_beats_table7():
     # Our optimum: objective 4.88e-6 with b_S = 1.34, b_D = 0.38, c = 0.83 (Table 7: 7.6e-6 with
     # 0.722, 0.203, 0.651). Started from Table 7's coefficients, BFGS moves to the same point.
@@ -99,7 +94,6 @@ def test_t5_fit_beats_table7():
     assert result.params["b_S"] == pytest.approx(1.345, rel=0.01)
 
 
-@needs_data
 def test_vit_fit_matches_table7():
     vit = paper.load_vit()
     result = fit(sparse_law, vit, vit.loss, COEFF_NAMES, log_loss=False, delta=1e-2, starts=4)

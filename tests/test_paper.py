@@ -1,12 +1,36 @@
+import csv
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from kit import paper
 
-needs_data = pytest.mark.skipif(not paper.DATA_DIR.is_dir(), reason=f"no paper data at {paper.DATA_DIR}")
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@needs_data
+def test_data_ships_in_the_repository_with_source_and_licence():
+    # The default folder is the repository's own copy: a fresh clone needs nothing beside it.
+    assert paper.DATA_DIR == ROOT / "data" / "frantar2023"
+    names = {p.name for p in paper.DATA_DIR.iterdir()}
+    assert {"README.md", "NOTICE", "LICENSE", "t5-data.csv", "vit-data.json"} <= names
+    notice = (paper.DATA_DIR / "NOTICE").read_text()
+    assert "google-research/jaxpruner" in notice and "projects/bigsparse" in notice
+    assert "Apache License, Version 2.0" in notice and "2309.08520" in notice
+    assert "Apache License" in (paper.DATA_DIR / "LICENSE").read_text()[:200]
+
+
+def test_raw_files_hold_48_t5_and_112_vit_runs():
+    with open(paper.DATA_DIR / "t5-data.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["", "sparsity", "scale", "val-loss", "steps"]
+    assert len(rows) - 1 == 48
+    vit = json.loads((paper.DATA_DIR / "vit-data.json").read_text())
+    assert sorted(vit) == ["scale", "sparsity", "total_examples", "val-loss"]
+    assert [len(column) for column in vit.values()] == [112] * 4
+
+
 def test_t5_table():
     t5 = paper.load_t5()
     assert len(t5) == 48
@@ -24,7 +48,6 @@ def test_t5_table():
     assert t5.N.nunique() == 4
 
 
-@needs_data
 def test_vit_table():
     vit = paper.load_vit()
     assert len(vit) == 112
@@ -35,7 +58,6 @@ def test_vit_table():
     assert vit.loss.between(5.0, 10.0).all()
 
 
-@needs_data
 def test_explicit_root_reads_the_same_files():
     assert paper.load_t5(paper.DATA_DIR).equals(paper.load_t5())
 

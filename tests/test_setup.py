@@ -1,13 +1,23 @@
 """The pinned environment is described the same way in pyproject.toml, environment.yml and
-requirements.lock, and the repo has the files the README promises."""
+requirements.lock, the repo has the files the README promises and needs nothing beside it, and
+the book's configuration lists pages that exist."""
 
+import importlib.util
+import json
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
 import yaml
+from jupyter_book.config import get_final_config
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# A reference to the folder beside the repository: its relative path, or its name as a quoted
+# string (a path built from ROOT.parent and that name). Written so that this file does not match it.
+OUTSIDE = r"""\.\./shared|["']shared["']"""
 
 
 def pins(lines) -> dict[str, str]:
@@ -39,8 +49,149 @@ def test_lock_agrees_with_pyproject():
     assert not disagree, f"pyproject pin vs requirements.lock: {disagree}"
 
 
-def test_ci_runs_the_readme_test_command():
+def ci_steps() -> list[str]:
+    ci = (ROOT / ".ci" / "run").read_text()
+    return [l for l in ci.splitlines() if l and not l.startswith(("#", "set ", "cd "))]
+
+
+def test_ci_checks_self_containment_then_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make book" in readme
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert [l for l in ci.splitlines() if l and not l.startswith(("#", "set ", "cd "))] == ["make test"]
+    check, *rest = ci_steps()
+    assert rest == ["make test"]
+    assert check.startswith("if git grep -nE ") and check.endswith("exit 1; fi")
+
+
+def test_ci_check_fails_on_a_tracked_reference_outside_and_passes_without(tmp_path):
+    check = ci_steps()[0]
+    name = "sha" + "red"
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for line in (f"DATA = '../{name}/data'\n", f'DATA = ROOT.parent / "{name}" / "data"\n'):
+        (tmp_path / "a.py").write_text(line)
+        subprocess.run(["git", "add", "a.py"], cwd=tmp_path, check=True)
+        found = subprocess.run(["bash", "-c", check], cwd=tmp_path, capture_output=True, text=True)
+        assert found.returncode == 1 and found.stdout.startswith("a.py:1:"), (line, found)
+    (tmp_path / "a.py").write_text(f"DATA = ROOT / 'data'  # not in the {name} folder\n")
+    clean = subprocess.run(["bash", "-c", check], cwd=tmp_path, capture_output=True, text=True)
+    assert clean.returncode == 0, clean
+
+
+def test_no_tracked_file_refers_outside_the_repository():
+    # git grep searches the tracked files only (.notes/ is untracked); exit 1 means no match.
+    found = subprocess.run(["git", "grep", "-nE", OUTSIDE], cwd=ROOT, capture_output=True, text=True)
+    assert found.returncode == 1 and not found.stdout, f"tracked files refer outside the repo:\n{found.stdout}{found.stderr}"
+
+
+def test_package_builds_from_the_repository_alone():
+    # pyproject.toml: the package is kit/ and nothing else; no path outside the repository.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["tool"]["setuptools"]["packages"] == ["kit"]
+    assert not re.search(OUTSIDE, (ROOT / "pyproject.toml").read_text())
+    assert not re.search(OUTSIDE, (ROOT / "Makefile").read_text())
+
+
+# ----------------------------------------------------------------------------- the book's pages
+
+REFERENCE_PAGES = ["book/glossary", "book/journey_matters", "book/bibliography", "book/api"]
+GENERATED_PAGES = {"book/results"}  # written by scripts/build_book.py from the executed chapters
+
+
+def test_toc_lists_results_chapters_then_reference_and_every_page_exists():
+    site = parse_toc_yaml(ROOT / "_toc.yml")
+    parts = {tree.caption: [str(item) for item in tree.items] for tree in site.root.subtrees}
+    assert list(parts) == ["Results", "Chapters", "Reference"]
+    assert parts["Results"] == ["book/results"]
+    assert parts["Reference"] == REFERENCE_PAGES
+    for page in [site.root.docname, *(p for pages in parts.values() for p in pages)]:
+        if page in GENERATED_PAGES:
+            continue
+        if page.startswith("book/_executed/"):  # executed from book/chapters by scripts/build_book.py
+            assert (ROOT / "book" / "chapters" / (Path(page).name + ".ipynb")).is_file(), page
+        else:
+            assert (ROOT / (page + ".md")).is_file() or (ROOT / (page + ".ipynb")).is_file(), page
+
+
+def sphinx_config(path: Path) -> dict:
+    """The Sphinx configuration `jupyter-book build` derives from the config file at path."""
+    return get_final_config(user_yaml=path, cli_config={"latex_individualpages": False}, sourcedir=ROOT)[0]
+
+
+def test_book_config_builds_only_toc_pages_without_data_and_loads_the_reference_extensions():
+    config = sphinx_config(ROOT / "_config.yml")
+    assert config["external_toc_exclude_missing"] is True  # only_build_toc_files
+    assert {"data", "runs", "kit", "book/chapters", ".venv"} <= set(config["exclude_patterns"])
+    assert {"sphinxcontrib.bibtex", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "plain_docstrings"} <= set(config["extensions"])
+    assert config["bibtex_bibfiles"] == ["book/references.bib"]
+    assert config["bibtex_reference_style"] == "author_year"
+    assert config["html_theme_options"]["use_repository_button"] is False  # on only with a remote
+
+
+def bib_entries() -> dict[str, str]:
+    text = (ROOT / "book" / "references.bib").read_text()
+    return {m.group(1): m.group(0) for m in re.finditer(r"@\w+\{([^,\s]+),.*?\n\}", text, flags=re.S)}
+
+
+def cited_keys() -> set[str]:
+    texts = [p.read_text() for p in (ROOT / "book").glob("*.md")]
+    for nb in (ROOT / "book" / "chapters").glob("*.ipynb"):
+        cells = json.loads(nb.read_text())["cells"]
+        texts += ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    return {key.strip() for text in texts for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text)
+            for key in keys.split(",")}
+
+
+def test_bibliography_holds_every_cited_work_each_with_a_link():
+    entries = bib_entries()
+    cited = cited_keys()
+    assert {"frantar2024scaling", "jin2025journey", "hoffmann2022chinchilla", "kaplan2020scaling",
+            "zhu2017prune", "lee2023jaxpruner", "zhou2021nm", "vaswani2017attention", "raffel2020t5"} <= cited
+    assert not cited - set(entries), f"cited but not in book/references.bib: {cited - set(entries)}"
+    assert len(entries) == (ROOT / "book" / "references.bib").read_text().count("\n@")
+    for key, entry in entries.items():
+        assert re.search(r"^\s*(url|eprint|doi)\s*=", entry, flags=re.M), f"{key}: no link"
+    assert re.search(r"^```\{bibliography\}", (ROOT / "book" / "bibliography.md").read_text(), flags=re.M)
+
+
+def test_glossary_has_a_label_for_each_equation_and_the_main_symbols():
+    labels = set(re.findall(r"^\(([\w-]+)\)=$", (ROOT / "book" / "glossary.md").read_text(), flags=re.M))
+    assert {f"eq-{i}" for i in range(1, 8)} <= labels
+    assert {"glossary-s", "glossary-n", "glossary-n-total", "glossary-d", "glossary-c", "glossary-cmul",
+            "glossary-n-avg", "glossary-equal-compute", "glossary-avg-law", "glossary-chinchilla",
+            "glossary-gmp", "glossary-geometric", "glossary-nm"} <= labels
+
+
+def test_no_page_points_readers_to_the_project_notes():
+    pages = [*(ROOT / "book").glob("*.md"), *(ROOT / "book" / "chapters").glob("*.ipynb"), *(ROOT / "kit").glob("*.py")]
+    assert not [p.name for p in pages if "journey-matters-notes" in p.read_text()]
+
+
+def test_api_page_documents_every_kit_module_once():
+    text = (ROOT / "book" / "api.md").read_text()
+    documented = re.findall(r"^\.\. automodule:: kit\.(\w+)$", text, flags=re.M)
+    modules = sorted(p.stem for p in (ROOT / "kit").glob("*.py") if not p.stem.startswith("__"))
+    assert sorted(documented) == modules, "book/api.md: one automodule per kit module (see its comment)"
+    assert len(documented) == len(set(documented))
+
+
+def build_book_script(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # the script imports its sibling modules
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_repository_link_only_for_a_github_gitlab_or_bitbucket_origin(monkeypatch):
+    url = build_book_script(monkeypatch).repository_url
+    assert url("git@github.com:owner/book.git\n") == "https://github.com/owner/book"
+    assert url("https://user:token@github.com/owner/book.git") == "https://github.com/owner/book"
+    assert url("ssh://git@gitlab.com/owner/book.git") == "https://gitlab.com/owner/book"
+    assert url("/home/someone/book") is None and url("https://example.org/owner/book") is None
+
+
+def test_config_with_repository_turns_the_button_on(tmp_path, monkeypatch):
+    path = build_book_script(monkeypatch).config_with_repository("https://github.com/owner/book", tmp_path)
+    theme = sphinx_config(path)["html_theme_options"]
+    assert theme["repository_url"] == "https://github.com/owner/book" and theme["use_repository_button"] is True
+    extensions = yaml.safe_load(path.read_text())["sphinx"]["local_extensions"]
+    assert extensions and all((Path(p) / f"{name}.py").is_file() for name, p in extensions.items())
