@@ -229,3 +229,21 @@ def flops_per_token(shape: Shape, density: float = 1.0, embed_density: float = 1
     linear = density * prunable_count(d, L) + embed_density * shape.vocab * d
     attention = 2 * shape.seq_len * d * L
     return 3.0 * 2.0 * (linear + attention)
+
+
+def size_row(config) -> dict:
+    """One row of the model-size table of a `kit.config.RunConfig`: its width, depth, heads and
+    context, its N (non-zero backbone weights at the end) and the dense backbone it prunes, its
+    embedding (all and non-zero) and N_total, the uncounted non-zeros as a fraction of N, its
+    training FLOPs per token (dense-shaped and at the final non-zeros) and tokens per step."""
+    shape = shape_for(config)
+    n_dense = prunable_count(shape.d_model, shape.n_layers)
+    n = round((1 - config.sparsity) * n_dense)
+    embed_kept = round((1 - embed_sparsity(config)) * shape.vocab * shape.d_model)
+    return {"N target": config.n_nonzero, "S": config.sparsity, "d_model": shape.d_model, "layers": shape.n_layers,
+            "heads": shape.n_heads, "head dim": shape.d_model // shape.n_heads, "context": shape.seq_len,
+            "N": n, "dense backbone": n_dense, "embedding": shape.vocab * shape.d_model,
+            "embedding non-zeros": embed_kept, "N_total": n + embed_kept, "uncounted / N": embed_kept / n,
+            "FLOPs/token (dense-shaped)": flops_per_token(shape),
+            "FLOPs/token (final non-zeros)": flops_per_token(shape, n / n_dense, embed_kept / (shape.vocab * shape.d_model)),
+            "tokens/step": config.tokens_per_step}

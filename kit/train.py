@@ -305,7 +305,7 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     parent = continued_run(config, store)
     skip_tokens = 0 if parent is None else parent["metrics"].get("data_offset", 0) + parent["metrics"]["tokens_trained"]
     data.check_budget(corpus, config, skip_tokens)
-    getattr(store, "check_writable", lambda: None)()  # TEMP until the store helper lands
+    store.check_writable()
 
     shape = model.shape_for(config)
     params = model.init_params(shape, config.seed)

@@ -1,25 +1,28 @@
-"""Throughput of kit's train step, as ratios measured in one process on this machine.
+"""Throughput of kit's training, as ratios measured in one process on this machine.
 
-For the smallest and largest models of the main sweep (kit.grids.MAIN) it prints:
-- the model FLOP/s of a dense train step divided by the FLOP/s of a plain jitted f32 matmul
-  (1024 x 1024), so the ratio means the same on any machine;
-- the time of a pruned train step (masks applied, no mask update) and of a mask-update step,
-  each divided by the time of the dense step of the same shape.
-Usage: python scripts/benchmark.py [--repeats 20]
+Full `kit.train.run` calls (into a temporary store) of the main grid's smallest and largest
+configs at its smallest token budget, and of the largest config's dense twin (same width, S = 0),
+against two references timed in the same process:
+- its own linear-layer GEMMs timed alone: the forward and both backward GEMMs of every Dense
+  layer and of the tied logits, at the run's tokens per step (what a step cannot go below);
+- a plain jitted f32 1024 x 1024 matmul (the machine's dense FLOP/s).
+Printed per run: step time / GEMM time, model FLOP/s / matmul FLOP/s, compilation / loop time;
+and the pruned run's wall time / its dense twin's. Usage: python scripts/benchmark.py
 """
 
 import argparse
+import tempfile
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kit import grids, model, pruning, train
-from kit.config import RunConfig
+from kit import data, grids, model, train
+from kit.store import RunStore
 
 
-def seconds_per_call(fn, *args, repeats):
+def seconds_per_call(fn, *args, repeats=20):
     jax.block_until_ready(fn(*args))
     times = []
     for _ in range(repeats):
@@ -29,50 +32,54 @@ def seconds_per_call(fn, *args, repeats):
     return float(np.median(times))
 
 
-def matmul_flops_per_s(repeats):
+def matmul_flops_per_s():
     a_NxN = jnp.ones((1024, 1024), jnp.float32)
-    return 2 * 1024**3 / seconds_per_call(jax.jit(jnp.matmul), a_NxN, a_NxN, repeats=repeats)
+    return 2 * 1024**3 / seconds_per_call(jax.jit(jnp.matmul), a_NxN, a_NxN)
 
 
-def step_seconds(config: RunConfig, repeats: int, at_count: int | None = None) -> float:
-    """Median seconds of one train step on a batch of zeros (speed does not depend on the data).
-    For a pruned config, `at_count` sets the pruner's step count: a multiple of update_every
-    times a mask-update step, any other count an ordinary masked step."""
-    shape = model.shape_for(config)
-    params = model.init_params(shape, 0)
-    tx = train.optimizer(config, model.is_prunable(params))
-    opt_state = tx.init(params)
-    if at_count is not None:
-        opt_state = opt_state._replace(count=jnp.int32(at_count))
-    step = train.make_step(shape, tx)
-    batch_BxT1 = jnp.zeros((config.batch_size, config.seq_len + 1), jnp.int32)
-    return seconds_per_call(lambda p, s: step(p, s, batch_BxT1)[2], params, opt_state, repeats=repeats)
+def gemm_seconds(shape: model.Shape, tokens: int) -> float:
+    """Seconds of a step's linear-layer GEMMs alone: for every kernel [k, n] (four per block and
+    the tied logits [d, V]) the forward x @ w, and the backward g @ w.T and x.T @ g, on `tokens` rows."""
+    d = shape.d_model
+    kernels = [(d, 3 * d), (d, d), (d, 4 * d), (4 * d, d)] * shape.n_layers + [(d, shape.vocab)]
+    args = [(jnp.ones((tokens, k)), jnp.ones((k, n)), jnp.ones((tokens, n))) for k, n in kernels]
+    gemms = jax.jit(lambda args: [(x @ w, g @ w.T, x.T @ g) for x, w, g in args])
+    return seconds_per_call(gemms, args, repeats=10)
+
+
+def timed_run(config, corpus, store):
+    start = time.perf_counter()
+    record = train.run(config, corpus=corpus, store=store)
+    return record, time.perf_counter() - start
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args()
-    matmul = matmul_flops_per_s(args.repeats)
-    print(f"plain jitted f32 1024x1024 matmul: {matmul / 1e9:.1f} GFLOP/s")
-    configs = grids.main_grid()
-    widths = {model.shape_for(c).d_model: c for c in configs}
-    for name, d_model in (("smallest", min(widths)), ("largest", max(widths))):
-        sparse = widths[d_model]
-        dense = sparse.replace(sparsity=0.0, nm=None,
-                               n_nonzero=model.prunable_count(d_model, sparse.n_layers))
-        shape = model.shape_for(dense)
-        t_dense = step_seconds(dense, args.repeats)
-        flops = model.flops_per_token(shape) * dense.tokens_per_step / t_dense
-        line = (f"{name} sweep model (d_model={d_model}): dense step {t_dense * 1e3:.1f} ms, "
-                f"{flops / 1e9:.1f} GFLOP/s = {flops / matmul:.2f} x matmul")
-        if sparse.sparsity > 0:
-            every = pruning.update_every(sparse)
-            t_masked = step_seconds(sparse, args.repeats, at_count=every + 1)
-            t_update = step_seconds(sparse, args.repeats, at_count=every)
-            line += (f"; pruned step (S={sparse.sparsity}) {t_masked / t_dense:.3f} x dense, "
-                     f"mask-update step {t_update / t_dense:.3f} x dense")
-        print(line, flush=True)
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    corpus = data.load_corpus()
+    matmul = matmul_flops_per_s()
+    print(f"plain jitted f32 1024x1024 matmul: {matmul / 1e9:.0f} GFLOP/s")
+    configs = grids.main_grid(tokens=[min(grids.MAIN["tokens"])])
+    by_cost = sorted(configs, key=lambda c: model.flops_per_token(model.shape_for(c)))
+    smallest, largest = by_cost[0], by_cost[-1]
+    twin = largest.replace(sparsity=0.0, n_nonzero=model.prunable_count(model.shape_for(largest).d_model,
+                                                                         largest.n_layers))
+    store = RunStore(tempfile.mkdtemp(prefix="bench-runs-"))
+    walls = {}
+    for name, config in (("smallest", smallest), ("largest", largest), ("dense twin of the largest", twin)):
+        record, total = timed_run(config, corpus, store)
+        m = record["metrics"]
+        shape = model.shape_for(config)
+        step = m["wall_s"] / m["steps"]
+        gemm = gemm_seconds(shape, config.tokens_per_step)
+        walls[name] = m["wall_s"]
+        print(f"{name}: N={config.n_nonzero} S={config.sparsity} d_model={shape.d_model} heads={shape.n_heads}, "
+              f"{m['steps']} steps: step {step * 1e3:.1f} ms = {step / gemm:.2f} x its GEMMs alone "
+              f"({gemm * 1e3:.1f} ms); model {m['model_flops'] / m['wall_s'] / 1e9:.0f} GFLOP/s = "
+              f"{m['model_flops'] / m['wall_s'] / matmul:.2f} x matmul; compile {m['compile_s']:.2f} s = "
+              f"{m['compile_s'] / m['wall_s']:.1%} of the loop ({m['wall_s']:.1f} s); whole call {total:.1f} s",
+              flush=True)
+    print(f"pruned run (S={largest.sparsity}) wall time / its dense twin's: "
+          f"{walls['largest'] / walls['dense twin of the largest']:.3f}")
 
 
 if __name__ == "__main__":

@@ -136,3 +136,14 @@ def test_embedding_matches_the_dense_model_of_equal_n(n_nonzero):
         assert kept == 256 * d_dense  # the same non-zero embedding as the dense run of equal N
         assert model.embed_sparsity(config.replace(embed_match=False)) == 0.0
     assert model.total_count(n_nonzero, d_dense) == n_nonzero + 256 * d_dense
+
+
+def test_size_row_counts_what_a_run_trains():
+    config = RunConfig(n_nonzero=221_184, sparsity=0.875)
+    row = model.size_row(config)
+    assert row["d_model"] == 192 and row["layers"] == 4 and row["heads"] == 4 and row["head dim"] == 48
+    assert row["N"] == 221_184 and row["dense backbone"] == 8 * 221_184
+    assert row["embedding"] == 256 * 192 and row["embedding non-zeros"] == 256 * 64  # the dense width at N is 64
+    assert row["N_total"] == 221_184 + 256 * 64 and row["uncounted / N"] == pytest.approx(16_384 / 221_184)
+    assert row["FLOPs/token (dense-shaped)"] > row["FLOPs/token (final non-zeros)"] > 6 * 221_184
+    assert row["tokens/step"] == 2048
