@@ -70,6 +70,15 @@ def recipe_grid(base: RunConfig = BASE, widths=RECIPE["widths"], tokens=RECIPE["
                                   for b in batch_sizes])
 
 
+# The embedding ablation (chapter 1): sparse runs whose tied embedding is NOT pruned to the dense
+# model of equal N (embed_match=False), beside the main grid's matched runs of the same (N, S, D).
+EMBED_ABLATION = dict(n_nonzero=[13_824, 55_296], tokens=[steps(586)], sparsity=[0.5, 0.75, 0.875])
+
+
+def embed_ablation_grid(base: RunConfig = BASE, **axes) -> list[RunConfig]:
+    return with_recipe(grid(base.replace(embed_match=False), **{**EMBED_ABLATION, **axes}))
+
+
 # Noise floor: the grid's middle size repeated with other seeds (seed 0 is the main grid's), at
 # two budgets, dense and 75% sparse.
 SEEDS = dict(n_nonzero=[55_296], tokens=[steps(293), steps(1172)], sparsity=[0.0, 0.75], seed=[0, 1, 2, 3, 4])

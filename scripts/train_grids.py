@@ -3,7 +3,7 @@
     python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES]
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
-schedule, matched. Runs already in the store are skipped, so a killed invocation resumes where
+schedule, matched, embed_ablation. Runs already in the store are skipped, so a killed invocation resumes where
 it stopped; within a group the cheapest runs go first. One line per run on stdout. With
 --commit-every, finished records under runs/ are committed to git that often (only runs/ is
 committed; a busy index is retried at the next interval). The chapters request exactly these
@@ -37,6 +37,7 @@ GROUPS = {
     "sparsify": lambda store, corpus: grids.sparsify_grid(pretrained_parents(store, corpus)),
     "schedule": lambda store, corpus: grids.schedule_grid(),
     "matched": lambda store, corpus: [c for pair in grids.matched_grid() for c in pair],
+    "embed_ablation": lambda store, corpus: grids.embed_ablation_grid(),
 }
 
 
