@@ -139,11 +139,12 @@ class Transformer(nn.Module):
 
 def init_params(shape: Shape, seed: int) -> dict:
     """Fresh parameters of `Transformer(shape)`; the same seed gives the same parameters."""
-    return _init(jax.random.PRNGKey(seed), shape=shape)
+    return init_from_key(jax.random.PRNGKey(seed), shape=shape)
 
 
 @functools.partial(jax.jit, static_argnames="shape")
-def _init(key, *, shape: Shape) -> dict:
+def init_from_key(key, *, shape: Shape) -> dict:
+    """init_params from a PRNG key, jitted (one compilation per shape)."""
     return Transformer(shape).init(key, jnp.zeros((1, shape.seq_len), jnp.int32))["params"]
 
 

@@ -17,8 +17,9 @@ validation loss on a fixed held-out token set, and returns (and stores) a record
 - metrics.model_flops: all training FLOPs of the dense-shaped model (attention and logits
   included, kit.model.flops_per_token); model_flops_sparse: the same with every step's non-zero
   backbone and embedding weights only. These, not 6 N D, enter equal-compute comparisons;
-- metrics.wall_s (the training loop), compile_s (building the compiled loop: near zero when this
-  process or the on-disk cache already compiled the model shape), eval_s;
+- metrics.wall_s (the training loop), compile_s (compiling initialisation, loop and evaluation:
+  zero when this process already compiled the model shape, short when the on-disk cache has it),
+  eval_s (the evaluation itself);
 - metrics.layer_sparsity: final fraction of zeros in every pruned leaf.
 
 Speed. Everything that may differ between runs of one model shape (learning rate, weight decay,
@@ -174,19 +175,34 @@ def enable_compilation_cache() -> None:
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-_COMPILED = {}  # (static, argument shapes) -> compiled train_chunk
+_COMPILED = {}  # (function, argument shapes, static values) -> executable
 
 
-def compiled_chunk(static: Static, state, hp, stream, starts_KxB):
-    """The compiled train_chunk for these static settings and argument shapes, compiled at most
-    once per process; returns (executable, seconds spent compiling now)."""
-    key = (static, stream.shape, starts_KxB.shape)
+def compiled(fn, *args, **static):
+    """The jitted `fn` compiled ahead of time for the shapes and dtypes of `args` and these static
+    values, at most once per process (and from the on-disk cache when another process compiled
+    it); returns (executable, seconds spent compiling now). The executable takes `args` only."""
+    leaves, treedef = jax.tree.flatten(args)
+    shapes = tuple((np.shape(x), x.dtype if hasattr(x, "dtype") else np.result_type(x)) for x in leaves)
+    key = (fn, treedef, shapes, tuple(sorted(static.items())))
     if key in _COMPILED:
         return _COMPILED[key], 0.0
     enable_compilation_cache()
     start = time.perf_counter()
-    _COMPILED[key] = train_chunk.lower(state, hp, stream, starts_KxB, np.int32(0), static=static).compile()
+    _COMPILED[key] = fn.lower(*args, **static).compile()
     return _COMPILED[key], time.perf_counter() - start
+
+
+def compiled_chunk(static: Static, state, hp, stream, starts_KxB):
+    """train_chunk compiled for this static setting and these shapes: (executable, compile seconds)."""
+    return compiled(train_chunk, state, hp, stream, starts_KxB, np.int32(0), static=static)
+
+
+def evaluate(params, corpus: data.Corpus, config: RunConfig, shape: model.Shape) -> tuple[float, float]:
+    """(validation loss on the fixed held-out windows, seconds spent compiling the evaluation)."""
+    batches_NxBxT1, weights_NxB = eval_set(corpus, config)
+    loss, compile_s = compiled(eval_loss, params, batches_NxBxT1, weights_NxB, shape=shape)
+    return float(loss(params, batches_NxBxT1, weights_NxB)), compile_s
 
 
 @functools.lru_cache(maxsize=4)
@@ -308,15 +324,17 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     store.check_writable()
 
     shape = model.shape_for(config)
-    params = model.init_params(shape, config.seed)
+    key = jax.random.PRNGKey(config.seed)
+    init, init_compile_s = compiled(model.init_from_key, key, shape=shape)
+    params = init(key)
     if parent is not None:
         params = load_checkpoint(store.root / parent["checkpoint"], params)
     params, loss_S, nnz_S, embed_S, status, reason, compile_s, wall = train(config, corpus, params, skip_tokens)
 
     start = time.perf_counter()
-    final_loss = float("nan")
+    final_loss, eval_compile_s = float("nan"), 0.0
     if status == "ok":
-        final_loss = float(eval_loss(params, *eval_set(corpus, config), shape=shape))
+        final_loss, eval_compile_s = evaluate(params, corpus, config, shape)
         if not final_loss < UNIFORM_LOSS:
             status, reason = "failed", (f"validation loss {final_loss} is not below ln 256 = {UNIFORM_LOSS:.3f}, "
                                         f"the loss of guessing bytes uniformly")
@@ -340,7 +358,7 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
             "model_flops": per_token(shape) * tokens,
             "model_flops_sparse": float(np.sum(per_token(shape, nnz_S / n_dense, embed_S / (shape.vocab * shape.d_model))))
                                   * config.tokens_per_step,
-            "wall_s": wall, "compile_s": compile_s, "eval_s": eval_s,
+            "wall_s": wall, "compile_s": init_compile_s + compile_s + eval_compile_s, "eval_s": eval_s - eval_compile_s,
             "layer_sparsity": pruning.sparsity_report(params, prunable),
             "nm_violations": (pruning.nm_violations(params, prunable, *config.nm) if config.nm else None),
         },

@@ -263,7 +263,7 @@ def test_init_from_an_unknown_run_fails_before_training(shakespeare, tmp_path, m
 
 
 def test_a_validation_loss_not_below_uniform_guessing_is_a_failure(small_corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "eval_loss", lambda *args, **kwargs: jnp.float32(6.0))
+    monkeypatch.setattr(train, "evaluate", lambda *args, **kwargs: (6.0, 0.0))
     record = train.run(TINY.replace(tokens=20 * 128), corpus=small_corpus, store=RunStore(tmp_path))
     assert record["status"] == "failed" and record["reason"].startswith("validation loss 6.0 is not below ln 256")
 
