@@ -99,11 +99,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("ls", help="list the runs in the store")
 
+    plan = sub.add_parser("plan", help="should I sparsify? the sparse scaling law as a planner (kit.plan)",
+                          description="Loss, cost, optimal sparsity and payoff of runs by a sparse scaling law, "
+                          "e.g. `plan --run N=1e9,D=20e9 --run S=0.8,N=200e6,D=100e9`: a dense 1B model on "
+                          "20B tokens against an 80%-sparse model of 200M non-zeros on 100B tokens (T5 law).")
+    plan.add_argument("--run", action="append", default=[], metavar="S=..,N=..,D=..",
+                      help="a run: S sparsity (default 0; 'opt': the optimal one), N non-zero parameters, "
+                           "and D tokens or C training FLOPs; repeat to compare runs")
+    plan.add_argument("--law", default="t5", help="'t5' or 'vit' (Table 7) or a JSON file of coefficients")
+    plan.add_argument("--cost", nargs="+", default=["dense", "sparse", "measured"],
+                      help="cost models: dense, sparse (zeros free), measured (a speedup curve)")
+    plan.add_argument("--speedup", default=None, metavar="FILE",
+                      help="measured speedups (default: data/sparse_speed/measured.json)")
+    plan.add_argument("--kernel", default="jax-bcsr", help="implementation of the measured curve")
+    plan.add_argument("--layer", default="t5-base", help="layer shape of the measured curve")
+    plan.add_argument("--window", nargs=2, default=["0.25", "0.75"], metavar=("START", "END"),
+                      help="pruning window, fractions of training")
+    plan.add_argument("--schedule", default="cubic", help="cubic or geometric")
+    plan.add_argument("--k", default=None, help="FLOPs per non-zero parameter and token (default: 3 for t5, else 6)")
+    plan.add_argument("--samples", default=None, metavar="CSV",
+                      help="bootstrap samples of the coefficients (one row each): adds 95%% intervals")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "plan":  # the planner reads no run store
+        from kit import plan
+        return plan.command(args)
     from kit.store import RunStore  # imported late: --help stays fast
     from kit.store import StoreError
     from kit.sweep import SweepError

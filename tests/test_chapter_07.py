@@ -1,0 +1,45 @@
+"""Chapter 7 ("Should I sparsify?") executed with tiny parameters (papermill, kernel python3, working
+directory book/chapters, as scripts/build_book.py runs it): it re-times the kernels at the smallest
+layer only, writes its claims to a temporary results_dir, and glues every number its prose shows."""
+
+import re
+
+import papermill
+import pytest
+from conftest import CHAPTERS, execute_chapter, glued
+
+from kit import laws
+
+STEM = "07_should_i_sparsify"
+TINY = dict(remeasure=True, speed_layers=["ours-d16"], layer="ours-d16", repeats=1, chinchilla_multiples=[1, 100],
+            sparsities=[0.5, 0.9])
+
+
+def test_chapter_7_with_tiny_parameters(tmp_path):
+    nb, claims = execute_chapter(STEM, TINY, tmp_path)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o.text for o in outputs if o.output_type == "stream"], "no prints, warnings or progress bars"
+    # every {glue:text} the prose uses is glued, including the measured runtimes of the rerun box
+    names = glued(nb)
+    used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w-]+)`", c.source)}
+    assert {"runtime_cached", "runtime_remeasure"} <= used and used <= set(names), sorted(used - set(names))
+    assert re.fullmatch(r"'\d+ s'", names["runtime_cached"])
+    # the claims: the paper's Section 3.3 statements as planner queries, exact properties of Table 7's law
+    assert set(claims) == {"planner-sopt-multiples", "planner-dense-below-sparse"}
+    multiples = claims["planner-sopt-multiples"]
+    assert multiples["verdict"] == "holds" and multiples["section"] == "ch7-section-3-3"
+    for (family, name), cost in [(f, c) for f in (("ViT/JFT", "vit"), ("T5/C4", "t5")) for c in laws.COSTS]:
+        assert multiples["numbers"][f"{family} {cost} FLOPs"] == pytest.approx(
+            laws.chinchilla_multiple(0.5, 1.0, laws.TABLE7[name], cost), rel=1e-6)
+    assert multiples["numbers"]["T5/C4 sparse FLOPs"] < 3 and multiples["numbers"]["ViT/JFT sparse FLOPs"] < 2
+    order = claims["planner-dense-below-sparse"]
+    assert order["verdict"] == "holds" and order["numbers"]["max_dense_minus_sparse"] <= 0
+    assert order["numbers"]["strict"] == 1.0 and order["numbers"]["points"] == 2 * 21 * 25
+
+
+def test_chapter_7_refuses_a_layer_it_does_not_time(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        papermill.execute_notebook(CHAPTERS / f"{STEM}.ipynb", tmp_path / "out.ipynb", cwd=CHAPTERS, kernel_name="python3",
+                                   progress_bar=False, parameters=dict(remeasure=True, speed_layers=["ours-d16"],
+                                                                       layer="t5-base"))
+    assert "layer = 't5-base' is not in speed_layers = ['ours-d16']" in str(err.value)
