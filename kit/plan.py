@@ -58,6 +58,8 @@ class SpeedupCurve:
                              f"within [0, 1)")
         if not np.all(np.isfinite(s) & (s > 0)):
             raise ValueError(f"speedup curve {self.label!r}: speedups {s.tolist()} must be finite and > 0")
+        object.__setattr__(self, "S", tuple(S.tolist()))  # tuples of floats: hashable, so grids are cached per curve
+        object.__setattr__(self, "speedup", tuple(s.tolist()))
 
 
 @dataclasses.dataclass(frozen=True)

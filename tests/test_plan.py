@@ -110,6 +110,12 @@ def test_ideal_and_slow_curves_give_the_sparse_and_dense_costs():
         np.testing.assert_allclose(plan.cmul_measured(S, SLOW, start, end, kind), laws.cmul_dense(S), rtol=1e-12)
 
 
+def test_a_curve_given_as_lists_is_stored_as_tuples():
+    curve = SpeedupCurve("lists", [0.5, 0.9], [np.float32(0.5), 2])
+    assert curve.S == (0.5, 0.9) and curve.speedup == (0.5, 2.0)
+    assert plan.s_opt(1e8, 1e20, T5, curve, 3) == plan.s_opt(1e8, 1e20, T5, curve, 3)  # cached grid
+
+
 def test_speedup_interpolates_log_speedup_in_log_compression():
     # halfway in r = -ln(1 - S) between 0.5 (r = ln 2) and 0.95 (r = ln 20): r = ln sqrt(40)
     S_mid = 1 - 1 / np.sqrt(40)
