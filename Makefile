@@ -20,5 +20,7 @@ book: $(STAMP)  ## execute every chapter (training only what runs/ lacks), then 
 test: $(STAMP)  ## the test suite
 	$(VENV)/bin/python -m pytest -q
 
-bench: $(STAMP)  ## throughput of the train step vs a plain matmul; pruning overhead
+bench: $(STAMP)  ## training throughput, fit speed and sparse-kernel speed, as ratios measured here
 	$(VENV)/bin/python scripts/benchmark.py
+	$(VENV)/bin/python scripts/bench_fits.py
+	$(VENV)/bin/python scripts/bench_sparse.py
