@@ -1,0 +1,142 @@
+"""Chapter 1 (fair evaluation) executed with tiny parameters, as scripts/build_book.py executes it:
+its claims are recomputed here from the tiny run store's records, and its defaults are the grids
+of kit.grids."""
+
+import ast
+import re
+
+import nbformat
+import numpy as np
+import papermill
+import pytest
+from conftest import CHAPTERS, TINY_BASE, TINY_GRID, execute_chapter, glued
+from scipy import stats
+
+from kit import claims, grids
+from kit.config import RunConfig
+from kit.data import load_corpus
+from kit.store import RunStore, run_id
+
+STEM = "01_fair_evaluation"
+TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["tokens"],
+            sparsities=TINY_GRID["sparsities"], seed_n_nonzero=[3072], seed_tokens=TINY_GRID["tokens"],
+            seed_sparsities=[0.0, 0.75], seeds=[0, 1, 2], ablation_n_nonzero=[1536], ablation_tokens=[20_480],
+            ablation_sparsities=[0.5, 0.75], recipe_widths=[[1536, 0.0], [3072, 0.5]], recipe_tokens=10_240,
+            recipe_lrs=[0.003, 0.03], recipe_batch_sizes=[8, 16])
+CLAIMS = {"fair-data-initial", "fair-data-trained", "fair-size-equal-n", "fair-size-grows-with-s", "fair-embedding",
+          "fair-compute-dense", "fair-compute-sparse"}
+
+
+def defaults() -> dict:
+    nb = nbformat.read(CHAPTERS / f"{STEM}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    return {s.targets[0].id: ast.literal_eval(s.value) for s in ast.parse(cell.source).body if isinstance(s, ast.Assign)}
+
+
+def test_defaults_are_the_book_grids():
+    found = defaults()
+    assert (found["n_nonzero"], found["tokens"], found["sparsities"]) == (
+        grids.MAIN["n_nonzero"], grids.MAIN["tokens"], grids.MAIN["sparsity"])
+    assert (found["seed_n_nonzero"], found["seed_tokens"], found["seed_sparsities"], found["seeds"]) == (
+        grids.SEEDS["n_nonzero"], grids.SEEDS["tokens"], grids.SEEDS["sparsity"], grids.SEEDS["seed"])
+    assert (found["ablation_n_nonzero"], found["ablation_tokens"], found["ablation_sparsities"]) == (
+        grids.EMBED_ABLATION["n_nonzero"], grids.EMBED_ABLATION["tokens"], grids.EMBED_ABLATION["sparsity"])
+    widths = [tuple(w) for w in found["recipe_widths"]]  # the chapter turns papermill's lists into tuples
+    assert (widths, found["recipe_tokens"], found["recipe_lrs"], found["recipe_batch_sizes"]) == (
+        grids.RECIPE["widths"], grids.RECIPE["tokens"], grids.RECIPE["lrs"], grids.RECIPE["batch_sizes"])
+    assert grids.recipe_grid(widths=widths) == grids.recipe_grid()  # the same runs, so the book trains nothing
+    assert found["base"] == {} and found["runs_dir"] is None and found["results_dir"] is None
+
+
+@pytest.fixture(scope="module")
+def chapter(tiny_runs, tmp_path_factory):
+    return execute_chapter(STEM, {**TINY, "runs_dir": str(tiny_runs)}, tmp_path_factory.mktemp("chapter_01"))
+
+
+def test_chapter_output_is_clean_and_every_glue_is_set(chapter):
+    nb, _ = chapter
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o.get("text") for o in outputs if o.output_type == "stream"], "no prints, warnings or progress bars"
+    names = glued(nb)
+    used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w-]+)`", c.source)}
+    assert {"runtime_cached", "runtime_scratch"} <= used and used <= set(names), sorted(used - set(names))
+    assert re.fullmatch(r"'\d+ s'", names["runtime_cached"])
+    assert re.fullmatch(r"'\d+(\.\d)? (min|h)'", names["runtime_scratch"])
+
+
+def test_every_claim_has_a_verdict_and_a_section(chapter):
+    nb, found = chapter
+    assert set(found) == CLAIMS
+    labels = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"^\(([\w-]+)\)=$", c.source, re.M)}
+    for claim in found.values():
+        assert claim["verdict"] in claims.VERDICTS and claim["section"] in labels
+        assert claim["paper"] == "Frantar et al. 2024"
+
+
+def tiny_losses(tiny_runs) -> dict:
+    """{(n_nonzero, sparsity, tokens): final loss} of the tiny main grid, and {tokens: pooled seed std},
+    read from the store's records directly."""
+    store, fingerprint = RunStore(tiny_runs), load_corpus().fingerprint
+    base = RunConfig(**TINY_BASE)
+    main = grids.main_grid(base, n_nonzero=TINY["n_nonzero"], tokens=TINY["tokens"], sparsity=TINY["sparsities"])
+    loss = {(c.n_nonzero, c.sparsity, c.tokens): store.get(run_id(c, fingerprint))["metrics"]["final_loss"] for c in main}
+    seeds = grids.seed_grid(base, n_nonzero=TINY["seed_n_nonzero"], tokens=TINY["seed_tokens"],
+                            sparsity=TINY["seed_sparsities"], seed=TINY["seeds"])
+    repeats = {}
+    for c in seeds:
+        repeats.setdefault((c.tokens, c.sparsity), []).append(store.get(run_id(c, fingerprint))["metrics"]["final_loss"])
+    std = {d: np.sqrt(np.mean([np.var(v, ddof=1) for (t, _), v in repeats.items() if t == d])) for d in TINY["seed_tokens"]}
+    return loss, std
+
+
+def test_equal_n_gap_and_its_interval_recomputed_from_the_records(chapter, tiny_runs):
+    _, found = chapter
+    loss, std = tiny_losses(tiny_runs)
+    sparse = [k for k in loss if k[1] > 0]
+    gaps = [loss[(n, 0.0, d)] - loss[(n, s, d)] for n, s, d in sparse]
+    numbers = found["fair-size-equal-n"]["numbers"]
+    assert numbers["estimate"] == pytest.approx(np.mean(gaps), abs=1e-9)
+    assert numbers["pairs"] == len(sparse) and numbers["lower"] == sum(g > 0 for g in gaps)
+    # weights of the mean gap: each dense run serves every sparsity of its (N, D); each sparse run -1/k
+    k, per_dense = len(sparse), len(TINY["sparsities"]) - 1
+    var = sum((per_dense / k) ** 2 * std[d] ** 2 for n in TINY["n_nonzero"] for d in TINY["tokens"])
+    var += sum((1 / k) ** 2 * std[d] ** 2 for _, _, d in sparse)
+    dof = 2 * (len(TINY["seeds"]) - 1)  # two models per seed budget
+    half = stats.t.ppf(0.975, dof) * np.sqrt(var)
+    assert numbers["high"] - numbers["estimate"] == pytest.approx(half, rel=1e-6)
+    verdict, _ = claims.direction_verdict(numbers["estimate"], numbers["low"], numbers["high"], +1)
+    assert found["fair-size-equal-n"]["verdict"] == verdict
+
+
+def test_training_data_gap_pairs_the_same_width(chapter, tiny_runs):
+    _, found = chapter
+    loss, _ = tiny_losses(tiny_runs)
+    # tiny widths: N = 1536 at S = 0.5 is d_model 12, the dense N = 3072's width; D/2 of 20480 is 10240
+    numbers = found["fair-data-trained"]["numbers"]
+    gaps = [loss[(3072, 0.0, d)] - loss[(1536, 0.5, d)] for d in TINY["tokens"]]
+    assert numbers["pairs"] == 2 and numbers["estimate"] == pytest.approx(np.mean(gaps), abs=1e-9)
+    initial = found["fair-data-initial"]["numbers"]
+    assert initial["pairs"] == 1
+    assert initial["estimate"] == pytest.approx(loss[(3072, 0.0, 10_240)] - loss[(1536, 0.5, 20_480)], abs=1e-9)
+
+
+def test_equal_compute_wins_are_counted_consistently(chapter):
+    _, found = chapter
+    for key in ("fair-compute-dense", "fair-compute-sparse"):
+        n = found[key]["numbers"]
+        assert n["wins_pairs"] == n["pairs"] and n["wins_lower"] == n["lower"]
+        assert n["wins_resolved_lower"] + n["wins_resolved_higher"] + n["wins_unresolved"] == n["wins_pairs"]
+        assert n["wins_resolved_lower"] <= n["wins_lower"]
+    # sparse counting charges a sparse run less, so its dense reference trains on fewer tokens: never fewer pairs
+    assert found["fair-compute-sparse"]["numbers"]["pairs"] >= found["fair-compute-dense"]["numbers"]["pairs"] > 0
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"seeds": [0]}, "seeds = [0]: need at least 2 seeds"),
+    ({"runs_dir": "/nonexistent/runs"}, "runs_dir = '/nonexistent/runs': no such folder"),
+])
+def test_bad_parameters_are_refused_before_training(tmp_path, bad, message):
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        papermill.execute_notebook(CHAPTERS / f"{STEM}.ipynb", tmp_path / "out.ipynb", parameters={**TINY, **bad},
+                                   cwd=CHAPTERS, kernel_name="python3", progress_bar=False)
+    assert message in str(error.value)
