@@ -194,6 +194,22 @@ def nm_patterns(name, value) -> list[tuple[int, int]]:
     return _distinct(name, value, out)
 
 
+def number_dicts(name, value, keys) -> list[dict]:
+    """A non-empty list of dicts whose keys are among `keys` and whose values are finite positive
+    numbers (None allowed, meaning "to be chosen"), e.g. runs to compare [{"N": 1e9, "D": 2e10}]."""
+    items = _items(name, value, [{k: 1.0 for k in list(keys)[:2]}])
+    for item in items:
+        if not isinstance(item, dict) or not item:
+            _fail(name, value, f"{_show(item)} is not a non-empty dict with keys among {list(keys)}")
+        unknown = sorted(set(item) - set(keys))
+        if unknown:
+            _fail(name, value, f"{_show(item)} has keys {unknown}; allowed {list(keys)}")
+        bad = [k for k, v in item.items() if v is not None and not (_number(v) is not None and v > 0)]
+        if bad:
+            _fail(name, value, f"{_show(item)}: {bad[0]} must be a finite number > 0 (or None)")
+    return [dict(item) for item in items]
+
+
 def existing_dir(name, value) -> Path | None:
     """An existing folder, or None (the chapter's default, e.g. the repository's runs/). A folder
     that does not exist is an error: a mistyped runs_dir must not start a silent retrain."""

@@ -89,3 +89,13 @@ def test_long_values_are_shortened_to_one_line():
     assert "np.float64" not in text and "..." in text and text.endswith("1.0 is not a sparsity in [0, 1); every entry must be")
     assert len(text.split(": ")[0]) <= len("sparsities = ") + 80
 
+
+
+def test_number_dicts():
+    runs = [{"N": 1e9, "D": 2e10}, {"S": 0.8, "N": 2e8, "C": None}]
+    assert params.number_dicts("candidates", runs, ("S", "N", "D", "C")) == runs
+    for bad, message in (([], "non-empty list"), ([{"N": 1e9, "X": 1}], r"keys \['X'\]"),
+                         ([{"N": -1}], "N must be a finite number > 0"), ([{"N": float("nan")}], "finite"),
+                         (["N=1e9"], "not a non-empty dict")):
+        with pytest.raises(ValueError, match=message):
+            params.number_dicts("candidates", bad, ("S", "N", "D", "C"))
