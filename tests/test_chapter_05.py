@@ -1,0 +1,109 @@
+"""Chapter 5 (pruning pretrained models) executed with tiny parameters on the shared temporary run
+store: its data-efficiency ratios are the kit's on the same runs, every claim has a valid verdict,
+and bad parameters stop it in its first cell; its defaults are kit.grids'."""
+
+import ast
+import re
+
+import nbformat
+import numpy as np
+import papermill
+import pytest
+from conftest import CHAPTERS, TINY_BASE, TINY_GRID, execute_chapter, glued
+
+from kit import claims, data, fitting, grids, laws, pretrained
+from kit.config import RunConfig
+from kit.store import RunStore, law_frame
+from kit.sweep import run_sweep
+
+STEM = "05_pruning_pretrained"
+PRUNE = [0.5, 0.75, 0.875]
+TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["tokens"],
+            sparsities=TINY_GRID["sparsities"], n_dense=[1536, 3072], pretrain_tokens=40_960,
+            prune_sparsities=PRUNE, n_starts=4, n_boot=20)
+KEYS = {"pretrained-exc-50-75", "pretrained-exc-875", "pretrained-inc"}
+
+
+def defaults() -> dict:
+    nb = nbformat.read(CHAPTERS / f"{STEM}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    return {s.targets[0].id: ast.literal_eval(s.value) for s in ast.parse(cell.source).body if isinstance(s, ast.Assign)}
+
+
+def test_defaults_are_the_grids():
+    d = defaults()
+    assert (d["n_nonzero"], d["tokens"], d["sparsities"]) == (grids.MAIN["n_nonzero"], grids.MAIN["tokens"],
+                                                               grids.MAIN["sparsity"])
+    assert (d["n_dense"], d["pretrain_tokens"], d["prune_sparsities"], d["prune_fraction"]) == tuple(
+        grids.PRETRAINED[k] for k in ("n_dense", "pretrain_tokens", "sparsities", "prune_fraction"))
+    assert d["base"] == {} and d["runs_dir"] is None and d["results_dir"] is None
+    config = RunConfig(**d["base"])  # so the chapter asks for exactly the sweep's runs
+    assert grids.main_grid(config, n_nonzero=d["n_nonzero"], tokens=d["tokens"], sparsity=d["sparsities"]) == grids.main_grid()
+    assert grids.pretrain_grid(config, n_dense=d["n_dense"], pretrain_tokens=d["pretrain_tokens"]) == grids.pretrain_grid()
+
+
+@pytest.fixture(scope="module")
+def executed(tiny_runs, tmp_path_factory):
+    nb, found = execute_chapter(STEM, {**TINY, "runs_dir": str(tiny_runs)}, tmp_path_factory.mktemp("ch5"))
+    return nb, found, tiny_runs
+
+
+def test_chapter_5_runs_clean_and_glues_what_it_says(executed):
+    nb, _, _ = executed
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o.text for o in outputs if o.output_type == "stream"], "no prints, warnings or progress bars"
+    names = glued(nb)
+    used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w.-]+)`", c.source)}
+    assert used <= set(names), sorted(used - set(names))
+    assert re.fullmatch(r"'\d+ s'", names["runtime_cached"]) and re.fullmatch(r"'\d+ minutes'", names["runtime_scratch"])
+    assert names["contiguous"] == "'every'"  # no token read twice across pretraining and pruning
+
+
+def test_chapter_5_ratios_are_recomputed_from_the_runs(executed):
+    nb, found, runs_dir = executed
+    assert set(found) == KEYS
+    for claim in found.values():
+        claims.Claim(**claim)  # a valid claim: verdict in claims.VERDICTS, a MyST label, numbers
+        assert claim["section"] == "ch5-claims"
+    # the runs the chapter read, the law refitted the chapter's way, Table 4 recomputed
+    store, base, corpus = RunStore(runs_dir), RunConfig(**TINY_BASE), data.load_corpus()
+    read = lambda configs: law_frame(run_sweep(configs, store=store, corpus=corpus, progress=False))
+    main = read(grids.main_grid(base, n_nonzero=TINY["n_nonzero"], tokens=TINY["tokens"], sparsity=TINY["sparsities"]))
+    parents = grids.pretrain_grid(base, n_dense=TINY["n_dense"], pretrain_tokens=TINY["pretrain_tokens"])
+    dense = read(parents)
+    pruned = pretrained.with_parents(read(grids.sparsify_grid({store.run_id(c, corpus.fingerprint): c for c in parents},
+                                                              sparsities=PRUNE)), dense)
+    assert len(pruned) == len(TINY["n_dense"]) * len(PRUNE) and pruned.contiguous.all()
+    assert (pruned.D / pruned.D_pretrain).between(0.05, 0.06).all()  # 5.6% of the pretraining, in whole steps
+    law = fitting.fit(laws.sparse_law, main, main.loss, laws.COEFF_NAMES, starts=TINY["n_starts"], seed=0,
+                      log_loss=True, delta=1e-3)
+    table = pretrained.efficiency(pruned, law.params)
+    # exc. by hand: Eq. 1 solved for D at each pruned model's loss, over its pruning tokens
+    reachable = np.isfinite(table.D_scratch).to_numpy()
+    by_hand = laws.data_for_loss(pruned.loss[reachable], pruned.S[reachable], pruned.N[reachable], law.params)
+    np.testing.assert_allclose(table.exc[reachable], by_hand / pruned.D[reachable], rtol=1e-9)
+    geo = {s: pretrained.geometric_mean(table.exc[np.isclose(table.sparsity, s)]) for s in PRUNE}
+    assert found["pretrained-exc-50-75"]["numbers"]["estimate"] == pytest.approx(min(min(geo[0.5], geo[0.75]), 1e6), rel=1e-6)
+    assert found["pretrained-exc-875"]["numbers"]["estimate"] == pytest.approx(min(geo[0.875], 1e6), rel=1e-6)
+    least = min(1 / pretrained.geometric_mean(table.inc[np.isclose(table.sparsity, s)]) for s in PRUNE)
+    assert found["pretrained-inc"]["numbers"]["estimate"] == pytest.approx(least, rel=1e-6)
+    assert [found[k]["numbers"]["bound"] for k in sorted(KEYS)] == [4.0, 2.0, 4.0]
+    assert glued(nb)["exc_50"] == repr(f"{geo[0.5]:.3g}")
+    for key in KEYS:
+        n = found[key]["numbers"]
+        assert n["low"] <= n["high"]
+        assert glued(nb)[f"verdict_{key.replace('-', '_')}"] == repr(found[key]["verdict"])
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"n_boot": 0}, "n_boot = 0: need a whole number >= 20"),
+    ({"runs_dir": "/no/such/runs"}, "runs_dir = '/no/such/runs': no such folder"),
+    ({"prune_sparsities": [0.0, 0.5]}, "prune_sparsities = [0.0, 0.5]: every entry must be > 0"),
+    ({"prune_fraction": 1.5}, "prune_fraction = 1.5: need a fraction in [0, 1]"),
+])
+def test_bad_parameters_stop_the_chapter_in_its_first_cell(tmp_path, parameters, message):
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        papermill.execute_notebook(CHAPTERS / f"{STEM}.ipynb", tmp_path / "out.ipynb", parameters=parameters, cwd=CHAPTERS,
+                                   kernel_name="python3", progress_bar=False)
+    assert error.value.ename == "ValueError" and message in error.value.evalue
+    assert "from kit import data, grids, params" in error.value.source  # the validation cell, before any work
