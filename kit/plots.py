@@ -78,10 +78,12 @@ def panel_grid(n: int, aspect: float = 0.9, per_row: int = MAX_PER_ROW, width: f
     return fig, cells[:n]
 
 
-def legend_outside(fig, axes=None, where="below", title=None, ncols=None):
+def legend_outside(fig, axes=None, where="below", title=None, ncols=None, extra=None):
     """One legend for the whole figure, outside its panels ("below" them, in up to 4 columns, or
     to the "right"): the entries of `axes` (default: all of the figure's), each label once, in
-    order of appearance. The panels' own legends are removed. Returns the Legend."""
+    order of appearance, then the labelled artists `extra` (e.g. pruned_vs_scratch_keys: entries
+    that explain markers rather than name a line). The panels' own legends are removed. Returns
+    the Legend."""
     if where not in ("below", "right"):
         raise ValueError(f"where = {where!r}: need 'below' or 'right'")
     entries = {}
@@ -90,6 +92,8 @@ def legend_outside(fig, axes=None, where="below", title=None, ncols=None):
             entries.setdefault(label, handle)
         if ax.get_legend() is not None:
             ax.get_legend().remove()
+    for handle in extra or []:
+        entries.setdefault(handle.get_label(), handle)
     if not entries:
         raise ValueError("no labelled artists in these axes: nothing to put in a legend")
     if not isinstance(fig.get_layout_engine(), matplotlib.layout_engine.ConstrainedLayoutEngine):
@@ -397,6 +401,21 @@ def plot_errors(ax, table, reference=None, reference_label="reference", legend="
     return ax
 
 
+def pruned_vs_scratch_keys(dense=True, fit_range=True) -> list:
+    """The legend entries that explain plot_pruned_vs_scratch's markers (open and filled circles,
+    star, and, if drawn, the dense square and the shaded fit range), in black: pass them as
+    legend_outside(fig, extra=...) when the panels draw no legend of their own."""
+    Line2D = matplotlib.lines.Line2D
+    keys = [Line2D([], [], ls="", marker="o", mfc="white", color="k", label="pruned: pruning data only"),
+            Line2D([], [], ls="", marker="o", color="k", label="pruned: with pretraining"),
+            Line2D([], [], ls="", marker="*", ms=12, color="k", label="same loss from scratch (law)")]
+    if dense:
+        keys.append(Line2D([], [], ls="", marker="s", color="k", label="dense pretrained"))
+    if fit_range:
+        keys.append(matplotlib.patches.Patch(color="0.9", label="data range of the fit"))
+    return keys
+
+
 def plot_pruned_vs_scratch(ax, D, curves, pruned, dense=None, fit_range=None, ylabel="validation loss",
                            legend="right"):
     """Models pruned from a pretrained checkpoint against a law's from-scratch curves (Section 4.2,
@@ -425,16 +444,8 @@ def plot_pruned_vs_scratch(ax, D, curves, pruned, dense=None, fit_range=None, yl
             ax.plot([d_scratch], [loss], "*", ms=14, mec="k", color=colour)
     if dense is not None:
         ax.plot(*([v] for v in dense), "ks", ms=8)
-    Line2D = matplotlib.lines.Line2D
-    keys = [Line2D([], [], ls="", marker="o", mfc="white", color="k", label="pruned: pruning data only"),
-            Line2D([], [], ls="", marker="o", color="k", label="pruned: with pretraining"),
-            Line2D([], [], ls="", marker="*", ms=12, color="k", label="same loss from scratch (law)")]
-    if dense is not None:
-        keys.append(Line2D([], [], ls="", marker="s", color="k", label="dense pretrained"))
-    if fit_range is not None:
-        keys.append(matplotlib.patches.Patch(color="0.9", label="data range of the fit"))
     handles, _ = ax.get_legend_handles_labels()
-    _legend(ax, legend, handles=handles + keys)
+    _legend(ax, legend, handles=handles + pruned_vs_scratch_keys(dense is not None, fit_range is not None))
     ax.set_xscale("log")
     ax.set_xlabel("training data $D$ (tokens)")
     ax.set_ylabel(ylabel)

@@ -441,3 +441,23 @@ def test_log_log_x_labels_stay_apart_in_a_third_of_the_page():
     boxes = sorted((t.get_window_extent() for t in labels), key=lambda b: b.x0)
     assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in labels]
     plt.close(fig)
+
+
+def test_pruned_vs_scratch_keys_explain_the_markers_in_a_figure_legend():
+    keys = plots.pruned_vs_scratch_keys(dense=False, fit_range=True)
+    assert [k.get_label() for k in keys] == ["pruned: pruning data only", "pruned: with pretraining",
+                                             "same loss from scratch (law)", "data range of the fit"]
+    fig, axes = plots.panel_grid(2, sharey=True)
+    D, curves = np.array([1e5, 1e6]), {"dense": np.array([3.0, 2.5]), "S = 0.5": np.array([3.2, 2.7])}
+    for ax in axes:
+        plots.plot_pruned_vs_scratch(ax, D, curves, {"S = 0.5": (2e5, 8e5, 2.6, 5e5)}, dense=(8e5, 2.55),
+                                     fit_range=(1e5, 1e6), legend=None)
+    assert all(ax.get_legend() is None for ax in axes)
+    legend = plots.legend_outside(fig, extra=plots.pruned_vs_scratch_keys(), ncols=3)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == ["dense", "S = 0.5", "pruned: pruning data only", "pruned: with pretraining",
+                      "same loss from scratch (law)", "dense pretrained", "data range of the fit"]
+    box = legend.get_window_extent()
+    assert all(overlap(box, ax.bbox) == 0 for ax in axes) and fig.bbox.contains(*box.p0) and fig.bbox.contains(*box.p1)
+    plt.close(fig)
