@@ -26,6 +26,7 @@ TABLE7 = {
 
 COSTS = ("dense", "sparse")
 KINDS = ("cubic", "geometric")
+_LOG_MAX = float(np.log(np.finfo(float).max))  # exp of anything above overflows
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -225,7 +226,12 @@ def chinchilla_multiple(S, N, coeffs, cost="dense", start=0.25, end=0.75, kind="
 
       multiple = [c_mul^(b_D - 1) c_mul' b_N (a_S + c_S) / (b_S a_S (1 - S)^b_S)]^(1 / b_D),
 
-    independent of N and of k (contours are parallel to the Chinchilla line)."""
+    independent of N and of k (contours are parallel to the Chinchilla line).
+
+    Evaluated in logs, so a capacity term a_S (1 - S)^b_S below the smallest float (S near 1, a
+    large b_S) still gives the finite multiple. Where sparsity buys no capacity (a_S b_S = 0, e.g.
+    a fit whose a_S went to 0) or the multiple exceeds the largest float, it is inf: sparsity S
+    never becomes optimal."""
     _check_coeffs(coeffs)
     _check_cost(cost)
     _check_window(start, end, kind)
@@ -234,8 +240,12 @@ def chinchilla_multiple(S, N, coeffs, cost="dense", start=0.25, end=0.75, kind="
     a_S, b_S, c_S, b_N, b_D = (coeffs[name] for name in ("a_S", "b_S", "c_S", "b_N", "b_D"))
     x = 1.0 - S
     c_mul, slope = _cost_and_slope(x, cost, start, end, kind)
-    ratio = c_mul ** (b_D - 1.0) * slope * b_N * (a_S + c_S) / (b_S * a_S * x**b_S)
-    return (ratio ** (1.0 / b_D) * np.ones(np.shape(N)))[()]
+    pays = a_S * b_S > 0.0
+    log_ratio = ((b_D - 1.0) * np.log(c_mul) + np.log(slope) + np.log(np.where(pays, b_N * (a_S + c_S), 1.0))
+                 - np.log(np.where(pays, b_S * a_S, 1.0)) - b_S * np.log(x))
+    log_multiple = np.where(pays, log_ratio / b_D, np.inf)
+    multiple = np.where(log_multiple < _LOG_MAX, np.exp(np.minimum(log_multiple, _LOG_MAX)), np.inf)
+    return (multiple * np.ones(np.shape(N)))[()]
 
 
 def data_for_loss(L, S, N, coeffs):

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from scipy import integrate, optimize
@@ -310,3 +312,21 @@ def test_data_for_loss_refuses_losses_below_the_limit():
         laws.data_for_loss([limit + 0.1, limit - 0.1], 0.5, 1e6, TABLE7["t5"])
     with pytest.raises(ValueError, match="at or below"):
         laws.data_for_loss(limit, 0.5, 1e6, TABLE7["t5"])
+
+
+def test_chinchilla_multiple_is_silent_at_degenerate_coefficients():
+    # A fit can drive a_S to 0 (sparsity buys no capacity: S is never optimal) or put a_S (1 - S)^b_S
+    # below the smallest float; the multiple, evaluated in logs, is then inf or still finite, and
+    # nothing warns (chapter 3 once showed "divide by zero" from the bootstrap of such fits).
+    at = dict(a_S=1.0, b_S=120.0, c_S=2.0, b_N=0.3, a_D=1e6, b_D=2.0, c=1.0)
+    S = np.array([0.5, 0.9999])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        multiple = laws.chinchilla_multiple(S, 1.0, at, "dense")
+        assert np.all(np.isinf(laws.chinchilla_multiple(S, 1.0, {**at, "a_S": 0.0}, "sparse")))
+        assert np.isinf(laws.chinchilla_multiple(0.9999, 1.0, {**at, "b_D": 0.5}, "dense"))  # beyond float range
+    # dense costs: [c_mul^b_D b_N (a_S + c_S) / (b_S a_S (1 - S)^b_S)]^(1 / b_D), in logs by hand
+    x = 1 - S
+    by_hand = np.exp((-at["b_D"] * np.log(x) + np.log(at["b_N"] * 3.0 / 120.0) - 120.0 * np.log(x)) / at["b_D"])
+    np.testing.assert_allclose(multiple, by_hand, rtol=1e-12)
+    assert np.isfinite(multiple[1]) and multiple[1] > 1e200
