@@ -79,3 +79,13 @@ def test_resampled_gains_take_the_exponent_given():
     assert other[0] == pytest.approx(gains[0] ** 0.5)
     with pytest.raises(ValueError, match=r"one value per resample \(2\)"):
         nm_sparsity.resampled_gains(samples, 0.5, b_N=[0.3])
+
+
+def test_gap_summary_gives_the_mean_gap_with_a_t_interval_in_percent():
+    pairs = pd.DataFrame({"pattern": ["2:4"] * 3 + ["1:4"], "gap": [0.01, 0.02, 0.03, 0.05]})
+    table = nm_sparsity.gap_summary(pairs)
+    assert list(table.index) == ["2:4", "1:4"] and table.points.tolist() == [3, 1]
+    half = 4.302653 * 0.01 / np.sqrt(3)  # t(0.975, 2) sd / sqrt(n)
+    np.testing.assert_allclose(table.loc["2:4", ["mean", "low", "high", "least", "most"]].to_numpy(float),
+                               100 * np.expm1([0.02, 0.02 - half, 0.02 + half, 0.01, 0.03]), rtol=1e-6)
+    assert np.isnan(table.loc["1:4", "low"]) and table.loc["1:4", "mean"] == pytest.approx(100 * np.expm1(0.05))
