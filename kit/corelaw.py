@@ -79,15 +79,23 @@ def residual_table(runs: pd.DataFrame, coefficient_sets: dict, family: str, budg
 
 def start_agreement(runs: pd.DataFrame, family: str, n_starts=16, seed=0, tolerance=1e-3) -> dict:
     """The paper: "we find the process to converge to virtually the same values from different
-    random starting points". Fits from each of n_starts random starts alone (seeds seed+1, ...);
-    returns the best objective, how many starts reach it within `tolerance` (relative), and the
-    largest relative deviation of any coefficient of those starts from the best start's."""
-    single = [lawfit.fit_family(runs, family, starts=1, seed=seed + 1 + i) for i in range(n_starts)]
-    best = min(single, key=lambda r: r.objective)
-    reached = [r for r in single if r.objective <= best.objective * (1 + tolerance)]
-    deviation = max(abs(r.params[c] / best.params[c] - 1) for r in reached for c in laws.COEFF_NAMES)
-    return {"starts": n_starts, "reached": len(reached), "best objective": best.objective,
-            "largest deviation": float(deviation)}
+    random starting points". The family's fit (kit.lawfit.fit_family) run from each of n_starts
+    random starts (kit.fitting's, seeded by seed + 1) alone, all in one call of the optimiser;
+    returns the best objective, how many starts reach it within `tolerance` (relative), the
+    largest relative deviation of any coefficient of those starts from the best start's, and the
+    lowest and highest objective of the other starts (None if there are none)."""
+    spec = lawfit.fit_family(runs, family, starts=1, seed=seed).problem
+    # kit.fitting draws the random starts of fit(); here every start's end point is kept
+    z_BxP, objective_B, _ = spec.solve(fitting._random_starts(spec.names, spec.y, n_starts, seed + 1))
+    best = int(np.nanargmin(objective_B))
+    reached = np.flatnonzero(objective_B <= objective_B[best] * (1 + tolerance))
+    params = [spec.decode(z) for z in z_BxP[reached]]
+    best_params = spec.decode(z_BxP[best])
+    deviation = max(abs(p[c] / best_params[c] - 1) for p in params for c in spec.names)
+    others = np.delete(objective_B, reached)
+    return {"starts": n_starts, "reached": len(reached), "best objective": float(objective_B[best]),
+            "largest deviation": float(deviation),
+            "others": (float(np.min(others)), float(np.max(others))) if len(others) else None}
 
 
 def authors_units(coeffs: dict) -> np.ndarray:

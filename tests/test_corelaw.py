@@ -166,3 +166,12 @@ def test_profile_matches_fixed_refits():
         fixed = fitting.fit(sparse_law, runs, runs.loss, free, fixed={"b_N": value}, starts=[fit.params])
         assert objective == pytest.approx(fixed.objective, rel=1e-3)
     assert along.objective.iloc[1] == pytest.approx(fit.objective, rel=1e-6)
+
+
+def test_start_agreement_counts_the_starts_at_the_optimum():
+    runs = table1_grid(TABLE7["t5"], noise=3e-3, seed=3)
+    agreement = corelaw.start_agreement(runs, "t5", n_starts=8)
+    assert agreement["starts"] == 8 and 1 <= agreement["reached"] <= 8
+    assert agreement["best objective"] == pytest.approx(lawfit.fit_family(runs, "t5", starts=8).objective, rel=1e-3)
+    assert agreement["largest deviation"] < 1e-2
+    assert (agreement["others"] is None) == (agreement["reached"] == 8)
