@@ -1,10 +1,13 @@
+import jax
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from kit import paper
-from kit.fitting import bootstrap, fit, huber, intervals
-from kit.laws import COEFF_NAMES, TABLE7, avg_param_law, gain, sparse_law
+from kit import fitting, paper
+from kit.fitting import LOG_FORMS, bootstrap, fit, huber, intervals, profile_threshold
+from kit.fitting import fit_intervals as intervals_of
+from kit.laws import COEFF_NAMES, TABLE7, avg_param_law, dense_law, gain, s_opt, sparse_law
 
 def table1_grid(coeffs, noise, seed=0):
     """A Table-1-like sweep: 4 sizes x 3 budgets x 4 sparsities of the sparse law, with
@@ -102,21 +105,27 @@ def test_vit_fit_matches_table7():
     assert max(rel_err(result.params, TABLE7["vit"]).values()) < 0.01
 
 
-def test_bootstrap_intervals_contain_the_truth():
-    # Over 20 synthetic repeats of this test (seeds 0-19) the 95% intervals held the truth 80-100%
-    # of the time per quantity: resampling 48 runs to refit 7 coefficients gives intervals a bit
-    # narrow (for b_S and c the estimator's spread across noise draws is 1.3x the bootstrap's).
-    # Seed 2 holds all; the intervals must also be narrow at 0.1% noise.
-    true = TABLE7["vit"]
-    runs = table1_grid(true, noise=1e-3, seed=2)
-    gain75 = lambda p: float(gain(0.75, p["a_S"], p["b_S"], p["c_S"], p["b_N"]))
+def test_bootstrap_refits_every_resample_as_a_separate_fit_would():
+    # All resamples at once, as run weights, reach what a fit of each resampled table reaches.
+    runs = table1_grid(TABLE7["vit"], noise=1e-3)
     refit = lambda df, starts=2: fit(sparse_law, df, df.loss, COEFF_NAMES, delta=1e-2, starts=starts)
-    samples = bootstrap(refit, runs, n_boot=30, seed=2, derived={"gain_0.75": gain75})
-    assert samples.shape == (30, 8)
-    table = intervals(samples, level=0.95)
-    truth = pd.Series({**true, "gain_0.75": gain75(true)})
-    assert ((table.low <= truth) & (truth <= table.high)).all()
-    assert ((table.high / table.low) < 1.3).all() and (table.high > table.low).all()
+    gain75 = lambda p: float(gain(0.75, p["a_S"], p["b_S"], p["c_S"], p["b_N"]))
+    samples = bootstrap(refit, runs, n_boot=3, seed=5, derived={"gain_0.75": gain75})
+    assert samples.shape == (3, 8)
+    full = refit(runs)
+    rng = np.random.default_rng(5)
+    for _, row in samples.iterrows():
+        sample = runs.iloc[rng.integers(0, len(runs), len(runs))].reset_index(drop=True)
+        alone = refit(sample, starts=[full.params]).params
+        assert max(rel_err(row[list(COEFF_NAMES)], alone).values()) < 1e-5
+        assert row["gain_0.75"] == pytest.approx(gain75(row), rel=1e-12)
+
+
+def test_bootstrap_needs_the_fit_of_its_rows():
+    runs = table1_grid(TABLE7["vit"], noise=1e-3)
+    half = lambda df, starts=2: fit(sparse_law, df[:24], df.loss[:24], COEFF_NAMES, starts=starts)
+    with pytest.raises(ValueError, match="48 rows of df"):
+        bootstrap(half, runs, n_boot=2)
 
 
 def test_intervals_are_percentiles():
@@ -143,3 +152,92 @@ def test_log_loss_needs_positive_losses():
     runs = table1_grid(TABLE7["t5"], noise=0.0)
     with pytest.raises(ValueError, match="> 0"):
         fit(sparse_law, runs, -runs.loss, COEFF_NAMES)
+
+
+@pytest.mark.parametrize("law, inputs, true", [
+    (sparse_law, ("S", "N", "D"), TABLE7["t5"]),
+    (dense_law, ("N", "D"), dict(a_N=3e8, b_N=0.3, a_D=5e9, b_D=0.35, c=1.5)),
+    (avg_param_law, ("N_avg", "D"), dict(a_N=3e8, b_N=0.3, a_D=5e9, b_D=0.35, c=1.5)),
+])
+def test_log_forms_are_the_laws(law, inputs, true):
+    rng = np.random.default_rng(0)
+    data = {"S": rng.uniform(0, 0.95, 50), "N": 10 ** rng.uniform(4, 10, 50), "N_avg": 10 ** rng.uniform(4, 10, 50),
+            "D": 10 ** rng.uniform(6, 12, 50)}
+    data = {k: data[k] for k in inputs}
+    with jax.enable_x64(True):
+        form = np.asarray(LOG_FORMS[law](**fitting._log_inputs(data), **true))
+    np.testing.assert_allclose(form, law(**data, **true), rtol=1e-12)
+
+
+def test_irreducible_loss_reaches_zero():
+    # c is optimised as it is, not as a log, so a fit can put it at the boundary c = 0.
+    true = {**TABLE7["t5"], "c": 0.0}
+    runs = table1_grid(true, noise=0.0)
+    result = fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=4)
+    assert result.converged and result.objective < 1e-12
+    assert 0.0 <= result.params["c"] < 1e-6
+
+
+def test_derived_quantities_are_the_laws():
+    result = fit(sparse_law, t := table1_grid(TABLE7["t5"], noise=3e-3), t.loss, COEFF_NAMES, starts=4)
+    p = result.params
+    table = intervals_of(result, {"g": ("gain", 0.75), "L": ("loss", 0.5, 3e9, 1e11),
+                                  "S": ("s_opt", 3e9, 1e22, 6), "S0": ("s_opt", 1e6, 1e11, 6)}, n_boot=8)
+    assert table.loc["g", "estimate"] == pytest.approx(gain(0.75, p["a_S"], p["b_S"], p["c_S"], p["b_N"]), rel=1e-10)
+    assert table.loc["L", "estimate"] == pytest.approx(sparse_law(0.5, 3e9, 1e11, **p), rel=1e-10)
+    assert table.loc["S", "estimate"] == pytest.approx(s_opt(3e9, 1e22, p), rel=1e-8)
+    assert 0 < table.loc["S", "estimate"] < 1 and table.loc["S0", "estimate"] == s_opt(1e6, 1e11, p) == 0.0
+    assert list(table.index) == [*COEFF_NAMES, "g", "L", "S", "S0"]
+    assert (table.estimate[list(COEFF_NAMES)] == pd.Series(p)).all()
+
+
+def test_intervals_hold_both_parts_and_the_estimate():
+    runs = table1_grid(TABLE7["t5"], noise=1e-3)
+    result = fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=4)
+    table = intervals_of(result, {"g": ("gain", 0.5)}, n_boot=50)
+    assert (table.low == np.fmin(table.boot_low, table.profile_low)).all()
+    assert (table.high == np.fmax(table.boot_high, table.profile_high)).all()
+    assert ((table.profile_low < table.estimate) & (table.estimate < table.profile_high)).all()
+    assert table.bounded.all()  # 4 sizes x 3 budgets x 4 sparsities at 0.1% noise pin everything
+
+
+def test_profile_threshold_is_the_f_test_for_squares():
+    # Residuals all inside delta: the Huber loss is r^2 / 2 and the threshold the F-test's,
+    # sigma^2 F(1, n - p) / (2 n) with sigma^2 = sum r^2 / (n - p).
+    runs = table1_grid(TABLE7["t5"], noise=1e-4)
+    result = fit(sparse_law, runs, runs.loss, COEFF_NAMES, delta=1.0, starts=4)
+    n, r = len(runs), result.residuals
+    expected = np.sum(r**2) / (n - 7) * stats.f.ppf(0.95, 1, n - 7) / (2 * n)
+    assert profile_threshold(result) == pytest.approx(expected, rel=1e-3)
+
+
+def test_unidentifiable_coefficients_are_flagged():
+    # One budget: the data term (a_D / D)^b_D + c is one number, so a_D and b_D are free along
+    # a curve; their intervals reach 0 and inf and say so, while b_N stays bounded.
+    runs = table1_grid(TABLE7["t5"], noise=3e-3)
+    one_budget = runs[runs.D == 4e9].reset_index(drop=True)
+    result = fit(sparse_law, one_budget, one_budget.loss, COEFF_NAMES, starts=8)
+    table = intervals_of(result, n_boot=50)
+    assert not table.loc["a_D", "bounded"] and not table.loc["b_D", "bounded"]
+    assert table.loc["a_D", "profile_low"] == 0.0 and table.loc["a_D", "profile_high"] == np.inf
+    assert table.loc["b_N", "bounded"] and table.loc["b_N", "high"] < 2 * table.loc["b_N", "estimate"]
+
+
+@pytest.mark.parametrize("derived, message", [
+    ({"x": ("gain",)}, r"derived\['x'\]"),
+    ({"x": ("slope", 0.5)}, "allowed"),
+    ({"b_N": ("gain", 0.5)}, "coefficient names"),
+])
+def test_bad_derived_quantities_are_named(derived, message):
+    runs = table1_grid(TABLE7["t5"], noise=0.0)
+    result = fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=[TABLE7["t5"]])
+    with pytest.raises(ValueError, match=message):
+        intervals_of(result, derived, n_boot=2)
+
+
+def test_derived_quantities_need_the_sparse_law():
+    N_avg, D = (x.ravel() for x in np.meshgrid([1e6, 4e6, 1.6e7, 6.4e7], [1e8, 4e8, 1.6e9], indexing="ij"))
+    true = dict(a_N=3e8, b_N=0.3, a_D=5e9, b_D=0.35, c=1.5)
+    result = fit(avg_param_law, dict(N_avg=N_avg, D=D), avg_param_law(N_avg, D, **true), list(true), starts=[true])
+    with pytest.raises(ValueError, match="sparse_law"):
+        intervals_of(result, {"g": ("gain", 0.5)}, n_boot=2)
