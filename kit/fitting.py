@@ -666,9 +666,8 @@ def _profile(result: FitResult, named: dict, level: float, pool_z_BxP) -> pd.Dat
         ms = [m for m, _ in todo]
         pull = np.array([stiffness[s] for s in todo])
         O_B, Q_BxM, z_BxP = pool
-        with np.errstate(invalid="ignore"):
-            score = [np.nan_to_num(O_B + 0.5 * (p * (Q_BxM[:, m] - t)) ** 2, nan=np.inf)
-                     for m, t, p in zip(ms, targets, pull)]
+        score = [np.nan_to_num(O_B + 0.5 * np.clip(p * (Q_BxM[:, m] - t), -1e100, 1e100) ** 2, nan=np.inf)
+                 for m, t, p in zip(ms, targets, pull)]
         z, _, _ = spec.solve(z_BxP[np.argmin(score, axis=1)], quantity_B=[quantities[m] for m in ms],
                              pull_B=pull, at_B=pull * np.array(targets), max_steps=PROFILE_STEPS)
         O, Q, _, _ = spec.measure(z, quantities)
