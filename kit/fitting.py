@@ -65,6 +65,7 @@ import pandas as pd
 from scipy import special, stats
 
 from kit import laws
+from kit.cache import enable_compilation_cache
 
 # Coefficients the optimiser takes as they are, bounded below by 0 (a projected step; held at 0
 # while the gradient pushes below), every other one as a log: the irreducible loss c, so that it
@@ -348,6 +349,7 @@ def _compiled(law, names: tuple, fixed_names: tuple, order: tuple, ref_names: tu
 
     data = (None,) * 5  # inputs, target, fixed, log_refs, delta: the same for every row
     optimise = (0, 0, 0, 0, 0, *data, None)
+    enable_compilation_cache()  # a later process loads these from disk instead of compiling them
     return (jax.jit(jax.vmap(functools.partial(optimise_one, False), in_axes=optimise)),
             jax.jit(jax.vmap(measure_one, in_axes=(0, None, None, *data))),
             jax.jit(jax.vmap(functools.partial(optimise_one, True), in_axes=optimise)))

@@ -36,11 +36,9 @@ import dataclasses
 import functools
 import importlib.metadata
 import math
-import os
 import platform
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -50,6 +48,7 @@ import optax
 from flax import traverse_util
 
 from kit import data, model, pruning
+from kit.cache import enable_compilation_cache
 from kit.config import ConfigError, RunConfig
 from kit.store import RunStore
 
@@ -57,7 +56,6 @@ CHUNK = 64  # steps per call of the compiled loop
 CURVE_POINTS = 100  # train-loss points kept per run (means over equal spans of steps)
 UNIFORM_LOSS = math.log(256)  # the loss of guessing bytes uniformly
 DIVERGED_LOSS = 2 * UNIFORM_LOSS  # a train loss this far above uniform guessing counts as divergence
-CACHE_DIR = Path(__file__).resolve().parent.parent / ".jax_cache"  # KIT_JAX_CACHE overrides; "" disables
 
 
 class Hyper(NamedTuple):
@@ -164,15 +162,6 @@ def eval_loss(params, batches_NxBxT1, weights_NxB, *, shape: model.Shape):
         batch_BxT1, weight_B = args
         return jnp.sum(model.token_losses(params, shape, batch_BxT1).mean(axis=1) * weight_B)
     return jnp.sum(jax.lax.map(batch_sum, (batches_NxBxT1, weights_NxB))) / jnp.sum(weights_NxB)
-
-
-def enable_compilation_cache() -> None:
-    """Keep compiled loops on disk (KIT_JAX_CACHE, default <repo>/.jax_cache; empty disables)."""
-    folder = os.environ.get("KIT_JAX_CACHE", str(CACHE_DIR))
-    if folder and jax.config.jax_compilation_cache_dir != folder:
-        jax.config.update("jax_compilation_cache_dir", folder)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 _COMPILED = {}  # (function, argument shapes, static values) -> executable
