@@ -3,7 +3,9 @@ parameters exactly as scripts/build_book.py executes it (papermill, kernel pytho
 directory book/chapters), its results file written to a temporary results_dir and read back, and
 one temporary run store shared by every chapter of the session (the tiny main grid is trained once)."""
 
+import ast
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -50,3 +52,21 @@ def glued(nb) -> dict:
             if name is not None:  # display=False glues carry a mime prefix
                 out[name] = next(v for k, v in o.get("data", {}).items() if k.endswith("text/plain"))
     return out
+
+
+def chapter_defaults(stem: str) -> dict:
+    """The literal values assigned in the chapter's parameters cell (its first code cell)."""
+    nb = nbformat.read(CHAPTERS / f"{stem}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    return {s.targets[0].id: ast.literal_eval(s.value) for s in ast.parse(cell.source).body if isinstance(s, ast.Assign)}
+
+
+def assert_clean(nb) -> dict:
+    """The executed chapter printed nothing (no prints, warnings or progress bars: every number is
+    glued or tabulated), and every {glue:text} name its prose uses is glued. Returns glued(nb)."""
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o.get("text") for o in outputs if o.output_type == "stream"], "no prints, warnings or progress bars"
+    names = glued(nb)
+    used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w.-]+)", c.source)}
+    assert used <= set(names), f"glued names the prose uses but the chapter never glues: {sorted(used - set(names))}"
+    return names

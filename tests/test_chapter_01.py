@@ -2,14 +2,12 @@
 its claims are recomputed here from the tiny run store's records, and its defaults are the grids
 of kit.grids."""
 
-import ast
 import re
 
-import nbformat
 import numpy as np
 import papermill
 import pytest
-from conftest import CHAPTERS, TINY_BASE, TINY_GRID, execute_chapter, glued
+from conftest import CHAPTERS, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 from scipy import stats
 
 from kit import claims, grids
@@ -27,14 +25,8 @@ CLAIMS = {"fair-data-initial", "fair-data-trained", "fair-size-equal-n", "fair-s
           "fair-compute-dense", "fair-compute-sparse"}
 
 
-def defaults() -> dict:
-    nb = nbformat.read(CHAPTERS / f"{STEM}.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code")
-    return {s.targets[0].id: ast.literal_eval(s.value) for s in ast.parse(cell.source).body if isinstance(s, ast.Assign)}
-
-
 def test_defaults_are_the_book_grids():
-    found = defaults()
+    found = chapter_defaults(STEM)
     assert (found["n_nonzero"], found["tokens"], found["sparsities"]) == (
         grids.MAIN["n_nonzero"], grids.MAIN["tokens"], grids.MAIN["sparsity"])
     assert (found["seed_n_nonzero"], found["seed_tokens"], found["seed_sparsities"], found["seeds"]) == (

@@ -3,14 +3,12 @@ on the authors' published sweeps at its full size (only fewer starts and resampl
 tiny grid of tests/conftest.py; its claims read back from the results file, its glued numbers from
 the notebook. Its defaults are kit.grids' grids, so the book trains nothing."""
 
-import ast
 import math
 import re
 
-import nbformat
 import papermill
 import pytest
-from conftest import CHAPTERS, TINY_BASE, TINY_GRID, execute_chapter, glued
+from conftest import CHAPTERS, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 
 from kit import claims, grids, paper
 from kit.config import RunConfig
@@ -28,14 +26,8 @@ PART2 = {"core-parallel-ours", "core-diminishing-ours", "core-no-interaction-our
          "core-extrapolation-ours"}
 
 
-def defaults() -> dict:
-    nb = nbformat.read(CHAPTERS / f"{STEM}.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code")
-    return {s.targets[0].id: ast.literal_eval(s.value) for s in ast.parse(cell.source).body if isinstance(s, ast.Assign)}
-
-
 def test_defaults_are_the_grids_of_kit_grids():
-    d = defaults()
+    d = chapter_defaults(STEM)
     assert (d["n_nonzero"], d["tokens"], d["sparsities"]) == (grids.MAIN["n_nonzero"], grids.MAIN["tokens"],
                                                               grids.MAIN["sparsity"])
     assert (d["seeds"], d["seed_n_nonzero"], d["seed_tokens"], d["seed_sparsities"]) == (

@@ -2,15 +2,13 @@
 masks are exact, its numbers are the kit's on the same runs, every claim has a valid verdict, and
 bad parameters stop it in its first cell; its defaults are kit.grids'."""
 
-import ast
 import re
 
-import nbformat
 import numpy as np
 import pandas as pd
 import papermill
 import pytest
-from conftest import CHAPTERS, TINY_BASE, TINY_GRID, execute_chapter, glued
+from conftest import CHAPTERS, TINY_BASE, TINY_GRID, assert_clean, chapter_defaults, execute_chapter, glued
 
 from kit import claims, fitting, grids, laws, nm_sparsity
 from kit.config import RunConfig
@@ -26,14 +24,8 @@ KEYS = {"nm-exact-masks", "nm-50-like-unstructured-2-4", "nm-50-like-unstructure
         "nm-75-step-n-8"}
 
 
-def defaults() -> dict:
-    nb = nbformat.read(CHAPTERS / f"{STEM}.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code")
-    return {s.targets[0].id: ast.literal_eval(s.value) for s in ast.parse(cell.source).body if isinstance(s, ast.Assign)}
-
-
 def test_defaults_are_the_grids():
-    d = defaults()
+    d = chapter_defaults(STEM)
     assert (d["n_nonzero"], d["tokens"], d["sparsities"]) == (grids.MAIN["n_nonzero"], grids.MAIN["tokens"],
                                                                grids.MAIN["sparsity"])
     assert [tuple(p) for p in d["patterns"]] == grids.NM_PATTERNS and d["base"] == {}
@@ -52,11 +44,7 @@ def executed(tiny_runs, tmp_path_factory):
 
 def test_chapter_4_runs_clean_and_glues_what_it_says(executed):
     nb, _, _ = executed
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o.text for o in outputs if o.output_type == "stream"], "no prints, warnings or progress bars"
-    names = glued(nb)
-    used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w.-]+)`", c.source)}
-    assert used <= set(names), sorted(used - set(names))
+    names = assert_clean(nb)
     assert re.fullmatch(r"'\d+ s'", names["runtime_cached"]) and re.fullmatch(r"'\d+ minutes'", names["runtime_scratch"])
 
 

@@ -3,16 +3,14 @@ scripts/build_book.py executes it, on the tiny run store of tests/conftest.py: a
 sweep, tiny matched pairs and tiny seed repeats beside the tiny main grid. Its claims are read back
 from the results file and recomputed from the store; its defaults are kit.grids' grids."""
 
-import ast
 import re
 
-import nbformat
 import numpy as np
 import papermill
 import pytest
-from conftest import CHAPTERS, TINY_BASE, TINY_GRID, execute_chapter, glued
+from conftest import CHAPTERS, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 
-from kit import claims, data, grids, journey, noise
+from kit import claims, data, grids, noise
 from kit.config import RunConfig
 from kit.store import RunStore, law_frame
 
@@ -28,14 +26,8 @@ KEYS = {"jin-window-25-75", "jin-avg-law-in-sample", "jin-avg-law-held-out-sched
         "jin-matched-s0.5", "jin-matched-s0.75"}
 
 
-def defaults() -> dict:
-    nb = nbformat.read(CHAPTERS / f"{STEM}.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code")
-    return {s.targets[0].id: ast.literal_eval(s.value) for s in ast.parse(cell.source).body if isinstance(s, ast.Assign)}
-
-
 def test_defaults_are_the_grids_of_kit_grids():
-    d = defaults()
+    d = chapter_defaults(STEM)
     assert (d["n_nonzero"], d["tokens"], d["sparsities"]) == (grids.MAIN["n_nonzero"], grids.MAIN["tokens"],
                                                               grids.MAIN["sparsity"])
     assert (d["seed_n_nonzero"], d["seed_tokens"], d["seed_sparsities"], d["seeds"]) == (
