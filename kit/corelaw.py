@@ -371,10 +371,11 @@ def extrapolation_verdict(predicted, low, high, measured, max_half_width=0.02):
     """Does the law predict a run it never saw (the paper's T5-XL test)? Holds if the measured
     loss lies inside the interval [low, high] of the prediction and that interval's larger
     half-width is at most max_half_width of the prediction (so the test could have failed); does
-    not hold if it lies outside; not resolved if inside an interval wider than that."""
+    not hold if it lies outside; not resolved if inside an interval wider than that (an unbounded
+    side, where the profile found no bound, is infinitely wide)."""
     predicted, low, high, measured = (float(v) for v in (predicted, low, high, measured))
-    if not all(math.isfinite(v) for v in (predicted, low, high, measured)) or low > high:
-        raise ValueError(f"need finite predicted, low <= high, measured; got {predicted}, {low}, {high}, {measured}")
+    if not all(math.isfinite(v) for v in (predicted, measured)) or math.isnan(low) or math.isnan(high) or low > high:
+        raise ValueError(f"need finite predicted and measured, low <= high; got {predicted}, {low}, {high}, {measured}")
     error = predicted / measured - 1
     half = max(predicted - low, high - predicted) / predicted
     said = (f"predicted {predicted:.4f} [{low:.4f}, {high:.4f}], measured {measured:.4f}: "

@@ -129,6 +129,8 @@ def test_extrapolation_verdict(measured, verdict, words):
     got, reason = corelaw.extrapolation_verdict(2.0, 1.98, 2.03, measured)
     assert got == verdict and words in reason and "errs by" in reason
     assert corelaw.extrapolation_verdict(2.0, 1.9, 2.1, 2.01, max_half_width=0.02)[0] == "not resolved"
+    verdict, reason = corelaw.extrapolation_verdict(2.9, 0.2, float("inf"), 2.8)  # a side the profile left unbounded
+    assert verdict == "not resolved" and "inf" in reason
 
 
 def test_coefficient_and_gain_verdicts():
