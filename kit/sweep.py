@@ -6,10 +6,11 @@ of that config) and returns it. The sweep only checks, skips and collects; it ne
 
 Before anything trains, the sweep refuses configs that are invalid, do not fit the corpus or
 continue a run the store lacks (ConfigError), and a store it cannot write (kit.store.StoreError).
-A run that raises (out of memory, a lost worker, a full disk) is not a result: the sweep starts no
-further run, lets the runs in flight end (a ProcessPoolExecutor's finish and keep their records;
-dask cancels them), and raises SweepError naming that run. Nothing is recorded for it, so a rerun
-trains it again.
+A run that raises (out of memory, a lost worker, a full disk) is not a result. In this process the
+sweep starts no further run; with an executor, every run already handed to it still ends and keeps
+its record (dask cannot stop a run once a worker has started it, so stopping some would leave them
+running behind the next sweep's back). Then it raises SweepError naming that run. Nothing is
+recorded for it, so a rerun trains it again.
 
 A sweep is restartable: every run's record is written as soon as that run ends, and a rerun skips
 every config whose id is in the store (ok or failed), so a stopped sweep resumes where it stopped.
@@ -140,18 +141,18 @@ def _records(todo: dict, train_fn, corpus, store, executor):
             yield id, record
         return
     futures = {executor.submit(train_fn, c, corpus=corpus, store=store): (id, c) for id, c in todo.items()}
+    failed = None
     for future in cf.as_completed(futures):
         id, config = futures[future]
         error = future.exception()
         if error is None:
             yield id, future.result()
-            continue
-        for other in futures:
-            other.cancel()  # the runs not started; those in flight end as the executor lets them
-        cf.wait(futures)
-        ended = [f for f in futures if not f.cancelled()]
-        done = sum(f.exception() is None for f in ended)
-        others = len(ended) - done - 1
+        elif failed is None:
+            failed = (id, config, error)
+    if failed is not None:
+        id, config, error = failed
+        done = sum(f.exception() is None for f in futures)
+        others = len(futures) - done - 1
         raise _sweep_error(id, config, error, done, len(todo), others) from error
 
 
@@ -160,7 +161,7 @@ def _sweep_error(id: str, config: RunConfig, error: BaseException, done: int, to
     changed = ", ".join(f"{f.name}={getattr(config, f.name)!r}" for f in dataclasses.fields(config)
                         if getattr(config, f.name) != f.default)
     what = (str(error).strip().splitlines() or [""])[0]
-    also = f"; {others} other run(s) in flight raised too" if others else ""
+    also = f"; {others} other run(s) raised too" if others else ""
     return SweepError(f"run {id} ({changed or 'the default config'}) raised {type(error).__name__}: {what}; "
                       f"nothing was recorded for it, so rerunning the sweep trains it again "
                       f"({done} of {total} runs to train had finished and are stored{also})")
