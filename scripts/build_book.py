@@ -8,7 +8,8 @@ results page, is generated from those files (kit.results.results_page). Then `ju
 renders _build/html, and scripts/check_html.py scans it: the build fails on anything a reader
 should not see (tracebacks, warnings, progress bars, machine paths, long output lines, code cells
 not collapsed). Each step's time is printed.
-Usage: python scripts/build_book.py [chapter-name-substring ...]
+Usage: python scripts/build_book.py [--execute-only] [chapter-name-substring ...]
+(--execute-only: execute the selected chapters into book/_executed and stop, no rendering.)
 
 The book's header links to the repository when the clone has an `origin` remote on GitHub (or
 GitLab, Bitbucket): the build then reads a copy of _config.yml with `repository.url` set and the
@@ -88,7 +89,7 @@ def origin_url() -> str | None:
     return repository_url(remote.stdout) if remote.returncode == 0 else None
 
 
-def main(selected: list[str]) -> None:
+def main(selected: list[str], render: bool = True) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     seconds = {}
     for nb in sorted(CHAPTERS.glob("*.ipynb")):
@@ -101,6 +102,8 @@ def main(selected: list[str]) -> None:
     if seconds:
         print(f"chapters executed in {sum(seconds.values()):.0f} s: "
               + ", ".join(f"{stem} {s:.0f} s" for stem, s in seconds.items()), flush=True)
+    if not render:
+        return
     (ROOT / "book" / "results.md").write_text(results.results_page(RESULTS))
     start = time.perf_counter()
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
@@ -118,4 +121,5 @@ def main(selected: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    arguments = sys.argv[1:]
+    main([a for a in arguments if a != "--execute-only"], render="--execute-only" not in arguments)
