@@ -1,6 +1,6 @@
 """Train the book's grids (kit.grids) into the run store, group by group, resumably.
 
-    python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES]
+    python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES] [--missing]
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
 schedule, matched, embed_ablation. Runs already in the store are skipped, so a killed invocation resumes where
@@ -52,11 +52,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"any of {', '.join(GROUPS)} (default: all)")
     parser.add_argument("--commit-every", type=float, default=0, metavar="MINUTES")
+    parser.add_argument("--missing", action="store_true",
+                        help="train nothing: print how many runs of each group the store lacks; exit 1 if any")
     args = parser.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown groups {unknown}; allowed: {', '.join(GROUPS)}")
     store, corpus = RunStore(), data.load_corpus()
+    if args.missing:
+        lacking = {g: sum(not store.has(store.run_id(c, corpus.fingerprint)) for c in GROUPS[g](store, corpus))
+                   for g in args.groups or GROUPS}
+        print(", ".join(f"{g}: {n} missing" for g, n in lacking.items()))
+        return int(any(lacking.values()))
     last_commit, trained = time.time(), 0
     for group in args.groups or GROUPS:
         configs = GROUPS[group](store, corpus)
