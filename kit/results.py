@@ -91,8 +91,9 @@ def results_page(results_dir) -> str:
         "# Results",
         "",
         "Every claim of the two papers that this book tests, with the paper's number, the book's number on "
-        "the authors' published sweep data and on our own runs (with the chapter's bootstrap interval in "
-        "brackets), and the verdict. Each verdict follows a rule stated in the chapter before its numbers "
+        "the authors' published sweep data and on our own runs (with the chapter's 95% interval in "
+        "brackets: a bootstrap and profile-likelihood interval for a fitted quantity, a t interval from the "
+        "seed noise for a measured difference), and the verdict. Each verdict follows a rule stated in the chapter before its numbers "
         "were computed: *holds*, *does not hold*, or *not resolved* when the interval is too wide at our "
         "noise to decide; the rule and the measured result of each claim are listed under its table. Every "
         "number here is read from the chapters as they executed for this build; the link on each claim "
