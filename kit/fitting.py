@@ -532,19 +532,29 @@ def fit(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3, starts=1
     return spec.result(z_BxP[best], n_starts=len(z0_BxP), converged=done_B[best])
 
 
-def _resample_fits(result: FitResult, n_boot: int, seed: int) -> np.ndarray:
+def _resample_fits(result: FitResult, n_boot: int, seed: int, starts: Sequence[Mapping] = ()) -> np.ndarray:
     """The optimiser's end points z_BxP for n_boot resamples of the runs (drawn with replacement,
-    as counts per run), each refitted from the full fit."""
+    as counts per run), each refitted from the full fit and from each of `starts` (the full fit
+    with the coefficients a start names set to its values), keeping the refit with the lowest
+    objective."""
     spec = result.problem
     R = len(spec.y)
     rng = np.random.default_rng(seed)
     counts_BxR = np.array([np.bincount(rng.integers(0, R, R), minlength=R) for _ in range(n_boot)])
-    z_BxP, _, _ = spec.solve(np.tile(spec.encode(result.params), (n_boot, 1)), weight_BxR=counts_BxR,
-                             max_steps=RESAMPLE_STEPS)
-    return z_BxP
+    for start in starts:
+        unknown = sorted(set(start) - set(spec.names))
+        if unknown:
+            raise ValueError(f"a start names {unknown}, not free coefficients of the fit ({list(spec.names)})")
+    z0_KxP = np.array([spec.encode({**result.params, **start}) for start in [{}, *starts]])
+    K = len(z0_KxP)
+    z_BxP, value_B, _ = spec.solve(np.repeat(z0_KxP, n_boot, axis=0), weight_BxR=np.tile(counts_BxR, (K, 1)),
+                                   max_steps=RESAMPLE_STEPS)
+    best_B = np.argmin(np.nan_to_num(value_B.reshape(K, n_boot), nan=np.inf), axis=0)
+    return z_BxP.reshape(K, n_boot, -1)[best_B, np.arange(n_boot)]
 
 
-def bootstrap(fit_fn, df: pd.DataFrame, n_boot=200, seed=0, derived=None) -> pd.DataFrame:
+def bootstrap(fit_fn, df: pd.DataFrame, n_boot=200, seed=0, derived=None,
+              starts: Sequence[Mapping] = ()) -> pd.DataFrame:
     """Refit on n_boot resamples of the runs (rows of df, drawn with replacement).
 
     fit_fn(df) -> FitResult: the full fit (e.g. kit.fitting.fit with the law, coefficients and
@@ -553,13 +563,17 @@ def bootstrap(fit_fn, df: pd.DataFrame, n_boot=200, seed=0, derived=None) -> pd.
     0.4% of the resample fits (see the module docstring).
     derived: name -> callable(params) -> float, quantities computed from each refit's
     coefficients (a gain, an optimal sparsity, an extrapolated loss).
+    starts: further starting points, each a dict of some free coefficients (the others from the
+    full fit); every resample is also refitted from each, and its lowest objective kept. Needed
+    where the full fit sits at a boundary its optimiser cannot leave: a_S -> 0 (no sparsity
+    term) on a log scale gives a refit no gradient back, so every resample would stay there.
     Returns one row per resample: every coefficient, then every derived quantity.
     """
     derived = dict(derived or {})
     full = fit_fn(df)
     if full.problem is None or len(full.problem.y) != len(df):
         raise ValueError(f"fit_fn(df) must return kit.fitting.fit's result on the {len(df)} rows of df, in order")
-    rows = [full.problem.decode(z) for z in _resample_fits(full, n_boot, seed)]
+    rows = [full.problem.decode(z) for z in _resample_fits(full, n_boot, seed, starts)]
     return pd.DataFrame([{**params, **{name: f(params) for name, f in derived.items()}} for params in rows])
 
 

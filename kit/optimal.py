@@ -106,9 +106,11 @@ def chinchilla_line(C, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
 
 def multiple_text(value, low=None, high=None) -> str:
     """A multiple (and its interval) as the book prints it: "2.44x", "2.44x [1.3x, 7.9x]"; "never"
-    at NEVER, and "> 1e10x" from 1e10 on (an interval's end that bootstrap percentiles put between
-    a finite multiple and NEVER)."""
-    show = lambda v: "never" if v >= NEVER else "> 1e10x" if v >= 1e10 else f"{v:.3g}x"
+    at NEVER, "> 1e10x" from 1e10 on (an interval's end that bootstrap percentiles put between
+    a finite multiple and NEVER), and "< 0.001x" below 1e-3 but above 0 (a law whose sparsity term
+    is a step, b_S in the hundreds, makes the smallest sparsity pay at once)."""
+    show = lambda v: ("never" if v >= NEVER else "> 1e10x" if v >= 1e10 else "< 0.001x" if 0 < v < 1e-3
+                      else f"{v:.3g}x")
     text = show(float(value))
     return text if low is None else f"{text} [{show(float(low))}, {show(float(high))}]"
 

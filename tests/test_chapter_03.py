@@ -65,6 +65,8 @@ def test_our_numbers_are_intervals(chapter):
     assert cost["runs"] == 8 and 0 < cost["low"] <= cost["mean"] <= cost["high"] < 0.05
     over = found["optimal-overtaking"]
     assert over["numbers"]["wins_pairs"] >= 1
+    values = glued(chapter[0])
+    assert values["sparsity_term"] in ("'vanishes'", "'does not vanish'")  # the reading of our law's sparsity term
 
 
 def test_defaults_are_the_grids_of_kit_grids():

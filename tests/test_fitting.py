@@ -241,3 +241,20 @@ def test_derived_quantities_need_the_sparse_law():
     result = fit(avg_param_law, dict(N_avg=N_avg, D=D), avg_param_law(N_avg, D, **true), list(true), starts=[true])
     with pytest.raises(ValueError, match="sparse_law"):
         intervals_of(result, {"g": ("gain", 0.5)}, n_boot=2)
+
+
+def test_bootstrap_starts_free_resamples_from_a_boundary_the_full_fit_is_stuck_at():
+    # A fit started at a_S ~ 0 stays there (on the optimiser's log scale no gradient leads back)
+    # and so does every resample refitted from it; refitted also from a start with a sparsity
+    # term, each resample finds the gain the data have.
+    runs = table1_grid(TABLE7["t5"], noise=1e-3)
+    stuck = lambda df: fit(sparse_law, df, df.loss, COEFF_NAMES, starts=[{**TABLE7["t5"], "a_S": 1e-60}])
+    gain75 = {"gain_0.75": lambda p: float(gain(0.75, p["a_S"], p["b_S"], p["c_S"], p["b_N"]))}
+    alone = bootstrap(stuck, runs, n_boot=6, seed=2, derived=gain75)
+    np.testing.assert_allclose(alone["gain_0.75"], 1.0, atol=1e-9)
+    freed = bootstrap(stuck, runs, n_boot=6, seed=2, derived=gain75, starts=[{"a_S": 1.0, "b_S": 1.0}])
+    assert list(freed.columns) == list(alone.columns)
+    true = gain(0.75, *(TABLE7["t5"][c] for c in ("a_S", "b_S", "c_S", "b_N")))
+    np.testing.assert_allclose(freed["gain_0.75"], true, rtol=0.05)
+    with pytest.raises(ValueError, match=r"names \['x'\], not free coefficients"):
+        bootstrap(stuck, runs, n_boot=2, starts=[{"x": 1.0}])

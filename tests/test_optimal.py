@@ -81,6 +81,8 @@ def test_multiple_text():
     assert optimal.multiple_text(2.4357) == "2.44x"
     assert optimal.multiple_text(2.4357, 1.3, optimal.NEVER) == "2.44x [1.3x, never]"
     assert optimal.multiple_text(3e10) == "> 1e10x"
+    assert optimal.multiple_text(0.5, 3e-148, 0.0024) == "0.5x [< 0.001x, 0.0024x]"
+    assert optimal.multiple_text(0.0) == "0x"
 
 
 @pytest.mark.parametrize("interval, side, verdict", [
