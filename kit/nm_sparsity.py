@@ -8,7 +8,7 @@ None), its metrics (nm_violations, layer_sparsity) and the laws' inputs S, N, D,
     check = nm_sparsity.masks(nm_runs)                      # exact n:m in every kernel?
     pairs = nm_sparsity.twins(main_runs, nm_runs)           # log-loss gap to the unstructured twin
     term = nm_sparsity.fit_sparsity_term(group, unstructured.params)   # a_S, b_S, c_S only
-    gains = nm_sparsity.resampled_gains(term_samples, 0.5, b_N=base_samples.b_N)
+    gains = nm_sparsity.gain(term.params, 0.5)                         # Eq. 7
 """
 
 from __future__ import annotations
@@ -139,17 +139,3 @@ def gain(params: dict, S) -> float:
     """Eq. 7, the dense size multiplier of sparsity S under a fit's params (kit.laws.gain)."""
     return float(laws.gain(S, params["a_S"], params["b_S"], params["c_S"], params["b_N"]))
 
-
-def resampled_gains(samples: pd.DataFrame, S, b_N=None) -> np.ndarray:
-    """Eq. 7 at sparsity S on every row of bootstrap samples (columns a_S, b_S, c_S, b_N; e.g.
-    kit.fitting.bootstrap's); NaN where a row's coefficients are missing. b_N, if given (one value
-    per row), replaces the rows' exponent: an n:m law refitted on resamples of its runs holds b_N
-    at the full unstructured fit, so pairing its rows with the unstructured law's resampled b_N
-    makes its gains carry that uncertainty too (the ratios f(S) / f(0) it fits barely move with
-    b_N, which scales every f alike at the runs' typical size)."""
-    a_S, b_S, c_S = (samples[k].to_numpy(dtype=float) for k in SPARSITY_TERM)
-    b_N = samples["b_N"].to_numpy(dtype=float) if b_N is None else np.asarray(b_N, dtype=float)
-    if b_N.shape != a_S.shape:
-        raise ValueError(f"b_N needs one value per resample ({len(a_S)}); got shape {b_N.shape}")
-    with np.errstate(invalid="ignore"):
-        return ((a_S * (1.0 - S) ** b_S + c_S) / (a_S + c_S)) ** (-1.0 / b_N)

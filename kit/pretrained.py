@@ -7,6 +7,8 @@ Frames are kit.store.law_frame's (one row per run: config fields, metrics, S, N,
     pruned = pretrained.with_parents(law_frame(sparsified), law_frame(dense))
     table = pretrained.efficiency(pruned, fit.params)             # D_scratch, exc, inc
     D_BxM = pretrained.scratch_data_samples(pruned, coeff_samples, log_noise, seed=0)
+    measured = pretrained.scratch_data_from_runs(pruned, law_frame(main_grid_runs))   # no law
+    estimate, low, high = pretrained.geometric_mean_interval(measured.exc.dropna())
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit import laws
+from kit import corelaw, laws
 
 
 def with_parents(pruned: pd.DataFrame, dense: pd.DataFrame) -> pd.DataFrame:
@@ -102,3 +104,66 @@ def percentile_interval(samples, level=0.95) -> tuple[float, float]:
     tail = (1 - level) / 2
     low, high = np.quantile(x, [tail, 1 - tail], method="inverted_cdf")
     return float(low), float(high)
+
+
+def scratch_twins(pruned: pd.DataFrame, scratch: pd.DataFrame) -> dict:
+    """For every pruned model (index of `pruned`), its from-scratch twins: the runs of `scratch`
+    (e.g. the main grid's law frame) with the same target sparsity (config field `sparsity`) and
+    the same non-zero count N, sorted by D. Models without a twin are left out."""
+    for name, frame in (("pruned", pruned), ("scratch", scratch)):
+        missing = [c for c in ("sparsity", "N", "D", "loss") if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks columns {missing}")
+    groups = {(round(float(s), 6), int(n)): runs.sort_values("D")
+              for (s, n), runs in scratch.groupby([scratch.sparsity.round(6), scratch.N.astype(int)])}
+    return {i: groups[key] for i, key in zip(pruned.index, zip(pruned.sparsity.round(6), pruned.N.astype(int)))
+            if key in groups}
+
+
+def x_at_loss(x_K, L_K, L) -> float:
+    """Where a curve of runs (x_K: their budgets D, or sizes N; L_K: their final losses) reaches
+    loss L: log x linear in log L between the two consecutive runs whose losses bracket L (the
+    first such pair from the smallest x on); NaN where L lies outside the losses of every pair
+    (below the curve's reach or above its first run)."""
+    order = np.argsort(x_K)
+    log_x, log_L = np.log(np.asarray(x_K, dtype=float)[order]), np.log(np.asarray(L_K, dtype=float)[order])
+    target = np.log(float(L))
+    for k in range(len(log_x) - 1):
+        hi, lo = log_L[k], log_L[k + 1]
+        if min(hi, lo) <= target <= max(hi, lo) and hi != lo:
+            return float(np.exp(log_x[k] + (log_x[k + 1] - log_x[k]) * (target - hi) / (lo - hi)))
+    return float("nan")
+
+
+def scratch_data_from_runs(pruned: pd.DataFrame, scratch: pd.DataFrame) -> pd.DataFrame:
+    """Table 4 without a law: for every pruned model (columns sparsity, N, loss, D, D_pretrain),
+    the data D_scratch at which its from-scratch twins (scratch_twins) reach its loss, read off
+    their measured losses by x_at_loss, and exc = D_scratch / D, inc = D_scratch /
+    (D_pretrain + D) as in `efficiency`. Adds twins (how many runs the curve has) and twin_D_min,
+    twin_D_max (its budgets); D_scratch is NaN where a model has fewer than two twins or its loss
+    lies outside their range (then the twins' range bounds it: see twin_loss_min, twin_loss_max)."""
+    twins = scratch_twins(pruned, scratch)
+    D_scratch, count, D_min, D_max, L_min, L_max = ([] for _ in range(6))
+    for i, loss in zip(pruned.index, pruned.loss):
+        runs = twins.get(i)
+        has = runs is not None and len(runs) >= 2
+        D_scratch.append(x_at_loss(runs.D, runs.loss, loss) if has else np.nan)
+        count.append(0 if runs is None else len(runs))
+        D_min.append(runs.D.min() if runs is not None else np.nan)
+        D_max.append(runs.D.max() if runs is not None else np.nan)
+        L_min.append(runs.loss.min() if runs is not None else np.nan)
+        L_max.append(runs.loss.max() if runs is not None else np.nan)
+    D_scratch = np.array(D_scratch)
+    return pruned.assign(twins=count, twin_D_min=D_min, twin_D_max=D_max, twin_loss_min=L_min, twin_loss_max=L_max,
+                         D_scratch=D_scratch, exc=D_scratch / pruned.D.to_numpy(),
+                         inc=D_scratch / (pruned.D_pretrain + pruned.D).to_numpy())
+
+
+def geometric_mean_interval(values, level=0.95) -> tuple[float, float, float]:
+    """The geometric mean of positive values (e.g. one exc per pretrained model) and its Student-t
+    `level` interval, from the mean of their logs (kit.corelaw.mean_interval): (estimate, low,
+    high); NaN ends for fewer than two values."""
+    values = np.asarray(values, dtype=float)
+    if not (values.size and np.all(values > 0) and np.all(np.isfinite(values))):
+        raise ValueError(f"values = {values.tolist()}: need one or more positive finite numbers")
+    return tuple(float(np.exp(v)) for v in corelaw.mean_interval(np.log(values), level))

@@ -70,17 +70,6 @@ def test_fit_sparsity_term_recovers_it_with_the_dense_terms_held():
     assert nm_sparsity.gain(true, 0.5) == pytest.approx(1.67, abs=0.01)  # Table 3's n:8 at 50%
 
 
-def test_resampled_gains_take_the_exponent_given():
-    samples = pd.DataFrame([TABLE7["t5"], {**TABLE7["t5"], "a_S": np.nan}])
-    gains = nm_sparsity.resampled_gains(samples, 0.5)
-    assert gains[0] == pytest.approx(laws.gain(0.5, *(TABLE7["t5"][k] for k in ("a_S", "b_S", "c_S", "b_N"))))
-    assert np.isnan(gains[1])
-    other = nm_sparsity.resampled_gains(samples, 0.5, b_N=[0.49, 0.49])  # twice b_N: the square root of the gain
-    assert other[0] == pytest.approx(gains[0] ** 0.5)
-    with pytest.raises(ValueError, match=r"one value per resample \(2\)"):
-        nm_sparsity.resampled_gains(samples, 0.5, b_N=[0.3])
-
-
 def test_gap_summary_gives_the_mean_gap_with_a_t_interval_in_percent():
     pairs = pd.DataFrame({"pattern": ["2:4"] * 3 + ["1:4"], "gap": [0.01, 0.02, 0.03, 0.05]})
     table = nm_sparsity.gap_summary(pairs)

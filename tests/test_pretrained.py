@@ -72,3 +72,37 @@ def test_geometric_mean_and_percentile_interval():
     assert np.isfinite(low) and np.isinf(high)
     with pytest.raises(ValueError, match="all NaN"):
         pretrained.percentile_interval([np.nan])
+
+
+def test_x_at_loss_interpolates_log_d_in_log_l_and_is_nan_outside():
+    D, L = [1e6, 2e6, 4e6], [3.0, 2.5, 2.2]
+    assert pretrained.x_at_loss(D, L, 2.5) == pytest.approx(2e6)
+    mid = np.exp(np.log(1e6) + np.log(2) * np.log(3.0 / 2.7) / np.log(3.0 / 2.5))
+    assert pretrained.x_at_loss(D, L, 2.7) == pytest.approx(mid, rel=1e-12)
+    assert pretrained.x_at_loss(D[::-1], L[::-1], 2.7) == pytest.approx(mid, rel=1e-12)  # order of runs free
+    assert np.isnan(pretrained.x_at_loss(D, L, 2.1)) and np.isnan(pretrained.x_at_loss(D, L, 3.1))
+
+
+def test_scratch_data_from_runs_reads_each_models_twins():
+    scratch = pd.DataFrame({"sparsity": [0.5] * 3 + [0.75] * 3, "N": [100] * 3 + [50] * 3,
+                            "D": [1e6, 2e6, 4e6] * 2, "loss": [3.0, 2.5, 2.2, 3.2, 2.8, 2.6]})
+    pruned = pd.DataFrame({"sparsity": [0.5, 0.75, 0.75, 0.5], "N": [100, 50, 50, 200], "loss": [2.5, 2.8, 2.5, 2.0],
+                           "D": [1e5] * 4, "D_pretrain": [9e5] * 4}, index=[3, 1, 2, 0])
+    twins = pretrained.scratch_twins(pruned, scratch)
+    assert sorted(twins) == [1, 2, 3] and twins[3].D.tolist() == [1e6, 2e6, 4e6]
+    out = pretrained.scratch_data_from_runs(pruned, scratch)
+    np.testing.assert_allclose(out.D_scratch.loc[[3, 1]], [2e6, 2e6])
+    np.testing.assert_allclose(out.exc.loc[[3, 1]], [20.0, 20.0])
+    assert out.inc.loc[3] == pytest.approx(2.0)
+    assert np.isnan(out.D_scratch.loc[2]) and out.twin_loss_min.loc[2] == 2.6  # below the longest twin: > 4e6
+    assert np.isnan(out.D_scratch.loc[0]) and out.twins.loc[0] == 0  # no twin at all
+
+
+def test_geometric_mean_interval_is_the_t_interval_of_the_logs():
+    estimate, low, high = pretrained.geometric_mean_interval([2.0, 8.0])
+    assert estimate == pytest.approx(4.0)
+    half = 12.706 * np.std(np.log([2.0, 8.0]), ddof=1) / np.sqrt(2)
+    assert (low, high) == pytest.approx((4 * np.exp(-half), 4 * np.exp(half)), rel=1e-3)
+    assert np.isnan(pretrained.geometric_mean_interval([3.0])[1])
+    with pytest.raises(ValueError, match="positive finite"):
+        pretrained.geometric_mean_interval([1.0, np.inf])
