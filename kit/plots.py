@@ -335,12 +335,15 @@ def plot_nm_scaling(ax, points, curves=None, xlabel="non-zero parameters $N$", y
     return _log_log(ax, xlabel, ylabel)
 
 
-def plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=None, vmax=None, colorbar=True):
+def plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=None, vmax=None, colorbar=True, cells="loss and gap"):
     """Final loss over pruning windows (Jin et al.'s schedule sweep): one cell per (start, end),
     rows `starts` (top to bottom), columns `ends`; loss_SxE[i, j] is the loss at starts[i],
     ends[j], NaN where there is no run (start >= end). Colour and the second line of each cell
     are the gap to the panel's best loss (outlined black); mark, a (start, end) pair, is outlined
-    dashed blue (e.g. 25%-75%). vmax: gap at the top of the colour scale (to share it)."""
+    dashed blue (e.g. 25%-75%). vmax: gap at the top of the colour scale (to share it). cells:
+    "loss and gap" (two lines per cell) or "gap" (one line, for small panels)."""
+    if cells not in ("loss and gap", "gap"):
+        raise ValueError(f"cells = {cells!r}: need 'loss and gap' or 'gap'")
     starts, ends, loss_SxE = np.asarray(starts), np.asarray(ends), np.asarray(loss_SxE, dtype=float)
     if loss_SxE.shape != (starts.size, ends.size):
         raise ValueError(f"loss_SxE must have shape (len(starts), len(ends)) = {(starts.size, ends.size)}; "
@@ -351,7 +354,8 @@ def plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=None, vmax=None, colo
     vmax = vmax if vmax is not None else np.nanmax(gap_SxE)
     image = ax.imshow(gap_SxE, cmap="YlOrRd", vmin=0.0, vmax=vmax)
     for i, j in zip(*np.nonzero(~np.isnan(gap_SxE))):
-        ax.text(j, i, f"{loss_SxE[i, j]:.3f}\n+{gap_SxE[i, j]:.3f}", ha="center", va="center", fontsize=8,
+        label = f"+{gap_SxE[i, j]:.3f}" if cells == "gap" else f"{loss_SxE[i, j]:.3f}\n+{gap_SxE[i, j]:.3f}"
+        ax.text(j, i, label, ha="center", va="center", fontsize=8,
                 color="white" if gap_SxE[i, j] > 0.6 * vmax else "black")
     best = np.unravel_index(np.nanargmin(loss_SxE), loss_SxE.shape)
     ax.add_patch(matplotlib.patches.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, ec="k", lw=2.5))

@@ -215,6 +215,11 @@ def test_plot_schedule_heatmap(ax):
     assert "end" in ax.get_xlabel() and "start" in ax.get_ylabel()
     with pytest.raises(ValueError, match=r"shape \(len\(starts\), len\(ends\)\) = \(3, 3\); got \(3, 2\)"):
         plots.plot_schedule_heatmap(ax, starts, ends, loss_SxE[:, :2])
+    ax.clear()
+    plots.plot_schedule_heatmap(ax, starts, ends, loss_SxE, vmax=0.2, colorbar=False, cells="gap")
+    assert sorted(t.get_text() for t in ax.texts)[:2] == ["+0.000", "+0.020"] and len(ax.texts) == 8
+    with pytest.raises(ValueError, match=r"cells = 'loss': need 'loss and gap' or 'gap'"):
+        plots.plot_schedule_heatmap(ax, starts, ends, loss_SxE, cells="loss")
 
 
 def test_plot_errors(ax):
