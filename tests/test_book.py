@@ -48,8 +48,7 @@ def test_chapter_is_stored_clean_with_parameters_first(stem):
     assert all(not c.outputs and c.execution_count is None for c in code), "commit chapters without outputs"
 
 
-# The chapter contract (.notes/conventions.md), checked on the stored chapters.
-REWRITE = pytest.mark.xfail(strict=False, reason="chapters being rewritten to the contract")
+# The chapter contract, checked on the stored chapters.
 # Other names for what the contract names runs_dir, corpus, n_nonzero, tokens, sparsities, seeds,
 # n_boot, n_starts, results_dir: the same thing has the same name in every chapter.
 ALIASES = {"grid_sparsities": "sparsities", "sparsity_grid": "sparsities", "run_dir": "runs_dir", "runs": "runs_dir",
@@ -64,7 +63,6 @@ def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-@REWRITE
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
 def test_chapter_opens_with_title_and_rerun_box(stem):
     first = read(stem).cells[0]
@@ -73,14 +71,12 @@ def test_chapter_opens_with_title_and_rerun_box(stem):
     assert "{glue:text}`runtime_cached" in first.source, "the runtime from runs/ is measured and glued, never typed"
 
 
-@REWRITE
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
 def test_parameters_cell_is_tagged_and_collapsed(stem):
     tags = set(parameters_cell(read(stem)).metadata.get("tags", []))
     assert {"parameters", "hide-input"} <= tags, f"first code cell has tags {sorted(tags)}"
 
 
-@REWRITE
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
 def test_next_cell_validates_every_parameter_with_kit_params(stem):
     nb = read(stem)
@@ -90,7 +86,6 @@ def test_next_cell_validates_every_parameter_with_kit_params(stem):
     assert not unchecked, f"parameters not validated with kit.params in the cell after the parameters: {unchecked}"
 
 
-@REWRITE
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
 def test_every_code_cell_is_collapsed_or_shown_on_purpose(stem):
     untagged = [c.source.splitlines()[0] if c.source else "" for c in code_cells(read(stem))
@@ -98,7 +93,6 @@ def test_every_code_cell_is_collapsed_or_shown_on_purpose(stem):
     assert not untagged, f"code cells tagged neither hide-input nor show-input, starting: {untagged}"
 
 
-@REWRITE
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
 def test_parameters_have_the_common_names(stem):
     found = defaults(read(stem))
