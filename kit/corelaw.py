@@ -11,8 +11,11 @@ Chapter 2 runs these on the authors' published sweeps (kit.paper) and on our own
 - the three observations the paper reads off its Fig. 2 (Section 3.2) as tests with rules that
   can fail (`observations`): parallel lines in log-log (`size_exponents`), lower loss with
   diminishing gains (`sparsity_steps`), no interaction of sparsity and data (`data_steps`);
-- the seed-to-seed noise floor as a function of the data (`noise_floor`, on kit.noise), and the
-  interval of a single held-out run's loss (`prediction_interval`, `extrapolation_verdict`).
+- the seed-to-seed noise floor as a function of the data (`noise_floor`, on kit.noise, and
+  `std_ratio_interval` between budgets), and the interval of a single held-out run's loss
+  (`prediction_interval`, `extrapolation_verdict`);
+- kit.fitting's intervals as the book prints them, an unbounded side as "unbounded"
+  (`interval_text`, `width_text`, `floor_gains`).
 
 Every function takes a frame of runs with columns S (sparsity), N (non-zero parameters), D (data)
 and loss, as kit.paper.load_t5 and kit.store.law_frame give them; columns naming a grid point (the
@@ -155,11 +158,13 @@ def profile(result: fitting.FitResult, coefficient: str, values, stiffness=30.0)
     if coefficient not in spec.names:
         raise ValueError(f"coefficient {coefficient!r}: need one of the fit's free coefficients {spec.names}")
     values = np.asarray(values, dtype=float)
-    # the penalty (pull log c - pull log value)^2 / 2 outweighs the objective's slope along c by
-    # far: its curvature pull^2 against the objective's, which is of the order of the objective
+    # the penalty (pull log c - pull log value)^2 / 2 (c itself for kit.fitting.LINEAR) outweighs the
+    # objective's slope along c by far: its curvature pull^2 against the objective's, which is of
+    # the order of the objective
     pull = np.full(len(values), stiffness / math.sqrt(max(result.objective, 1e-300)))
+    target = values if coefficient in fitting.LINEAR else np.log(values)  # the optimiser's scale (kit.fitting)
     z, _, _ = spec.solve(np.tile(spec.encode(result.params), (len(values), 1)),
-                         quantity_B=[("coefficient", coefficient)] * len(values), pull_B=pull, at_B=pull * np.log(values))
+                         quantity_B=[("coefficient", coefficient)] * len(values), pull_B=pull, at_B=pull * target)
     rows = [spec.decode(z_P) for z_P in z]
     objectives = [float(np.mean(fitting.huber(
         (np.log(spec.law(**spec.inputs, **p)) if spec.log_loss else spec.law(**spec.inputs, **p)) - spec.target,
@@ -349,6 +354,18 @@ def std_interval(sigma, dof, level=0.95) -> tuple[float, float]:
             float(sigma * math.sqrt(dof / stats.chi2.ppf(0.5 - level / 2, dof))))
 
 
+def std_ratio_interval(sigma_a, dof_a, sigma_b, dof_b, level=0.95) -> tuple[float, float, float]:
+    """The ratio sigma_a / sigma_b of two standard deviations estimated with dof_a and dof_b degrees
+    of freedom (e.g. the seed noise at two budgets), with its interval at `level` from the F
+    distribution of (s_a / sigma_a)^2 / (s_b / sigma_b)^2: (ratio, low, high)."""
+    if not (sigma_a >= 0 and sigma_b > 0 and dof_a >= 1 and dof_b >= 1):
+        raise ValueError(f"sigma_a = {sigma_a!r}, sigma_b = {sigma_b!r}, dof {dof_a!r}, {dof_b!r}: "
+                         f"need sigma_a >= 0, sigma_b > 0 and dof >= 1")
+    ratio = float(sigma_a / sigma_b)
+    return (ratio, ratio / math.sqrt(stats.f.ppf(0.5 + level / 2, dof_a, dof_b)),
+            ratio / math.sqrt(stats.f.ppf(0.5 - level / 2, dof_a, dof_b)))
+
+
 def noise_floor(repeats: pd.DataFrame, point, by: str = "tokens", level=0.95) -> pd.DataFrame:
     """kit.noise.seed_noise's table (sigma, dof, points, runs per value of `by`, e.g. the token
     budget) with the chi-square interval of each sigma (low, high) and the mean loss of the runs."""
@@ -367,6 +384,29 @@ def prediction_interval(estimate, low, high, noise_std=0.0, dof=None, level=0.95
     return (float(estimate - math.hypot(estimate - low, half)), float(estimate + math.hypot(high - estimate, half)))
 
 
+def interval_text(estimate, low, high, fmt=".3g", unit="") -> str:
+    """kit.claims.interval_text for kit.fitting's intervals, whose sides the profile left
+    unbounded are 0 or inf: an infinite side reads "unbounded" (interval_text(1.0, 1.0, inf, unit="x")
+    -> "1x [1, unbounded]"); a side at 0 is the edge of a positive quantity's range and stays 0."""
+    if not (math.isinf(float(low)) or math.isinf(float(high))):
+        return claims.interval_text(estimate, low, high, fmt, unit)
+    ends = ["unbounded" if math.isinf(float(v)) else format(float(v), fmt) for v in (low, high)]
+    return f"{format(float(estimate), fmt)}{unit} [{ends[0]}, {ends[1]}]"
+
+
+def floor_gains(table: pd.DataFrame) -> pd.DataFrame:
+    """kit.fitting.fit_intervals' table with the low end of every "gain(S)" at least 1: Eq. 7's
+    gain is at least 1 for positive coefficients, so a low side the profile left unbounded (which
+    kit.fitting reports as 0, the edge of a positive quantity's range) ends at 1."""
+    gains = table.index.str.startswith("gain(")
+    return table.assign(low=np.where(gains, np.maximum(table["low"], 1.0), table["low"]))
+
+
+def width_text(width, fmt=".2g") -> str:
+    """A relative width (high - low) / estimate as the book prints it: "unbounded" if infinite."""
+    return "unbounded" if math.isinf(float(width)) else format(float(width), fmt)
+
+
 def extrapolation_verdict(predicted, low, high, measured, max_half_width=0.02):
     """Does the law predict a run it never saw (the paper's T5-XL test)? Holds if the measured
     loss lies inside the interval [low, high] of the prediction and that interval's larger
@@ -378,12 +418,15 @@ def extrapolation_verdict(predicted, low, high, measured, max_half_width=0.02):
         raise ValueError(f"need finite predicted and measured, low <= high; got {predicted}, {low}, {high}, {measured}")
     error = predicted / measured - 1
     half = max(predicted - low, high - predicted) / predicted
-    said = (f"predicted {predicted:.4f} [{low:.4f}, {high:.4f}], measured {measured:.4f}: "
+    said = (f"predicted {interval_text(predicted, low, high, '.4f')}, measured {measured:.4f}: "
             f"the prediction errs by {error:+.2%}")
     if measured < low or measured > high:
         side, gap = ("below", low - measured) if measured < low else ("above", measured - high)
         return "does not hold", f"{said}, and the measured loss lies {gap:.4f} {side} the interval."
     if half > max_half_width:
+        if math.isinf(half):
+            return "not resolved", (f"{said}; the measured loss is inside the interval, but the interval is "
+                                    f"unbounded on a side, where the rule allows a half-width of {max_half_width:.0%}.")
         return "not resolved", (f"{said}; the measured loss is inside the interval, but its half-width "
                                 f"{half:.2%} exceeds the {max_half_width:.0%} the rule allows.")
     return "holds", f"{said}, inside the interval, whose half-width is {half:.2%} of the prediction."
@@ -419,20 +462,21 @@ def gains_verdict(table: pd.DataFrame, paper_gains: dict, max_width=1.0):
     low, high per "gain(S)". Holds if every paper gain lies inside our interval and each interval
     is at most max_width wide (in units of the gain); does not hold if any lies outside; not
     resolved if all inside but some interval is wider."""
-    parts, outside, wide = [], [], []
+    parts, outside, wide, unbounded = [], [], [], []
     for s, value in paper_gains.items():
         row = table.loc[f"gain({s:g})"]
-        parts.append(f"{claims.interval_text(row.estimate, row.low, row.high, '.3g', 'x')} at S = {s:g} (paper {value:.2f}x)")
+        parts.append(f"{interval_text(row.estimate, row.low, row.high, '.3g', 'x')} at S = {s:g} (paper {value:.2f}x)")
         if value < row.low or value > row.high:
             outside.append(f"S = {s:g}")
         elif row.high - row.low > max_width:
-            wide.append(f"S = {s:g}")
+            (unbounded if math.isinf(row.high - row.low) else wide).append(f"S = {s:g}")
     said = "Our gains are " + ", ".join(parts)
     if outside:
         return "does not hold", f"{said}: the paper's lies outside our interval at {', '.join(outside)}."
-    if wide:
-        return "not resolved", (f"{said}: inside our intervals, but at {', '.join(wide)} the interval is wider "
-                                f"than {max_width:g}.")
+    if wide or unbounded:
+        why = [f"at {', '.join(wide)} the interval is wider than {max_width:g}"] if wide else []
+        why += [f"at {', '.join(unbounded)} it is unbounded"] if unbounded else []
+        return "not resolved", f"{said}: inside our intervals, but {' and '.join(why)}."
     return "holds", f"{said}: every paper gain lies inside our interval."
 
 

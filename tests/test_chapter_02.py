@@ -126,6 +126,16 @@ def test_rendered_output_has_no_prints_or_long_lines(executed):
     assert not [o.get("text") for o in outputs if o.output_type == "stream"], "no prints, warnings or progress bars"
     code = [c for c in nb.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
     assert all({"hide-input", "show-input"} & set(c.metadata.get("tags", [])) for c in code)
+    # an interval side the profile left unbounded reads "unbounded" in tables, glued text and claims, never "inf"
+    shown = [str(o.get("data", {}).get(kind, "")) for o in outputs for kind in ("text/markdown", "text/plain")]
+    assert not [t for t in shown if re.search(r"\binf\b", t)]
+
+
+def test_claims_say_unbounded_not_inf(executed):
+    _, found = executed
+    for c in found.values():
+        said = " ".join(str(c[field] or "") for field in ("statement", "paper_value", "authors_data", "our_runs", "reason"))
+        assert not re.search(r"\binf\b", said), c["key"]
 
 
 @pytest.mark.parametrize("parameters, message", [

@@ -102,6 +102,19 @@ def test_std_interval_covers_the_true_std():
     assert 0.94 <= np.mean((bounds[:, 0] <= 0.02) & (0.02 <= bounds[:, 1])) <= 0.96
 
 
+def test_std_ratio_interval_covers_the_true_ratio():
+    # 4,000 pairs of std estimates with 8 degrees of freedom each, true ratio 2.5: the 95% F
+    # interval holds it in 94-96% of them; at equal dof the interval is symmetric in log.
+    rng = np.random.default_rng(2)
+    a, b = (np.sqrt(rng.chisquare(8, 4000) / 8) * s for s in (0.05, 0.02))
+    bounds = np.array([corelaw.std_ratio_interval(x, 8, y, 8)[1:] for x, y in zip(a, b)])
+    assert 0.94 <= np.mean((bounds[:, 0] <= 2.5) & (2.5 <= bounds[:, 1])) <= 0.96
+    ratio, low, high = corelaw.std_ratio_interval(0.03, 8, 0.01, 8)
+    assert ratio == pytest.approx(3.0) and low * high == pytest.approx(ratio**2) and low < ratio < high
+    with pytest.raises(ValueError, match="sigma_b = 0"):
+        corelaw.std_ratio_interval(0.03, 8, 0, 8)
+
+
 def test_noise_floor_pools_per_budget():
     frame = pd.DataFrame({"tokens": [600] * 4 + [2400] * 4, "point": [0, 0, 1, 1] * 2,
                           "loss": [2.0, 2.2, 3.0, 3.1, 1.5, 1.5, 1.8, 1.9]})
@@ -130,7 +143,19 @@ def test_extrapolation_verdict(measured, verdict, words):
     assert got == verdict and words in reason and "errs by" in reason
     assert corelaw.extrapolation_verdict(2.0, 1.9, 2.1, 2.01, max_half_width=0.02)[0] == "not resolved"
     verdict, reason = corelaw.extrapolation_verdict(2.9, 0.2, float("inf"), 2.8)  # a side the profile left unbounded
-    assert verdict == "not resolved" and "inf" in reason
+    assert verdict == "not resolved" and "[0.2000, unbounded]" in reason and "inf" not in reason
+
+
+def test_unbounded_sides_read_unbounded():
+    assert corelaw.interval_text(1.77, 1.61, 1.92, unit="x") == "1.77x [1.61, 1.92]"
+    assert corelaw.interval_text(6.7e-58, 0.0, math.inf) == "6.7e-58 [0, unbounded]"
+    assert corelaw.width_text(math.inf) == "unbounded" and corelaw.width_text(2.19) == "2.2"
+    table = pd.DataFrame({"estimate": [1.0, 1.77, 0.4], "low": [0.0, 1.61, 0.0], "high": [math.inf, 1.92, 1.0]},
+                         index=["gain(0.5)", "gain(0.75)", "c"])
+    floored = corelaw.floor_gains(table)
+    assert list(floored.low) == [1.0, 1.61, 0.0] and list(floored.high) == list(table.high)  # only a gain's low end moves
+    verdict, reason = corelaw.gains_verdict(floored, {0.5: 1.59, 0.75: 1.7})
+    assert verdict == "not resolved" and "1x [1, unbounded]" in reason and "at S = 0.5 it is unbounded" in reason
 
 
 def test_coefficient_and_gain_verdicts():
@@ -168,6 +193,9 @@ def test_profile_matches_fixed_refits():
         fixed = fitting.fit(sparse_law, runs, runs.loss, free, fixed={"b_N": value}, starts=[fit.params])
         assert objective == pytest.approx(fixed.objective, rel=1e-3)
     assert along.objective.iloc[1] == pytest.approx(fit.objective, rel=1e-6)
+    # c, which kit.fitting takes as it is rather than as a log, is pulled to its values too
+    values = np.array([0.9, 1.1]) * fit.params["c"]
+    np.testing.assert_allclose(corelaw.profile(fit, "c", values).c, values, rtol=1e-3)
 
 
 def test_start_agreement_counts_the_starts_at_the_optimum():
