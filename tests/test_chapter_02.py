@@ -22,7 +22,7 @@ TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["
             extrapolation_sparsities=[0.75], n_boot=8, n_starts=4)
 PART1 = {"core-table7-t5", "core-table7-vit", "core-fit-converges", "core-t5-xl", "core-parallel-t5",
          "core-diminishing-t5", "core-no-interaction-t5", "core-table2-t5", "core-table2-vit"}
-PART2 = {"core-parallel-ours", "core-diminishing-ours", "core-no-interaction-ours", "core-gains-ours",
+PART2 = {"core-parallel-ours", "core-diminishing-ours", "core-no-interaction-ours",
          "core-extrapolation-ours"}
 
 
