@@ -15,7 +15,7 @@ Chapter 2 runs these on the authors' published sweeps (kit.paper) and on our own
   `std_ratio_interval` between budgets), and the interval of a single held-out run's loss
   (`prediction_interval`, `extrapolation_verdict`);
 - kit.fitting's intervals as the book prints them, an unbounded side as "unbounded"
-  (`interval_text`, `width_text`, `floor_gains`).
+  (`interval_text`, `width_text`).
 
 Every function takes a frame of runs with columns S (sparsity), N (non-zero parameters), D (data)
 and loss, as kit.paper.load_t5 and kit.store.law_frame give them; columns naming a grid point (the
@@ -392,14 +392,6 @@ def interval_text(estimate, low, high, fmt=".3g", unit="") -> str:
         return claims.interval_text(estimate, low, high, fmt, unit)
     ends = ["unbounded" if math.isinf(float(v)) else format(float(v), fmt) for v in (low, high)]
     return f"{format(float(estimate), fmt)}{unit} [{ends[0]}, {ends[1]}]"
-
-
-def floor_gains(table: pd.DataFrame) -> pd.DataFrame:
-    """kit.fitting.fit_intervals' table with the low end of every "gain(S)" at least 1: Eq. 7's
-    gain is at least 1 for positive coefficients, so a low side the profile left unbounded (which
-    kit.fitting reports as 0, the edge of a positive quantity's range) ends at 1."""
-    gains = table.index.str.startswith("gain(")
-    return table.assign(low=np.where(gains, np.maximum(table["low"], 1.0), table["low"]))
 
 
 def width_text(width, fmt=".2g") -> str:

@@ -135,6 +135,8 @@ def _natural(quantity: tuple, q):
     q = np.asarray(q, dtype=float)
     if quantity[0] == "s_opt":
         return np.maximum(-np.expm1(-q), 0.0)
+    if quantity[0] == "gain":  # Eq. 7: at least 1 for positive coefficients
+        return np.exp(np.maximum(q, 0.0))
     return np.maximum(q, 0.0) if quantity[0] == "coefficient" and quantity[1] in LINEAR else np.exp(q)
 
 
@@ -658,7 +660,7 @@ def _profile(result: FitResult, named: dict, level: float, pool_z_BxP) -> pd.Dat
     with the least penalised objective among the full fit, the bootstrap fits `pool_z_BxP` and
     every refit so far: starting from a side's last refit alone can leave it on a ridge between
     two valleys (e.g. c > 0 and c = 0) and miss one. A side still within the threshold SPAN out
-    is unbounded: its bound is the edge of the quantity's range (0 or inf; for S_opt 0 or 1), and
+    is unbounded: its bound is the edge of the quantity's range (0 or inf; a gain 1 or inf; S_opt 0 or 1), and
     `bounded` is False. Returns one row per quantity: estimate, low, high, bounded."""
     spec = result.problem
     quantities = list(named.values())
@@ -763,7 +765,7 @@ def fit_intervals(result: FitResult, derived: Mapping | None = None, n_boot=200,
     "S_opt": ("s_opt", 6.0e8, 1e22, 6)}.
     Returns one row per quantity: estimate (the fit's), low, high; bounded (False where the
     profile stays within the threshold out to SPAN on a side: that bound is then the edge of the
-    quantity's range, 0 or inf, for S_opt 0 or 1, and the data do not identify the quantity);
+    quantity's range, 0 or inf (a gain 1 or inf, S_opt 0 or 1), and the data do not identify the quantity);
     and the two parts: profile_low, profile_high, boot_low, boot_high.
     """
     if not 0 < level < 1:

@@ -150,11 +150,9 @@ def test_unbounded_sides_read_unbounded():
     assert corelaw.interval_text(1.77, 1.61, 1.92, unit="x") == "1.77x [1.61, 1.92]"
     assert corelaw.interval_text(6.7e-58, 0.0, math.inf) == "6.7e-58 [0, unbounded]"
     assert corelaw.width_text(math.inf) == "unbounded" and corelaw.width_text(2.19) == "2.2"
-    table = pd.DataFrame({"estimate": [1.0, 1.77, 0.4], "low": [0.0, 1.61, 0.0], "high": [math.inf, 1.92, 1.0]},
-                         index=["gain(0.5)", "gain(0.75)", "c"])
-    floored = corelaw.floor_gains(table)
-    assert list(floored.low) == [1.0, 1.61, 0.0] and list(floored.high) == list(table.high)  # only a gain's low end moves
-    verdict, reason = corelaw.gains_verdict(floored, {0.5: 1.59, 0.75: 1.7})
+    table = pd.DataFrame({"estimate": [1.0, 1.77, 0.4], "low": [1.0, 1.61, 0.0], "high": [math.inf, 1.92, 1.0]},
+                         index=["gain(0.5)", "gain(0.75)", "c"])  # kit.fitting ends an unbounded gain at 1 or inf
+    verdict, reason = corelaw.gains_verdict(table, {0.5: 1.59, 0.75: 1.7})
     assert verdict == "not resolved" and "1x [1, unbounded]" in reason and "at S = 0.5 it is unbounded" in reason
 
 

@@ -258,3 +258,12 @@ def test_bootstrap_starts_free_resamples_from_a_boundary_the_full_fit_is_stuck_a
     np.testing.assert_allclose(freed["gain_0.75"], true, rtol=0.05)
     with pytest.raises(ValueError, match=r"names \['x'\], not free coefficients"):
         bootstrap(stuck, runs, n_boot=2, starts=[{"x": 1.0}])
+
+
+def test_an_unbounded_side_ends_at_the_edge_of_the_quantitys_range():
+    """Eq. 7's gain is at least 1, S_opt lies in [0, 1], a coefficient is positive: a side the
+    profile cannot bound ends there, not beyond."""
+    assert fitting._natural(("gain", 0.5), [-np.inf, np.inf]).tolist() == [1.0, np.inf]
+    assert fitting._natural(("gain", 0.5), np.log(1.7)) == pytest.approx(1.7)
+    assert fitting._natural(("s_opt", 1e5, 1e15, 6.0), [-np.inf, np.inf]).tolist() == [0.0, 1.0]
+    assert fitting._natural(("coefficient", "b_N"), [-np.inf, np.inf]).tolist() == [0.0, np.inf]
