@@ -63,17 +63,25 @@ def _magnitude_key(w, mask):
     return key if mask is None else jnp.where(mask, key, 0)
 
 
-def _keep_largest(key, n_keep):
-    """Bool mask keeping exactly n_keep (may be traced) of the entries with the largest uint32
-    keys, ties going to the lower flat index. The n_keep-th largest key t is found bit by bit
-    (32 counting passes over the array, much faster than a sort on XLA:CPU)."""
-    def try_bit(i, t):
-        candidate = t | (jnp.uint32(1) << (31 - i).astype(jnp.uint32))
-        return jnp.where(jnp.sum(key >= candidate) >= n_keep, candidate, t)
-    t = jax.lax.fori_loop(0, 32, try_bit, jnp.uint32(0))
-    tie = key == t
-    n_ties_kept = n_keep - jnp.sum(key > t)
-    return (key > t) | (tie & (jnp.cumsum(tie.ravel()).reshape(key.shape) <= n_ties_kept))
+def _keep_largest(keys: list, n_keeps: list) -> list:
+    """For every uint32 key array and its n_keep (may be traced): a bool mask keeping exactly n_keep
+    of the entries with the largest keys, ties going to the lower flat index. The n_keep-th
+    largest key t of each array is found bit by bit, all arrays in the same 32 counting passes
+    (much faster than a sort on XLA:CPU, and one loop rather than one per array)."""
+    n_keep_K = jnp.stack([jnp.asarray(n, jnp.int32) for n in n_keeps])
+
+    def try_bit(i, t_K):
+        bit = jnp.uint32(1) << (31 - i).astype(jnp.uint32)
+        count_K = jnp.stack([jnp.sum(key >= (t_K[k] | bit), dtype=jnp.int32) for k, key in enumerate(keys)])
+        return jnp.where(count_K >= n_keep_K, t_K | bit, t_K)
+
+    t_K = jax.lax.fori_loop(0, 32, try_bit, jnp.zeros(len(keys), jnp.uint32))
+    masks = []
+    for k, key in enumerate(keys):
+        tie = key == t_K[k]
+        n_ties_kept = n_keep_K[k] - jnp.sum(key > t_K[k], dtype=jnp.int32)
+        masks.append((key > t_K[k]) | (tie & (jnp.cumsum(tie.ravel()).reshape(key.shape) <= n_ties_kept)))
+    return masks
 
 
 def _protect_nm(key_IxO, n: int, m: int):
@@ -152,16 +160,15 @@ def magnitude_masks(params, prunable, sparsity, *, scope: str = "layer", nm: tup
         keys[i] = key
 
     n_keep = lambda size, group: jnp.round((1.0 - jnp.asarray(targets[group], jnp.float32)) * size).astype(jnp.int32)
+    # What one threshold applies to: every leaf ('layer'), or all leaves of a group ('global').
+    units = ([[i] for i in keys] if scope == "layer" else
+             [[i for i in keys if groups[i] == group] for group in targets])
+    flat = [keys[u[0]] if len(u) == 1 else jnp.concatenate([keys[i].ravel() for i in u]) for u in units]
+    found = _keep_largest(flat, [n_keep(f.size, groups[u[0]]) for u, f in zip(units, flat)])
     kept = {}
-    for group in targets:
-        members = [i for i in keys if groups[i] == group]
-        if scope == "layer":
-            kept.update({i: _keep_largest(keys[i], n_keep(keys[i].size, group)) for i in members})
-            continue
-        flat = _keep_largest(jnp.concatenate([keys[i].ravel() for i in members]),
-                             n_keep(sum(keys[i].size for i in members), group))
-        splits = np.cumsum([keys[i].size for i in members])[:-1]
-        kept.update({i: f.reshape(keys[i].shape) for i, f in zip(members, jnp.split(flat, splits))})
+    for u, mask in zip(units, found):
+        splits = np.cumsum([keys[i].size for i in u])[:-1]
+        kept.update({i: part.reshape(keys[i].shape) for i, part in zip(u, jnp.split(mask.ravel(), splits))})
     return treedef.unflatten([kept.get(i) for i in range(len(named))])
 
 
@@ -173,6 +180,7 @@ class GradualPruningState(NamedTuple):
     inner_state: optax.OptState
     masks: Any  # bool arrays on pruned leaves (True = kept), None elsewhere
     sparsity: dict  # {group: the target sparsity the current masks were computed at}
+    kept: dict  # {group: the number of True mask entries, the non-zeros the next step starts from}
     count: jax.Array  # steps done
 
 
@@ -187,8 +195,9 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
     piecewise-constant schedule such as `schedule_fn`'s is followed exactly, including its final
     jump to the target). The top-k runs only on those steps (jax.lax.cond). Every step, gradients
     of pruned weights are zeroed before `inner`, and the updates of pruned weights are -params,
-    so pruned weights are exactly zero after every step. On a mask update the inner state's
-    params-shaped trees (e.g. Adam moments) are zeroed where pruned.
+    so pruned weights are exactly zero after every step. The inner state (e.g. Adam moments) of a
+    pruned weight is left alone: its gradient is zero and its update overridden, and a pruned
+    weight never returns, so it never acts (and keeping it out of the lax.cond keeps a step cheap).
 
     prunable: groups shaped like params (kit.model.prunable_groups), closed over, not traced.
     sparsity_fn(step) -> one target, or {group: target}; jax-traceable and non-decreasing (a
@@ -208,6 +217,7 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
                 _check_nm(name, w.shape, nm[1])  # fail before training, naming the layer
         masks = jax.tree.map(lambda w, g: jnp.ones(w.shape, bool) if _group(g) else None, params, prunable)
         return GradualPruningState(inner.init(params), masks, sparsity={g: jnp.zeros([], jnp.float32) for g in groups},
+                                   kept={g: kept_count(masks, prunable, g) for g in groups},
                                    count=jnp.zeros([], jnp.int32))
 
     def update_fn(grads, state, params=None):
@@ -219,18 +229,16 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
 
         def new_masks():
             masks = magnitude_masks(params, prunable, target, scope=scope, nm=nm, masks=state.masks)
-            inner_state = optax.tree_utils.tree_map_params(
-                inner, lambda x, mask: _zero_pruned(mask, x), state.inner_state, masks)
-            return masks, inner_state
+            return masks, {g: kept_count(masks, prunable, g) for g in groups}
 
-        masks, inner_state = jax.lax.cond(refresh, new_masks, lambda: (state.masks, state.inner_state))
+        masks, kept = jax.lax.cond(refresh, new_masks, lambda: (state.masks, state.kept))
         grads = jax.tree.map(_zero_pruned, masks, grads, is_leaf=_is_none)
-        updates, inner_state = inner.update(grads, inner_state, params)
+        updates, inner_state = inner.update(grads, state.inner_state, params)
         # params + updates is exactly 0 where pruned (x + -x == 0 in floating point).
         updates = jax.tree.map(lambda mask, u, p: u if mask is None else jnp.where(mask, u, -p),
                                masks, updates, params, is_leaf=_is_none)
         sparsity = {g: jnp.where(refresh, target[g], state.sparsity[g]) for g in groups}
-        return updates, GradualPruningState(inner_state, masks, sparsity, state.count + 1)
+        return updates, GradualPruningState(inner_state, masks, sparsity, kept, state.count + 1)
 
     return optax.GradientTransformation(init_fn, update_fn)
 

@@ -121,12 +121,11 @@ def _windows(stream, starts_B, seq_len: int):
     return stream[starts_B[:, None] + jnp.arange(seq_len + 1)].astype(jnp.int32)
 
 
-def _nonzeros(static: Static, opt_state, prunable, n_dense: int, n_embed: int):
+def _nonzeros(static: Static, opt_state, n_dense: int, n_embed: int):
     """(backbone, embedding) non-zeros the next step starts from, on the device."""
     if not static.pruned:
         return jnp.int32(n_dense), jnp.int32(n_embed)
-    return (pruning.kept_count(opt_state.masks, prunable, "backbone"),
-            pruning.kept_count(opt_state.masks, prunable, "embed"))
+    return opt_state.kept["backbone"], opt_state.kept["embed"]
 
 
 @functools.partial(jax.jit, static_argnames="static", donate_argnames="state")
@@ -142,7 +141,7 @@ def train_chunk(state, hp: Hyper, stream, starts_KxB, n, *, static: Static):
 
     def step(i, carry):
         params, opt_state, loss_K, nnz_K, embed_K = carry
-        nnz, nnz_embed = _nonzeros(static, opt_state, prunable, n_dense, n_embed)
+        nnz, nnz_embed = _nonzeros(static, opt_state, n_dense, n_embed)
         batch_BxT1 = _windows(stream, starts_KxB[i], static.shape.seq_len)
         loss, grads = jax.value_and_grad(model.loss_fn)(params, static.shape, batch_BxT1)
         updates, opt_state = tx.update(grads, opt_state, params)
