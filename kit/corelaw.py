@@ -401,8 +401,8 @@ def width_text(width, fmt=".2g") -> str:
 
 def extrapolation_verdict(predicted, low, high, measured, max_half_width=0.02):
     """Does the law predict a run it never saw (the paper's T5-XL test)? Holds if the measured
-    loss lies inside the interval [low, high] of the prediction and that interval's larger
-    half-width is at most max_half_width of the prediction (so the test could have failed); does
+    loss lies inside the interval [low, high] of the prediction and the interval's farther end
+    lies at most max_half_width (a fraction) from the prediction (so the test could have failed); does
     not hold if it lies outside; not resolved if inside an interval wider than that (an unbounded
     side, where the profile found no bound, is infinitely wide)."""
     predicted, low, high, measured = (float(v) for v in (predicted, low, high, measured))
@@ -418,10 +418,10 @@ def extrapolation_verdict(predicted, low, high, measured, max_half_width=0.02):
     if half > max_half_width:
         if math.isinf(half):
             return "not resolved", (f"{said}; the measured loss is inside the interval, but the interval is "
-                                    f"unbounded on a side, where the rule allows a half-width of {max_half_width:.0%}.")
-        return "not resolved", (f"{said}; the measured loss is inside the interval, but its half-width "
-                                f"{half:.2%} exceeds the {max_half_width:.0%} the rule allows.")
-    return "holds", f"{said}, inside the interval, whose half-width is {half:.2%} of the prediction."
+                                    f"unbounded on a side, where the rule allows its ends at most {max_half_width:.0%} from the prediction.")
+        return "not resolved", (f"{said}; the measured loss is inside the interval, but its farther end lies "
+                                f"{half:.2%} from the prediction, beyond the {max_half_width:.0%} the rule allows.")
+    return "holds", f"{said}, inside the interval, whose farther end lies {half:.2%} from the prediction."
 
 
 def coefficients_verdict(table: pd.DataFrame, reference: dict, names=laws.COEFF_NAMES, max_relative_width=1.0):

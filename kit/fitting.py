@@ -76,7 +76,7 @@ from kit.cache import enable_compilation_cache
 LINEAR = {"c"}
 
 # Coefficients that carry the units of an input: name -> (input, exponent coefficient, form).
-# 'times': the coefficient multiplies (1/N)^b, as a_S and c_S in Eq. 3.
+# 'times': the coefficient multiplies (1/N)^b, as a_S and c_S in Eq. 1.
 # 'over':  the coefficient sits inside (a/N)^b, as a_N and a_D in Eq. 2.
 SCALED = {
     "a_S": ("N", "b_N", "times"),

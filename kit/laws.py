@@ -193,7 +193,7 @@ def s_opt_closed_form(N, C, coeffs, flops_per_param_token=6):
 
 
 def chinchilla_n_opt(C, coeffs, flops_per_param_token=6):
-    """Compute-optimal dense size (Hoffmann et al. 2022) for the S = 0 law, Eq. 3 with D = C / (k N):
+    """Compute-optimal dense size (Hoffmann et al. 2022) for the S = 0 law, Eq. 1 with D = C / (k N):
 
     minimising (a_S + c_S) N^-b_N + (a_D k N / C)^b_D over N gives
     N_opt = [b_N (a_S + c_S) / (b_D a_D^b_D)]^(1 / (b_N + b_D)) (C / k)^(b_D / (b_N + b_D))."""

@@ -44,10 +44,10 @@ def optimal_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
 
 def beats_dense_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
     """C / C_chin(N) from which sparsity S > 0 has a lower loss than the dense model of the same N
-    trained with the same compute (Eq. 3 at equal C), capped at NEVER; 0 where S costs no more
+    trained with the same compute (Eq. 1 at equal C), capped at NEVER; 0 where S costs no more
     than dense (c_mul <= 1).
 
-    At equal C the dense model sees D = C / (k N) and the sparse one D / c_mul, so by Eq. 3 the
+    At equal C the dense model sees D = C / (k N) and the sparse one D / c_mul, so by Eq. 1 the
     sparse one is better where (a_D / D)^b_D (c_mul^b_D - 1) < a_S (1 - (1 - S)^b_S) N^-b_N. Over
     the Chinchilla data of N (chinchilla_tokens) that threshold is
 

@@ -93,7 +93,7 @@ class Plan:
     C: float  # its training FLOPs, k N D c_mul(S) (measured costs: the FLOPs a dense run does in that time)
     c_mul: float  # its cost multiplier over dense training of N parameters on D tokens
     chinchilla: float  # C / C_chin(N): its compute in multiples of the Chinchilla compute of N
-    loss: float  # predicted loss, Eq. 3
+    loss: float  # predicted loss, Eq. 1
     S_opt: float  # the optimal sparsity at this N and C (Eq. 5)
     loss_opt: float  # the loss at S_opt for this N and C
     dense_loss: float  # the dense model of N parameters for the same C (D = C / (k N))
@@ -124,7 +124,7 @@ LABELS = {  # Plan field -> its row label in tables (unique)
 
 
 def check_coeffs(coeffs) -> dict:
-    """The seven coefficients of Eq. 3 as floats (further keys, e.g. a bootstrap's derived
+    """The seven coefficients of Eq. 1 as floats (further keys, e.g. a bootstrap's derived
     quantities, are ignored); every one finite and > 0, c >= 0."""
     missing = [name for name in laws.COEFF_NAMES if name not in coeffs]
     if missing:
@@ -196,7 +196,7 @@ def cost_multiplier(S, cost, start=0.25, end=0.75, kind="cubic"):
 
 
 def loss_at_compute(S, N, C, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
-    """Eq. 3 at fixed compute: L(S, N, D_S) with D_S = C / (k N c_mul(S)) (Section 3.3)."""
+    """Eq. 1 at fixed compute: L(S, N, D_S) with D_S = C / (k N c_mul(S)) (Section 3.3)."""
     c_mul = cost_multiplier(S, cost, start, end, kind)
     return laws.sparse_law(S, N, C / (k * np.asarray(N) * c_mul), **coeffs)
 
@@ -264,7 +264,7 @@ def payoff_tokens(S, N, coeffs, c_mul):
     """Dense-equivalent tokens C / (k N) beyond which sparsity S (cost multiplier c_mul) beats the
     dense model of N parameters trained with the same compute C.
 
-    At equal C the dense model sees D and the sparse one D / c_mul; by Eq. 3 the sparse one is
+    At equal C the dense model sees D and the sparse one D / c_mul; by Eq. 1 the sparse one is
     better when (a_D / D)^b_D (c_mul^b_D - 1) < a_S (1 - (1 - S)^b_S) N^-b_N, i.e. for
     D > a_D ((c_mul^b_D - 1) / (a_S (1 - (1 - S)^b_S) N^-b_N))^(1 / b_D); from any D if c_mul <= 1.
     The sparse run itself trains on that divided by c_mul. NaN at S = 0."""
@@ -315,7 +315,7 @@ def plan(coeffs, run: Run, cost="sparse", k=6, start=0.25, end=0.75, kind="cubic
     """Everything the law says about one run under one cost model (fields: see Plan).
 
     The run's S (or S_opt at its N and C, if S is None) and budget give D and C through
-    C = k N D c_mul(S); loss is Eq. 3, S_opt Eq. 5 at that N and C, gain_N Eq. 7."""
+    C = k N D c_mul(S); loss is Eq. 1, S_opt Eq. 5 at that N and C, gain_N Eq. 7."""
     coeffs = check_coeffs(coeffs)
     label = check_cost(cost, start, end, kind)
     if not (isinstance(k, numbers.Real) and math.isfinite(k) and k > 0):

@@ -1,8 +1,8 @@
 """What sparsity is worth on real kernels: sparse-times-dense matmuls timed against dense ones.
 
 A layer is one weight matrix W (d_out x d_in) applied to a batch of activations X (d_in x tokens),
-Y = W X. Each implementation pairs a sparse kernel with the dense kernel of the same library, timed
-alternately in one process, so a ratio means the same under any load:
+Y = W X. Each implementation pairs a sparse kernel with the dense kernel of the same library, timed one
+after the other in one process, so a ratio means much the same under any load:
 
   scipy-csr   scipy.sparse CSR matrix times a dense array   vs  numpy (BLAS) dense matmul
   jax-bcoo    jax.experimental.sparse BCOO times an array   vs  XLA dense matmul, both jitted
@@ -112,26 +112,31 @@ def _calibrate(fn, min_time):
         n *= 4
 
 
+def _seconds_per_call(fn, repeats, min_time, max_time):
+    """The minimum over up to `repeats` timings of fn, each the mean over enough calls to last
+    min_time (the calibration counts as the first), stopping once the timings took max_time."""
+    fn()  # compile and warm up
+    calls, best = _calibrate(fn, min_time)
+    spent, done = calls * best, 1
+    while done < repeats and spent <= max_time:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        elapsed = time.perf_counter() - start
+        best, spent, done = min(best, elapsed / calls), spent + elapsed, done + 1
+    return best
+
+
 def time_pair(dense, sparse, repeats=7, min_time=2e-3, max_time=2.0):
     """Seconds per call of dense and of sparse: for each, the minimum over `repeats` timings, each the
-    mean over enough calls to last min_time (the calibration counts as the first), the two kernels
-    timed alternately. A kernel stops early once its timings have taken max_time seconds, so a slow
-    kernel is timed once while its partner still gets every repeat."""
+    mean over enough calls to last min_time. The dense kernel is timed in full before the sparse one:
+    timed alternately, a slow sparse kernel (BCOO's product at 50-70% sparsity, 0.1-0.9 s a call)
+    slowed the dense matmul after it by up to 15x. A kernel stops early once its timings have taken
+    max_time seconds, so a slow kernel is timed once or twice."""
     if repeats < 1 or not 0 < min_time <= max_time:
         raise ValueError(f"repeats={repeats} must be >= 1 and 0 < min_time={min_time} <= max_time={max_time}")
-    dense(), sparse()  # compile and warm up
-    kernels = [[fn, *_calibrate(fn, min_time)] for fn in (dense, sparse)]  # [fn, calls, best seconds per call]
-    spent, done = [n * best for _, n, best in kernels], [1, 1]
-    while any(d < repeats and t <= max_time for d, t in zip(done, spent)):
-        for i, (fn, n, best) in enumerate(kernels):
-            if done[i] >= repeats or spent[i] > max_time:
-                continue
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            elapsed = time.perf_counter() - start
-            kernels[i][2], spent[i], done[i] = min(best, elapsed / n), spent[i] + elapsed, done[i] + 1
-    return kernels[0][2], kernels[1][2]
+    return (_seconds_per_call(dense, repeats, min_time, max_time),
+            _seconds_per_call(sparse, repeats, min_time, max_time))
 
 
 def masks(layer: Layer, sparsities, patterns, rng):
@@ -145,7 +150,7 @@ def measure(layers=None, sparsities=SPARSITIES, patterns=PATTERNS, implementatio
             repeats=7, min_time=2e-3, max_time=2.0, seed=None) -> pd.DataFrame:
     """Time every implementation at every layer (a dict name -> Layer; default LAYERS), sparsity and
     pattern (float32; time_pair's settings). One row per measurement, columns COLUMNS, times in
-    seconds per call; dense and sparse kernels get the same number of timings, alternately."""
+    seconds per call; each dense kernel is timed before its sparse partner (time_pair)."""
     layers = LAYERS if layers is None else layers
     unknown = [name for name in implementations if name not in IMPLEMENTATIONS]
     if unknown:

@@ -1,5 +1,7 @@
 """The sparse kernels compute the dense product, and the measurements have the promised shape.
-No test asserts on a timing (those are `make bench`'s, as ratios)."""
+No test asserts on a kernel's timing (those are `make bench`'s, as ratios); one checks the timer on sleeps."""
+
+import time
 
 import numpy as np
 import pytest
@@ -97,3 +99,19 @@ def test_the_stored_measurements_cover_every_kernel_layer_and_mask():
             assert np.all(np.isfinite(rows.speedup) & (rows.speedup > 0))
             curve = sparse_speed.curve(frame, implementation, layer)
             assert curve.S == sparse_speed.SPARSITIES
+
+
+def test_time_pair_times_the_dense_kernel_in_full_before_the_sparse_one():
+    # Timed alternately, a slow sparse kernel slowed the dense one after it (kit.sparse_speed.time_pair).
+    calls = []
+    seconds = sparse_speed.time_pair(lambda: calls.append("dense"), lambda: calls.append("sparse"),
+                                     repeats=3, min_time=1e-4)
+    first_sparse = calls.index("sparse")
+    assert set(calls[:first_sparse]) == {"dense"} and set(calls[first_sparse:]) == {"sparse"}
+    assert all(s > 0 for s in seconds)
+
+
+def test_time_pair_measures_what_a_call_costs():
+    dense_s, sparse_s = sparse_speed.time_pair(lambda: time.sleep(1e-3), lambda: time.sleep(4e-3), repeats=3,
+                                               min_time=1e-2)
+    assert 1e-3 <= dense_s < 3e-3 and 4e-3 <= sparse_s < 8e-3  # sleep never returns early; overshoot is small
