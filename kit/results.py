@@ -121,6 +121,19 @@ def results_page(results_dir) -> str:
     return "\n".join(lines) + "\n"
 
 
+def duration_text(seconds) -> str:
+    """A run time as the chapters' rerun boxes print it: "45 s" under 90 s, "12 min" under 90
+    minutes, "2.4 h" from there on."""
+    seconds = float(seconds)
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"seconds={seconds!r}: need a finite number >= 0")
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _formatter(spec):
     if callable(spec):
         return spec

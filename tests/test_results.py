@@ -116,3 +116,15 @@ def test_markdown_table_refuses_unknown_format_names():
         results.markdown_table(pd.DataFrame({"gap": [1.0]}), {"gapp": "{:.3f}"})
     with pytest.raises(ValueError, match="needs a DataFrame; got Series"):
         results.markdown_table(pd.Series([1.0]))
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 s"), (89.4, "89 s"), (90, "2 min"), (5399, "90 min"), (5400, "1.5 h"),
+                                           (8640, "2.4 h")])
+def test_duration_text(seconds, text):
+    assert results.duration_text(seconds) == text
+
+
+def test_duration_text_refuses_negative_or_missing_times():
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="need a finite number >= 0"):
+            results.duration_text(bad)
