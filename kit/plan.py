@@ -114,9 +114,9 @@ LABELS = {  # Plan field -> its row label in tables (unique)
     "dense_loss": "loss of the dense N model, same C", "gain_N": "dense model of equal loss on the same D: N (Eq. 7)",
     "gain_C": "dense model of equal loss on the same D: FLOPs", "cheapest_N": "cheapest dense model of equal loss: N",
     "cheapest_D": "cheapest dense model of equal loss: D", "cheapest_C": "cheapest dense model of equal loss: FLOPs",
-    "payoff_D": "S beats the dense N model at equal C from D =",
-    "payoff_chinchilla": "S beats the dense N model at equal C from C / C_chin(N) =",
-    "optimal_from": "S is optimal from C / C_chin(N) =",
+    "payoff_D": "S beats the dense N model at equal C from: D",
+    "payoff_chinchilla": "S beats the dense N model at equal C from: C / C_chin(N)",
+    "optimal_from": "S is optimal from: C / C_chin(N)",
 }
 
 

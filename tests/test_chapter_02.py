@@ -8,7 +8,7 @@ import re
 
 import papermill
 import pytest
-from conftest import CHAPTERS, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
+from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 
 from kit import claims, grids, paper
 from kit.config import RunConfig
@@ -116,7 +116,7 @@ def test_our_runs_part(executed):
     names = glued(nb)
     used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w-]+)`", c.source)}
     assert used <= set(names), sorted(used - set(names))
-    assert re.fullmatch(r"'\d+ (s|min)'", names["runtime_cached"])
+    assert re.fullmatch(DURATION, names["runtime_cached"])
     assert names["grid_runs"] == "'12'" and names["runs_read"] == f"'{12 + 4 + 1}'"  # 2 seeds x 2 budgets x 2 S, half in the grid
 
 

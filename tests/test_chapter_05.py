@@ -7,7 +7,7 @@ import re
 import numpy as np
 import papermill
 import pytest
-from conftest import CHAPTERS, TINY_BASE, TINY_GRID, assert_clean, chapter_defaults, execute_chapter, glued
+from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, assert_clean, chapter_defaults, execute_chapter, glued
 
 from kit import claims, data, fitting, grids, laws, pretrained
 from kit.config import RunConfig
@@ -43,7 +43,7 @@ def executed(tiny_runs, tmp_path_factory):
 def test_chapter_5_runs_clean_and_glues_what_it_says(executed):
     nb, _, _ = executed
     names = assert_clean(nb)
-    assert re.fullmatch(r"'\d+ s'", names["runtime_cached"]) and re.fullmatch(r"'\d+ minutes'", names["runtime_scratch"])
+    assert re.fullmatch(DURATION, names["runtime_cached"]) and re.fullmatch(DURATION, names["runtime_scratch"])
     assert names["contiguous"] == "'every'"  # no token read twice across pretraining and pruning
 
 

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import papermill
 import pytest
-from conftest import CHAPTERS, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
+from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 
 from kit import claims, data, grids, noise
 from kit.config import RunConfig
@@ -95,7 +95,7 @@ def test_prose_numbers_are_glued_and_nothing_is_printed(executed):
     names = glued(nb)
     used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w-]+)`", c.source)}
     assert used <= set(names), sorted(used - set(names))
-    assert re.fullmatch(r"'\d+ s'", names["runtime_cached"])
+    assert re.fullmatch(DURATION, names["runtime_cached"])
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "stream"], "no prints, warnings or progress bars"
     assert not [o for o in outputs if "text/html" in o.get("data", {})], "tables as markdown, not raw DataFrames"

@@ -6,7 +6,7 @@ import re
 
 import papermill
 import pytest
-from conftest import CHAPTERS, execute_chapter, glued
+from conftest import CHAPTERS, DURATION, execute_chapter, glued
 
 from kit import laws
 
@@ -23,7 +23,7 @@ def test_chapter_7_with_tiny_parameters(tmp_path):
     names = glued(nb)
     used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w-]+)`", c.source)}
     assert {"runtime_cached", "runtime_remeasure"} <= used and used <= set(names), sorted(used - set(names))
-    assert re.fullmatch(r"'\d+ s'", names["runtime_cached"])
+    assert re.fullmatch(DURATION, names["runtime_cached"])
     # the claims: the paper's Section 3.3 statements as planner queries, exact properties of Table 7's law
     assert set(claims) == {"planner-sopt-multiples", "planner-dense-below-sparse"}
     multiples = claims["planner-sopt-multiples"]
