@@ -82,6 +82,14 @@ class Claim:
         object.__setattr__(self, "numbers", numbers)
 
 
+def verb(verdict: str) -> str:
+    """A verdict as the predicate of a sentence: "holds", "does not hold", "is not resolved", so
+    that "the claim {verb(v)}" reads for every verdict."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict={verdict!r}: allowed {VERDICTS}")
+    return "is not resolved" if verdict == "not resolved" else verdict
+
+
 def interval_text(estimate, low=None, high=None, fmt=".3g", unit="") -> str:
     """An estimate and its interval as the book prints them: interval_text(1.77, 1.61, 1.92,
     unit="x") -> "1.77x [1.61, 1.92]". fmt is a format spec for all three numbers ("+.3f" for

@@ -443,8 +443,10 @@ def coefficients_verdict(table: pd.DataFrame, reference: dict, names=laws.COEFF_
     width = (table.loc[list(names), "high"] - table.loc[list(names), "low"]) / table.loc[list(names), "estimate"]
     wide = width[width > max_relative_width]
     if len(wide):
-        return "not resolved", (f"All {len(names)} coefficients lie inside our intervals, but those of "
-                                f"{', '.join(wide.index)} are wider than {max_relative_width:g}x their estimate.")
+        which = (f"that of {wide.index[0]} is" if len(wide) == 1 else f"those of {', '.join(wide.index)} are")
+        times = "" if max_relative_width == 1 else f"{max_relative_width:g}x "
+        return "not resolved", (f"All {len(names)} coefficients lie inside our intervals, but {which} wider than "
+                                f"{times}their estimate.")
     return "holds", (f"All {len(names)} coefficients lie inside our intervals (relative widths "
                      f"{width.min():.2g} to {width.max():.2g}).")
 
@@ -467,7 +469,7 @@ def gains_verdict(table: pd.DataFrame, paper_gains: dict, max_width=1.0):
         return "does not hold", f"{said}: the paper's lies outside our interval at {', '.join(outside)}."
     if wide or unbounded:
         why = [f"at {', '.join(wide)} the interval is wider than {max_width:g}"] if wide else []
-        why += [f"at {', '.join(unbounded)} it is unbounded"] if unbounded else []
+        why += [f"at {', '.join(unbounded)} {'it is' if len(unbounded) == 1 else 'they are'} unbounded"] if unbounded else []
         return "not resolved", f"{said}: inside our intervals, but {' and '.join(why)}."
     return "holds", f"{said}: every paper gain lies inside our interval."
 

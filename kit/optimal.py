@@ -133,7 +133,8 @@ def bound_verdict(estimate, low, high, bound, side, *, quantity="our multiple"):
     estimate, low, high = _checked(estimate, low, high)
     if side not in (1, -1):
         raise ValueError(f"side must be -1 (the claim: below the bound) or +1 (above); got {side!r}")
-    said = multiple_text(estimate, *((low, high) if low < high else ()))
+    said = multiple_text(estimate, *((low, high) if low < high else ())) + (" (no compute is enough)"
+                                                                          if estimate >= NEVER else "")
     claimed, other = ("below", "above") if side < 0 else ("above", "below")
     if high < bound if side < 0 else low > bound:
         return "holds", f"{quantity[:1].upper() + quantity[1:]} is {said}: {claimed} {bound:g}x, as claimed."
@@ -151,7 +152,8 @@ def factor_verdict(estimate, low, high, value, factor, *, quantity="our multiple
     if not factor > 1:
         raise ValueError(f"factor = {factor!r}: need a number > 1")
     lo, hi = value / factor, value * factor
-    said = multiple_text(estimate, *((low, high) if low < high else ()))
+    said = multiple_text(estimate, *((low, high) if low < high else ())) + (" (no compute is enough)"
+                                                                          if estimate >= NEVER else "")
     band = f"{lo:.3g}x to {hi:.3g}x (the paper's {value:g}x within a factor {factor:g})"
     name = quantity[:1].upper() + quantity[1:]
     if lo <= low and high <= hi:

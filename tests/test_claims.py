@@ -108,3 +108,9 @@ def test_contains_reason_says_how_far_outside():
 def test_verdicts_refuse_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_verb_makes_every_verdict_a_predicate():
+    assert [claims.verb(v) for v in claims.VERDICTS] == ["holds", "does not hold", "is not resolved"]
+    with pytest.raises(ValueError, match="verdict='maybe': allowed"):
+        claims.verb("maybe")
