@@ -35,18 +35,25 @@ def mean_abs_error(actual, predicted) -> float:
     return float(np.mean(np.abs(predicted - actual)))
 
 
-def leave_one_group_out(fit_predict, frame: pd.DataFrame, groups) -> np.ndarray:
-    """Held-out predictions for every run with a group label, each from a fit on all other groups.
-
-    groups: one label per row of `frame` (e.g. a schedule (kind, start, end)); rows labelled None
-    are never held out and are in every fit. For each label g: fit_predict(frame[groups != g],
-    frame[groups == g]). Returns one prediction per row, NaN for unlabelled rows."""
+def _group_labels(groups, frame) -> tuple[list, list]:
+    """(groups as a list, its distinct labels other than None in order); one label per run of
+    `frame` and at least two labels, or a ValueError."""
     groups = list(groups)
     if len(groups) != len(frame):
         raise ValueError(f"groups has {len(groups)} labels for {len(frame)} runs: need one per run")
     labels = list(dict.fromkeys(g for g in groups if g is not None))
     if len(labels) < 2:
         raise ValueError(f"need at least two groups to hold one out; got {labels}")
+    return groups, labels
+
+
+def leave_one_group_out(fit_predict, frame: pd.DataFrame, groups) -> np.ndarray:
+    """Held-out predictions for every run with a group label, each from a fit on all other groups.
+
+    groups: one label per row of `frame` (e.g. a schedule (kind, start, end)); rows labelled None
+    are never held out and are in every fit. For each label g: fit_predict(frame[groups != g],
+    frame[groups == g]). Returns one prediction per row, NaN for unlabelled rows."""
+    groups, labels = _group_labels(groups, frame)
     predicted = np.full(len(frame), np.nan)
     for label in labels:
         test = np.array([g == label for g in groups])
@@ -142,12 +149,7 @@ def law_predictions(laws: dict, frame: pd.DataFrame, groups=None, train=None, te
     predictions = {"in-sample": pd.DataFrame({name: predict_law(r, frame) for name, r in fits.items()},
                                              index=frame.index)}
     if groups is not None:
-        groups = list(groups)
-        if len(groups) != len(frame):
-            raise ValueError(f"groups has {len(groups)} labels for {len(frame)} runs: need one per run")
-        labels = list(dict.fromkeys(g for g in groups if g is not None))
-        if len(labels) < 2:
-            raise ValueError(f"need at least two groups to hold one out; got {labels}")
+        groups, labels = _group_labels(groups, frame)
         held_GxR = np.array([[g is not None and g == label for g in groups] for label in labels])
         labelled = held_GxR.any(axis=0)
         columns = {}
