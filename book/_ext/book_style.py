@@ -1,7 +1,8 @@
 """Sphinx extension: the book's page style (static/book.css) on every page.
 
 Tables set in smaller type with wrapping cells so that they fit the page width on screen and in
-print; in print, the collapsed code cells (a "Show code cell source" button each) are left out.
+print; glued numbers in ordinary weight; in print, the collapsed code cells (a "Show code cell
+source" button each) are left out.
 """
 
 from pathlib import Path
