@@ -108,8 +108,8 @@ def results_page(results_dir) -> str:
             lines.append("No chapter of this build tested a claim of this paper.")
             continue
         numbered = [(f"{PREFIX[paper]}{i}", c) for i, c in enumerate(mine, start=1)]
-        counts = ", ".join(f"{sum(c.verdict == v for c in mine)} {v}" for v in VERDICTS)
-        lines += [f"{len(mine)} claims: {counts}.", "", "| | claim | verdict |", "|---|---|---|"]
+        counts = "; ".join(f"{v}: {sum(c.verdict == v for c in mine)}" for v in VERDICTS)
+        lines += [f"{len(mine)} claims ({counts}).", "", "| | claim | verdict |", "|---|---|---|"]
         lines += [f"| {number} | {_cell(c.statement)} ({{ref}}`{c.section}`) | **{c.verdict}** |"
                   for number, c in numbered]
         for number, c in numbered:

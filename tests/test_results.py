@@ -65,7 +65,7 @@ def test_results_page_groups_claims_by_paper_and_links_sections(tmp_path):
     frantar = lines.index("## Frantar et al. 2024")
     jin = lines.index("## Jin et al. 2025")
     assert frantar < lines.index("*Scaling Laws for Sparsely-Connected Foundation Models (ICLR 2024)*") < jin
-    assert lines[frantar + 4] == "2 claims: 1 holds, 1 does not hold, 0 not resolved."
+    assert lines[frantar + 4] == "2 claims (holds: 1; does not hold: 1; not resolved: 0)."
     rows = [line for line in lines if line.startswith("| F") or line.startswith("| J")]
     assert rows == [
         r"| F1 | Claim a \| with a pipe. ({ref}`sec-a`) | **holds** |",
