@@ -125,6 +125,12 @@ def _checked(estimate, low, high):
     return values
 
 
+def _said(estimate, low, high) -> str:
+    """A multiple and its interval as a verdict's reason states them ("never" says what it means)."""
+    text = multiple_text(estimate, *((low, high) if low < high else ()))
+    return text + (" (no compute is enough)" if estimate >= NEVER else "")
+
+
 def bound_verdict(estimate, low, high, bound, side, *, quantity="our multiple"):
     """Is a multiple below (side = -1) or above (side = +1) `bound`, as a claim says ("< 3x")?
     Holds if the whole interval [low, high] lies on the claimed side of the bound, does not hold if
@@ -133,14 +139,13 @@ def bound_verdict(estimate, low, high, bound, side, *, quantity="our multiple"):
     estimate, low, high = _checked(estimate, low, high)
     if side not in (1, -1):
         raise ValueError(f"side must be -1 (the claim: below the bound) or +1 (above); got {side!r}")
-    said = multiple_text(estimate, *((low, high) if low < high else ())) + (" (no compute is enough)"
-                                                                          if estimate >= NEVER else "")
+    said, name = _said(estimate, low, high), quantity[:1].upper() + quantity[1:]
     claimed, other = ("below", "above") if side < 0 else ("above", "below")
     if high < bound if side < 0 else low > bound:
-        return "holds", f"{quantity[:1].upper() + quantity[1:]} is {said}: {claimed} {bound:g}x, as claimed."
+        return "holds", f"{name} is {said}: {claimed} {bound:g}x, as claimed."
     if low > bound if side < 0 else high < bound:
-        return "does not hold", f"{quantity[:1].upper() + quantity[1:]} is {said}: {other} {bound:g}x, against the claim."
-    return "not resolved", (f"{quantity[:1].upper() + quantity[1:]} is {said}: the interval contains {bound:g}x, "
+        return "does not hold", f"{name} is {said}: {other} {bound:g}x, against the claim."
+    return "not resolved", (f"{name} is {said}: the interval contains {bound:g}x, "
                             f"so which side of it the multiple lies on is not resolved.")
 
 
@@ -152,10 +157,8 @@ def factor_verdict(estimate, low, high, value, factor, *, quantity="our multiple
     if not factor > 1:
         raise ValueError(f"factor = {factor!r}: need a number > 1")
     lo, hi = value / factor, value * factor
-    said = multiple_text(estimate, *((low, high) if low < high else ())) + (" (no compute is enough)"
-                                                                          if estimate >= NEVER else "")
+    said, name = _said(estimate, low, high), quantity[:1].upper() + quantity[1:]
     band = f"{lo:.3g}x to {hi:.3g}x (the paper's {value:g}x within a factor {factor:g})"
-    name = quantity[:1].upper() + quantity[1:]
     if lo <= low and high <= hi:
         return "holds", f"{name} is {said}: inside {band}."
     if high < lo or low > hi:
