@@ -3,12 +3,9 @@
 kit's docstrings are plain text, not reStructuredText: formulas such as |r| or a_D^b_D, and lines
 aligned by hand. Parsed as reST they would render with errors and lose their layout, so this hook
 turns every docstring autodoc reads into a plain-text literal block (no highlighting) of class
-`kit-docstring`, whose lines wrap at page width instead of scrolling (static/plain_docstrings.css).
+`kit-docstring`, whose lines wrap at page width instead of scrolling (static/plain_docstrings.css,
+which book_style, the book's page style, loads with the rest of the static folder).
 """
-
-from pathlib import Path
-
-STATIC = Path(__file__).resolve().parent / "static"
 
 
 def verbatim(app, what, name, obj, options, lines):
@@ -21,12 +18,6 @@ def verbatim(app, what, name, obj, options, lines):
     lines[:] = [".. code-block:: text", "   :class: kit-docstring", ""] + body + [""]
 
 
-def add_static_path(app, config):
-    config.html_static_path.append(str(STATIC))
-
-
 def setup(app):
     app.connect("autodoc-process-docstring", verbatim)
-    app.connect("config-inited", add_static_path)
-    app.add_css_file("plain_docstrings.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
