@@ -147,3 +147,39 @@ def test_size_row_counts_what_a_run_trains():
     assert row["N_total"] == 221_184 + 256 * 64 and row["uncounted / N"] == pytest.approx(16_384 / 221_184)
     assert row["FLOPs/token (dense-shaped)"] > row["FLOPs/token (final non-zeros)"] > 6 * 221_184
     assert row["tokens/step"] == 2048
+
+
+def engine_v2_attention(q_BxTxHxK, k_BxTxHxK, v_BxTxHxK):
+    """The attention of engine v2 (kit before v3), kept here as the reference."""
+    T, K = q_BxTxHxK.shape[1], q_BxTxHxK.shape[3]
+    causal_TxT = np.tril(np.ones((T, T), dtype=bool))
+    att_BxHxTxT = jnp.einsum("bqhk,bshk->bhqs", q_BxTxHxK * K**-0.5, k_BxTxHxK)
+    att_BxHxTxT = jax.nn.softmax(jnp.where(causal_TxT, att_BxHxTxT, -1e30), axis=-1)
+    return jnp.einsum("bhqs,bshk->bqhk", att_BxHxTxT, v_BxTxHxK)
+
+
+@pytest.mark.parametrize("heads,head_dim,scale", [(1, 16, 1.0), (1, 48, 8.0), (4, 32, 3.0), (2, 16, 30.0)])
+def test_attention_matches_engine_v2_in_value_and_gradient(heads, head_dim, scale):
+    """kit.model.causal_attention (custom backward) against the v2 formulation, to float32
+    precision: outputs, and the gradients of a random projection of them, for all of q, k, v,
+    on random inputs of several scales (large scores make the softmax peaked)."""
+    keys = jax.random.split(jax.random.PRNGKey(heads * 100 + head_dim), 4)
+    q, k, v = (scale * jax.random.normal(key, (8, 64, heads, head_dim)) for key in keys[:3])
+    w = jax.random.normal(keys[3], q.shape)
+    projected = lambda f: jax.jit(jax.value_and_grad(lambda q, k, v: jnp.sum(f(q, k, v) * w), argnums=(0, 1, 2)))
+    (value_new, grads_new), (value_old, grads_old) = (projected(f)(q, k, v) for f in
+                                                      (model.causal_attention, engine_v2_attention))
+    np.testing.assert_allclose(model.causal_attention(q, k, v), engine_v2_attention(q, k, v), rtol=0, atol=2e-6 * scale)
+    assert abs(float(value_new - value_old)) <= 1e-5 * abs(float(value_old)) + 1e-4
+    for new, old in zip(grads_new, grads_old):
+        assert float(jnp.max(jnp.abs(new - old))) <= 1e-5 * float(jnp.max(jnp.abs(old)))
+
+
+def test_attention_is_causal():
+    """Changing keys and values after position t leaves the outputs up to t unchanged."""
+    q, k, v = (jax.random.normal(jax.random.PRNGKey(i), (2, 16, 1, 8)) for i in range(3))
+    y = model.causal_attention(q, k, v)
+    k2, v2 = k.at[:, 9:].set(5.0), v.at[:, 9:].set(-5.0)
+    y2 = model.causal_attention(q, k2, v2)
+    np.testing.assert_array_equal(np.asarray(y[:, :9]), np.asarray(y2[:, :9]))
+    assert float(jnp.max(jnp.abs(y[:, 9:] - y2[:, 9:]))) > 0.1
