@@ -22,12 +22,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import itertools
+import multiprocessing
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from kit import model
+from kit import model, threads, throughput
 from kit.config import ConfigError, RunConfig, validate
 from kit.data import Corpus, check_budget, load_corpus
 from kit.store import RunStore, run_id, to_frame
@@ -90,22 +91,32 @@ def check_parent(parent_id: str, store: RunStore) -> None:
 
 
 def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | None = None,
-              executor: cf.Executor | None = None, train_fn=None, progress: bool = True) -> pd.DataFrame:
+              executor: cf.Executor | None = None, train_fn=None, progress: bool = True,
+              parallel: int | None = None, on_record=None) -> pd.DataFrame:
     """Train every config not yet in the store; return the frame of all requested runs (in order,
     duplicates once, failed runs included). Raises ConfigError or StoreError before anything trains,
     and SweepError if a run raises (see the module docstring).
 
-    Runs go one after another in this process, or to `executor` (a concurrent.futures.Executor:
-    a ProcessPoolExecutor with the spawn start method, or dask's client.get_executor(pure=False):
-    a pure executor would hand back the exception it still holds for a call that raised); then
-    train_fn, corpus and store must pickle, and the store's folder must be a path every worker
-    (and this process) reads and writes.
+    Without `executor`, runs are trained here, side by side where that pays: `parallel` runs at
+    a time, each in a process of its own with single-threaded XLA (1: one after another in this
+    process, on all cores); by default, for each run, as many as the measured throughput table
+    says pays at its width (kit.throughput; the runs trained side by side go first). A run's
+    record is the same whichever way it is scheduled (tests/test_sweep.py checks it). With
+    `executor` (a concurrent.futures.Executor: a ProcessPoolExecutor with the spawn start method,
+    or dask's client.get_executor(pure=False): a pure executor would hand back the exception it
+    still holds for a call that raised), runs go there; then train_fn, corpus and store must
+    pickle, and the store's folder must be a path every worker (and this process) reads and
+    writes. `on_record(record)` is called as each run ends.
     """
     if executor is not None and not isinstance(executor, cf.Executor):
         raise TypeError(f"executor={executor!r}: need a concurrent.futures.Executor "
                         f"(e.g. ProcessPoolExecutor); for dask pass client.get_executor()")
+    if parallel is not None and not (isinstance(parallel, int) and parallel >= 1):
+        raise ConfigError(f"parallel={parallel!r}: the number of runs side by side must be an int >= 1 "
+                          f"(or None: as the measured throughput table says)")
     configs = list(configs)
     store = store if store is not None else RunStore()
+    source = corpus  # what worker processes load the corpus from (a name or path pickles small)
     corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
     check_sweep(configs, corpus, store)
     if train_fn is None:
@@ -117,17 +128,45 @@ def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | 
         store.check_writable()  # a store that only needs reading may be read-only
     with tqdm(total=len(todo), desc=f"sweep ({len(requested) - len(todo)} of {len(requested)} stored)",
               disable=not progress) as bar:
-        for id, record in _records(todo, train_fn, corpus, store, executor):
+        if executor is not None:
+            records = _records(todo, train_fn, corpus, store, executor)
+        else:
+            records = _scheduled(todo, train_fn, corpus, source, store, parallel)
+        for id, record in records:
             if not (isinstance(record, dict) and record.get("id") == id and store.has(id)):
                 raise RuntimeError(f"train_fn returned without writing run {id} to {store}: it must "
                                    f"put its record (id from kit.store.run_id) and return it")
             bar.update()
+            if on_record is not None:
+                on_record(record)
     return to_frame([store.get(id) for id in requested])
 
 
 def cost(config: RunConfig) -> float:
     """Training FLOPs of the dense-shaped model of `config` (what a masked run actually costs)."""
     return model.flops_per_token(model.shape_for(config)) * config.tokens
+
+
+def lanes(configs: list[RunConfig], parallel: int | None = None) -> list[int]:
+    """How many runs side by side each config is trained with: `parallel` for all, or what the
+    measured throughput table (kit.throughput) says pays at each config's width."""
+    table = throughput.load_table() if parallel is None else None
+    return [parallel or throughput.lanes_for(model.shape_for(c).d_model, table) for c in configs]
+
+
+def _scheduled(todo: dict, train_fn, corpus, source, store, parallel):
+    """Yield (id, record) as runs end: first the runs that pay side by side, in a pool of
+    single-threaded worker processes, then the rest one after another here."""
+    n_lanes = dict(zip(todo, lanes(list(todo.values()), parallel)))
+    side = {id: c for id, c in todo.items() if n_lanes[id] > 1}
+    if side:
+        context = multiprocessing.get_context("spawn")  # never fork: JAX's threads are running here
+        with cf.ProcessPoolExecutor(max(n_lanes[id] for id in side), mp_context=context,
+                                    initializer=threads.use_one_thread) as pool:
+            # a worker loads a named corpus itself (cached there) rather than unpickling it per run
+            sent = source if isinstance(source, str) or source is None else corpus
+            yield from _records(side, train_fn, sent, store, pool)
+    yield from _records({id: c for id, c in todo.items() if n_lanes[id] == 1}, train_fn, corpus, store, None)
 
 
 def _records(todo: dict, train_fn, corpus, store, executor):

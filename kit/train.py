@@ -20,7 +20,13 @@ validation loss on a fixed held-out token set, and returns (and stores) a record
 - metrics.wall_s (the training loop), compile_s (compiling initialisation, loop and evaluation:
   zero when this process already compiled the model shape, short when the on-disk cache has it),
   eval_s (the evaluation itself);
-- metrics.layer_sparsity: final fraction of zeros in every pruned leaf.
+- metrics.layer_sparsity: final fraction of zeros in every pruned leaf;
+- engine: the engine version (3: kit.model.causal_attention, resumable runs; records without it
+  are engine v2's), XLA:CPU's threads in the process that trained it (kit.threads), and the step
+  it resumed from (0: trained in one go). Neither changes the run's id.
+
+Stops. A run saves its state every few minutes to the store's scratch area and a rerun of the
+same config resumes from there (kit.resume), so a killed run loses minutes, not the run.
 
 Speed. Everything that may differ between runs of one model shape (learning rate, weight decay,
 clipping, run length, pruning targets and window) is a runtime input of one compiled loop, so a
@@ -39,6 +45,7 @@ import math
 import platform
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -47,11 +54,12 @@ import numpy as np
 import optax
 from flax import traverse_util
 
-from kit import data, model, pruning
+from kit import data, model, pruning, resume, threads
 from kit.cache import enable_compilation_cache
 from kit.config import ConfigError, RunConfig
 from kit.store import RunStore
 
+ENGINE_VERSION = 3  # recorded in every record: 3 = attention of kit.model.causal_attention, resumable runs
 CHUNK = 64  # steps per call of the compiled loop
 CURVE_POINTS = 100  # train-loss points kept per run (means over equal spans of steps)
 UNIFORM_LOSS = math.log(256)  # the loss of guessing bytes uniformly
@@ -262,23 +270,31 @@ def _curve(loss_S, nnz_S) -> dict:
             "nnz": [int(nnz_S[b - 1]) for a, b in spans]}
 
 
-def train(config: RunConfig, corpus: data.Corpus, params, skip_tokens: int = 0):
+def train(config: RunConfig, corpus: data.Corpus, params, skip_tokens: int = 0, scratch: Path | None = None):
     """Train params on the config's batches. Returns (params, per-step losses, backbone and
-    embedding non-zeros each step started from, status, reason, compile seconds, loop seconds);
-    stops after the first chunk with a NaN or diverged loss (status 'failed'; the per-step
-    arrays end at that step)."""
+    embedding non-zeros each step started from, status, reason, compile seconds, loop seconds,
+    the step it resumed from); stops after the first chunk with a NaN or diverged loss (status
+    'failed'; the per-step arrays end at that step). Given `scratch`, the loop state is saved
+    there every kit.resume.save_every_s() seconds and, if a state is saved there already, the
+    run continues from it (kit.resume); the caller deletes it once the record is stored."""
     static, hp = static_for(config), hyper_for(config)
     prunable = model.prunable_groups(params)
     state = (params, optimizer(static, hp, prunable).init(params))
+    history = {"loss": np.zeros(0, np.float32), "nnz": np.zeros(0, np.int32), "embed": np.zeros(0, np.int32)}
+    start_step, wall_before = 0, 0.0
+    saved = resume.load(scratch, state) if scratch is not None else None
+    if saved is not None:
+        state, start_step, history, wall_before = saved
     stream = _device_stream(corpus.fingerprint, corpus.train.tobytes())
     starts_SxB = data.window_starts(corpus, config, skip_tokens).reshape(config.steps, config.batch_size)
     starts_SxB = np.concatenate([starts_SxB, np.zeros((-config.steps % CHUNK, config.batch_size), starts_SxB.dtype)])
     starts_SxB = starts_SxB.astype(np.int32)
     run_chunk, compile_s = compiled_chunk(static, state, hp, stream, starts_SxB[:CHUNK])
-    losses, nnz, nnz_embed = [], [], []
+    losses, nnz, nnz_embed = [history["loss"]], [history["nnz"]], [history["embed"]]
     status, reason = "ok", None
-    start = time.perf_counter()
-    for first in range(0, config.steps, CHUNK):
+    start = last_save = time.perf_counter()
+    every = resume.save_every_s() if scratch is not None else math.inf
+    for first in range(start_step, config.steps, CHUNK):
         n = min(CHUNK, config.steps - first)
         state, outputs = run_chunk(state, hp, stream, starts_SxB[first: first + CHUNK], np.int32(n))
         loss_K, nnz_K, embed_K = (np.asarray(x)[:n] for x in outputs)
@@ -289,9 +305,14 @@ def train(config: RunConfig, corpus: data.Corpus, params, skip_tokens: int = 0):
         losses.append(loss_K[:n]), nnz.append(nnz_K[:n]), nnz_embed.append(embed_K[:n])
         if status != "ok":
             break
+        now = time.perf_counter()
+        if now - last_save >= every and first + n < config.steps:
+            history = {"loss": np.concatenate(losses), "nnz": np.concatenate(nnz), "embed": np.concatenate(nnz_embed)}
+            resume.save(scratch, state, first + n, config.steps, history, wall_before + now - start)
+            last_save = time.perf_counter()
     params = jax.block_until_ready(state[0])
-    wall = time.perf_counter() - start
-    return (params, *(np.concatenate(x) for x in (losses, nnz, nnz_embed)), status, reason, compile_s, wall)
+    wall = wall_before + time.perf_counter() - start
+    return (params, *(np.concatenate(x) for x in (losses, nnz, nnz_embed)), status, reason, compile_s, wall, start_step)
 
 
 def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dict:
@@ -317,7 +338,9 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     params = init(key)
     if parent is not None:
         params = load_checkpoint(store.root / parent["checkpoint"], params)
-    params, loss_S, nnz_S, embed_S, status, reason, compile_s, wall = train(config, corpus, params, skip_tokens)
+    scratch = resume.path(store.root, run_id)
+    params, loss_S, nnz_S, embed_S, status, reason, compile_s, wall, resumed_at = train(
+        config, corpus, params, skip_tokens, scratch)
 
     start = time.perf_counter()
     final_loss, eval_compile_s = float("nan"), 0.0
@@ -351,6 +374,7 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
             "nm_violations": (pruning.nm_violations(params, prunable, *config.nm) if config.nm else None),
         },
         "curve": _curve(loss_S, nnz_S), "versions": versions(), "checkpoint": None,
+        "engine": {"version": ENGINE_VERSION, "xla_threads": threads.xla_threads(), "resumed_at_step": resumed_at},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if config.save_checkpoint and status == "ok":
@@ -358,4 +382,5 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
         save_checkpoint(params, path)
         record["checkpoint"] = str(path.relative_to(store.root))
     store.put(record)
+    resume.clear(store.root, run_id)
     return record

@@ -72,3 +72,14 @@ def assert_clean(nb) -> dict:
     used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w.-]+)", c.source)}
     assert used <= set(names), f"glued names the prose uses but the chapter never glues: {sorted(used - set(names))}"
     return names
+
+
+TIMINGS = ("wall_s", "compile_s", "eval_s")
+
+
+def comparable(record: dict) -> dict:
+    """A run record without what may differ between two trainings of one run: timings, creation
+    time, and how it was trained (engine: threads, the step it resumed from)."""
+    out = {k: v for k, v in record.items() if k not in ("created", "engine")}
+    out["metrics"] = {k: v for k, v in record["metrics"].items() if k not in TIMINGS}
+    return out

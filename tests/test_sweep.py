@@ -16,6 +16,8 @@ from kit.config import ConfigError, RunConfig
 from kit.store import RunStore, StoreError, run_id
 from kit.sweep import SweepError, grid, run_sweep
 
+from conftest import comparable
+
 BASE = RunConfig(seq_len=16, batch_size=4, tokens=16 * 4 * 10, eval_tokens=64)
 CONFIGS = [BASE.replace(seed=s) for s in range(8)]
 
@@ -225,3 +227,42 @@ def test_killed_sweep_resumes_with_only_the_missing_runs(corpus_dir, corpus, sto
     assert list(frame["seed"]) == list(range(8))
     for path in store.root.glob("*.json"):
         assert json.loads(path.read_text())["id"] == path.stem
+
+
+def side_by_side_train(config, *, corpus, store):
+    """fake_train run in a worker process, noting how many XLA threads that process has."""
+    from kit import threads
+    record = fake_train(config, corpus=corpus if not isinstance(corpus, (str, type(None))) else data.load_corpus(corpus),
+                        store=store)
+    with open(Path(store.root) / "threads.log", "a") as log:
+        log.write(f"{os.getpid()} {threads.xla_threads()}\n")
+    return record
+
+
+def test_parallel_runs_go_to_single_threaded_worker_processes(corpus_dir, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    frame = run_sweep(CONFIGS[:4], store=store, corpus=str(corpus_dir), train_fn=side_by_side_train, parallel=2,
+                      progress=False)
+    assert len(frame) == 4
+    lines = [line.split() for line in (tmp_path / "runs" / "threads.log").read_text().splitlines()]
+    assert {threads for _, threads in lines} == {"1"}
+    assert str(os.getpid()) not in {pid for pid, _ in lines}
+
+
+@pytest.mark.parametrize("parallel", [0, -1, 1.5, "2"])
+def test_a_bad_parallel_is_refused_before_anything_trains(parallel, corpus, store):
+    with pytest.raises(ConfigError, match="parallel"):
+        run_sweep(CONFIGS, store=store, corpus=corpus, train_fn=fake_train, parallel=parallel, progress=False)
+    assert trained(store) == []
+
+
+def test_records_are_the_same_whichever_way_a_sweep_schedules_them(tmp_path):
+    """Real runs (one dense, one pruned, at two widths) trained one after another on all cores
+    and two side by side in single-threaded processes: equal records, timings and engine aside."""
+    base = RunConfig(n_layers=2, seq_len=16, batch_size=8, tokens=192 * 8 * 16, eval_tokens=1024, lr=1e-2)
+    configs = [base.replace(n_nonzero=1536), base.replace(n_nonzero=1536, sparsity=0.75),
+               base.replace(n_nonzero=6144, sparsity=0.5)]
+    frames = {n: run_sweep(configs, store=RunStore(tmp_path / str(n)), parallel=n, progress=False) for n in (1, 2)}
+    records = {n: [RunStore(tmp_path / str(n)).get(id) for id in frames[n]["id"]] for n in (1, 2)}
+    assert [r["engine"]["xla_threads"] for r in records[2]] == [1, 1, 1]
+    assert [comparable(r) for r in records[1]] == [comparable(r) for r in records[2]]
