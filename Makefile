@@ -5,22 +5,33 @@ PY ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
+# The pycode corpus (kit.data.load_corpus("pycode")): the pinned wheels of data/corpora/pycode.txt,
+# downloaded (hash-checked, never installed) into .corpora/pycode when one is missing or the pins
+# change; the comment ending each pin names its file. Nothing downloads them at run time.
+PYCODE_REQ := data/corpora/pycode.txt
+PYCODE_WHEELS := $(addprefix .corpora/pycode/,$(shell sed -n 's/^[^#].*\#[[:space:]]*\([^[:space:]]*\.whl\)[[:space:]]*$$/\1/p' $(PYCODE_REQ)))
+
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --no-deps -r requirements.lock
 	$(VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-.PHONY: venv book test bench
-venv: $(STAMP)
+$(PYCODE_WHEELS) &: $(PYCODE_REQ) | $(STAMP)
+	$(VENV)/bin/python -m pip download --quiet --no-deps --only-binary=:all: --require-hashes \
+	    --python-version 3.11 --platform any -r $(PYCODE_REQ) -d .corpora/pycode
+	touch $(PYCODE_WHEELS)
 
-book: $(STAMP)  ## execute every chapter (training only what runs/ lacks), then build the HTML
+.PHONY: venv book test bench
+venv: $(STAMP) $(PYCODE_WHEELS)  ## the environment and the corpora: what book, test and bench need
+
+book: venv  ## execute every chapter (training only what runs/ lacks), then build the HTML
 	$(VENV)/bin/python scripts/build_book.py
 
-test: $(STAMP)  ## the test suite
+test: venv  ## the test suite
 	$(VENV)/bin/python -m pytest -q
 
-bench: $(STAMP)  ## training throughput, fit speed and sparse-kernel speed, as ratios measured here
+bench: venv  ## training throughput, fit speed and sparse-kernel speed, as ratios measured here
 	$(VENV)/bin/python scripts/benchmark.py
 	$(VENV)/bin/python scripts/bench_fits.py
 	$(VENV)/bin/python scripts/bench_sparse.py

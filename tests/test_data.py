@@ -198,3 +198,337 @@ def test_eval_tokens_over_the_split_names_the_most_it_allows(folder):
     with pytest.raises(ConfigError, match=f"lower eval_tokens to at most {most}, or add text"):
         data.check_budget(c, SMALL.replace(eval_tokens=most + 16))
     data.check_budget(c, SMALL.replace(eval_tokens=most))
+
+
+# ---- the pycode corpus (needs the wheels `make venv` downloads into .corpora/pycode) ----
+
+PYCODE_PINS = ["transformers==4.47.1", "sympy==1.13.3", "tensorflow-probability==0.25.0", "diffusers==0.31.0",
+               "twisted==24.11.0", "moto==5.0.22", "jax==0.4.37", "dagster==1.9.5", "cirq-core==1.4.1",
+               "networkx==3.4.2", "xarray==2024.11.0", "django==5.1.4", "dask==2024.12.0",
+               "apache-airflow==2.10.4", "nltk==3.9.1", "pip==24.3.1", "prefect==3.1.5", "sphinx==8.1.3",
+               "pymc==5.19.1"]
+PYCODE_FINGERPRINT = "10a98657ffdec66f1fc49c9c9ab61cd808ce949d228933b1cf3c1d2248b2d645"
+
+
+def all_documents(c):
+    """Document names in document order (validation document i sits at i % 10 == 9)."""
+    train, val = iter(c.documents), iter(c.val_documents)
+    n = len(c.documents) + len(c.val_documents)
+    return [next(val) if i % data.VAL_EVERY == data.VAL_EVERY - 1 else next(train) for i in range(n)]
+
+
+def test_shakespeare_fingerprint_is_the_one_existing_records_use():
+    c = data.load_corpus()
+    assert data.describe(c) == {"name": "shakespeare", "train_tokens": 4_857_939, "val_tokens": 460_955,
+                                "fingerprint": "2edb647a750d7da58ceab80666b6cfcaa601fb53764163c6411b90520eb544f5"}
+
+
+def test_pycode_pins_every_wheel_with_its_hash_in_a_fixed_order():
+    pins = data.wheel_pins("pycode")
+    assert [f"{p['name']}=={p['version']}" for p in pins] == PYCODE_PINS
+    assert all(len(p["sha256"]) == 64 and p["file"].endswith("-none-any.whl") for p in pins)
+    assert all(p["file"].lower().startswith(p["name"].replace("-", "_").lower() + "-" + p["version"] + "-")
+               for p in pins)
+
+
+def test_pycode_documents_follow_the_wheel_order_and_sorted_paths():
+    c = data.load_corpus("pycode")
+    assert c.name == "pycode"
+    docs = all_documents(c)
+    assert (len(c.documents), len(c.val_documents)) == (11_813, 1_312)
+    assert docs[:3] == ["transformers==4.47.1/transformers/__init__.py",
+                        "transformers==4.47.1/transformers/activations.py",
+                        "transformers==4.47.1/transformers/activations_tf.py"]
+    assert docs[-1].startswith("pymc==5.19.1/pymc/")
+    keys = [(PYCODE_PINS.index(name.split("/", 1)[0]), name.split("/", 1)[1]) for name in docs]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)  # wheel order, then path order
+    assert len({k[0] for k in keys}) == 19  # every wheel contributes
+    assert all(name.endswith(".py") for name in docs)
+    assert "moto==5.0.22/moto/iam/aws_managed_policies.py" not in docs  # 3,022,378 bytes > MAX_FILE_BYTES
+
+
+def test_pycode_sizes_fingerprint_and_capacity():
+    c = data.load_corpus("pycode")
+    assert (len(c.train), len(c.val)) == (176_806_425, 19_119_996)
+    assert c.fingerprint == PYCODE_FINGERPRINT
+    assert data.capacity(c, 64) == 176_806_400 >= 150_000_000
+    assert not c.train.flags.writeable and not c.val.flags.writeable
+    assert data.describe(c) == {"name": "pycode", "fingerprint": PYCODE_FINGERPRINT,
+                                "train_tokens": 176_806_425, "val_tokens": 19_119_996}
+
+
+def test_pycode_split_holds_out_whole_deduplicated_files():
+    import hashlib
+    import zipfile
+    c = data.load_corpus("pycode")
+    train_docs, val_docs = bytes(c.train).split(b"\0"), bytes(c.val).split(b"\0")
+    assert (len(train_docs), len(val_docs)) == (len(c.documents), len(c.val_documents))
+    assert set(c.documents).isdisjoint(c.val_documents)
+    assert all(docs[i] in (c.documents if i % 10 != 9 else c.val_documents)
+               for docs in [all_documents(c)] for i in range(0, len(docs), 97))
+    hashes = {hashlib.sha256(doc).digest() for doc in train_docs + val_docs}
+    assert len(hashes) == 13_125 == len(train_docs) + len(val_docs)  # no two documents are equal
+    assert all(doc for doc in train_docs + val_docs)  # no empty document
+    # a held-out document is the whole member, byte for byte
+    pins = {f"{p['name']}=={p['version']}": p for p in data.wheel_pins("pycode")}
+    for k in (0, 700, 1311):
+        pin, member = c.val_documents[k].split("/", 1)
+        with zipfile.ZipFile(data.wheel_folder("pycode") / pins[pin]["file"]) as wheel:
+            assert wheel.read(member) == val_docs[k]
+
+
+def test_pycode_is_cached_and_its_fingerprint_stable_across_loads(monkeypatch):
+    first = data.load_corpus("pycode")
+    assert data.load_corpus("pycode") is first
+    monkeypatch.setattr(data, "_wheel_cache", {})  # a fresh process, in effect
+    again = data.load_corpus("pycode")
+    assert again is not first and again.fingerprint == first.fingerprint == PYCODE_FINGERPRINT
+    assert again.documents == first.documents and np.array_equal(again.val, first.val)
+
+
+def test_pycode_without_its_wheels_says_how_to_get_them(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "wheel_folder", lambda name: tmp_path / name)
+    with pytest.raises(ConfigError) as err:
+        data.load_corpus("pycode")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("corpus 'pycode': 19 of its 19 wheels are missing from ")
+    assert "run `make venv`, or `.venv/bin/python -m pip download --no-deps --only-binary=:all: " \
+           "--require-hashes --python-version 3.11 --platform any -r data/corpora/pycode.txt " \
+           "-d .corpora/pycode`" in message
+
+
+def test_corpus_summary_of_pycode():
+    s = data.corpus_summary(data.load_corpus("pycode"))
+    assert {k: s[k] for k in ("name", "train_documents", "val_documents", "train_bytes", "val_bytes",
+                              "seq_len", "train_tokens")} == {
+        "name": "pycode", "train_documents": 11_813, "val_documents": 1_312, "train_bytes": 176_806_425,
+        "val_bytes": 19_119_996, "seq_len": 64, "train_tokens": 176_806_400}
+    assert s["bits_per_byte"] == pytest.approx(4.75698, abs=1e-5)
+    assert s["sample_document"].startswith("diffusers==0.31.0/") and 0 < len(s["sample"]) <= 400
+
+
+# ---- wheel corpora: the reading rule, on toy wheels ----
+
+def make_wheel(path, members):
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
+        for name, content in members.items():
+            wheel.writestr(name, content)
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """A wheel corpus 'toy' of two wheels under tmp_path (its own repository root)."""
+    import hashlib
+    monkeypatch.setattr(data, "REPO", tmp_path)
+    monkeypatch.setattr(data, "WHEEL_CORPORA", ("toy",))
+    monkeypatch.setattr(data, "_wheel_cache", {})
+    folder = tmp_path / ".corpora" / "toy"
+    folder.mkdir(parents=True)
+    code = {f"alpha/m{k:02d}.py": f"def f{k}():\n    return {k}\n".encode() for k in range(8)}
+    make_wheel(folder / "alpha-1.0-py3-none-any.whl", {
+        "alpha/z_last.py": b"print('z')\n",
+        **code,
+        "alpha/n_copy_of_m03.py": code["alpha/m03.py"],  # same content, later path: dropped
+        "alpha/empty.py": b"",  # dropped
+        "alpha/nul.py": b"x = 1\0\n",  # dropped
+        "alpha/latin1.py": "s = 'caf\xe9'\n".encode("latin-1"),  # not UTF-8: dropped
+        "alpha/utf8.py": "s = 'caf\xe9'\n".encode(),  # kept
+        "alpha/big.py": b"#" * (data.MAX_FILE_BYTES + 1) + b"\n",  # over the cap: dropped
+        "alpha/data.json": b"{}",  # not .py: dropped
+        "alpha-1.0.dist-info/METADATA": b"Name: alpha\n",
+    })
+    make_wheel(folder / "beta-2.0-py3-none-any.whl", {
+        "beta/a.py": code["alpha/m00.py"],  # equal to a file of the first wheel: dropped
+        "beta/b.py": b"import alpha\n",
+        "beta/c.py": b"import beta\n",
+    })
+    lines = ["# toy corpus"]
+    for name, version in (("alpha", "1.0"), ("beta", "2.0")):
+        file = f"{name}-{version}-py3-none-any.whl"
+        sha = hashlib.sha256((folder / file).read_bytes()).hexdigest()
+        lines.append(f"{name}=={version} --hash=sha256:{sha}  # {file}")
+    (tmp_path / "data" / "corpora").mkdir(parents=True)
+    (tmp_path / "data" / "corpora" / "toy.txt").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def test_wheel_corpus_reading_rule(toy):
+    c = data.load_corpus("toy")
+    expected = ([f"alpha==1.0/alpha/m{k:02d}.py" for k in range(8)]
+                + ["alpha==1.0/alpha/utf8.py", "alpha==1.0/alpha/z_last.py",
+                   "beta==2.0/beta/b.py", "beta==2.0/beta/c.py"])
+    assert all_documents(c) == expected
+    assert c.val_documents == ("alpha==1.0/alpha/z_last.py",)  # document 9
+    assert bytes(c.val) == b"print('z')\n"
+    assert bytes(c.train).split(b"\0")[-3:] == ["s = 'caf\xe9'\n".encode(), b"import alpha\n", b"import beta\n"]
+    # 11 training documents: 8 functions, utf8.py (12 bytes), b.py (13), c.py (12), and 10 separators
+    assert len(c.train) == sum(len(f"def f{k}():\n    return {k}\n") for k in range(8)) + 12 + 13 + 12 + 10 == 231
+
+
+def test_wheel_corpus_fingerprint_tracks_the_documents(toy):
+    before = data.load_corpus("toy").fingerprint
+    data._wheel_cache.clear()
+    assert data.load_corpus("toy").fingerprint == before
+    folder = toy / ".corpora" / "toy"
+    make_wheel(folder / "beta-2.0-py3-none-any.whl", {"beta/b.py": b"import alpha\n", "beta/c.py": b"import gamma\n"})
+    with pytest.raises(ConfigError, match=r"^corpus 'toy': the wheel .*beta-2\.0-py3-none-any\.whl has sha256 "
+                                          r"[0-9a-f]{64}, but data/corpora/toy\.txt pins [0-9a-f]{64}; delete it"):
+        data.load_corpus("toy")
+
+
+def test_wheel_corpus_refuses_a_malformed_pin(toy):
+    req = toy / "data" / "corpora" / "toy.txt"
+    req.write_text(req.read_text() + "gamma==3.0\n")
+    with pytest.raises(ConfigError, match=r"toy\.txt, line 4: expected `name==version --hash=sha256:HEX  # FILE\.whl`"):
+        data.load_corpus("toy")
+
+
+# ---- bad corpus sources are refused, each with one line naming the file ----
+
+def ten_files(root):
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(10):
+        (root / f"d{k}.txt").write_text(f"line {k}\n" * 50)
+    return root
+
+
+def refused(source, pattern):
+    with pytest.raises(ConfigError, match=pattern) as err:
+        data.load_corpus(source)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_empty_source_string_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(ten_files(tmp_path / "cwd"))  # "" used to mean this folder
+    for source in ("", "  "):
+        refused(source, r"^corpus source '\s*' is empty: give 'shakespeare' \(the default\), 'pycode', a \.txt file")
+
+
+def test_symlink_loops_are_refused(tmp_path):
+    (tmp_path / "self").symlink_to("self")
+    refused(tmp_path / "self", r"^corpus source '.*self' is a symbolic-link loop")
+    root = ten_files(tmp_path / "dirloop")
+    (root / "sub").mkdir()
+    (root / "sub" / "up").symlink_to("..")
+    refused(root, r"^corpus folder .*dirloop: sub/up is a symbolic-link loop "
+                  r"\(it leads back to .*dirloop, a folder above it\)")
+    root = ten_files(tmp_path / "fileloop")
+    (root / "a.txt").symlink_to("b.txt")
+    (root / "b.txt").symlink_to("a.txt")
+    refused(root, r"^corpus folder .*fileloop: a\.txt is a symbolic-link loop")
+
+
+def test_symlinked_files_and_folders_are_followed(tmp_path):
+    root = ten_files(tmp_path / "linked")
+    other = ten_files(tmp_path / "other")
+    (root / "more").symlink_to(other)
+    (root / "one.txt").symlink_to(other / "d0.txt")
+    c = data.load_corpus(root)
+    assert len(c.documents) + len(c.val_documents) == 21
+    assert "more/d9.txt" in c.documents + c.val_documents and "one.txt" in c.documents + c.val_documents
+
+
+def test_dangling_symlink_is_refused(tmp_path):
+    root = ten_files(tmp_path / "dangling")
+    (root / "sub").mkdir()
+    (root / "sub" / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    refused(root, r"^corpus folder .*dangling: sub/gone\.txt is a dangling symbolic link \(to '.*nowhere\.txt', "
+                  r"which does not exist\); remove it or fix its target$")
+    (tmp_path / "link.txt").symlink_to("missing.txt")
+    refused(tmp_path / "link.txt", r"^corpus source '.*link\.txt' is a dangling symbolic link")
+
+
+def test_unreadable_subfolder_is_refused(tmp_path, monkeypatch):
+    import os
+    root = ten_files(tmp_path / "locked_parent")
+    ten_files(root / "locked")
+    scandir = os.scandir
+
+    def denied(path):
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+    monkeypatch.setattr(os, "scandir", denied)  # root reads any folder: simulate a mode-000 one
+    refused(root, r"^corpus folder .*locked_parent: cannot list its subfolder locked \(Permission denied\); "
+                  r"make it readable or remove it$")
+
+
+def test_unreadable_file_is_refused(tmp_path, monkeypatch):
+    from pathlib import Path
+    root = ten_files(tmp_path / "secret")
+    read_bytes = Path.read_bytes
+
+    def denied(self):
+        if self.name == "d3.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    refused(root, r"^corpus file .*secret/d3\.txt: cannot read it \(Permission denied\); "
+                  r"make it readable or remove it$")
+
+
+def mode_000_stops_us():
+    """False where this process reads a file of mode 000 anyway (root, or CAP_DAC_OVERRIDE)."""
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe"
+        probe.write_text("x")
+        probe.chmod(0)
+        try:
+            probe.read_text()
+        except PermissionError:
+            return True
+        return False
+
+
+@pytest.mark.skipif(not mode_000_stops_us(), reason="this process reads files and folders of mode 000 (root)")
+def test_mode_000_file_and_folder_are_refused(tmp_path):
+    root = ten_files(tmp_path / "modes")
+    (root / "d3.txt").chmod(0)
+    refused(root, r"d3\.txt: cannot read it")
+    (root / "d3.txt").chmod(0o644)
+    ten_files(root / "sub").chmod(0)
+    try:
+        refused(root, r"cannot list its subfolder sub")
+    finally:
+        (root / "sub").chmod(0o755)
+
+
+def test_empty_files_are_refused(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    refused(tmp_path / "empty.txt", r"^corpus file .*empty\.txt is empty \(0 bytes\): add text or remove it$")
+    root = ten_files(tmp_path / "with_empty")
+    (root / "sub").mkdir()
+    (root / "sub" / "blank.md").write_bytes(b"")
+    refused(root, r"^corpus file .*with_empty/sub/blank\.md is empty \(0 bytes\)")
+
+
+def test_capacity_is_never_negative(folder):
+    c = data.load_corpus(folder)
+    empty = data.Corpus(name="none", train=np.zeros(0, np.uint8), val=c.val, fingerprint="0",
+                        documents=(), val_documents=c.val_documents)
+    assert data.capacity(empty, 16) == 0
+    with pytest.raises(ConfigError, match="capacity of corpus 'none': 0 training tokens at seq_len=16"):
+        data.check_budget(empty, SMALL)
+
+
+def test_corpus_summary_counts_documents_bytes_and_entropy(folder):
+    c = data.load_corpus(folder)
+    s = data.corpus_summary(c, seq_len=16)
+    assert (s["name"], s["train_documents"], s["val_documents"]) == ("texts", 11, 1)
+    assert (s["train_bytes"], s["val_bytes"], s["train_tokens"]) == (len(c.train), len(c.val), data.capacity(c, 16))
+    text = bytes(c.train).replace(b"\0", b"") + bytes(c.val)
+    counts = np.bincount(np.frombuffer(text, np.uint8), minlength=256)
+    p = counts[counts > 0] / len(text)
+    assert s["bits_per_byte"] == pytest.approx(-(p * np.log2(p)).sum(), rel=1e-12)
+    assert 2.0 < s["bits_per_byte"] < 4.0  # ten letters, space and newline
+    assert s["sample"] and s["sample"].endswith("\n")
+    assert s["sample"].encode() in (folder / s["sample_document"]).read_bytes()
+    shakespeare = data.corpus_summary(data.load_corpus())
+    assert (shakespeare["train_documents"], shakespeare["val_documents"]) == (35, 3)
+    assert shakespeare["train_tokens"] == 4_857_920
+    assert shakespeare["bits_per_byte"] == pytest.approx(4.76500, abs=1e-5)
