@@ -174,3 +174,23 @@ def matched_grid(base: RunConfig = BASE, n_nonzero=MATCHED["n_nonzero"], tokens=
         sparse, dense = with_recipe([sparse, dense])
         pairs += [(sparse.replace(seed=seed), dense.replace(seed=seed)) for seed in seeds]
     return pairs
+
+
+# ------------------------------------------------------------------------------------- grid v3
+# Engine v3 on the second corpus (kit.data, 'pycode': 177M training bytes, so long budgets read
+# every token once). First the learning-rate check for long runs, then the pilot that measures
+# how long a pruned run must train before its gap to dense stops closing (issue "in regime").
+CORPUS_V3 = "pycode"
+LONG = steps(10_240)  # the check's budget: 10,240 steps, 21M tokens
+
+# The learning-rate check for long runs: the smallest, middle and largest N of the next grid,
+# dense and 87.5% sparse, at multiples of grid v2's recipe, cheapest first (a sweep orders by cost).
+LR_CHECK_V3 = dict(widths=[(13_824, 0.0), (13_824, 0.875), (55_296, 0.0), (55_296, 0.875), (221_184, 0.0),
+                           (221_184, 0.875)], tokens=LONG, multiples=[0.5, 1.0, 2.0, 4.0])
+
+
+def lr_check_v3_grid(base: RunConfig = BASE, widths=LR_CHECK_V3["widths"], tokens=LR_CHECK_V3["tokens"],
+                     multiples=LR_CHECK_V3["multiples"]) -> list[RunConfig]:
+    """Every (N, S) of `widths` at every multiple of grid v2's recipe learning rate for its width."""
+    configs = [base.replace(n_nonzero=n, sparsity=s, tokens=tokens) for n, s in widths]
+    return [c.replace(lr=float(f"{m * recipe_lr(model.shape_for(c).d_model):.3g}")) for c in configs for m in multiples]

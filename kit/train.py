@@ -201,9 +201,18 @@ def evaluate(params, corpus: data.Corpus, config: RunConfig, shape: model.Shape)
     return float(loss(params, batches_NxBxT1, weights_NxB)), compile_s
 
 
-@functools.lru_cache(maxsize=4)
-def _device_stream(fingerprint: str, stream: bytes):
-    return jnp.asarray(np.frombuffer(stream, np.uint8))
+_STREAMS: dict[str, jax.Array] = {}  # corpus fingerprint -> its training stream on the device
+MAX_STREAMS = 2
+
+
+def _device_stream(corpus: data.Corpus) -> jax.Array:
+    """The corpus's training bytes on the device, copied once per process (the last MAX_STREAMS
+    corpora kept: the second corpus is 177 MB)."""
+    if corpus.fingerprint not in _STREAMS:
+        while len(_STREAMS) >= MAX_STREAMS:
+            _STREAMS.pop(next(iter(_STREAMS)))
+        _STREAMS[corpus.fingerprint] = jnp.asarray(corpus.train)
+    return _STREAMS[corpus.fingerprint]
 
 
 def eval_set(corpus: data.Corpus, config: RunConfig):
@@ -285,7 +294,7 @@ def train(config: RunConfig, corpus: data.Corpus, params, skip_tokens: int = 0, 
     saved = resume.load(scratch, state) if scratch is not None else None
     if saved is not None:
         state, start_step, history, wall_before = saved
-    stream = _device_stream(corpus.fingerprint, corpus.train.tobytes())
+    stream = _device_stream(corpus)
     starts_SxB = data.window_starts(corpus, config, skip_tokens).reshape(config.steps, config.batch_size)
     starts_SxB = np.concatenate([starts_SxB, np.zeros((-config.steps % CHUNK, config.batch_size), starts_SxB.dtype)])
     starts_SxB = starts_SxB.astype(np.int32)

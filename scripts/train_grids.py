@@ -3,8 +3,11 @@
     python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES] [--missing]
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
-schedule, matched, embed_ablation. Runs already in the store are skipped, so a killed invocation resumes where
-it stopped; within a group the cheapest runs go first. One line per run on stdout. With
+schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large (grid v3,
+on kit.grids.CORPUS_V3). Runs already in the store are skipped, and a run in flight resumes from
+its last saved state (kit.resume), so a killed invocation resumes where it stopped; within a group
+the cheapest runs go first, side by side where the throughput table says it pays (kit.sweep;
+--parallel N overrides it). One line per run on stdout. With
 --commit-every, finished records under runs/ are committed to git that often (only runs/ is
 committed; a busy index is retried at the next interval). The chapters request exactly these
 configs at their defaults, so `make book` then trains nothing.
@@ -16,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from kit import data, grids, sweep, train
+from kit import data, grids, sweep
 from kit.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +41,12 @@ GROUPS = {
     "schedule": lambda store, corpus: grids.schedule_grid(),
     "matched": lambda store, corpus: [c for pair in grids.matched_grid() for c in pair],
     "embed_ablation": lambda store, corpus: grids.embed_ablation_grid(),
+    # grid v3, on grids.CORPUS_V3
+    "lr_v3": lambda store, corpus: [c for c in grids.lr_check_v3_grid() if c.n_nonzero < 221_184],
+    "lr_v3_large": lambda store, corpus: [c for c in grids.lr_check_v3_grid() if c.n_nonzero >= 221_184],
 }
+V3_GROUPS = ("lr_v3", "lr_v3_large")
+DEFAULT_GROUPS = [g for g in GROUPS if g not in V3_GROUPS]  # what `make book` reads today
 
 
 def commit_runs(message: str) -> None:
@@ -52,38 +60,43 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"any of {', '.join(GROUPS)} (default: all)")
     parser.add_argument("--commit-every", type=float, default=0, metavar="MINUTES")
+    parser.add_argument("--parallel", type=int, default=None, metavar="N",
+                        help="runs side by side (default: as data/engine/throughput.json says pays per width)")
     parser.add_argument("--missing", action="store_true",
                         help="train nothing: print how many runs of each group the store lacks; exit 1 if any")
     args = parser.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown groups {unknown}; allowed: {', '.join(GROUPS)}")
-    store, corpus = RunStore(), data.load_corpus()
+    store = RunStore()
+    corpora = {g: data.load_corpus(grids.CORPUS_V3 if g in V3_GROUPS else None) for g in args.groups or DEFAULT_GROUPS}
     if args.missing:
-        lacking = {g: sum(not store.has(store.run_id(c, corpus.fingerprint)) for c in GROUPS[g](store, corpus))
-                   for g in args.groups or GROUPS}
+        lacking = {g: sum(not store.has(store.run_id(c, corpora[g].fingerprint)) for c in GROUPS[g](store, corpora[g]))
+                   for g in args.groups or DEFAULT_GROUPS}
         print(", ".join(f"{g}: {n} missing" for g, n in lacking.items()))
         return int(any(lacking.values()))
     last_commit, trained = time.time(), 0
-    for group in args.groups or GROUPS:
+
+    def report(group, record):
+        nonlocal last_commit, trained
+        m, c = record["metrics"], record["config"]
+        trained += 1
+        print(f"{group} {record['id']} N={c['n_nonzero']} S={c['sparsity']} D={c['tokens']} lr={c['lr']} "
+              f"d={m['d_model']} {record['status']} loss={m['final_loss']:.4f} loop {m['wall_s']:.1f}s "
+              f"threads {record['engine']['xla_threads']}", flush=True)
+        if args.commit_every and time.time() - last_commit > 60 * args.commit_every:
+            commit_runs(f"runs: {group}, {len(store.records())} records in the store")
+            last_commit = time.time()
+
+    for group in args.groups or DEFAULT_GROUPS:
+        corpus = corpora[group]
         configs = GROUPS[group](store, corpus)
-        sweep.check_sweep(configs, corpus, store)
-        todo = sorted({c for c in configs if not store.has(store.run_id(c, corpus.fingerprint))}, key=sweep.cost)
-        print(f"== {group}: {len(configs)} runs, {len(todo)} to train", flush=True)
-        for k, config in enumerate(todo):
-            start = time.time()
-            record = train.run(config, corpus=corpus, store=store)
-            m = record["metrics"]
-            trained += 1
-            print(f"{group} {k + 1}/{len(todo)} {record['id']} N={config.n_nonzero} S={config.sparsity} "
-                  f"D={config.tokens} d={m['d_model']} {record['status']} loss={m['final_loss']:.4f} "
-                  f"loop {m['wall_s']:.1f}s compile {m['compile_s']:.1f}s total {time.time() - start:.1f}s",
-                  flush=True)
-            if args.commit_every and time.time() - last_commit > 60 * args.commit_every:
-                commit_runs(f"runs: grid v2, {len(store.records())} records in the store")
-                last_commit = time.time()
+        todo = [c for c in configs if not store.has(store.run_id(c, corpus.fingerprint))]
+        print(f"== {group}: {len(configs)} runs on {corpus.name}, {len(todo)} to train", flush=True)
+        sweep.run_sweep(configs, store=store, corpus=corpus.name if group in V3_GROUPS else corpus,
+                        parallel=args.parallel, progress=False, on_record=lambda r, g=group: report(g, r))
     if args.commit_every and trained:
-        commit_runs(f"runs: grid v2, {len(store.records())} records in the store")
+        commit_runs(f"runs: {len(store.records())} records in the store")
 
 
 if __name__ == "__main__":
