@@ -45,3 +45,10 @@ def lanes_for(d_model: int, table: dict | None) -> int:
         return 1
     row = min(table["rows"], key=lambda r: abs(math.log(r["d_model"] / d_model)))
     return best_lanes(row)
+
+
+def write_table(table: dict, path: Path = TABLE) -> None:
+    """Write a measured table (see the module docstring for its layout)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(table, indent=1) + "\n")

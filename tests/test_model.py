@@ -149,15 +149,6 @@ def test_size_row_counts_what_a_run_trains():
     assert row["tokens/step"] == 2048
 
 
-def engine_v2_attention(q_BxTxHxK, k_BxTxHxK, v_BxTxHxK):
-    """The attention of engine v2 (kit before v3), kept here as the reference."""
-    T, K = q_BxTxHxK.shape[1], q_BxTxHxK.shape[3]
-    causal_TxT = np.tril(np.ones((T, T), dtype=bool))
-    att_BxHxTxT = jnp.einsum("bqhk,bshk->bhqs", q_BxTxHxK * K**-0.5, k_BxTxHxK)
-    att_BxHxTxT = jax.nn.softmax(jnp.where(causal_TxT, att_BxHxTxT, -1e30), axis=-1)
-    return jnp.einsum("bhqs,bshk->bqhk", att_BxHxTxT, v_BxTxHxK)
-
-
 @pytest.mark.parametrize("heads,head_dim,scale", [(1, 16, 1.0), (1, 48, 8.0), (4, 32, 3.0), (2, 16, 30.0)])
 def test_attention_matches_engine_v2_in_value_and_gradient(heads, head_dim, scale):
     """kit.model.causal_attention (custom backward) against the v2 formulation, to float32
@@ -168,8 +159,8 @@ def test_attention_matches_engine_v2_in_value_and_gradient(heads, head_dim, scal
     w = jax.random.normal(keys[3], q.shape)
     projected = lambda f: jax.jit(jax.value_and_grad(lambda q, k, v: jnp.sum(f(q, k, v) * w), argnums=(0, 1, 2)))
     (value_new, grads_new), (value_old, grads_old) = (projected(f)(q, k, v) for f in
-                                                      (model.causal_attention, engine_v2_attention))
-    np.testing.assert_allclose(model.causal_attention(q, k, v), engine_v2_attention(q, k, v), rtol=0, atol=2e-6 * scale)
+                                                      (model.causal_attention, model.engine_v2_attention))
+    np.testing.assert_allclose(model.causal_attention(q, k, v), model.engine_v2_attention(q, k, v), rtol=0, atol=2e-6 * scale)
     assert abs(float(value_new - value_old)) <= 1e-5 * abs(float(value_old)) + 1e-4
     for new, old in zip(grads_new, grads_old):
         assert float(jnp.max(jnp.abs(new - old))) <= 1e-5 * float(jnp.max(jnp.abs(old)))
