@@ -89,6 +89,26 @@ def origin_url() -> str | None:
     return repository_url(remote.stdout) if remote.returncode == 0 else None
 
 
+# The MathJax files a page can load: the combined TeX-to-CHTML component the book is configured
+# with (sphinx-mathjax-offline), the TeX extensions it autoloads, the CHTML fonts, and the menu
+# with its accessibility options (which load a11y and sre on demand). The other components
+# (SVG output, MathML input, the full and speech builds) are never loaded and are removed.
+MATHJAX_KEPT = ("tex-chtml.js", "input/tex/extensions", "output/chtml", "ui", "a11y", "sre")
+
+
+def publishable(html: Path) -> None:
+    """Make the built site ready to serve as static files: `.nojekyll`, so GitHub Pages serves
+    _static/ and _images/ (Jekyll drops folders that start with '_'), and only the MathJax files
+    a page can load (MATHJAX_KEPT)."""
+    (html / ".nojekyll").touch()
+    mathjax = html / "_static" / "mathjax"
+    for path in sorted(mathjax.rglob("*"), reverse=True):
+        rel = path.relative_to(mathjax).as_posix()
+        kept = any(rel == k or rel.startswith(k + "/") or k.startswith(rel + "/") for k in MATHJAX_KEPT)
+        if not kept:
+            path.unlink() if path.is_file() else path.rmdir()
+
+
 def main(selected: list[str], render: bool = True) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     seconds = {}
@@ -111,6 +131,7 @@ def main(selected: list[str], render: bool = True) -> None:
     with tempfile.TemporaryDirectory() as folder:
         config = ["--config", str(config_with_repository(url, Path(folder)))] if url else []
         subprocess.run([str(jupyter_book), "build", str(ROOT), *config], check=True)
+    publishable(ROOT / "_build" / "html")
     print(f"jupyter-book build: {time.perf_counter() - start:.0f} s")
     findings = check_html.check_book(ROOT / "_build" / "html", roots=[str(ROOT)])
     for finding in findings:

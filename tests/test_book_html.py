@@ -6,6 +6,7 @@ check must pass the first two pages and flag each defect of the third; `make boo
 check on the real build. Building takes about half a minute."""
 
 import collections
+import re
 import shutil
 import subprocess
 import sys
@@ -172,3 +173,21 @@ def test_repo_config_renders_markdown_outputs_as_myst():
     """markdown_table's output is a pipe table; myst-nb's default (CommonMark) would print it as text."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["sphinx"]["config"].get("nb_render_markdown_format") == "myst"
+
+
+def test_the_built_site_is_publishable_as_static_files(book, tmp_path):
+    """build_book.publishable: .nojekyll (GitHub Pages would drop _static/ and _images/ without
+    it), MathJax cut to what a page loads, and every MathJax file a page names still there."""
+    site = tmp_path / "html"
+    shutil.copytree(book, site)
+    mathjax = site / "_static" / "mathjax"
+    before = sum(f.stat().st_size for f in mathjax.rglob("*") if f.is_file())
+    build_book.publishable(site)
+    after = sum(f.stat().st_size for f in mathjax.rglob("*") if f.is_file())
+    assert (site / ".nojekyll").is_file()
+    assert after < 0.5 * before, (before, after)
+    assert not (mathjax / "tex-svg.js").exists() and not (mathjax / "output" / "svg").exists()
+    assert any((mathjax / "output" / "chtml" / "fonts").rglob("*.woff"))
+    named = {m for page in site.glob("*.html") for m in re.findall(r'_static/mathjax/([\w./-]+\.js)', page.read_text())}
+    assert (mathjax / "tex-chtml.js").is_file()  # what sphinx-mathjax-offline sets as mathjax_path
+    assert named <= {"tex-chtml.js"} and all((mathjax / m).is_file() for m in named)
