@@ -194,3 +194,38 @@ def lr_check_v3_grid(base: RunConfig = BASE, widths=LR_CHECK_V3["widths"], token
     """Every (N, S) of `widths` at every multiple of grid v2's recipe learning rate for its width."""
     configs = [base.replace(n_nonzero=n, sparsity=s, tokens=tokens) for n, s in widths]
     return [c.replace(lr=float(f"{m * recipe_lr(model.shape_for(c).d_model):.3g}")) for c in configs for m in multiples]
+
+
+# The pilot: how long a pruned run must train before its gap to the dense run of equal N stops
+# closing (the transient). Token budgets double from 2.4M to 77M (1,172 to 37,504 steps), read
+# once from pycode.
+PILOT_STEPS = [1_172 * 2**k for k in range(6)]
+PILOT = dict(n_nonzero=13_824, sparsities=[0.0, 0.5, 0.75, 0.875], tokens=[steps(n) for n in PILOT_STEPS],
+             n_nonzero_large=55_296, tokens_large=[steps(n) for n in PILOT_STEPS[:5]],  # to 38M: does N matter?
+             whole_run_tokens=[steps(n) for n in PILOT_STEPS[0:6:2]],  # pruning over the whole run, 3 budgets
+             small_batch_tokens=steps(PILOT_STEPS[2]), small_batch=8,  # 4x the steps: steps or tokens?
+             seed_tokens=[steps(PILOT_STEPS[0]), steps(PILOT_STEPS[-1])], seeds=[1])
+
+
+def pilot_parts(base: RunConfig = BASE, pilot: dict = PILOT) -> dict[str, list[RunConfig]]:
+    """The pilot's runs by purpose, at the recipe's learning rate: 'budgets' (N = 13,824, every
+    sparsity, every budget, the paper's 25%-75% window), 'size' (N = 55,296, to 38M tokens), 'window'
+    (pruning from the first to the last step, at three budgets), 'batch' (a 4x smaller batch: the
+    same tokens in 4x the steps, at one budget) and 'seeds' (another seed at the smallest and the
+    largest budget)."""
+    at = lambda n, tokens, **kw: [base.replace(n_nonzero=n, sparsity=s, tokens=d, **kw)
+                                  for s in pilot["sparsities"] for d in tokens]
+    pruned = lambda configs: [c for c in configs if c.sparsity > 0]
+    parts = {
+        "budgets": at(pilot["n_nonzero"], pilot["tokens"]),
+        "size": at(pilot["n_nonzero_large"], pilot["tokens_large"]),
+        "window": pruned(at(pilot["n_nonzero"], pilot["whole_run_tokens"], prune_start=0.0, prune_end=1.0)),
+        "batch": at(pilot["n_nonzero"], [pilot["small_batch_tokens"]], batch_size=pilot["small_batch"]),
+        "seeds": [c.replace(seed=seed) for c in at(pilot["n_nonzero"], pilot["seed_tokens"]) for seed in pilot["seeds"]],
+    }
+    return {name: with_recipe(configs) for name, configs in parts.items()}
+
+
+def pilot_grid(base: RunConfig = BASE, pilot: dict = PILOT) -> list[RunConfig]:
+    """Every run of pilot_parts, each once."""
+    return list(dict.fromkeys(c for configs in pilot_parts(base, pilot).values() for c in configs))

@@ -3,7 +3,7 @@
     python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES] [--missing]
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
-schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large (grid v3,
+schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot (grid v3,
 on kit.grids.CORPUS_V3). Runs already in the store are skipped, and a run in flight resumes from
 its last saved state (kit.resume), so a killed invocation resumes where it stopped; within a group
 the cheapest runs go first, side by side where the throughput table says it pays (kit.sweep;
@@ -44,8 +44,9 @@ GROUPS = {
     # grid v3, on grids.CORPUS_V3
     "lr_v3": lambda store, corpus: [c for c in grids.lr_check_v3_grid() if c.n_nonzero < 221_184],
     "lr_v3_large": lambda store, corpus: [c for c in grids.lr_check_v3_grid() if c.n_nonzero >= 221_184],
+    "pilot": lambda store, corpus: grids.pilot_grid(),
 }
-V3_GROUPS = ("lr_v3", "lr_v3_large")
+V3_GROUPS = ("lr_v3", "lr_v3_large", "pilot")
 DEFAULT_GROUPS = [g for g in GROUPS if g not in V3_GROUPS]  # what `make book` reads today
 
 
