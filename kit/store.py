@@ -53,6 +53,9 @@ class RunStore:
     run_id = staticmethod(run_id)
 
     def __init__(self, root: str | Path | None = None):
+        if isinstance(root, str) and not root.strip():  # Path("") would be the working directory
+            raise ValueError(f"run store root {root!r} is empty: give a folder, or None for the repository's "
+                             f"runs/ ({DEFAULT_ROOT})")
         # absolute, so a store sent to other processes (or cluster workers) names the same folder
         self.root = Path(root).absolute() if root is not None else DEFAULT_ROOT
 
@@ -123,16 +126,26 @@ class RunStore:
 def check_record(record: dict) -> None:
     """Raise ValueError unless `record` has a valid status, config and corpus, and an id that
     matches them, and no metric named like a frame column."""
-    problem = layout_problem(record)
+    problem = layout_problem(record) or id_problem(record)
     if problem:
         raise ValueError(f"run record {problem}")
-    expected = run_id(RunConfig.from_dict(record["config"]), record["corpus"]["fingerprint"])
-    if record["id"] != expected:
-        raise ValueError(f"run record id={record['id']!r} does not match its config and corpus "
-                         f"fingerprint, which give {expected!r} (kit.store.run_id)")
     clashes = sorted(set(record["metrics"]) & set(RESERVED))
     if clashes:
         raise ValueError(f"run record metrics {clashes} clash with frame columns; rename them")
+
+
+def id_problem(record: dict) -> str | None:
+    """What is wrong with the id of `record` (a phrase), or None: its config must be a valid
+    RunConfig, and the config and corpus fingerprint must give its id (kit.store.run_id). Needs a
+    record without layout_problem."""
+    try:
+        expected = run_id(RunConfig.from_dict(record["config"]), record["corpus"]["fingerprint"])
+    except (ValueError, TypeError) as e:  # ConfigError, or a value of the wrong kind
+        return f"has a config that is not a valid RunConfig ({' '.join(str(e).split())})"
+    if record["id"] != expected:
+        return (f"id={record['id']!r} does not match its config and corpus fingerprint, which give "
+                f"{expected!r} (kit.store.run_id): an edited or copied record")
+    return None
 
 
 def layout_problem(record) -> str | None:
@@ -194,6 +207,7 @@ def _read(path: Path) -> dict:
     problem = layout_problem(record)
     if problem is None and record["id"] != path.stem:
         problem = f"holds id={record['id']!r}, not the id in its file name"
+    problem = problem or id_problem(record)  # a record served under its id is the run of that id
     if problem:
         raise StoreError(f"run record {path} {problem}, unlike the records kit.store.RunStore.put writes; "
                          f"fix or delete it (a deleted run is trained again by the next sweep)")

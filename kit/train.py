@@ -339,6 +339,7 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     parent = continued_run(config, store)
     skip_tokens = 0 if parent is None else parent["metrics"].get("data_offset", 0) + parent["metrics"]["tokens_trained"]
     data.check_budget(corpus, config, skip_tokens)
+    config.check_trainable()  # the model built has the size asked for and fits in memory (kit.memory)
     store.check_writable()
 
     shape = model.shape_for(config)

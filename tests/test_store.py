@@ -189,3 +189,51 @@ def test_a_record_that_is_not_json_or_not_an_object_is_named(tmp_path):
     (tmp_path / "0123456789abcdef.json").write_text("[1, 2]")
     with pytest.raises(StoreError, match=r"0123456789abcdef\.json is a JSON list, not an object"):
         store.records()
+
+
+def test_a_record_whose_config_does_not_give_its_id_is_refused_by_every_read(tmp_path):
+    """An edited or copied record (seed 7's run under seed 0's id) is never served as seed 0's run."""
+    store = RunStore(tmp_path)
+    seed0, seed7 = record(BASE), record(BASE.replace(seed=7))
+    store.put(seed7)
+    copied = dict(seed7, id=seed0["id"])  # copied into seed 0's file, its id edited to match the name
+    store.path(seed0["id"]).write_text(json.dumps(copied))
+    expected = (f"run record {store.path(seed0['id'])} id={seed0['id']!r} does not match its config and corpus "
+                f"fingerprint, which give {seed7['id']!r} (kit.store.run_id): an edited or copied record")
+    for read in (lambda: store.get(seed0["id"]), store.records, store.frame):
+        with pytest.raises(StoreError) as err:
+            read()
+        assert str(err.value).startswith(expected) and "delete it" in str(err.value)
+        assert "\n" not in str(err.value)
+    edited = json.loads(store.path(seed7["id"]).read_text())
+    edited["config"]["seed"] = 0  # edited in place: the config no longer gives the file's id
+    store.path(seed7["id"]).write_text(json.dumps(edited))
+    with pytest.raises(StoreError, match=f"id='{seed7['id']}' does not match its config"):
+        store.get(seed7["id"])
+
+
+def test_a_record_with_an_invalid_config_is_named(tmp_path):
+    store = RunStore(tmp_path)
+    r = record()
+    store.put(r)
+    for change, problem in (({"sparsity": 1.5}, "sparsity=1.5: must be in [0, 1)"),
+                            ({"widht": 8}, "unknown config fields ['widht']"), ({"nm": 5}, "")):
+        broken = json.loads(store.path(r["id"]).read_text())
+        broken["config"].update(change)
+        store.path(r["id"]).write_text(json.dumps(broken))
+        with pytest.raises(StoreError) as err:
+            store.get(r["id"])
+        assert str(err.value).startswith(f"run record {store.path(r['id'])} has a config that is not a valid "
+                                         f"RunConfig ({problem}")
+
+
+def test_every_record_of_the_repository_store_passes_the_id_check():
+    records = RunStore().records()  # raises StoreError naming the first record that does not
+    assert all(r["id"] == run_id(RunConfig.from_dict(r["config"]), r["corpus"]["fingerprint"]) for r in records)
+
+
+@pytest.mark.parametrize("root", ["", "  "])
+def test_an_empty_root_is_refused_not_read_as_the_working_directory(root):
+    with pytest.raises(ValueError, match=r"^run store root '\s*' is empty: give a folder, or None for the "
+                                         r"repository's runs/"):
+        RunStore(root)
