@@ -7,12 +7,20 @@ allowed, e.g. "n_boot = 0: need a whole number >= 1". A chapter reassigns its pa
     runs_dir = params.existing_dir("runs_dir", runs_dir)
     sparsities = params.sparsity_list("sparsities", sparsities)
     n_boot = params.positive_int("n_boot", n_boot)
+
+Importing this module there also checks the parameters' names (`check_injected`): papermill (`-p
+famly vit`) injects the parameters it is given as a cell right after the parameters cell, and only
+warns about a name the notebook does not declare, so a misspelled parameter would run every
+default; kit.params refuses it instead, naming the parameters the chapter has.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import difflib
 import math
+import sys
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -249,3 +257,69 @@ def config_fields(name, value) -> dict:
     if unknown:
         _fail(name, value, f"{unknown[0]!r} is not a RunConfig field; the fields are {', '.join(fields)}")
     return dict(value)
+
+
+INJECTED_HEADER = "# Parameters"  # the first line of the cell papermill injects (its Python translator)
+
+
+def _assignments(source: str) -> dict | None:
+    """{name: value (or its source text)} of the top-level assignments of a cell, or None if it does
+    not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    out = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    try:
+                        out[target.id] = ast.literal_eval(node.value)
+                    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                        out[target.id] = ast.get_source_segment(source, node.value)
+    return out
+
+
+def unknown_injected(history: list[str]) -> list[tuple[str, object, list[str]]]:
+    """[(name, value, declared names)] for every parameter that papermill injected and the
+    notebook's parameters cell does not assign; [] if none (or nothing was injected).
+
+    `history`: the sources of the cells executed so far, in order (IPython's `In`): papermill's
+    injected cell starts with INJECTED_HEADER and runs right after the parameters cell. The last
+    injected cell counts."""
+    for k in range(len(history) - 1, 0, -1):
+        if history[k].lstrip().startswith(INJECTED_HEADER):
+            injected, declared = _assignments(history[k]), _assignments(history[k - 1])
+            if not injected or not declared:  # no parameters cell before it: papermill put it first
+                return []
+            return [(name, value, list(declared)) for name, value in injected.items() if name not in declared]
+    return []
+
+
+def check_injected(history: list[str] | None = None) -> None:
+    """Raise ValueError (one line) if papermill injected a parameter the notebook does not declare,
+    naming it, its value, the nearest declared name and all of them. `history`: the executed cells'
+    sources (default: this IPython kernel's `In`; outside IPython nothing is checked)."""
+    if history is None:
+        history = _kernel_history()
+    unknown = unknown_injected(history or [])
+    if unknown:
+        name, value, declared = unknown[0]
+        close = difflib.get_close_matches(name, declared, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        others = f" (and {len(unknown) - 1} more unknown: {', '.join(u[0] for u in unknown[1:])})" if len(unknown) > 1 else ""
+        _fail(name, value, f"not a parameter of this notebook, so papermill would run every default{others}; "
+                           f"{hint}its parameters are {', '.join(declared)}")
+
+
+def _kernel_history() -> list[str] | None:
+    """The sources of the cells this IPython kernel ran (its `In`), or None outside IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    history = getattr(shell, "user_ns", {}).get("_ih") if shell is not None else None
+    return list(history) if isinstance(history, list) else None
+
+
+check_injected()  # chapters import kit.params in the cell right after the (injected) parameters

@@ -99,3 +99,58 @@ def test_number_dicts():
                          (["N=1e9"], "not a non-empty dict")):
         with pytest.raises(ValueError, match=message):
             params.number_dicts("candidates", bad, ("S", "N", "D", "C"))
+
+
+PARAMETERS_CELL = 'family = "t5"  # t5 or vit\nn_boot = 200\nruns_dir = None\n'
+
+
+def injected(**values) -> str:
+    """The cell papermill injects for these parameters (its own Python translator)."""
+    from papermill.translators import translate_parameters
+    return translate_parameters("python3", "python", values)
+
+
+def test_a_parameter_the_notebook_does_not_declare_is_refused_naming_the_nearest_and_all():
+    history = ["", "import os", PARAMETERS_CELL, injected(famly="vit", n_boot=50), "from kit import params"]
+    assert params.unknown_injected(history) == [("famly", "vit", ["family", "n_boot", "runs_dir"])]
+    with pytest.raises(ValueError) as error:
+        params.check_injected(history)
+    assert str(error.value) == ("famly = 'vit': not a parameter of this notebook, so papermill would run every "
+                                "default; did you mean family? its parameters are family, n_boot, runs_dir")
+    with pytest.raises(ValueError, match=r"^famly = 'vit': .* \(and 1 more unknown: nboot\); did you mean family"):
+        params.check_injected(["", PARAMETERS_CELL, injected(famly="vit", nboot=[1, 2])])
+
+
+def test_declared_parameters_and_runs_without_papermill_pass():
+    params.check_injected(["", PARAMETERS_CELL, injected(family="vit", n_boot=50, runs_dir="/tmp")])
+    params.check_injected(["", PARAMETERS_CELL, "from kit import params"])  # nothing injected
+    params.check_injected([])
+    params.check_injected()  # outside IPython: nothing to check
+    # papermill puts its cell first when a notebook has no parameters cell: nothing to compare with
+    assert params.unknown_injected(["", injected(anything=1), "x = 1"]) == []
+
+
+def test_the_last_injected_cell_counts():
+    history = ["", PARAMETERS_CELL, injected(famly="vit"), PARAMETERS_CELL, injected(family="vit")]
+    assert params.unknown_injected(history) == []
+
+
+def test_papermill_run_with_a_misspelled_parameter_stops_at_the_import_of_kit_params(tmp_path):
+    """End to end, as a chapter runs: papermill's own injected cell, then the cell importing kit.params."""
+    papermill = pytest.importorskip("papermill")
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(PARAMETERS_CELL, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("from kit import params\n\nn_boot = params.positive_int('n_boot', n_boot)"),
+        nbformat.v4.new_code_cell("open('ran', 'w').write(family)")],
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
+                  "language_info": {"name": "python"}})
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    run = dict(cwd=tmp_path, kernel_name="python3", progress_bar=False)
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        papermill.execute_notebook(tmp_path / "in.ipynb", tmp_path / "out.ipynb", parameters={"famly": "vit"}, **run)
+    assert error.value.ename == "ValueError"
+    assert error.value.evalue.startswith("famly = 'vit': not a parameter of this notebook")
+    assert not (tmp_path / "ran").exists()
+    papermill.execute_notebook(tmp_path / "in.ipynb", tmp_path / "out.ipynb", parameters={"family": "vit"}, **run)
+    assert (tmp_path / "ran").read_text() == "vit"
