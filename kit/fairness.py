@@ -231,3 +231,22 @@ def direction_claim(key: str, paper: str, statement: str, section: str, rule: st
         verdict, reason, ours = "not resolved", "The grid holds no pair of runs for this comparison.", None
     return claims.Claim(key, paper, statement, section, paper_value, None, ours, verdict, rule, reason,
                         {name: value for name, value in numbers.items() if np.isfinite(value)})
+
+
+def learning_rate_table(frame: pd.DataFrame, recipe_lr) -> pd.DataFrame:
+    """A learning-rate check read off its runs: one row per (n_nonzero, sparsity) of `frame` (runs
+    at several peak rates `lr`, with `d_model` and `loss`): its width, the best rate tried and its
+    loss, the recipe's rate `recipe_lr(d_model)` and the loss of the run at that rate (NaN if none
+    was trained), and 'recipe - best' (nats; 0 where the recipe's rate is the best tried)."""
+    _require(frame, "frame", ["n_nonzero", "sparsity", "d_model", "lr", "loss"])
+    rows = []
+    for (n, s), runs in frame.groupby(["n_nonzero", "sparsity"], sort=True):
+        best = runs.loc[runs["loss"].idxmin()]
+        d = int(best["d_model"])
+        rule = recipe_lr(d)
+        at_rule = runs[np.isclose(runs["lr"], rule, rtol=1e-3)]["loss"]
+        loss_rule = float(at_rule.min()) if len(at_rule) else np.nan
+        rows.append({"n_nonzero": n, "sparsity": s, "d_model": d, "best lr": float(best["lr"]),
+                     "best loss": float(best["loss"]), "recipe lr": rule, "recipe loss": loss_rule,
+                     "recipe - best": loss_rule - float(best["loss"]), "rates tried": len(runs)})
+    return pd.DataFrame(rows)

@@ -148,3 +148,17 @@ def test_direction_claim_takes_the_verdict_of_the_interval():
                                     empty, +1)
     assert none.verdict == "not resolved" and none.our_runs is None and "no pair" in none.reason
     assert "estimate" not in none.numbers  # NaN is left out of the numbers
+
+
+def test_learning_rate_table_finds_the_best_rate_and_the_recipes_loss():
+    rule = lambda d: 0.01 * (16 / d) ** 0.5
+    rows = [dict(n_nonzero=100, sparsity=0.0, d_model=16, lr=lr, loss=loss)
+            for lr, loss in [(0.005, 2.1), (0.01, 2.0), (0.02, 2.05)]]
+    rows += [dict(n_nonzero=100, sparsity=0.875, d_model=64, lr=lr, loss=loss)
+             for lr, loss in [(0.0025, 2.3), (0.005, 2.25), (0.01, 2.2)]]  # the recipe's rate at d 64: 0.005
+    rows += [dict(n_nonzero=400, sparsity=0.0, d_model=32, lr=0.02, loss=1.9)]  # the recipe's rate not tried
+    table = fairness.learning_rate_table(pd.DataFrame(rows), rule).set_index(["n_nonzero", "sparsity"])
+    assert table.loc[(100, 0.0), "best lr"] == 0.01 and table.loc[(100, 0.0), "recipe - best"] == 0.0
+    assert table.loc[(100, 0.875), "best lr"] == 0.01
+    assert table.loc[(100, 0.875), "recipe - best"] == pytest.approx(0.05)
+    assert np.isnan(table.loc[(400, 0.0), "recipe loss"]) and table.loc[(400, 0.0), "rates tried"] == 1
