@@ -2,7 +2,7 @@
 
     python -m kit train --n_nonzero 20000 --sparsity 0.5 --tokens 1048576
     python -m kit sweep --grid sparsity=0,0.5,0.75 tokens=1048576,2097152 --set n_nonzero=20000
-    python -m kit sweep ... --dask 2          # on a local Dask cluster with 2 workers
+    python -m kit sweep ... --dask 2          # on a local Dask cluster with 2 workers (on 127.0.0.1)
     python -m kit --runs /shared/runs sweep ... --dask-scheduler tcp://host:8786   # on a running cluster
     python -m kit ls                          # what the store holds
 
@@ -10,24 +10,38 @@ Every RunConfig field is an option of `train` (see `python -m kit train --help`)
 `--grid field=v1,v2,...` axes and `--set field=value` for the fixed fields. `--runs DIR` picks the
 run store (default: the repo's runs/), `--corpus PATH` a text file or folder instead of Shakespeare.
 On a cluster, the run store must be a folder that this machine and every worker read and write at
-the same path, and the workers must run this kit in the same environment.
+the same path, and the workers must run this kit in the same environment. The local cluster of
+`--dask N` listens (scheduler, workers, dashboard) on 127.0.0.1 only unless `--dask-host` says
+otherwise. A scheduler that does not answer Dask's handshake within `--dask-timeout` seconds is
+refused, and a sweep whose cluster has had no worker for NO_WORKER_WAIT seconds stops.
 
 Exit status: 0 done; 1 a run raised (out of memory, a lost worker, ...; nothing was recorded for
-it, so rerunning trains it again), the store is not writable or holds a broken record, or the
-scheduler cannot be reached; 2 a bad option or configuration (nothing was trained).
+it, so rerunning trains it again), the store is not writable or holds a broken record, the
+scheduler cannot be reached or no worker is left; 2 a bad option or configuration (nothing was
+trained); 130 interrupted (Ctrl-C): the runs that finished are stored, rerunning trains the rest.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import concurrent.futures as cf
 import contextlib
 import dataclasses
 import json
+import math
+import socket
 import sys
+import threading
+import time
 import typing
 
 from kit.config import ConfigError, RunConfig
 
+DASK_HOST = "127.0.0.1"  # where a local cluster listens unless --dask-host says otherwise
+DASK_TIMEOUT = 5.0  # seconds for a scheduler to answer Dask's handshake (--dask-timeout)
+NO_WORKER_WAIT = 30.0  # seconds a sweep waits on a cluster with no worker before it stops
+POLL_S = 1.0  # how often a sweep asks the scheduler how many workers it has
 
 BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
@@ -96,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                          help="run on the running Dask cluster with this scheduler, e.g. tcp://host:8786; "
                               "--runs must be a folder every worker shares at the same path")
+    sweep.add_argument("--dask-host", default=None, metavar="ADDRESS",
+                       help=f"with --dask: the address the local cluster (scheduler, workers, dashboard) "
+                            f"listens on (default {DASK_HOST}: this machine only; 0.0.0.0: every interface)")
+    sweep.add_argument("--dask-timeout", default=None, metavar="SECONDS",
+                       help=f"with --dask-scheduler: seconds to wait for the scheduler to answer "
+                            f"(default {DASK_TIMEOUT:g})")
 
     sub.add_parser("ls", help="list the runs in the store")
 
@@ -128,34 +148,73 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "plan":  # the planner reads no run store
         from kit import plan
         return plan.command(args)
+    asked = Asked()
+    try:
+        return _command(args, asked)
+    except KeyboardInterrupt:
+        print(f"interrupted: {asked.finished()}; rerun the same command to train the rest", file=sys.stderr)
+        return 130
+
+
+@dataclasses.dataclass
+class Asked:
+    """What a command asked for, as far as it got: the store, the configs and the corpus (to count
+    the finished runs when it stops)."""
+    store: typing.Any = None
+    configs: list = dataclasses.field(default_factory=list)
+    corpus: typing.Any = None
+
+    def finished(self) -> str:
+        """'N of the M runs asked for are finished and stored in DIR', or what stopped before."""
+        if self.store is None:
+            return "nothing was trained"
+        if self.corpus is None or not self.configs:
+            return f"no run had started; the run store is {self.store.root}"
+        from kit.store import run_id
+        ids = {run_id(c, self.corpus.fingerprint) for c in self.configs}
+        stored = sum(self.store.has(id) for id in ids)
+        return f"{stored} of the {len(ids)} runs asked for are finished and stored in {self.store.root}"
+
+
+def _command(args, asked: Asked) -> int:
     from kit.store import RunStore  # imported late: --help stays fast
     from kit.store import StoreError
     from kit.sweep import SweepError
-    store = RunStore(args.runs) if args.runs else RunStore()
     try:
+        if args.runs is not None and not args.runs.strip():
+            raise ConfigError(f"--runs {args.runs!r}: an empty folder name; give a folder, or leave --runs out "
+                              f"for the repository's runs/")
+        store = asked.store = RunStore(args.runs)
         if args.command == "train":
-            from kit import train
+            from kit import data, train
             fields = {k: parse_value(k, v) for k, v in vars(args).items()
                       if k in {f.name for f in dataclasses.fields(RunConfig)} and v is not None}
-            record = train.run(RunConfig(**fields), corpus=args.corpus, store=store)
+            asked.configs = [RunConfig(**fields)]
+            corpus = asked.corpus = data.load_corpus(args.corpus)  # "" too: kit.data refuses it
+            record = train.run(asked.configs[0], corpus=corpus, store=store)
             print(json.dumps({"id": record["id"], "status": record["status"], "reason": record["reason"],
                               **{k: record["metrics"].get(k) for k in ("final_loss", "nnz", "d_model", "wall_s")}},
                              indent=1))
         elif args.command == "sweep":
-            from kit import sweep
-            if args.dask is not None and args.dask < 1:
-                raise ConfigError(f"--dask {args.dask}: the number of local Dask workers must be >= 1 "
-                                  f"(leave --dask out to train in this process)")
+            from kit import data, sweep
+            cluster = check_dask_options(args)
             fixed = parse_assignments(args.set)
             base = RunConfig(**{k: parse_value(k, v) for k, v in fixed.items()})
             axes = {k: [parse_value(k, v) for v in vs.split(",")]
                     for k, vs in parse_assignments(args.grid, taken=fixed).items()}
-            configs = sweep.grid(base, **axes)
-            if args.dask is None and args.dask_scheduler is None:
-                frame = sweep.run_sweep(configs, store=store, corpus=args.corpus)
+            configs = asked.configs = sweep.grid(base, **axes)
+            corpus = asked.corpus = data.load_corpus(args.corpus)
+            if cluster is None:
+                frame = sweep.run_sweep(configs, store=store, corpus=corpus)
             else:
-                with dask_client(args.dask, args.dask_scheduler) as client:
-                    frame = sweep.run_sweep(configs, store=store, corpus=args.corpus, executor=client.get_executor(pure=False))
+                with dask_client(**cluster) as client, WatchedExecutor(client) as executor:
+                    try:
+                        frame = sweep.run_sweep(configs, store=store, corpus=corpus, executor=executor)
+                    except SweepError:
+                        if executor.lost is None:
+                            raise
+                        raise SchedulerError(f"{executor.lost}; {asked.finished()}; start workers and rerun "
+                                             f"the same command to train the rest") from None
             print(frame.to_string())
         else:
             frame = store.frame()
@@ -169,28 +228,191 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def check_dask_options(args) -> dict | None:
+    """The keyword arguments of dask_client for the sweep's --dask options, or None to train in
+    this process; ConfigError for a value out of range or an option that does not apply."""
+    if args.dask is not None and args.dask < 1:
+        raise ConfigError(f"--dask {args.dask}: the number of local Dask workers must be >= 1 "
+                          f"(leave --dask out to train in this process)")
+    if args.dask_host is not None and args.dask is None:
+        raise ConfigError(f"--dask-host {args.dask_host}: applies only to a local cluster (--dask N); a running "
+                          f"cluster listens where its `dask scheduler --host` says")
+    if args.dask_host is not None and not args.dask_host.strip():
+        raise ConfigError(f"--dask-host {args.dask_host!r}: an empty address; give one such as {DASK_HOST}")
+    timeout = DASK_TIMEOUT
+    if args.dask_timeout is not None:
+        if args.dask_scheduler is None:
+            raise ConfigError(f"--dask-timeout {args.dask_timeout}: applies only to --dask-scheduler ADDRESS")
+        try:
+            timeout = float(args.dask_timeout)
+        except ValueError:
+            timeout = math.nan
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ConfigError(f"--dask-timeout {args.dask_timeout}: expected a number of seconds > 0, such as 5")
+    if args.dask is None and args.dask_scheduler is None:
+        return None
+    return dict(n_workers=args.dask, address=args.dask_scheduler, host=args.dask_host or DASK_HOST, timeout=timeout)
+
+
 class SchedulerError(RuntimeError):
-    """The Dask scheduler given by address cannot be reached."""
+    """The Dask scheduler given by address cannot be reached or is not a Dask scheduler, or the
+    cluster has no worker left."""
 
 
 @contextlib.contextmanager
-def dask_client(n_workers: int | None, address: str | None):
+def dask_client(n_workers: int | None, address: str | None, host: str = DASK_HOST, timeout: float = DASK_TIMEOUT):
     """A dask Client: of a new local cluster of n_workers single-threaded worker processes
-    (started with spawn, never fork: the parent may have started JAX's threads), or of the running
-    cluster whose scheduler is at `address`."""
+    (started with spawn, never fork: the parent may have started JAX's threads) whose scheduler,
+    workers and dashboard listen on `host` only, or of the running cluster whose scheduler is at
+    `address`, which must answer Dask's handshake as a scheduler within `timeout` seconds."""
     import dask
     from dask.distributed import Client, LocalCluster
     if address is None:
-        with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}), \
-                LocalCluster(n_workers=n_workers, threads_per_worker=1) as cluster, Client(cluster) as client:
-            yield client
+        dashboard = f"[{host}]:8787" if ":" in host else f"{host}:8787"
+        with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
+            try:
+                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, host=host,
+                                       dashboard_address=dashboard)
+            except OSError as e:
+                raise ConfigError(f"--dask-host {host}: cannot start a local Dask cluster there ({type(e).__name__}: "
+                                  f"{' '.join(str(e).split())}); give an address of this machine such as "
+                                  f"{DASK_HOST}") from None
+            with cluster, Client(cluster) as client:
+                yield client
         return
+    check_scheduler(address, timeout)
     try:
-        client = Client(address)
-    except ValueError as e:
-        raise ConfigError(f"--dask-scheduler {address}: {e}; give an address such as tcp://host:8786") from None
+        client = Client(address, timeout=timeout)
     except OSError as e:
         raise SchedulerError(f"--dask-scheduler {address}: cannot connect ({' '.join(str(e).split())}); "
                              f"is `dask scheduler` running there and reachable from here?") from None
     with client:
         yield client
+
+
+def check_scheduler(address: str, timeout: float) -> None:
+    """Raise SchedulerError (one line) unless a Dask scheduler answers at `address` within
+    `timeout` seconds: nothing listening, something that never completes Dask's handshake (an HTTP
+    server such as the dashboard on 8787), or a Dask worker are each named. ConfigError for an
+    address Dask cannot parse."""
+    from distributed.comm import connect, parse_address
+    from distributed.comm.addressing import parse_host_port
+    from distributed.security import Security
+    where = f"--dask-scheduler {address}"
+    try:
+        scheme, location = parse_address(address)
+        host_port = parse_host_port(location) if scheme in ("tcp", "tls") else None
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}; give an address such as tcp://host:8786") from None
+    if host_port is not None:  # plain TCP first: "nothing listens" fails at once, not after retries
+        try:
+            socket.create_connection(host_port, timeout=timeout).close()
+        except OSError as e:
+            raise SchedulerError(f"{where}: cannot connect ({type(e).__name__}: {' '.join(str(e).split())}); "
+                                 f"is `dask scheduler` running there and reachable from here?") from None
+
+    async def identity():
+        comm = await connect(address, timeout=timeout, **Security().get_connection_args("client"))
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
+    except asyncio.TimeoutError:
+        raise SchedulerError(f"{where}: something answers there but not Dask's handshake within {timeout:g} s "
+                             f"(--dask-timeout); is it a Dask scheduler? (the dashboard listens on 8787, the "
+                             f"scheduler on 8786 by default)") from None
+    except OSError as e:
+        raise SchedulerError(f"{where}: cannot connect ({' '.join(str(e).split())}); is `dask scheduler` running "
+                             f"there and reachable from here?") from None
+    except Exception as e:  # noqa: BLE001 - whatever a non-Dask server makes Dask's reader raise
+        raise SchedulerError(f"{where}: something answers there but does not speak Dask's protocol "
+                             f"({type(e).__name__} in the handshake); is it a Dask scheduler? (the dashboard "
+                             f"listens on 8787, the scheduler on 8786 by default)") from None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        raise SchedulerError(f"{where}: a Dask {kind or 'server'} answers there, not a scheduler; give the "
+                             f"scheduler's address (`dask scheduler` prints it)")
+
+
+class WatchedExecutor(cf.Executor):
+    """The client's executor (client.get_executor(pure=False)), with a watch on the cluster: when it
+    has had no worker for `wait` seconds (NO_WORKER_WAIT; asked every `poll` seconds) while runs are
+    waiting, every waiting run fails with SchedulerError and `lost` says why, instead of the sweep
+    waiting forever. A run whose task is cancelled (the client lost the scheduler for good) fails
+    with SchedulerError too."""
+
+    def __init__(self, client, wait: float | None = None, poll: float | None = None):
+        self.client, self.lost = client, None
+        self.wait = NO_WORKER_WAIT if wait is None else wait
+        self.poll = POLL_S if poll is None else poll
+        self.address = client.scheduler.address if client.scheduler is not None else "?"
+        self._inner = client.get_executor(pure=False)
+        self._waiting: set[cf.Future] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watch_cluster, name="kit-dask-watch", daemon=True)
+        self._watch.start()
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        outer = cf.Future()
+        with self._lock:
+            if self.lost is not None:
+                outer.set_exception(SchedulerError(self.lost))
+                return outer
+            self._waiting.add(outer)
+        self._inner.submit(fn, *args, **kwargs).add_done_callback(lambda inner: self._settle(outer, inner))
+        return outer
+
+    def _settle(self, outer: cf.Future, inner: cf.Future) -> None:
+        with self._lock:
+            self._waiting.discard(outer)
+            if outer.done():  # already failed by the watch
+                return
+            if inner.cancelled():
+                outer.set_exception(SchedulerError(f"the run's task was cancelled on the cluster at {self.address} "
+                                                   f"(the scheduler went away?)"))
+            elif inner.exception() is not None:
+                outer.set_exception(inner.exception())
+            else:
+                outer.set_result(inner.result())
+
+    def _workers(self) -> int | None:
+        """How many workers the scheduler has, or None if it did not answer this time (a scheduler
+        that is gone for good makes the client cancel the runs, which fails them in _settle)."""
+        try:
+            identity = self.client.sync(self.client.scheduler.identity, n_workers=0, callback_timeout=10)
+            return int(identity["n_workers"])
+        except Exception:  # noqa: BLE001 - a busy or lost scheduler, a closed client
+            return None
+
+    def _watch_cluster(self) -> None:
+        since = None  # when the cluster was first seen without a worker while runs waited
+        while not self._stop.wait(self.poll):
+            with self._lock:
+                waiting = bool(self._waiting)
+            workers = self._workers() if waiting else 1
+            if workers is None:
+                continue
+            if workers > 0:
+                since = None
+                continue
+            since = time.monotonic() if since is None else since
+            if time.monotonic() - since >= self.wait:
+                self._fail_waiting()
+                return
+
+    def _fail_waiting(self) -> None:
+        with self._lock:
+            self.lost = (f"no Dask worker is left on the cluster at {self.address} (for {self.wait:g} s, with "
+                         f"{len(self._waiting)} run(s) waiting)")
+            for outer in self._waiting:
+                outer.set_exception(SchedulerError(self.lost))
+            self._waiting.clear()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._stop.set()
+        self._inner.shutdown(wait=False)

@@ -66,7 +66,7 @@ class RunConfig:
 
     def __post_init__(self):
         # Canonical types, so equal configs get equal run ids (sparsity=0 is sparsity=0.0).
-        for f in dataclasses.fields(self):
+        for f in _FIELDS:
             value = getattr(self, f.name)
             if f.type == "float" and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, f.name, float(value))
@@ -86,7 +86,8 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
+        # every value is a str, number, bool or None but nm (a tuple): no deep copy needed
+        d = {f.name: getattr(self, f.name) for f in _FIELDS}
         d["nm"] = list(self.nm) if self.nm is not None else None
         return d
 
@@ -101,73 +102,103 @@ class RunConfig:
     def canonical_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
+    def check_trainable(self) -> None:
+        """Raise ConfigError unless the model built for this config has about the size asked for
+        and training it fits in this machine's memory (kit.memory.check_run); kit.sweep.check_sweep
+        and kit.train.run call it before anything trains."""
+        from kit.memory import check_run  # imported here: kit.memory imports kit.model (JAX)
+        check_run(self)
 
-def _require(ok: bool, message: str):
-    if not ok:
-        raise ConfigError(message)
+
+_FIELDS = dataclasses.fields(RunConfig)
 
 
 def _check_types(c: RunConfig) -> None:
     """Every int, float, bool and optional-str field holds that type (ints not bools, floats finite)."""
-    for f in dataclasses.fields(c):
+    for f in _FIELDS:
         value = getattr(c, f.name)
         if f.type == "int":
-            _require(isinstance(value, int) and not isinstance(value, bool), f"{f.name}={value!r}: must be an int")
+            if not (isinstance(value, int) and not isinstance(value, bool)):
+                raise ConfigError(f"{f.name}={value!r}: must be an int")
         elif f.type == "float":
-            _require(isinstance(value, float) and math.isfinite(value), f"{f.name}={value!r}: must be a finite number")
+            if not (isinstance(value, float) and math.isfinite(value)):
+                raise ConfigError(f"{f.name}={value!r}: must be a finite number")
         elif f.type == "bool":
-            _require(isinstance(value, bool), f"{f.name}={value!r}: must be True or False")
+            if not isinstance(value, bool):
+                raise ConfigError(f"{f.name}={value!r}: must be True or False")
         elif f.type == "str | None":
-            _require(value is None or isinstance(value, str), f"{f.name}={value!r}: must be a string or None")
+            if not (value is None or isinstance(value, str)):
+                raise ConfigError(f"{f.name}={value!r}: must be a string or None")
 
 
 def _whole(name: str, value: int, unit: int, what: str) -> None:
     """Require value to be a multiple of unit, naming the nearest multiples (a run uses only whole
     units, so another value would train the same run under another id)."""
-    below, above = value // unit * unit, (value // unit + 1) * unit
-    nearest = f"{below} or {above}" if below > 0 else f"{above}"
-    _require(value % unit == 0, f"{name}={value}: not a whole number of {what} = {unit} tokens "
-                                f"({value} / {unit} = {value / unit:.2f}); use {nearest}")
+    if value % unit != 0:
+        below, above = value // unit * unit, (value // unit + 1) * unit
+        nearest = f"{below} or {above}" if below > 0 else f"{above}"
+        raise ConfigError(f"{name}={value}: not a whole number of {what} = {unit} tokens "
+                          f"({value} / {unit} = {value / unit:.2f}); use {nearest}")
 
 
 def validate(c: RunConfig) -> None:
     """Raise ConfigError naming the field, its value and what is allowed."""
     _check_types(c)
-    _require(isinstance(c.n_nonzero, int) and c.n_nonzero > 0,
-             f"n_nonzero={c.n_nonzero!r}: must be a positive int")
-    _require(0.0 <= c.sparsity < 1.0, f"sparsity={c.sparsity!r}: must be in [0, 1)")
-    _require(isinstance(c.tokens, int) and c.tokens > 0, f"tokens={c.tokens!r}: must be a positive int")
-    _require(c.n_layers >= 1, f"n_layers={c.n_layers!r}: must be >= 1")
-    _require(c.seq_len >= 2, f"seq_len={c.seq_len!r}: must be >= 2")
-    _require(c.width_multiple >= 1, f"width_multiple={c.width_multiple!r}: must be >= 1")
-    _require(c.batch_size >= 1, f"batch_size={c.batch_size!r}: must be >= 1")
-    _require(c.steps >= 10, f"tokens={c.tokens}: gives {c.steps} steps of "
-             f"{c.tokens_per_step} tokens (batch_size*seq_len); at least 10 steps are needed")
-    _require(c.lr > 0, f"lr={c.lr!r}: must be > 0")
-    _require(0.0 <= c.warmup_frac < 1.0, f"warmup_frac={c.warmup_frac!r}: must be in [0, 1)")
-    _require(0.0 <= c.lr_min_ratio <= 1.0, f"lr_min_ratio={c.lr_min_ratio!r}: must be in [0, 1]")
-    _require(c.schedule in SCHEDULES, f"schedule={c.schedule!r}: allowed {SCHEDULES}")
-    _require(c.prune_clock in CLOCKS, f"prune_clock={c.prune_clock!r}: allowed {CLOCKS}")
-    _require(c.prune_scope in SCOPES, f"prune_scope={c.prune_scope!r}: allowed {SCOPES}")
-    _require(0.0 <= c.prune_start < c.prune_end <= 1.0,
-             f"prune_start={c.prune_start!r}, prune_end={c.prune_end!r}: need 0 <= start < end <= 1")
-    _require(0.0 < c.prune_every <= 1.0, f"prune_every={c.prune_every!r}: must be in (0, 1]")
+    if not (isinstance(c.n_nonzero, int) and c.n_nonzero > 0):
+        raise ConfigError(f"n_nonzero={c.n_nonzero!r}: must be a positive int")
+    if not (0.0 <= c.sparsity < 1.0):
+        raise ConfigError(f"sparsity={c.sparsity!r}: must be in [0, 1)")
+    if not (isinstance(c.tokens, int) and c.tokens > 0):
+        raise ConfigError(f"tokens={c.tokens!r}: must be a positive int")
+    if not (c.n_layers >= 1):
+        raise ConfigError(f"n_layers={c.n_layers!r}: must be >= 1")
+    if not (c.seq_len >= 2):
+        raise ConfigError(f"seq_len={c.seq_len!r}: must be >= 2")
+    if not (c.width_multiple >= 1):
+        raise ConfigError(f"width_multiple={c.width_multiple!r}: must be >= 1")
+    if not (c.batch_size >= 1):
+        raise ConfigError(f"batch_size={c.batch_size!r}: must be >= 1")
+    if not (c.steps >= 10):
+        raise ConfigError(f"tokens={c.tokens}: gives {c.steps} steps of "
+                          f"{c.tokens_per_step} tokens (batch_size*seq_len); at least 10 steps are needed")
+    if not (c.lr > 0):
+        raise ConfigError(f"lr={c.lr!r}: must be > 0")
+    if not (0.0 <= c.warmup_frac < 1.0):
+        raise ConfigError(f"warmup_frac={c.warmup_frac!r}: must be in [0, 1)")
+    if not (0.0 <= c.lr_min_ratio <= 1.0):
+        raise ConfigError(f"lr_min_ratio={c.lr_min_ratio!r}: must be in [0, 1]")
+    if not (c.schedule in SCHEDULES):
+        raise ConfigError(f"schedule={c.schedule!r}: allowed {SCHEDULES}")
+    if not (c.prune_clock in CLOCKS):
+        raise ConfigError(f"prune_clock={c.prune_clock!r}: allowed {CLOCKS}")
+    if not (c.prune_scope in SCOPES):
+        raise ConfigError(f"prune_scope={c.prune_scope!r}: allowed {SCOPES}")
+    if not (0.0 <= c.prune_start < c.prune_end <= 1.0):
+        raise ConfigError(f"prune_start={c.prune_start!r}, prune_end={c.prune_end!r}: need 0 <= start < end <= 1")
+    if not (0.0 < c.prune_every <= 1.0):
+        raise ConfigError(f"prune_every={c.prune_every!r}: must be in (0, 1]")
     if c.nm is not None:
-        _require(len(c.nm) == 2 and all(isinstance(v, int) for v in c.nm) and 0 < c.nm[0] < c.nm[1],
-                 f"nm={c.nm!r}: must be (n, m) ints with 0 < n < m")
+        if not (len(c.nm) == 2 and all(isinstance(v, int) for v in c.nm) and 0 < c.nm[0] < c.nm[1]):
+            raise ConfigError(f"nm={c.nm!r}: must be (n, m) ints with 0 < n < m")
         n, m = c.nm
-        _require(c.width_multiple % m == 0,
-                 f"nm={c.nm!r}: m={m} must divide every layer's input dimension; "
-                 f"set width_multiple to a multiple of {m} (now {c.width_multiple})")
-        _require(abs(c.sparsity - (1 - n / m)) < 1e-9,
-                 f"nm={c.nm!r} with sparsity={c.sparsity!r}: n:m pruning ends at sparsity 1 - n/m = {1 - n / m}")
-        _require(c.prune_scope == "layer", f"nm={c.nm!r}: n:m pruning is per layer; prune_scope must be 'layer'")
-    _require(c.eval_tokens >= c.seq_len, f"eval_tokens={c.eval_tokens!r}: must be >= seq_len={c.seq_len}")
+        if not (c.width_multiple % m == 0):
+            raise ConfigError(f"nm={c.nm!r}: m={m} must divide every layer's input dimension; "
+                              f"set width_multiple to a multiple of {m} (now {c.width_multiple})")
+        if not (abs(c.sparsity - (1 - n / m)) < 1e-9):
+            raise ConfigError(f"nm={c.nm!r} with sparsity={c.sparsity!r}: n:m pruning ends at sparsity "
+                              f"1 - n/m = {1 - n / m}")
+        if not (c.prune_scope == "layer"):
+            raise ConfigError(f"nm={c.nm!r}: n:m pruning is per layer; prune_scope must be 'layer'")
+    if not (c.eval_tokens >= c.seq_len):
+        raise ConfigError(f"eval_tokens={c.eval_tokens!r}: must be >= seq_len={c.seq_len}")
     _whole("tokens", c.tokens, c.tokens_per_step, f"steps of batch_size*seq_len = {c.batch_size}*{c.seq_len}")
     _whole("eval_tokens", c.eval_tokens, c.seq_len, "windows of seq_len")
-    _require(c.weight_decay >= 0, f"weight_decay={c.weight_decay!r}: must be >= 0 (0 turns it off)")
-    _require(c.grad_clip > 0, f"grad_clip={c.grad_clip!r}: must be > 0 (the largest global gradient norm "
-                              f"an update may have; use a large value to clip nothing)")
-    _require(0 <= c.seed < 2**63, f"seed={c.seed!r}: must be an int in [0, 2**63)")
-    _require(c.init_from is None or re.fullmatch("[0-9a-f]{16}", c.init_from) is not None,
-             f"init_from={c.init_from!r}: must be None or a run id (16 hex digits, kit.store.run_id)")
+    if not (c.weight_decay >= 0):
+        raise ConfigError(f"weight_decay={c.weight_decay!r}: must be >= 0 (0 turns it off)")
+    if not (c.grad_clip > 0):
+        raise ConfigError(f"grad_clip={c.grad_clip!r}: must be > 0 (the largest global gradient norm "
+                          f"an update may have; use a large value to clip nothing)")
+    if not (0 <= c.seed < 2**63):
+        raise ConfigError(f"seed={c.seed!r}: must be an int in [0, 2**63)")
+    if not (c.init_from is None or re.fullmatch("[0-9a-f]{16}", c.init_from) is not None):
+        raise ConfigError(f"init_from={c.init_from!r}: must be None or a run id (16 hex digits, kit.store.run_id)")

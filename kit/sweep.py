@@ -72,6 +72,7 @@ def check_sweep(configs: list[RunConfig], corpus: Corpus, store: RunStore | None
                 raise ConfigError(f"a {type(config).__name__}, not a RunConfig")
             validate(config)
             check_budget(corpus, config)
+            config.check_trainable()  # the model built has the size asked for and fits in memory
             if store is not None and config.init_from is not None and not store.has(run_id(config, corpus.fingerprint)):
                 check_parent(config.init_from, store)
         except ConfigError as e:

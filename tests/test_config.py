@@ -59,3 +59,16 @@ def test_every_field_refuses_a_value_of_the_wrong_kind(field):
 def test_valid_edge_values_are_accepted():
     assert TINY.replace(weight_decay=0, grad_clip=1e9, seed=0).weight_decay == 0.0
     assert TINY.replace(seed=2**63 - 1, init_from="0123456789abcdef").seed == 2**63 - 1
+
+
+def test_to_dict_is_the_dataclass_as_a_dict_with_nm_as_a_list():
+    for config in (TINY, TINY.replace(sparsity=0.5, nm=(2, 4), init_from="0123456789abcdef")):
+        expected = dataclasses.asdict(config)
+        expected["nm"] = list(config.nm) if config.nm else None
+        assert config.to_dict() == expected and RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_check_trainable_refuses_a_size_the_model_family_does_not_build():
+    TINY.replace(n_nonzero=3072).check_trainable()
+    with pytest.raises(ConfigError, match=r"^n_nonzero=1536 at sparsity=0.0: the model built would have N = 3072 "):
+        TINY.check_trainable()  # valid as a config, but the narrowest model at 4 layers has N = 3,072
