@@ -309,7 +309,8 @@ def check_injected(history: list[str] | None = None) -> None:
         name, value, declared = unknown[0]
         close = difflib.get_close_matches(name, declared, n=1)
         hint = f"did you mean {close[0]}? " if close else ""
-        others = f" (and {len(unknown) - 1} more unknown: {', '.join(u[0] for u in unknown[1:])})" if len(unknown) > 1 else ""
+        more = [u[0] for u in unknown[1:]]
+        others = f" (and {len(more)} more unknown: {', '.join(more)})" if more else ""
         _fail(name, value, f"not a parameter of this notebook, so papermill would run every default{others}; "
                            f"{hint}its parameters are {', '.join(declared)}")
 

@@ -422,7 +422,8 @@ def test_a_port_that_answers_but_is_no_scheduler_is_refused_within_the_timeout(k
                 *(["--dask-timeout", timeout] if timeout else [])]
         code, took = main_within(argv, 30)
     err = capsys.readouterr().err
-    assert code == 1 and err.startswith(f"error: --dask-scheduler tcp://127.0.0.1:{port}: {message}") and len(err.strip().splitlines()) == 1
+    assert code == 1 and err.startswith(f"error: --dask-scheduler tcp://127.0.0.1:{port}: {message}")
+    assert len(err.strip().splitlines()) == 1
     assert took < float(timeout or cli.DASK_TIMEOUT) + 5
 
 
