@@ -22,8 +22,10 @@ validation loss on a fixed held-out token set, and returns (and stores) a record
   eval_s (the evaluation itself);
 - metrics.layer_sparsity: final fraction of zeros in every pruned leaf;
 - engine: the engine version (3: kit.model.causal_attention, resumable runs; records without it
-  are engine v2's), XLA:CPU's threads in the process that trained it (kit.threads), and the step
-  it resumed from (0: trained in one go). Neither changes the run's id.
+  are engine v2's), the backend and device that trained it ('cpu', or 'gpu' for a run trained on
+  a lent GPU, scripts/device_train.py: its losses differ from a CPU run's by float rounding),
+  XLA:CPU's threads in its process (kit.threads) and the step it resumed from (0: trained in one
+  go). None of these changes the run's id.
 
 Stops. A run saves its state every few minutes to the store's scratch area and a rerun of the
 same config resumes from there (kit.resume), so a killed run loses minutes, not the run.
@@ -384,7 +386,8 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
             "nm_violations": (pruning.nm_violations(params, prunable, *config.nm) if config.nm else None),
         },
         "curve": _curve(loss_S, nnz_S), "versions": versions(), "checkpoint": None,
-        "engine": {"version": ENGINE_VERSION, "xla_threads": threads.xla_threads(), "resumed_at_step": resumed_at},
+        "engine": {"version": ENGINE_VERSION, "backend": jax.default_backend(), "device": jax.devices()[0].device_kind,
+                   "xla_threads": threads.xla_threads(), "resumed_at_step": resumed_at},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if config.save_checkpoint and status == "ok":
