@@ -68,3 +68,8 @@ def load_vit(root=None) -> pd.DataFrame:
         "scale": raw["scale"],
         "total_examples": raw["total_examples"],
     }).reset_index(drop=True)
+
+
+def data_range(runs: pd.DataFrame) -> dict:
+    """The range of the runs a law is fitted on, as kit.laws.Law's data: {"S": (lowest, highest), "N": ..., "D": ...}."""
+    return {name: (float(runs[name].min()), float(runs[name].max())) for name in ("S", "N", "D")}

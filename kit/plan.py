@@ -1,21 +1,25 @@
 """Should I sparsify? The sparse scaling law of kit.laws as a planner.
 
-A query is a coefficient set (kit.laws.TABLE7["t5"] or ["vit"], a fit's params, any dict with the
-keys kit.laws.COEFF_NAMES), a run (`Run`: non-zeros N, tokens D or training FLOPs C, sparsity S or
-None for the optimal one), a pruning schedule (start, end, kind, as in kit.laws.cmul) and a cost
-model, one of
+A query is a law (a kit.laws.Law: kit.laws.TABLE7["t5"] or ["vit"], `load_law("t5-refit")`, a law
+file; or any dict with the keys kit.laws.COEFF_NAMES, such as a fit's params), a run (`Run`: non-zeros
+N, tokens D or training FLOPs C, sparsity S or None for the optimal one), a pruning schedule (start,
+end, kind, as in kit.laws.cmul) and a cost model, one of
 
   "dense"        a zero costs as much as a weight: Section 3.3's cost (a), c_mul = 1 / (1 - S);
   "sparse"       every zero is free as soon as it appears: cost (b), Eq. 4 (kit.laws.cmul);
-  SpeedupCurve   a measured speedup s(S) = dense time / sparse time of the layer's matmul at
-                 sparsity S (kit.sparse_speed); each step runs the faster kernel (`cmul_measured`).
+  SpeedupCurve   a measured speedup s(S) = dense time / sparse time of a layer's matmul at sparsity S
+                 on named hardware (kit.sparse_speed); each step runs the faster kernel (`cmul_measured`).
 
 The answer (`Plan`) holds the run's loss and cost, the optimal sparsity at its budget, the dense
-models of equal loss and their cost, and the training length beyond which the run's sparsity pays
-off. Equation numbers are Frantar et al. (ICLR 2024)'s, as in kit.laws. Notation as there: C = k N D
-c_mul(S) with k FLOPs per non-zero parameter and token (6, or 3 for the encoder-decoder T5).
+models of equal loss and their cost, the training length beyond which the run's sparsity pays off,
+and warnings: where the query leaves the range of the runs the law was fitted on (`outside_data`),
+and budgets no run could have (`budget_warnings`). `intervals` adds percentile intervals over
+bootstrap samples of the coefficients, which every Law of the repository ships. Equation numbers are
+Frantar et al. (ICLR 2024)'s, as in kit.laws. Notation as there: C = k N D c_mul(S) with k FLOPs per
+non-zero parameter and token: a Law's own k (3 for the encoder-decoder T5, 6 for ViT), 6 for a plain
+dict, unless k is given.
 
-    plan(TABLE7["t5"], Run(N=200e6, D=100e9, S=0.8), cost="sparse", k=3)
+    plan(TABLE7["t5"], Run(N=200e6, D=100e9, S=0.8), cost="sparse")
 
 `python -m kit plan` is the same from the shell (`command` below).
 """
@@ -23,10 +27,13 @@ c_mul(S) with k FLOPs per non-zero parameter and token (6, or 3 for the encoder-
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import json
 import math
-import numbers
+import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,7 +42,10 @@ from scipy import optimize
 from kit import laws
 from kit.schedules import SCHEDULES
 
-FLOPS_PER_TOKEN = {"t5": 3, "vit": 6}  # "6ND (Kaplan et al., 2020) (or half for encoder-decoder ...)"
+LAW_FILES = {"t5-refit": laws.LAWS_DIR / "t5-refit.json"}  # named laws besides Table 7's (scripts/fit_laws.py)
+NAMED_LAWS = ("t5", "vit", *LAW_FILES)
+LAW_FILE_KEYS = ("name", "k", "data", "samples", "source")  # a law file's keys besides the coefficients
+LEVEL = 0.95  # the intervals' coverage
 N_QUADRATURE = 512  # midpoint nodes over the pruning window in cmul_measured
 N_GRID = 1001  # sparsity grid of the numerical optimum under a measured cost
 
@@ -43,13 +53,31 @@ N_GRID = 1001  # sparsity grid of the numerical optimum under a measured cost
 @dataclasses.dataclass(frozen=True)
 class SpeedupCurve:
     """A measured cost model: speedup[i] = (dense matmul time) / (sparse matmul time) at S[i],
-    for S[i] strictly increasing in [0, 1) and every speedup finite and > 0."""
+    for S[i] strictly increasing in [0, 1) and every speedup finite and > 0, timed with the sparse
+    kernel `label` on `hardware` through `backend` at the layer shape `layer` on `date` (ISO, 2026-11-29)."""
     label: str
     S: tuple
     speedup: tuple
+    hardware: str
+    backend: str
+    layer: str
+    date: str
 
     def __post_init__(self):
-        S, s = np.asarray(self.S, dtype=float), np.asarray(self.speedup, dtype=float)
+        for name in ("label", "hardware", "backend", "layer", "date"):
+            if not (isinstance(getattr(self, name), str) and getattr(self, name).strip()):
+                raise ValueError(f"speedup curve {self.label!r}: {name} must be a non-empty string; "
+                                 f"got {getattr(self, name)!r}")
+        try:
+            datetime.date.fromisoformat(self.date)
+        except ValueError:
+            raise ValueError(f"speedup curve {self.label!r}: date {self.date!r} is not an ISO date such as "
+                             f"2026-11-29") from None
+        try:
+            S, s = np.asarray(self.S, dtype=float), np.asarray(self.speedup, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"speedup curve {self.label!r}: S and speedup must be lists of numbers; got "
+                             f"{self.S!r} and {self.speedup!r}") from None
         if S.ndim != 1 or S.size == 0 or S.shape != s.shape:
             raise ValueError(f"speedup curve {self.label!r}: needs one speedup per sparsity; got {S.size} "
                              f"sparsities and {s.size} speedups")
@@ -60,6 +88,10 @@ class SpeedupCurve:
             raise ValueError(f"speedup curve {self.label!r}: speedups {s.tolist()} must be finite and > 0")
         object.__setattr__(self, "S", tuple(S.tolist()))  # tuples of floats: hashable, so grids are cached per curve
         object.__setattr__(self, "speedup", tuple(s.tolist()))
+
+    def describe(self) -> str:
+        """One line: which kernel, at which layer, on which hardware and backend, when."""
+        return f"{self.label} at {self.layer} on {self.hardware} ({self.backend}), measured {self.date}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +137,8 @@ class Plan:
     payoff_D: float  # tokens beyond which sparsity S beats the dense N model at equal compute ...
     payoff_chinchilla: float  # ... and that compute in multiples of C_chin(N) (NaN for S = 0)
     optimal_from: float  # C / C_chin(N) from which S is the optimal sparsity (NaN for S = 0)
+    outside: tuple = ()  # where S, N, D or S_opt leave the law's data (outside_data), one dict each
+    warnings: tuple = ()  # one line each: those, then degenerate budgets (budget_warnings)
 
 
 LABELS = {  # Plan field -> its row label in tables (unique)
@@ -137,10 +171,11 @@ def check_coeffs(coeffs) -> dict:
 
 
 def check_cost(cost, start=0.25, end=0.75, kind="cubic") -> str:
-    """The cost model's label; raises on anything but 'dense', 'sparse' or a SpeedupCurve."""
+    """The cost model's label (a measured one names its kernel, layer, hardware, backend and date);
+    raises on anything but 'dense', 'sparse' or a SpeedupCurve."""
     laws._check_window(start, end, kind)
     if isinstance(cost, SpeedupCurve):
-        return f"measured: {cost.label}"
+        return f"measured: {cost.describe()}"
     if cost not in laws.COSTS:
         raise ValueError(f"cost={cost!r}: allowed 'dense', 'sparse' or a measured SpeedupCurve")
     return cost
@@ -195,8 +230,10 @@ def cost_multiplier(S, cost, start=0.25, end=0.75, kind="cubic"):
     return laws.cmul_dense(S) if cost == "dense" else laws.cmul(S, start, end, kind)
 
 
-def loss_at_compute(S, N, C, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
-    """Eq. 1 at fixed compute: L(S, N, D_S) with D_S = C / (k N c_mul(S)) (Section 3.3)."""
+def loss_at_compute(S, N, C, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic"):
+    """Eq. 1 at fixed compute: L(S, N, D_S) with D_S = C / (k N c_mul(S)) (Section 3.3); k: the law's
+    unless given (kit.laws.flops_per_token)."""
+    k = laws.flops_per_token(coeffs, k)
     c_mul = cost_multiplier(S, cost, start, end, kind)
     return laws.sparse_law(S, N, C / (k * np.asarray(N) * c_mul), **coeffs)
 
@@ -204,13 +241,14 @@ def loss_at_compute(S, N, C, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubi
 # ----------------------------------------------------------------------------- optima
 
 
-def s_opt(N, C, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
-    """Optimal sparsity S_opt(N, C) (Section 3.3, Eq. 5) under any cost model.
+def s_opt(N, C, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic"):
+    """Optimal sparsity S_opt(N, C) (Section 3.3, Eq. 5) under any cost model (k: the law's unless given).
 
     Dense and sparse costs: kit.laws.s_opt (Eq. 5 by bisection). A measured curve: the minimum of
     loss_at_compute over S in [0, largest measured S], found on a grid of N_GRID sparsities and
     refined by bounded Brent search between the grid neighbours of the best point (c_mul is
     then only piecewise smooth, and the loss need not have a single minimum)."""
+    k = laws.flops_per_token(coeffs, k)
     coeffs = check_coeffs(coeffs)
     check_cost(cost, start, end, kind)
     if not isinstance(cost, SpeedupCurve):
@@ -245,10 +283,12 @@ def chinchilla_tokens(N, coeffs):
     return (b_D * a_D**b_D * N**b_N / (b_N * (a_S + c_S))) ** (1.0 / b_D)
 
 
-def cheapest_dense(L, coeffs, k=6):
+def cheapest_dense(L, coeffs, k=None):
     """The dense model that reaches loss L with the least compute (Eq. 2 with S = 0): minimising
     k N D subject to (a_S + c_S) N^-b_N + (a_D / D)^b_D = L - c puts the share b_D / (b_N + b_D) of
-    L - c on the capacity term and b_N / (b_N + b_D) on the data term. Returns (N, D, C)."""
+    L - c on the capacity term and b_N / (b_N + b_D) on the data term. Returns (N, D, C); k: the
+    law's unless given."""
+    k = laws.flops_per_token(coeffs, k)
     coeffs = check_coeffs(coeffs)
     L = np.asarray(L, dtype=float)
     a_S, c_S, b_N, a_D, b_D, c = (coeffs[name] for name in ("a_S", "c_S", "b_N", "a_D", "b_D", "c"))
@@ -278,13 +318,14 @@ def payoff_tokens(S, N, coeffs, c_mul):
     return np.where(S > 0, D, np.nan)[()]
 
 
-def optimal_from(S, N, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
+def optimal_from(S, N, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic"):
     """C / C_chin(N) from which sparsity S is the optimal sparsity for N non-zeros (Section 3.3:
     "how much longer [than Chinchilla] training is necessary").
 
     Dense and sparse costs: kit.laws.chinchilla_multiple (Eq. 5 solved for the data). A measured
     curve: the smallest multiple, on a scan of 4 per decade over [1e-3, 1e12] refined by bisection,
-    at which s_opt reaches S; inf if it never does. NaN at S = 0."""
+    at which s_opt reaches S; inf if it never does. NaN at S = 0. k: the law's unless given."""
+    k = laws.flops_per_token(coeffs, k)
     coeffs = check_coeffs(coeffs)
     check_cost(cost, start, end, kind)
     S = float(laws._check_sparsity(S))
@@ -302,7 +343,7 @@ def optimal_from(S, N, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
     if hit == 0:
         return float(scan[0])
     lo, hi = np.log(scan[hit - 1]), np.log(scan[hit])
-    for _ in range(40):  # 40 halvings of a quarter decade: relative precision ~1e-12
+    for _ in range(24):  # 24 halvings of a quarter decade: relative precision ~3e-8
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if reaches(np.exp(mid)) else (mid, hi)
     return float(np.exp(hi))
@@ -311,15 +352,17 @@ def optimal_from(S, N, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
 # ----------------------------------------------------------------------------- the planner
 
 
-def plan(coeffs, run: Run, cost="sparse", k=6, start=0.25, end=0.75, kind="cubic") -> Plan:
+def plan(coeffs, run: Run, cost="sparse", k=None, start=0.25, end=0.75, kind="cubic") -> Plan:
     """Everything the law says about one run under one cost model (fields: see Plan).
 
     The run's S (or S_opt at its N and C, if S is None) and budget give D and C through
-    C = k N D c_mul(S); loss is Eq. 1, S_opt Eq. 5 at that N and C, gain_N Eq. 7."""
+    C = k N D c_mul(S), k the law's unless given; loss is Eq. 1, S_opt Eq. 5 at that N and C, gain_N
+    Eq. 7. A Law with a data range adds where the run's S, N, D and its S_opt leave it (outside_data);
+    every plan warns of a degenerate budget (budget_warnings)."""
+    k = laws.flops_per_token(coeffs, k)
+    data = getattr(coeffs, "data", {})
     coeffs = check_coeffs(coeffs)
     label = check_cost(cost, start, end, kind)
-    if not (isinstance(k, numbers.Real) and math.isfinite(k) and k > 0):
-        raise ValueError(f"k={k}: FLOPs per parameter and token must be a finite number > 0")
     N = run.N
     if run.S is None:
         C = run.C if run.C is not None else k * N * run.D
@@ -333,11 +376,11 @@ def plan(coeffs, run: Run, cost="sparse", k=6, start=0.25, end=0.75, kind="cubic
         C = k * N * D * c_mul
     loss = float(laws.sparse_law(S, N, D, **coeffs))
     S_best = float(s_opt(N, C, coeffs, cost, k, start, end, kind)) if run.S is not None else S
-    gain_N = float(laws.gain(S, *(coeffs[name] for name in ("a_S", "b_S", "c_S", "b_N")))) * N
+    gain_N = float(laws.gain(S, **coeffs)) * N
     cheapest_N, cheapest_D, cheapest_C = cheapest_dense(loss, coeffs, k)
     D_chin = float(chinchilla_tokens(N, coeffs))
     payoff = float(payoff_tokens(S, N, coeffs, c_mul))
-    return Plan(
+    answer = Plan(
         cost=label, S=S, N=N, D=D, C=C, c_mul=c_mul, chinchilla=C / (k * N * D_chin), loss=loss,
         S_opt=S_best, loss_opt=float(loss_at_compute(S_best, N, C, coeffs, cost, k, start, end, kind)),
         dense_loss=float(laws.sparse_law(0.0, N, C / (k * N), **coeffs)),
@@ -346,23 +389,87 @@ def plan(coeffs, run: Run, cost="sparse", k=6, start=0.25, end=0.75, kind="cubic
         payoff_D=payoff / c_mul, payoff_chinchilla=payoff / D_chin,
         optimal_from=optimal_from(S, N, coeffs, cost, k, start, end, kind),
     )
+    outside = outside_data(data, S=S, N=N, D=D, **({"S_opt": S_best} if run.S is not None else {}))
+    return dataclasses.replace(answer, outside=tuple(outside),
+                               warnings=tuple(map(outside_text, outside)) + tuple(budget_warnings(answer)))
 
 
 NUMBERS = [f.name for f in dataclasses.fields(Plan) if f.type == "float"]
 
 
-def intervals(coeffs, samples: pd.DataFrame, run: Run, cost="sparse", k=6, start=0.25, end=0.75,
-              kind="cubic", level=0.95) -> pd.DataFrame:
+# ----------------------------------------------------------------------------- warnings
+
+
+def outside_data(data, **values) -> list[dict]:
+    """Where a query leaves the runs a law was fitted on (data: kit.laws.Law.data, {} if unknown): for
+    each value (S, N, D; S_opt is held against the data's S) beyond the data's range, a dict of
+    quantity, value, side ("above" or "below"), limit (the data's bound it passes) and factor, how
+    far beyond: value / limit for N and D (its inverse below), the ratio of densities 1 - S for a
+    sparsity (S = 0.95 against the data's largest S = 0.875: 0.125 / 0.05 = 2.5)."""
+    out = []
+    for quantity, value in values.items():
+        low, high = data.get("S" if quantity == "S_opt" else quantity, (-math.inf, math.inf))
+        if low <= value <= high:
+            continue
+        side, limit = ("above", high) if value > high else ("below", low)
+        ratio = (1.0 - limit) / (1.0 - value) if quantity in ("S", "S_opt") else value / limit
+        out.append(dict(quantity=quantity, value=float(value), side=side, limit=limit,
+                        factor=ratio if side == "above" else 1.0 / ratio))
+    return out
+
+
+def outside_text(item: dict) -> str:
+    """One line for an item of outside_data, e.g. "N = 7e9 is 82.4x the largest N of the data this law
+    was fitted on (8.49e7)"."""
+    quantity, value, limit, above = item["quantity"], item["value"], item["limit"], item["side"] == "above"
+    where = f"{'largest' if above else 'smallest'} {quantity[0]} of the data this law was fitted on"
+    if quantity in ("S", "S_opt"):
+        return (f"{'the optimal sparsity S_opt' if quantity == 'S_opt' else 'S'} = {value:.4g} is beyond the {where} "
+                f"({limit:.4g}): its density 1 - S = {1 - value:.4g} is {item['factor']:.4g}x "
+                f"{'below' if above else 'above'} the data's")
+    return (f"{quantity} = {format_value(quantity, value)} is {format_value('factor', item['factor'])}x "
+            f"{'' if above else 'below '}the {where} "
+            f"({format_value(quantity, limit)})")
+
+
+def budget_warnings(p: Plan) -> list[str]:
+    """One line for each sign of a degenerate budget, where the law's numbers describe no run: fewer
+    than one non-zero parameter (N < 1); a budget that buys less than one token (D < 1) or fewer
+    tokens than the run has non-zeros (D < N, far below any compute-optimal run); a predicted loss so
+    high that the cheapest dense model reaching it has less than one parameter or token."""
+    lines = []
+    if p.N < 1:
+        lines.append(f"N = {format_value('N', p.N)} is less than one non-zero parameter")
+    if p.D < 1:
+        lines.append(f"C = {format_value('C', p.C)} FLOPs buys D = {format_value('D', p.D)} tokens, "
+                     f"less than one token")
+    elif p.D < p.N:
+        lines.append(f"D = {format_value('D', p.D)} tokens is fewer than the N = {format_value('N', p.N)} non-zero "
+                     f"parameters it trains ({format_value('chinchilla', p.chinchilla)}x the Chinchilla compute of N)")
+    if p.cheapest_N < 1 or p.cheapest_D < 1:
+        lines.append(f"the predicted loss {p.loss:.4g} is so high that the cheapest dense model reaching it has "
+                     f"N = {format_value('N', p.cheapest_N)} parameters and "
+                     f"D = {format_value('D', p.cheapest_D)} tokens")
+    return lines
+
+
+# ----------------------------------------------------------------------------- intervals
+
+
+def intervals(coeffs, samples: pd.DataFrame, run: Run, cost="sparse", k=None, start=0.25, end=0.75,
+              kind="cubic", level=LEVEL) -> pd.DataFrame:
     """The plan from coeffs (column estimate) with percentile intervals (low, high) over bootstrap
     samples of the coefficients: one row per resample, columns the coefficient names (further
-    columns are ignored), e.g. kit.fitting.bootstrap's output. One row per Plan number; quantiles
-    skip NaN (a payoff at S = 0) and count inf."""
+    columns are ignored), e.g. kit.fitting.bootstrap's output or a Law's samples file. Every sample
+    is planned with the k of coeffs (or the k given). One row per Plan number; quantiles skip NaN (a
+    payoff at S = 0) and count inf."""
     if not 0 < level < 1:
         raise ValueError(f"level={level!r}: must be in (0, 1)")
     missing = [name for name in laws.COEFF_NAMES if name not in samples.columns]
     if missing or len(samples) == 0:
         raise ValueError(f"bootstrap samples need one row per resample and the columns {', '.join(laws.COEFF_NAMES)}; "
                          f"got {len(samples)} rows" + (f", lacking {', '.join(missing)}" if missing else ""))
+    k = laws.flops_per_token(coeffs, k)
     estimate = dataclasses.asdict(plan(coeffs, run, cost, k, start, end, kind))
     resampled = pd.DataFrame([dataclasses.asdict(plan(row, run, cost, k, start, end, kind))
                               for row in samples[list(laws.COEFF_NAMES)].to_dict("records")])[NUMBERS]
@@ -371,6 +478,13 @@ def intervals(coeffs, samples: pd.DataFrame, run: Run, cost="sparse", k=6, start
                           "low": resampled.quantile(tail), "high": resampled.quantile(1 - tail)})
     table.index.name = "quantity"
     return table
+
+
+def outside_interval(table: pd.DataFrame) -> list[str]:
+    """The quantities of an intervals table whose estimate lies outside its interval (beyond rounding):
+    the bootstrap refits of the law's data land elsewhere than the law itself."""
+    est, low, high = table.estimate, table.low, table.high
+    return [q for q in table.index if est[q] < low[q] - 1e-9 * abs(low[q]) or est[q] > high[q] + 1e-9 * abs(high[q])]
 
 
 # ----------------------------------------------------------------------------- the shell
@@ -412,18 +526,52 @@ def parse_run(spec) -> Run:
     return Run(**out)
 
 
-def load_coeffs(law: str) -> tuple[str, dict, float]:
-    """--law: 't5' or 'vit' (Table 7, with the paper's k) or a JSON file of coefficients (k = 6)."""
-    if law in FLOPS_PER_TOKEN:
-        return f"{law.upper() if law == 't5' else 'ViT'} law (Table 7)", laws.TABLE7[law], FLOPS_PER_TOKEN[law]
+def load_law(spec) -> laws.Law:
+    """--law: 't5' or 'vit' (Table 7), 't5-refit' (the book's refit of the authors' T5 runs,
+    data/laws/t5-refit.json) or the path of a law file (read_law)."""
+    if spec in ("t5", "vit"):
+        return laws.TABLE7[spec]
+    return read_law(LAW_FILES.get(spec, spec))
+
+
+def read_law(path) -> laws.Law:
+    """A law file: one JSON object with the seven coefficients of Eq. 1 and k, the FLOPs per non-zero
+    parameter and token (6 for decoder-only models and ViT, 3 for encoder-decoders such as T5), and
+    optionally name, data ({"S": [lowest, highest], "N": [...], "D": [...]}: the range of the runs it
+    was fitted on, for the range warnings), samples (a CSV of bootstrap samples, one row per resample
+    with the seven coefficients as columns, its path relative to the file's folder) and source (how
+    it was made). data/laws/t5-refit.json is one."""
     try:
-        with open(law) as f:
-            coeffs = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"--law {law!r}: neither 't5', 'vit' nor a readable JSON file of coefficients ({err})") from None
-    if not isinstance(coeffs, dict):
-        raise ValueError(f"--law {law!r}: the JSON file must hold one object of coefficients")
-    return f"law from {law}", check_coeffs(coeffs), 6
+        law = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"--law {str(path)!r}: neither {', '.join(NAMED_LAWS)} nor a readable JSON law file "
+                         f"({err})") from None
+    if not isinstance(law, dict):
+        raise ValueError(f"law file {str(path)!r}: must hold one JSON object (the coefficients, k, ...)")
+    unknown = [key for key in law if key not in (*laws.COEFF_NAMES, *LAW_FILE_KEYS)]
+    if unknown:
+        raise ValueError(f"law file {str(path)!r}: unknown key {unknown[0]!r}; a law file holds "
+                         f"{', '.join(laws.COEFF_NAMES)}, k and optionally "
+                         f"{', '.join(key for key in LAW_FILE_KEYS if key != 'k')}")
+    if "k" not in law:
+        raise ValueError(f"law file {str(path)!r} states no k, the FLOPs per non-zero parameter and token: add "
+                         f"\"k\": 6 (decoder-only or ViT) or 3 (an encoder-decoder such as T5)")
+    texts = [key for key in ("name", "samples", "source") if key in law and not isinstance(law[key], str)]
+    if texts:
+        raise ValueError(f"law file {str(path)!r}: {texts[0]} must be a string; got {law[texts[0]]!r}")
+    try:
+        return laws.Law(check_coeffs(law), name=law.get("name", f"law from {path}"), k=law["k"], data=law.get("data"),
+                        samples=Path(path).parent / law["samples"] if "samples" in law else None)
+    except ValueError as err:
+        raise ValueError(f"law file {str(path)!r}: {err}") from None
+
+
+def read_samples(path) -> pd.DataFrame:
+    """Bootstrap samples of the coefficients from a CSV file (one row per resample, see intervals)."""
+    try:
+        return pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"bootstrap samples {str(path)!r}: not a readable CSV file ({err})") from None
 
 
 def _number(name, text):
@@ -464,63 +612,102 @@ def verdict(plans: list[Plan], names: list[str]) -> str:
             f"cheapest to train: {names[cheap]} ({plans[cheap].C / max(p.C for p in plans):.2g}x the costliest)")
 
 
+# `python -m kit plan`'s options (kit.cli defines them) and their defaults.
+OPTIONS = dict(run=(), law="t5", cost=("dense", "sparse"), speedup=None, kernel="jax-bcsr", layer="t5-base",
+               window=("0.25", "0.75"), schedule="cubic", k=None, samples=None, no_intervals=False, json=False)
+
+
+def cost_model(name, speedup=None, kernel="jax-bcsr", layer="t5-base"):
+    """--cost: 'dense', 'sparse', or 'measured': the speedup curve of kit.sparse_speed.read_curve."""
+    if name in laws.COSTS:
+        return name
+    if name != "measured":
+        raise ValueError(f"--cost {name!r}: allowed dense, sparse, measured")
+    from kit import sparse_speed  # imports jax: only when a measured cost is asked for
+
+    return sparse_speed.read_curve(speedup, kernel, layer)
+
+
+def _shown(path) -> str:
+    """A path as the planner prints it: relative to the working directory when inside it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
 def command(args) -> int:
-    """`python -m kit plan` (options in kit.cli): prints a table per cost model, or JSON with --json."""
-    import sys
+    """`python -m kit plan`: prints a table per cost model, with 95% intervals from the law's bootstrap
+    samples (or --samples) unless --no-intervals, and the warnings of each plan; JSON with --json.
+    args: kit.cli's namespace (an option it lacks takes its default in OPTIONS)."""
+    o = dict(OPTIONS, **vars(args))
     try:
-        if not args.run:
+        if not o["run"]:
             raise ValueError("give at least one --run, e.g. --run S=0.8,N=200e6,D=100e9")
-        law_label, coeffs, k = load_coeffs(args.law)
-        k = k if args.k is None else _number("--k", args.k)
-        start, end = (_number("--window", v) for v in args.window)
-        runs = [parse_run(text) for text in args.run]
-        costs = []
-        for name in args.cost:
-            if name == "measured":
-                from kit import sparse_speed
-                frame, _ = sparse_speed.load(args.speedup)
-                costs.append(sparse_speed.curve(frame, args.kernel, args.layer))
-            elif name in laws.COSTS:
-                costs.append(name)
-            else:
-                raise ValueError(f"--cost {name!r}: allowed dense, sparse, measured")
-        samples = None
-        if args.samples:
-            try:
-                samples = pd.read_csv(args.samples)
-            except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-                raise ValueError(f"--samples {args.samples!r}: not a readable CSV file ({err})") from None
-        names = [f"run {i + 1}" for i in range(len(runs))]
+        law = load_law(o["law"])
+        k = laws.flops_per_token(law, None if o["k"] is None else _number("--k", o["k"]))
+        start, end = (_number("--window", v) for v in o["window"])
+        runs = [parse_run(text) for text in o["run"]]
+        costs = [cost_model(name, o["speedup"], o["kernel"], o["layer"]) for name in o["cost"]]
+        samples_path = None if o["no_intervals"] else o["samples"] or law.samples
+        samples = read_samples(samples_path) if samples_path is not None else None
         out = []
         for cost in costs:
-            plans = [plan(coeffs, run, cost, k, start, end, args.schedule) for run in runs]
-            bounds = ([intervals(coeffs, samples, run, cost, k, start, end, args.schedule) for run in runs]
+            plans = [plan(law, run, cost, k, start, end, o["schedule"]) for run in runs]
+            bounds = ([intervals(law, samples, run, cost, k, start, end, o["schedule"]) for run in runs]
                       if samples is not None else None)
-            out.append((check_cost(cost), plans, bounds))
+            out.append((plans[0].cost, plans, bounds))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.json:
+    notes = [note for note, due in (
+        ("this law states no range of the runs it was fitted on: no query is checked against it", not law.data),
+        ("this law has no bootstrap samples: no intervals (give --samples CSV)", samples is None and not o["no_intervals"]),
+    ) if due]
+    names = [f"run {i + 1}" for i in range(len(runs))]
+    if o["json"]:
         finite = lambda x: x if not isinstance(x, float) or math.isfinite(x) else None  # JSON has no NaN
-        print(json.dumps({"law": law_label, "coeffs": coeffs, "k": k,
-                          "schedule": {"start": start, "end": end, "kind": args.schedule},
-                          "plans": [{"run": args.run[i], **{f: finite(v) for f, v in dataclasses.asdict(p).items()},
-                                     **({"intervals": {q: [finite(float(b[i].loc[q, "low"])), finite(float(b[i].loc[q, "high"]))]
-                                                       for q in NUMBERS}} if b else {})}
-                                    for _, plans, b in out for i, p in enumerate(plans)]}, indent=1))
+        print(json.dumps({
+            "law": law.name, "coeffs": dict(law), "k": k, "data": {q: list(b) for q, b in law.data.items()},
+            "samples": None if samples is None else _shown(samples_path), "level": None if samples is None else LEVEL,
+            "notes": notes, "schedule": {"start": start, "end": end, "kind": o["schedule"]},
+            "measured": [{"kernel": c.label, "hardware": c.hardware, "backend": c.backend, "layer": c.layer,
+                          "date": c.date, "S": list(c.S), "speedup": list(c.speedup)}
+                         for c in costs if isinstance(c, SpeedupCurve)],
+            "plans": [{"run": o["run"][i], **{f: finite(v) for f, v in dataclasses.asdict(p).items()},
+                       **({"intervals": {q: [finite(float(b[i].loc[q, "low"])), finite(float(b[i].loc[q, "high"]))]
+                                         for q in NUMBERS},
+                           "outside_interval": outside_interval(b[i])} if b else {})}
+                      for _, plans, b in out for i, p in enumerate(plans)]}, indent=1))
         return 0
-    print(f"{law_label}, k = {k:g} FLOPs per non-zero parameter and token, "
-          f"{args.schedule} pruning from {start:.0%} to {end:.0%} of training")
-    for i, text in enumerate(args.run):
-        print(f"  {names[i]}: {text}")
+    print(f"{law.name}, k = {k:g} FLOPs per non-zero parameter and token, "
+          f"{o['schedule']} pruning from {start:.0%} to {end:.0%} of training")
+    if law.data:
+        print("  fitted on runs with " + ", ".join(f"{q} {format_value('', lo)} to {format_value('', hi)}"
+                                                   for q, (lo, hi) in law.data.items()))
+    if samples is not None:
+        print(f"  {LEVEL:.0%} intervals: percentiles over the {len(samples)} bootstrap samples of "
+              f"{_shown(samples_path)}")
+    for note in notes:
+        print(f"  note: {note}")
+    for name, text in zip(names, o["run"]):
+        print(f"  {name}: {text}")
+    said = set()
     for label, plans, bounds in out:
         print(f"\ncost: {label}")
         frame = table(plans, names)
-        if bounds:
-            for name, b in zip(names, bounds):
-                frame[f"{name} {int(100 * 0.95)}% interval"] = [
-                    f"[{format_value(q, b.loc[q, 'low'])}, {format_value(q, b.loc[q, 'high'])}]" for q in NUMBERS]
+        for name, b in zip(names, bounds or []):
+            frame[f"{name} {LEVEL:.0%} interval"] = [
+                f"[{format_value(q, b.loc[q, 'low'])}, {format_value(q, b.loc[q, 'high'])}]" for q in NUMBERS]
         print(frame.to_string())
         if len(plans) > 1:
             print(verdict(plans, names))
+        for name, p in zip(names, plans):
+            for line in p.warnings:
+                if (name, line) not in said:
+                    print(f"warning: {name}: {line}")
+                said.add((name, line))
+        for name, b in zip(names, bounds or []):
+            if outside_interval(b):
+                print(f"note: {name}: the estimate lies outside its {LEVEL:.0%} interval for "
+                      f"{', '.join(outside_interval(b))} "
+                      f"(the bootstrap refits of the law's runs land elsewhere than the law)")
     return 0

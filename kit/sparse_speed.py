@@ -14,8 +14,12 @@ and for the n:m patterns 2:4 and 1:4 (n of every m consecutive input weights kep
 exploits the pattern, so they run through the same general kernels).
 
 speedup = dense time / sparse time; the curve S -> speedup of one implementation at one layer is a
-cost model of kit.plan (`curve`). Times are the minimum over repeats of the mean of enough calls
-to last min_time (timeit's convention: what exceeds the minimum is interference).
+cost model of kit.plan (`curve`), named by the hardware, backend, layer shape and date it was timed
+on. `read_curve` reads one for the planner: from these measurements, or from a speed table of the
+user's own, e.g. timed on a GPU (TABLE_KEYS; data/sparse_speed/README.md has the format).
+
+Times are the minimum over repeats of the mean of enough calls to last min_time (timeit's
+convention: what exceeds the minimum is interference).
 
 `measure_on_one_core` (what `make bench` and the book use) times everything in a fresh process
 confined to one CPU core, one BLAS and one XLA thread: on a machine shared with other work, a
@@ -63,6 +67,7 @@ PATTERNS = ((2, 4), (1, 4))
 IMPLEMENTATIONS = {"scipy-csr": "numpy-blas", "jax-bcoo": "xla-dense", "jax-bcsr": "xla-dense"}  # sparse kernel -> its dense partner
 COLUMNS = ["implementation", "dense", "layer", "d_in", "d_out", "tokens", "pattern", "S",
            "dense_s", "sparse_s", "speedup"]
+TABLE_KEYS = ("kernel", "hardware", "backend", "layer", "date", "S", "speedup")  # a speed table's JSON keys
 
 
 def random_mask(shape, S, rng):
@@ -234,15 +239,53 @@ def load(path=None) -> tuple[pd.DataFrame, dict]:
     return frame, stored["machine"]
 
 
-def curve(frame: pd.DataFrame, implementation: str, layer: str) -> SpeedupCurve:
-    """The measured cost model of one implementation at one layer: unstructured sparsity -> speedup."""
+def curve(frame: pd.DataFrame, implementation: str, layer: str, machine: dict) -> SpeedupCurve:
+    """The measured cost model of one implementation at one layer: unstructured sparsity -> speedup,
+    named by the machine it was timed on (`machine()` and `benchmark`'s description, as `load` returns it)."""
     picked = frame[(frame.implementation == implementation) & (frame.layer == layer) & (frame.pattern == "unstructured")]
     if picked.empty:
         pairs = sorted(set(zip(frame.implementation, frame.layer)))
         raise ValueError(f"no unstructured measurements of implementation={implementation!r} at layer={layer!r}; "
                          f"measured: {', '.join(f'{i} at {l}' for i, l in pairs)}")
     picked = picked.sort_values("S")
-    return SpeedupCurve(f"{implementation} at {layer}", tuple(picked.S), tuple(picked.speedup))
+    first = picked.iloc[0]
+    try:
+        cores = (f"one core of a {machine['cores']}-core" if machine.get("cores_used") == 1
+                 else f"{machine['cores']} cores of a")
+        backend = (f"scipy {machine['scipy']} CSR vs numpy {machine['numpy']} dense ({machine['blas']})"
+                   if implementation == "scipy-csr" else
+                   f"jax {machine['jax']} {implementation.removeprefix('jax-').upper()} vs XLA dense, {machine['jax_backend']}")
+        return SpeedupCurve(implementation, tuple(picked.S), tuple(picked.speedup), f"{cores} {machine['cpu']} CPU",
+                            backend, f"{layer} ({first.d_in} -> {first.d_out}, {first.tokens} tokens)", machine["date"])
+    except KeyError as err:
+        raise ValueError(f"the machine description of these measurements lacks {err}: it must name the CPU, cores, "
+                         f"library versions and date (kit.sparse_speed.machine)") from None
+
+
+def read_curve(path=None, implementation="jax-bcsr", layer="t5-base") -> SpeedupCurve:
+    """The measured cost model of `python -m kit plan --cost measured`, from a JSON file: either this
+    module's measurements (`save`; default STORED, timed on one CPU core), whose curve of
+    `implementation` at `layer` it takes, or a speed table of one curve, e.g. timed on a GPU, with
+    exactly the keys TABLE_KEYS (implementation and layer do not apply):
+
+      {"kernel": "cusparselt-2:4", "hardware": "NVIDIA A100-SXM4-80GB", "backend": "cuSPARSELt 0.6, CUDA 12.4",
+       "layer": "4096 -> 16384, 8192 tokens", "date": "2025-03-01", "S": [0.5], "speedup": [1.6]}
+
+    S: sparsities strictly increasing in [0, 1); speedup: dense time / sparse time at each."""
+    path = Path(STORED if path is None else path)
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"speedup file {str(path)!r}: not a readable JSON file ({err})") from None
+    if isinstance(stored, dict) and "rows" in stored:
+        frame, machine = load(path)
+        return curve(frame, implementation, layer, machine)
+    if not (isinstance(stored, dict) and set(stored) == set(TABLE_KEYS)):
+        got = sorted(stored) if isinstance(stored, dict) else type(stored).__name__
+        raise ValueError(f"speedup file {str(path)!r}: neither kit.sparse_speed measurements nor a speed table with "
+                         f"exactly the keys {', '.join(TABLE_KEYS)}; got {got}")
+    return SpeedupCurve(stored["kernel"], stored["S"], stored["speedup"], stored["hardware"], stored["backend"],
+                        stored["layer"], stored["date"])
 
 
 def speedup_table(frame: pd.DataFrame) -> pd.DataFrame:

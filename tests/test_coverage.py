@@ -55,7 +55,7 @@ DESIGNS = {
 def derived_quantities(design):
     """The quantities checked, as fit_intervals takes them, and their true values."""
     truth, N = design["truth"], design["s_opt_at"]
-    C = 10 ** optimize.brentq(lambda log_C: laws.s_opt(N, 10**log_C, truth) - 0.6, 10, 35)
+    C = 10 ** optimize.brentq(lambda log_C: laws.s_opt(N, 10**log_C, truth, flops_per_param_token=6) - 0.6, 10, 35)
     derived = {f"gain({s:g})": ("gain", s) for s in (0.5, 0.75, 0.875)}
     derived |= {"L(extrapolation)": ("loss", *design["extrapolation"]), "S_opt": ("s_opt", N, C, 6)}
     values = {**truth, **{f"gain({s:g})": laws.gain(s, *(truth[c] for c in ("a_S", "b_S", "c_S", "b_N")))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize
 
-from kit import laws
+from kit import laws, paper
 from kit.laws import TABLE7
 from kit.schedules import sparsity_at
 
@@ -153,11 +153,11 @@ def test_s_opt_eq5_matches_eq6(family, k):
 
 
 def brute_s_opt(N, C, coeffs, cost, kind):
-    # minimise the loss itself over r = -ln(1 - S) in [0, 30], at dense-equivalent data C / (6N)
+    # minimise the loss itself over r = -ln(1 - S) in [0, 30], at dense-equivalent data C / (k N), the law's k
     def loss(r):
         S = -np.expm1(-r)
         c_mul = laws.cmul_dense(S) if cost == "dense" else laws.cmul(S, kind=kind)
-        return laws.sparse_law(S, N, C / (6 * N) / c_mul, **coeffs)
+        return laws.sparse_law(S, N, C / (coeffs.k * N) / c_mul, **coeffs)
 
     r = optimize.minimize_scalar(loss, bounds=(0.0, 30.0), method="bounded", options={"xatol": 1e-10}).x
     return -np.expm1(-r)
@@ -195,12 +195,12 @@ def test_sparse_costs_favour_sparsity_more_than_dense_costs():
 @pytest.mark.parametrize("family", ["vit", "t5"])
 @pytest.mark.parametrize("C", [1e15, 1e19, 1e23])
 def test_chinchilla_n_opt_closed_form_matches_numeric(family, C):
-    coeffs = TABLE7[family]
-    loss = lambda log_n: laws.sparse_law(0.0, np.exp(log_n), C / (6 * np.exp(log_n)), **coeffs)
+    coeffs = TABLE7[family]  # its own k: 3 FLOPs per parameter and token for T5, 6 for ViT
+    loss = lambda log_n: laws.sparse_law(0.0, np.exp(log_n), C / (coeffs.k * np.exp(log_n)), **coeffs)
     n_numeric = np.exp(optimize.minimize_scalar(loss, bounds=(0.0, 60.0), method="bounded",
                                                 options={"xatol": 1e-10}).x)
     assert laws.chinchilla_n_opt(C, coeffs) == pytest.approx(n_numeric, rel=1e-4)
-    assert laws.chinchilla_d_opt(C, coeffs) * 6 * laws.chinchilla_n_opt(C, coeffs) == pytest.approx(C)
+    assert laws.chinchilla_d_opt(C, coeffs) * coeffs.k * laws.chinchilla_n_opt(C, coeffs) == pytest.approx(C)
 
 
 def test_chinchilla_by_hand():
@@ -330,3 +330,47 @@ def test_chinchilla_multiple_is_silent_at_degenerate_coefficients():
     by_hand = np.exp((-at["b_D"] * np.log(x) + np.log(at["b_N"] * 3.0 / 120.0) - 120.0 * np.log(x)) / at["b_D"])
     np.testing.assert_allclose(multiple, by_hand, rtol=1e-12)
     assert np.isfinite(multiple[1]) and multiple[1] > 1e200
+
+
+# ----------------------------------------------------------------------------- a Law: coefficients that carry their k
+
+
+def test_a_law_is_its_coefficients_and_carries_k_range_and_samples():
+    t5 = TABLE7["t5"]
+    assert t5 == dict(a_S=16.8, b_S=0.722, c_S=45.0, b_N=0.245, a_D=6.9e8, b_D=0.203, c=0.651)
+    assert (t5.k, TABLE7["vit"].k) == (3.0, 6.0) and t5.samples.name == "t5-bootstrap.csv"
+    assert laws.sparse_law(0.5, 1e8, 1e10, **t5) == laws.sparse_law(0.5, 1e8, 1e10, **dict(t5))
+    assert laws.flops_per_token(t5) == 3 and laws.flops_per_token(t5, 6) == 6 and laws.flops_per_token(dict(t5)) == 6
+    # every function that needs k takes the law's: C = 3 N D for T5
+    assert laws.chinchilla_d_opt(1e21, t5) * 3 * laws.chinchilla_n_opt(1e21, t5) == pytest.approx(1e21)
+    np.testing.assert_allclose(laws.s_opt_closed_form(1e9, [1e19, 1e23], t5),
+                               laws.s_opt_closed_form(1e9, [1e19, 1e23], dict(t5), flops_per_param_token=3), rtol=1e-15)
+    assert laws.s_opt(1e9, 1e23, t5) == pytest.approx(laws.s_opt_closed_form(1e9, 1e23, t5), abs=1e-6)
+
+
+def test_table7_ranges_are_the_authors_runs():
+    assert TABLE7["t5"].data == laws.T5_DATA == paper.data_range(paper.load_t5())
+    assert TABLE7["vit"].data == laws.VIT_DATA == paper.data_range(paper.load_vit())
+
+
+def test_gain_takes_a_whole_coefficient_set():
+    # Eq. 7 at S = 0.5, T5: ((16.8 * 0.5^0.722 + 45) / 61.8)^(-1 / 0.245) = (55.143 / 61.8)^-4.0816 = 1.5874
+    assert laws.gain(0.5, **TABLE7["t5"]) == pytest.approx(1.5874, abs=1e-4)
+    assert laws.gain(0.5, **TABLE7["t5"]) == laws.gain(0.5, *sparsity_coeffs(TABLE7["t5"]).values())
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: laws.Law(TABLE7["t5_nm"], name="nm", k=3), "law 'nm': needs exactly the coefficients"),
+    (lambda: laws.Law(TABLE7["t5"], name="x", k=None), "law 'x' states no k"),
+    (lambda: laws.Law(TABLE7["t5"], name="x", k=0), "k=0: FLOPs per parameter and token must be a finite number > 0"),
+    (lambda: laws.Law(TABLE7["t5"], name="x", k="3"), "k='3': FLOPs per parameter"),
+    (lambda: laws.Law(TABLE7["t5"], name="x", k=float("nan")), "k=nan"),
+    (lambda: laws.Law(TABLE7["t5"], name="x", k=3, data={"N": (2e7, 1e6)}), r"data range 'N': \(20000000.0, 1000000.0\)"),
+    (lambda: laws.Law(TABLE7["t5"], name="x", k=3, data={"tokens": (1, 2)}), "data range 'tokens'"),
+    (lambda: laws.Law(TABLE7["t5"], name="x", k=3, data={"D": 5}), "data range 'D': 5"),
+    (lambda: laws.s_opt(1e9, 1e21, TABLE7["t5"], flops_per_param_token=-3), "k=-3: FLOPs per parameter"),
+])
+def test_bad_laws_raise_one_clear_line(make, match):
+    with pytest.raises(ValueError, match=match) as err:
+        make()
+    assert "\n" not in str(err.value)

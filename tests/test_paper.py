@@ -73,3 +73,12 @@ def test_t5_xl_point():
     assert paper.T5_XL["N"] == 603979776  # 2.4e9 parameters at 75% sparsity, about 6.0e8 non-zeros
     assert paper.T5_XL["D"] == 250000 * 256 * 512  # 250k steps at batch 256
     assert paper.T5_XL["S"] == 0.75
+
+
+def test_data_range_is_the_runs_extremes():
+    t5 = paper.load_t5()
+    # 1/128 to 1/2 of T5-base's 24 * 12 * 768^2 prunable weights (the smallest dense, the largest at S = 0);
+    # 250k to 1M steps of 128 x 512 tokens
+    assert paper.data_range(t5) == {"S": (0.0, 0.875), "N": (24 * 12 * 768**2 / 128, 24 * 12 * 768**2 / 2),
+                                    "D": (250_000 * 65_536, 1_000_000 * 65_536)}
+    assert paper.data_range(paper.load_vit())["S"] == (0.0, 0.9375)

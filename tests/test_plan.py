@@ -1,3 +1,4 @@
+import argparse
 import dataclasses
 import json
 import subprocess
@@ -7,21 +8,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import cli, laws, plan
+from kit import cli, corelaw, fitting, lawfit, laws, paper, plan
 from kit.laws import TABLE7
 from kit.plan import Run, SpeedupCurve
 
 T5, VIT = TABLE7["t5"], TABLE7["vit"]
 SPARSITY_KEYS = ("a_S", "b_S", "c_S", "b_N")
-IDEAL = SpeedupCurve("ideal", (0.5, 0.9, 0.95), (2.0, 10.0, 20.0))  # s = 1 / (1 - S): zeros free
-SLOW = SpeedupCurve("slow", (0.5, 0.95), (0.3, 0.9))  # sparse kernel never faster: dense costs
+
+
+def curve(label, S, speedup):
+    return SpeedupCurve(label, S, speedup, hardware="a test machine", backend="none", layer="16 -> 64, 8 tokens",
+                        date="2026-01-02")
+
+
+IDEAL = curve("ideal", (0.5, 0.9, 0.95), (2.0, 10.0, 20.0))  # s = 1 / (1 - S): zeros free
+SLOW = curve("slow", (0.5, 0.95), (0.3, 0.9))  # sparse kernel never faster: dense costs
 # A curve that pays only at high sparsity, as a real kernel does.
-REAL = SpeedupCurve("csr-like", (0.5, 0.6, 0.7, 0.8, 0.9, 0.95), (0.4, 0.55, 0.8, 1.4, 3.6, 6.8))
+REAL = curve("csr-like", (0.5, 0.6, 0.7, 0.8, 0.9, 0.95), (0.4, 0.55, 0.8, 1.4, 3.6, 6.8))
 RUNS = [Run(N=1e9, D=20e9), Run(N=200e6, D=100e9, S=0.8), Run(N=3e8, C=1e21, S=0.5), Run(N=2e8, C=6e19, S=None)]
 
 
 def k_of(coeffs):
-    return 3 if coeffs is T5 else 6
+    return coeffs.k  # Table 7's laws carry theirs: 3 for T5, 6 for ViT
 
 
 # ----------------------------------------------------------------------------- the plan against the law
@@ -111,9 +119,9 @@ def test_ideal_and_slow_curves_give_the_sparse_and_dense_costs():
 
 
 def test_a_curve_given_as_lists_is_stored_as_tuples():
-    curve = SpeedupCurve("lists", [0.5, 0.9], [np.float32(0.5), 2])
-    assert curve.S == (0.5, 0.9) and curve.speedup == (0.5, 2.0)
-    assert plan.s_opt(1e8, 1e20, T5, curve, 3) == plan.s_opt(1e8, 1e20, T5, curve, 3)  # cached grid
+    lists = curve("lists", [0.5, 0.9], [np.float32(0.5), 2])
+    assert lists.S == (0.5, 0.9) and lists.speedup == (0.5, 2.0)
+    assert plan.s_opt(1e8, 1e20, T5, lists, 3) == plan.s_opt(1e8, 1e20, T5, lists, 3)  # cached grid
 
 
 def test_speedup_interpolates_log_speedup_in_log_compression():
@@ -145,7 +153,7 @@ def test_measured_costs_lie_between_the_ideal_ones():
 
 
 def test_optimal_from_is_inf_beyond_the_scan():
-    flat = SpeedupCurve("flat", (0.5, 0.9), (1.0, 1.0))  # dense costs
+    flat = curve("flat", (0.5, 0.9), (1.0, 1.0))  # dense costs
     slow_data = {**T5, "b_D": 0.03}  # data barely helps: S = 0.9 is optimal only far beyond 1e12 Chinchilla
     assert laws.chinchilla_multiple(0.9, 1e8, slow_data, "dense") > 1e12
     assert plan.optimal_from(0.9, 1e8, slow_data, flat, 3) == np.inf
@@ -191,11 +199,11 @@ def test_intervals_of_the_optimum_and_of_a_dense_run():
     (lambda: plan.plan(T5, Run(N=1e8, D=1e9), k=0), "k=0: FLOPs per parameter"),
     (lambda: plan.plan(T5, Run(N=1e8, D=1e9, S=0.5), start=0.8, end=0.2), "start <= end"),
     (lambda: plan.plan(T5, Run(N=1e8, D=1e9, S=0.97), cost=REAL), "sparsity 0.97 is beyond the speedup curve 'csr-like'"),
-    (lambda: SpeedupCurve("neg", (0.5, 0.9), (1.0, -2.0)), r"speedups \[1.0, -2.0\] must be finite and > 0"),
-    (lambda: SpeedupCurve("nan", (0.5, 0.9), (1.0, float("nan"))), "must be finite and > 0"),
-    (lambda: SpeedupCurve("order", (0.9, 0.5), (1.0, 2.0)), "must increase strictly within"),
-    (lambda: SpeedupCurve("one", (1.0,), (2.0,)), "must increase strictly within"),
-    (lambda: SpeedupCurve("len", (0.5, 0.9), (2.0,)), "needs one speedup per sparsity"),
+    (lambda: curve("neg", (0.5, 0.9), (1.0, -2.0)), r"speedups \[1.0, -2.0\] must be finite and > 0"),
+    (lambda: curve("nan", (0.5, 0.9), (1.0, float("nan"))), "must be finite and > 0"),
+    (lambda: curve("order", (0.9, 0.5), (1.0, 2.0)), "must increase strictly within"),
+    (lambda: curve("one", (1.0,), (2.0,)), "must increase strictly within"),
+    (lambda: curve("len", (0.5, 0.9), (2.0,)), "needs one speedup per sparsity"),
     (lambda: plan.intervals(T5, pd.DataFrame({"a_S": [1.0]}), Run(N=1e8, D=1e9)), "lacking b_S"),
     (lambda: plan.cheapest_dense(0.5, T5), "at or below the law's irreducible loss"),
     (lambda: plan.parse_run("S=0.8,N=2e8,tokens=1e9"), "unknown key 'tokens'"),
@@ -223,38 +231,228 @@ def test_parse_run():
     assert plan.parse_run({"S": "opt", "N": 1e9, "C": 6e19}) == plan.parse_run({"S": None, "N": 1e9, "C": 6e19})
 
 
+def planned(capsys, *runs, **options):
+    """`python -m kit plan` on runs with options (kit.plan.OPTIONS' names), as JSON."""
+    assert plan.command(argparse.Namespace(run=list(runs), json=True, **options)) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
 def test_python_m_kit_plan_compares_two_runs():
-    argv = ["plan", "--law", "t5", "--run", "N=1e9,D=20e9", "--run", "S=0.8,N=200e6,D=100e9"]
+    argv = ["plan", "--law", "t5", "--run", "N=1e9,D=20e9", "--run", "S=0.8,N=200e6,D=100e9", "--cost", "dense", "sparse"]
     done = subprocess.run([sys.executable, "-m", "kit", *argv, "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out["k"] == 3 and out["coeffs"] == T5
-    by = {(p["cost"].split(":")[0], p["run"]): p for p in out["plans"]}
-    assert len(by) == 6  # two runs under dense, sparse and measured costs
+    assert out["k"] == 3 and out["coeffs"] == T5 and out["level"] == 0.95
+    by = {(p["cost"], p["run"]): p for p in out["plans"]}
+    assert len(by) == 4  # two runs under dense and sparse costs
     dense_1b, sparse_200m = by["dense", "N=1e9,D=20e9"], by["sparse", "S=0.8,N=200e6,D=100e9"]
     assert dense_1b["loss"] == pytest.approx(laws.sparse_law(0.0, 1e9, 20e9, **T5), rel=1e-12)
     assert dense_1b["C"] == pytest.approx(3 * 1e9 * 20e9) and dense_1b["payoff_D"] is None
     assert sparse_200m["loss"] == pytest.approx(laws.sparse_law(0.8, 200e6, 100e9, **T5), rel=1e-12)
     assert sparse_200m["C"] == pytest.approx(3 * 200e6 * 100e9 * laws.cmul(0.8))
     assert by["dense", "S=0.8,N=200e6,D=100e9"]["C"] == pytest.approx(3 * 200e6 * 100e9 / 0.2)
-    measured = by["measured", "S=0.8,N=200e6,D=100e9"]["C"]
-    assert sparse_200m["C"] <= measured <= 3 * 200e6 * 100e9 / 0.2 * (1 + 1e-12)
-    table = subprocess.run([sys.executable, "-m", "kit", *argv, "--cost", "sparse"], capture_output=True, text=True,
-                           timeout=300)
+    low, high = sparse_200m["intervals"]["loss"]  # intervals by default, from the law's own samples
+    assert low < sparse_200m["loss"] < high
+    table = subprocess.run([sys.executable, "-m", "kit", *argv[:-1]], capture_output=True, text=True, timeout=300)
     assert table.returncode == 0 and "lowest loss: run 2" in table.stdout and "predicted loss" in table.stdout
+    assert "run 2 95% interval" in table.stdout
 
 
-def test_plan_with_samples_and_a_coefficient_file(tmp_path, capsys):
+def test_plan_with_samples_and_a_law_file(tmp_path, capsys):
     law = tmp_path / "fit.json"
-    law.write_text(json.dumps(VIT))
+    law.write_text(json.dumps({**VIT, "k": 6}))
     samples = tmp_path / "boot.csv"
     pd.DataFrame([VIT, {**VIT, "b_D": 0.8}] * 10).to_csv(samples, index=False)
     assert cli.main(["plan", "--law", str(law), "--run", "S=0.5,N=1e8,D=1e10", "--cost", "sparse",
                      "--samples", str(samples), "--json"]) == 0
-    (p,) = json.loads(capsys.readouterr().out)["plans"]
+    out = json.loads(capsys.readouterr().out)
+    (p,) = out["plans"]
     low, high = p["intervals"]["loss"]
     assert p["loss"] == pytest.approx(laws.sparse_law(0.5, 1e8, 1e10, **VIT))
     assert low == pytest.approx(p["loss"]) and high == pytest.approx(laws.sparse_law(0.5, 1e8, 1e10, **{**VIT, "b_D": 0.8}))
+    assert out["notes"] == ["this law states no range of the runs it was fitted on: no query is checked against it"]
+    # a law file may name its own samples, relative to itself; without any there are no intervals, and a note says so
+    law.write_text(json.dumps({**VIT, "k": 6, "samples": "boot.csv", "data": {"N": [1e6, 1e7]}, "name": "my fit"}))
+    out = planned(capsys, "S=0.5,N=1e8,D=1e10", law=str(law), cost=["sparse"])
+    assert out["law"] == "my fit" and out["plans"][0]["intervals"]["loss"] == [low, high] and out["notes"] == []
+    assert out["plans"][0]["warnings"] == ["N = 1e8 is 10x the largest N of the data this law was fitted on (1e7)"]
+    law.write_text(json.dumps({**VIT, "k": 6}))
+    out = planned(capsys, "S=0.5,N=1e8,D=1e10", law=str(law), cost=["sparse"])
+    assert "intervals" not in out["plans"][0] and out["level"] is None
+    assert "this law has no bootstrap samples: no intervals (give --samples CSV)" in out["notes"]
+
+
+# ----------------------------------------------------------------------------- each law's k, data range and samples
+
+
+def test_every_route_to_the_t5_law_uses_its_k_of_3(tmp_path, capsys):
+    assert (T5.k, VIT.k, plan.load_law("t5-refit").k) == (3, 6, 3)
+    S = laws.s_opt(1e9, 1e21, T5)
+    assert S == pytest.approx(0.2512, abs=1e-4) and S == laws.s_opt(1e9, 1e21, dict(T5), flops_per_param_token=3)
+    assert laws.s_opt(1e9, 1e21, dict(T5)) == pytest.approx(0.1282, abs=1e-4)  # a plain dict counts 6 FLOPs
+    assert laws.chinchilla_n_opt(1e21, T5) == laws.chinchilla_n_opt(1e21, T5, 3) != laws.chinchilla_n_opt(1e21, dict(T5))
+    assert plan.plan(T5, Run(N=1e9, C=1e21, S=None), "dense").S == S
+    assert planned(capsys, "S=opt,N=1e9,C=1e21", cost=["dense"], no_intervals=True)["plans"][0]["S"] == S
+    law = tmp_path / "t5.json"
+    law.write_text(json.dumps({**T5, "k": 3}))
+    out = planned(capsys, "S=opt,N=1e9,C=1e21", law=str(law), cost=["dense"], no_intervals=True)
+    assert out["k"] == 3 and out["plans"][0]["S"] == S
+    out = planned(capsys, "S=opt,N=1e9,C=1e21", cost=["dense"], k="6", no_intervals=True)  # --k overrides the law's
+    assert out["k"] == 6 and out["plans"][0]["S"] == pytest.approx(0.1282, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", plan.NAMED_LAWS)
+def test_every_named_law_carries_its_data_range_and_200_bootstrap_samples(name):
+    law = plan.load_law(name)
+    assert law.data == paper.data_range(paper.load_vit() if name == "vit" else paper.load_t5())
+    samples = plan.read_samples(law.samples)
+    assert list(samples.columns) == list(laws.COEFF_NAMES) and len(samples) == 200
+    assert (samples.drop(columns="c") > 0).all().all() and (samples.c >= 0).all()
+    # refits of resampled runs: they scatter around the fit of all runs (for ViT, Table 7 to three digits)
+    centre = pd.Series(VIT if name == "vit" else plan.load_law("t5-refit"))
+    assert ((samples.quantile(0.025) < centre) & (centre < samples.quantile(0.975))).all()
+
+
+def test_t5_refit_is_the_books_fit_of_the_authors_runs_with_its_resamples():
+    law, t5 = plan.load_law("t5-refit"), paper.load_t5()
+    fit_fn = lambda df: lawfit.fit_family(df, "t5", starts=16, seed=0)
+    fit = fit_fn(t5)
+    assert dict(law) == pytest.approx(fit.params, rel=1e-6)
+    assert corelaw.objective(t5, law, "t5") == pytest.approx(4.88e-6, rel=0.01)  # Table 7's: 7.64e-6
+    assert corelaw.objective(t5, T5, "t5") == pytest.approx(7.64e-6, rel=0.01)
+    assert (law["b_S"], law["b_D"], law["c"]) == pytest.approx((1.345, 0.3846, 0.8304), abs=1e-3)
+    samples = plan.read_samples(law.samples)
+    assert T5["b_S"] < samples.b_S.quantile(0.025)  # Table 7's b_S is not where refits of its runs land
+    again = fitting.bootstrap(fit_fn, t5, n_boot=3, seed=0)  # scripts/fit_laws.py's first three resamples
+    np.testing.assert_allclose(again[list(laws.COEFF_NAMES)], samples.head(3), rtol=1e-4, atol=1e-9)
+
+
+def test_the_refit_flips_the_dense_flops_answer_to_the_7b_2t_question():
+    refit, run, half = plan.load_law("t5-refit"), Run(N=7e9, D=2e12), Run(N=7e9, C=3 * 7e9 * 2e12, S=0.5)
+    table7, ours = plan.plan(T5, run, "dense"), plan.plan(refit, run, "dense")
+    assert table7.S_opt == pytest.approx(0.1539, abs=1e-4) and ours.S_opt == pytest.approx(0.5663, abs=1e-4)
+    # at the dense model's compute, 50% sparsity (half the tokens) loses under Table 7 and wins under the refit
+    assert plan.plan(T5, half, "dense").loss > table7.loss and plan.plan(refit, half, "dense").loss < ours.loss
+    # the intervals from the same resamples span both answers: the T5 runs do not pin S_opt this far out
+    bounds = plan.intervals(T5, plan.read_samples(T5.samples), run, "dense")
+    assert bounds.loc["S_opt", "low"] < table7.S_opt < ours.S_opt < bounds.loc["S_opt", "high"]
+    assert (bounds.loc["S_opt", "low"], bounds.loc["S_opt", "high"]) == pytest.approx((0.035, 0.793), abs=1e-3)
+
+
+def test_the_7b_2t_question_warns_how_far_it_leaves_the_t5_data(capsys):
+    p = plan.plan(T5, Run(N=7e9, D=2e12), "dense")
+    assert [(o["quantity"], o["side"]) for o in p.outside] == [("N", "above"), ("D", "above")]
+    assert p.outside[0]["factor"] == pytest.approx(7e9 / 84_934_656) and p.outside[1]["factor"] == pytest.approx(2e12 / 65_536e6)
+    assert p.warnings == ("N = 7e9 is 82.4x the largest N of the data this law was fitted on (8.49e7)",
+                          "D = 2e12 is 30.5x the largest D of the data this law was fitted on (6.55e10)")
+    out = planned(capsys, "N=7e9,D=2e12", cost=["dense"], no_intervals=True)
+    assert out["plans"][0]["warnings"] == list(p.warnings) and out["plans"][0]["outside"][0]["limit"] == 84_934_656
+    assert plan.command(argparse.Namespace(run=["N=7e9,D=2e12"], cost=["dense"])) == 0
+    text = capsys.readouterr().out
+    assert "warning: run 1: N = 7e9 is 82.4x the largest N of the data this law was fitted on (8.49e7)" in text
+    assert "fitted on runs with S 0 to 0.875, N 1.33e6 to 8.49e7, D 1.64e10 to 6.55e10" in text
+    assert "95% intervals: percentiles over the 200 bootstrap samples of" in text and "run 1 95% interval" in text
+
+
+def test_range_warnings_below_the_data_and_beyond_its_sparsity():
+    p = plan.plan(T5, Run(N=1e5, D=2e10, S=0.95), "sparse")
+    assert [(o["quantity"], o["side"]) for o in p.outside] == [("S", "above"), ("N", "below"), ("S_opt", "above")]
+    assert p.outside[0]["factor"] == pytest.approx(0.125 / 0.05) and p.outside[1]["factor"] == pytest.approx(1_327_104 / 1e5)
+    assert p.warnings[:2] == ("S = 0.95 is beyond the largest S of the data this law was fitted on (0.875): its density "
+                          "1 - S = 0.05 is 2.5x below the data's",
+                          "N = 1e5 is 13.3x below the smallest N of the data this law was fitted on (1.33e6)")
+    far = plan.plan(T5, Run(N=1.4e6, D=6.5e10, S=0.5), "sparse")  # inside the data, but its optimum is not
+    assert far.S_opt == pytest.approx(0.8793, abs=1e-4) and [o["quantity"] for o in far.outside] == ["S_opt"]
+    assert far.warnings == ("the optimal sparsity S_opt = 0.8793 is beyond the largest S of the data this law was "
+                            "fitted on (0.875): its density 1 - S = 0.1207 is 1.035x below the data's",)
+    assert plan.plan(T5, Run(N=5e7, D=3e10, S=0.5), "dense").warnings == ()
+    assert plan.plan(dict(T5), Run(N=7e9, D=2e12), "dense", k=3).outside == ()  # a plain dict states no range
+
+
+def test_degenerate_budgets_warn_one_line_each():
+    one_flop = plan.plan(T5, Run(N=1e9, C=1.0), "dense")
+    assert plan.budget_warnings(one_flop) == [
+        "C = 1 FLOPs buys D = 3.33e-10 tokens, less than one token",
+        "the predicted loss 5227 is so high that the cheapest dense model reaching it has N = 3.44e-07 parameters "
+        "and D = 6.51e-09 tokens"]
+    assert one_flop.warnings[-2:] == tuple(plan.budget_warnings(one_flop))
+    assert plan.budget_warnings(plan.plan(T5, Run(N=1e8, D=1e7), "dense")) == [
+        "D = 1e7 tokens is fewer than the N = 1e8 non-zero parameters it trains (0.00538x the Chinchilla compute of N)"]
+    assert plan.budget_warnings(plan.plan(T5, Run(N=0.5, D=1e9), "dense"))[0] == "N = 0.5 is less than one non-zero parameter"
+    assert plan.budget_warnings(plan.plan(T5, Run(N=1e8, D=1e7 * 1e3), "dense")) == []
+
+
+def test_gain_and_friends_take_a_law():
+    assert laws.gain(0.5, **T5) == laws.gain(0.5, *(T5[c] for c in SPARSITY_KEYS)) == pytest.approx(1.5874, abs=1e-4)
+    p = plan.plan(T5, Run(N=1e8, D=1e10, S=0.5), "dense")
+    assert p.gain_N == pytest.approx(laws.gain(0.5, **T5) * 1e8)
+    assert plan.cheapest_dense(p.loss, T5)[2] == pytest.approx(3 * p.cheapest_N * p.cheapest_D)
+
+
+# ----------------------------------------------------------------------------- measured costs from the shell
+
+
+def test_the_measured_cost_names_its_hardware_and_date_and_is_not_a_default(capsys):
+    assert "measured" not in plan.OPTIONS["cost"]
+    out = planned(capsys, "S=0.9,N=2e8,D=1e11", cost=["measured"], no_intervals=True)
+    (m,) = out["measured"]
+    assert (m["kernel"], m["hardware"], m["layer"], m["date"]) == (
+        "jax-bcsr", "one core of a 2-core AMD EPYC CPU", "t5-base (768 -> 3072, 512 tokens)", "2026-11-29")
+    assert m["backend"] == "jax 0.10.2 BCSR vs XLA dense, cpu" and m["S"] == [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+    label = ("measured: jax-bcsr at t5-base (768 -> 3072, 512 tokens) on one core of a 2-core AMD EPYC CPU "
+             "(jax 0.10.2 BCSR vs XLA dense, cpu), measured 2026-11-29")
+    assert out["plans"][0]["cost"] == label
+    assert plan.command(argparse.Namespace(run=["S=0.9,N=2e8,D=1e11"], cost=["measured"], no_intervals=True)) == 0
+    assert f"cost: {label}" in capsys.readouterr().out
+
+
+SPEED_TABLE = {"kernel": "cusparselt-2:4", "hardware": "NVIDIA A100-SXM4-80GB", "backend": "cuSPARSELt 0.6",
+               "layer": "4096 -> 16384, 8192 tokens", "date": "2025-03-01", "S": [0.5, 0.9], "speedup": [2.0, 10.0]}
+
+
+def test_a_speed_table_of_ones_own_is_a_cost_model(tmp_path, capsys):
+    path = tmp_path / "gpu.json"
+    path.write_text(json.dumps(SPEED_TABLE))  # the ideal speedup 1 / (1 - S): zeros free
+    out = planned(capsys, "S=0.9,N=2e8,D=1e11", cost=["measured", "sparse"], speedup=str(path), no_intervals=True)
+    measured, sparse = out["plans"]
+    assert measured["c_mul"] == pytest.approx(sparse["c_mul"], rel=1e-5) and measured["loss"] == sparse["loss"]
+    assert out["measured"][0] == SPEED_TABLE and "NVIDIA A100-SXM4-80GB" in measured["cost"]
+
+
+@pytest.mark.parametrize("table, message", [
+    ({**SPEED_TABLE, "date": "March 2025"}, "date 'March 2025' is not an ISO date"),
+    ({**SPEED_TABLE, "hardware": ""}, "hardware must be a non-empty string"),
+    ({k: v for k, v in SPEED_TABLE.items() if k != "date"}, "neither kit.sparse_speed measurements nor a speed table"),
+    ({**SPEED_TABLE, "S": ["half"], "speedup": [2.0]}, "S and speedup must be lists of numbers"),
+    ({**SPEED_TABLE, "S": [0.9, 0.5]}, "must increase strictly"),
+])
+def test_bad_speed_tables_are_refused_with_one_line(tmp_path, capsys, table, message):
+    path = tmp_path / "gpu.json"
+    path.write_text(json.dumps(table))
+    assert cli.main(["plan", "--run", "S=0.5,N=2e8,D=1e11", "--cost", "measured", "--speedup", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("content, message", [
+    ({**VIT}, "states no k, the FLOPs per non-zero parameter and token: add \"k\": 6"),
+    ({**VIT, "k": "6"}, "k='6': FLOPs per parameter and token must be a finite number > 0"),
+    ({**VIT, "k": 0}, "k=0: FLOPs per parameter"),
+    ({**VIT, "k": 6, "K": 6}, "unknown key 'K'"),
+    ({**VIT, "k": 6, "data": {"N": [2e7, 1e6]}}, "data range 'N'"),
+    ({**VIT, "k": 6, "data": {"tokens": [1, 2]}}, "data range 'tokens'"),
+    ({"a_S": 1.0, "k": 6}, "coefficient set lacks b_S"),
+    ({**VIT, "k": 6, "data": [[1, 2]]}, "data range [[1, 2]]; expected a dict"),
+    ({**VIT, "k": 6, "samples": 3}, "samples must be a string; got 3"),
+    ({**VIT, "k": 6, "c": -1}, "coefficient c=-1.0: must be a finite number >= 0"),
+    ([1, 2], "must hold one JSON object"),
+])
+def test_bad_law_files_are_refused_with_one_line(tmp_path, capsys, content, message):
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps(content))
+    assert cli.main(["plan", "--run", "S=0.5,N=2e8,D=1e11", "--law", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and message in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -264,7 +462,8 @@ def test_plan_with_samples_and_a_coefficient_file(tmp_path, capsys):
     (["--run", "S=0.5,N=2e8,D=1e11", "--cost", "free"], "--cost 'free': allowed dense, sparse, measured"),
     (["--run", "S=0.98,N=2e8,D=1e11", "--cost", "measured"], "is beyond the speedup curve"),
     (["--run", "S=0.5,N=2e8,D=1e11", "--cost", "measured", "--kernel", "cusparse"], "no unstructured measurements"),
-    (["--run", "S=0.5,N=2e8,D=1e11", "--law", "gpt"], "--law 'gpt': neither 't5', 'vit' nor a readable JSON"),
+    (["--run", "S=0.5,N=2e8,D=1e11", "--law", "gpt"], "--law 'gpt': neither t5, vit, t5-refit nor a readable JSON law file"),
+    (["--run", "S=0.5,N=2e8,D=1e11", "--samples", "/nonexistent.csv"], "bootstrap samples '/nonexistent.csv': not a readable CSV"),
     (["--run", "S=0.5,N=2e8,D=1e11", "--window", "0.5", "x"], "--window='x': expected a number"),
     (["--run", "S=0.5,N=2e8,D=1e11", "--schedule", "linear"], "kind='linear'"),
     (["--run", "S=0.5,N=2e8,D=1e11", "--k", "-6"], "k=-6.0: FLOPs per parameter"),

@@ -1,6 +1,7 @@
 """The sparse kernels compute the dense product, and the measurements have the promised shape.
 No test asserts on a kernel's timing (those are `make bench`'s, as ratios); one checks the timer on sleeps."""
 
+import json
 import time
 
 import numpy as np
@@ -53,15 +54,22 @@ def test_measure_returns_one_row_per_kernel_layer_and_mask(tmp_path):
     np.testing.assert_allclose(frame.speedup, frame.dense_s / frame.sparse_s)
     table = sparse_speed.speedup_table(frame)
     assert list(table.columns) == ["S=0.5", "S=0.9", "2:4"] and len(table) == len(TINY)
-    # stored and read back, a curve is a cost model of the planner
-    sparse_speed.save(frame, tmp_path / "speed.json", {"cpu": "test"})
+    # stored and read back, a curve is a cost model of the planner, named by the machine it was timed on
+    machine = sparse_speed.machine() | {"cores_used": 1}
+    sparse_speed.save(frame, tmp_path / "speed.json", machine)
     back, info = sparse_speed.load(tmp_path / "speed.json")
-    assert info == {"cpu": "test"} and back.equals(frame)
-    curve = sparse_speed.curve(back, "scipy-csr", "tiny")
-    assert isinstance(curve, plan.SpeedupCurve) and curve.S == (0.5, 0.9)
+    assert info == machine and back.equals(frame)
+    curve = sparse_speed.read_curve(tmp_path / "speed.json", "scipy-csr", "tiny")
+    assert curve == sparse_speed.curve(back, "scipy-csr", "tiny", info) and curve.S == (0.5, 0.9)
     assert curve.speedup == tuple(frame[(frame.implementation == "scipy-csr") & (frame.layer == "tiny")
                                         & (frame.pattern == "unstructured")].sort_values("S").speedup)
+    assert (curve.hardware, curve.layer, curve.date) == (f"one core of a {machine['cores']}-core {machine['cpu']} CPU",
+                                                        "tiny (8 -> 32, 16 tokens)", machine["date"])
+    assert curve.backend == f"scipy {machine['scipy']} CSR vs numpy {machine['numpy']} dense ({machine['blas']})"
     assert plan.cmul_measured(0.9, curve) > 0
+    sparse_speed.save(frame, tmp_path / "bare.json", {"cpu": "test"})
+    with pytest.raises(ValueError, match="the machine description of these measurements lacks 'cores'"):
+        sparse_speed.read_curve(tmp_path / "bare.json", "scipy-csr", "tiny")
 
 
 def test_benchmark_times_on_one_core_in_a_fresh_process():
@@ -81,9 +89,11 @@ def test_bad_measurement_requests():
     frame = sparse_speed.measure({"tiny": TINY["tiny"]}, sparsities=(0.5,), patterns=(), implementations=("scipy-csr",),
                                  repeats=1, min_time=1e-4)
     with pytest.raises(ValueError, match="no unstructured measurements of implementation='scipy-csr' at layer='t5-base'"):
-        sparse_speed.curve(frame, "scipy-csr", "t5-base")
+        sparse_speed.curve(frame, "scipy-csr", "t5-base", sparse_speed.machine())
     with pytest.raises(ValueError, match="not a file of kit.sparse_speed measurements"):
         sparse_speed.load("/nonexistent/speed.json")
+    with pytest.raises(ValueError, match="speedup file '/nonexistent/speed.json': not a readable JSON file"):
+        sparse_speed.read_curve("/nonexistent/speed.json")
 
 
 def test_the_stored_measurements_cover_every_kernel_layer_and_mask():
@@ -97,7 +107,7 @@ def test_the_stored_measurements_cover_every_kernel_layer_and_mask():
             assert set(zip(rows.pattern, rows.S)) == masks
             assert (rows.d_in == shape.d_in).all() and (rows.tokens == shape.tokens).all()
             assert np.all(np.isfinite(rows.speedup) & (rows.speedup > 0))
-            curve = sparse_speed.curve(frame, implementation, layer)
+            curve = sparse_speed.curve(frame, implementation, layer, info)
             assert curve.S == sparse_speed.SPARSITIES
 
 
@@ -115,3 +125,23 @@ def test_time_pair_measures_what_a_call_costs():
     dense_s, sparse_s = sparse_speed.time_pair(lambda: time.sleep(1e-3), lambda: time.sleep(4e-3), repeats=3,
                                                min_time=1e-2)
     assert 1e-3 <= dense_s < 3e-3 and 4e-3 <= sparse_s < 8e-3  # sleep never returns early; overshoot is small
+
+
+def test_the_stored_curve_names_its_hardware_backend_layer_and_date():
+    curve = sparse_speed.read_curve()  # the planner's default measured cost: jax-bcsr at t5-base
+    assert curve.describe() == ("jax-bcsr at t5-base (768 -> 3072, 512 tokens) on one core of a 2-core AMD EPYC CPU "
+                                "(jax 0.10.2 BCSR vs XLA dense, cpu), measured 2026-11-29")
+    assert sparse_speed.read_curve(None, "scipy-csr", "ours-d16").backend.startswith("scipy 1.17.1 CSR vs numpy 2.4.6 dense")
+
+
+def test_a_speed_table_is_one_curve_with_its_provenance(tmp_path):
+    table = {"kernel": "cusparselt-2:4", "hardware": "NVIDIA A100-SXM4-80GB", "backend": "cuSPARSELt 0.6",
+             "layer": "4096 -> 16384, 8192 tokens", "date": "2025-03-01", "S": [0.5, 0.75], "speedup": [1.6, 1.9]}
+    (tmp_path / "gpu.json").write_text(json.dumps(table))
+    curve = sparse_speed.read_curve(tmp_path / "gpu.json")
+    assert curve == plan.SpeedupCurve("cusparselt-2:4", (0.5, 0.75), (1.6, 1.9), "NVIDIA A100-SXM4-80GB",
+                                      "cuSPARSELt 0.6", "4096 -> 16384, 8192 tokens", "2025-03-01")
+    (tmp_path / "bad.json").write_text(json.dumps({**table, "note": "x"}))
+    with pytest.raises(ValueError, match="neither kit.sparse_speed measurements nor a speed table with exactly the keys "
+                                         "kernel, hardware, backend, layer, date, S, speedup"):
+        sparse_speed.read_curve(tmp_path / "bad.json")
