@@ -10,7 +10,7 @@ import papermill
 import pytest
 from conftest import CHAPTERS, DURATION, execute_chapter, glued
 
-from kit import laws
+from kit import laws, plan
 
 STEM = "07_should_i_sparsify"
 TINY = dict(remeasure=True, speed_layers=["ours-d16"], layer="ours-d16", repeats=1, chinchilla_multiples=[1, 100],
@@ -35,6 +35,18 @@ def test_chapter_7_with_tiny_parameters(tmp_path):
         assert multiples[f"{family} {cost} FLOPs"] == pytest.approx(
             laws.chinchilla_multiple(0.5, 1.0, laws.TABLE7[name], cost), rel=1e-6)
     assert multiples["T5/C4 sparse FLOPs"] < 3 and multiples["ViT/JFT sparse FLOPs"] < 2
+    # the run beyond the T5 data: range warnings, and the answers of Table 7 and of the book's refit with intervals
+    far = json.loads(ast.literal_eval(names["far_numbers"]))
+    table7, refit, run = laws.TABLE7["t5"], plan.load_law("t5-refit"), plan.Run(N=7e9, D=2e12)
+    key = "N = 7e9, D = 2e12: optimal sparsity"
+    assert far["Table 7"][key] == pytest.approx(plan.plan(table7, run, "dense").S_opt, rel=1e-12) == pytest.approx(0.1539, abs=1e-4)
+    assert far["refit"][key] == pytest.approx(plan.plan(refit, run, "dense").S_opt, rel=1e-12) == pytest.approx(0.5663, abs=1e-4)
+    assert far["low"][key] < far["Table 7"][key] < far["refit"][key] < far["high"][key]
+    assert far["warnings"] == list(plan.plan(table7, run, "dense").warnings) and "82.4x the largest N" in names["far_warnings"]
+    dense_from = "S = 0.5 optimal from (× Chinchilla), dense FLOPs"
+    assert far["refit"][dense_from] == pytest.approx(laws.chinchilla_multiple(0.5, 1.0, refit, "dense"), rel=1e-12)
+    assert "loses to the dense one" in names["far_half"] and "refit, a 50%-sparse model" in names["far_half"]
+    assert "run 1: N = 1e9 is 11.8x the largest N" in names["q_warnings"] and "one core of a" in names["measured_where"]
     order = claims["planner-dense-below-sparse"]
     assert order["verdict"] == "holds" and order["numbers"]["max_dense_minus_sparse"] <= 0
     assert order["numbers"]["strict"] == 1.0 and order["numbers"]["points"] == 2 * 21 * 25
