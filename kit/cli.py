@@ -4,7 +4,8 @@
     python -m kit sweep --grid sparsity=0,0.5,0.75 tokens=1048576,2097152 --set n_nonzero=20000
     python -m kit sweep ... --dask 2          # on a local Dask cluster with 2 workers (on 127.0.0.1)
     python -m kit --runs /shared/runs sweep ... --dask-scheduler tcp://host:8786   # on a running cluster
-    python -m kit ls                          # what the store holds
+    python -m kit ls                          # what the store holds, and the runs in progress
+    python -m kit ls --where "sparsity > 0" --columns id,n_nonzero,final_loss --csv
 
 Every RunConfig field is an option of `train` (see `python -m kit train --help`); `sweep` takes
 `--grid field=v1,v2,...` axes and `--set field=value` for the fixed fields. `--runs DIR` picks the
@@ -117,28 +118,47 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"with --dask-scheduler: seconds to wait for the scheduler to answer "
                             f"(default {DASK_TIMEOUT:g})")
 
-    sub.add_parser("ls", help="list the runs in the store")
+    sweep.add_argument("--parallel", type=int, default=None, metavar="N",
+                       help="runs side by side in this machine, each in a process of its own with single-threaded "
+                            "XLA (1: one at a time on all cores; default: as data/engine/throughput.json says pays "
+                            "at each run's width, kit.throughput)")
+
+    ls = sub.add_parser("ls", help="list the runs in the store, and the runs in progress",
+                        description="The runs in the store as a table (one row per run), then the runs in "
+                                    "progress (a saved partial state, kit.resume) with their step. E.g. "
+                                    "`ls --where \"sparsity > 0 and tokens >= 2e6\" --columns id,sparsity,final_loss --csv`.")
+    ls.add_argument("--columns", default=None, metavar="A,B,...",
+                    help=f"columns to show ('all': every config field and metric; default: {','.join(LS_COLUMNS)})")
+    ls.add_argument("--where", default=None, metavar="EXPR",
+                    help="keep the rows for which this pandas query is true, e.g. \"status == 'ok' and n_nonzero < 1e5\"")
+    fmt = ls.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="print CSV (runs only)")
+    fmt.add_argument("--json", action="store_true", help="print JSON: {runs: [...], in_progress: [...]}")
 
     plan = sub.add_parser("plan", help="should I sparsify? the sparse scaling law as a planner (kit.plan)",
                           description="Loss, cost, optimal sparsity and payoff of runs by a sparse scaling law, "
                           "e.g. `plan --run N=1e9,D=20e9 --run S=0.8,N=200e6,D=100e9`: a dense 1B model on "
                           "20B tokens against an 80%-sparse model of 200M non-zeros on 100B tokens (T5 law).")
     plan.add_argument("--run", action="append", default=[], metavar="S=..,N=..,D=..",
-                      help="a run: S sparsity (default 0; 'opt': the optimal one), N non-zero parameters, "
+                      help="a run: S sparsity (default 0, dense; 'opt': the optimal one), N non-zero parameters, "
                            "and D tokens or C training FLOPs; repeat to compare runs")
-    plan.add_argument("--law", default="t5", help="'t5' or 'vit' (Table 7) or a JSON file of coefficients")
-    plan.add_argument("--cost", nargs="+", default=["dense", "sparse", "measured"],
-                      help="cost models: dense, sparse (zeros free), measured (a speedup curve)")
+    plan.add_argument("--law", default="t5", help="'t5' or 'vit' (Table 7), 't5-refit' (the book's refit of the T5 "
+                                                  "runs) or a JSON law file: its seven coefficients and k (README)")
+    plan.add_argument("--cost", nargs="+", default=["dense", "sparse"],
+                      help="cost models: dense, sparse (zeros free), measured (a speedup curve, on request)")
     plan.add_argument("--speedup", default=None, metavar="FILE",
-                      help="measured speedups (default: data/sparse_speed/measured.json)")
-    plan.add_argument("--kernel", default="jax-bcsr", help="implementation of the measured curve")
-    plan.add_argument("--layer", default="t5-base", help="layer shape of the measured curve")
+                      help="the measured cost's speedups: kit.sparse_speed measurements (default: "
+                           "data/sparse_speed/measured.json, one CPU core) or a speed table of your own (JSON: "
+                           "kernel, hardware, backend, layer, date, S, speedup)")
+    plan.add_argument("--kernel", default="jax-bcsr", help="implementation of the measured curve (measurements)")
+    plan.add_argument("--layer", default="t5-base", help="layer shape of the measured curve (measurements)")
     plan.add_argument("--window", nargs=2, default=["0.25", "0.75"], metavar=("START", "END"),
                       help="pruning window, fractions of training")
     plan.add_argument("--schedule", default="cubic", help="cubic or geometric")
-    plan.add_argument("--k", default=None, help="FLOPs per non-zero parameter and token (default: 3 for t5, else 6)")
+    plan.add_argument("--k", default=None, help="FLOPs per non-zero parameter and token (default: the law's, 3 for T5)")
     plan.add_argument("--samples", default=None, metavar="CSV",
-                      help="bootstrap samples of the coefficients (one row each): adds 95%% intervals")
+                      help="bootstrap samples of the coefficients, one row each (default: the law's own)")
+    plan.add_argument("--no-intervals", action="store_true", help="leave out the 95%% intervals")
     plan.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
@@ -205,7 +225,7 @@ def _command(args, asked: Asked) -> int:
             configs = asked.configs = sweep.grid(base, **axes)
             corpus = asked.corpus = data.load_corpus(args.corpus)
             if cluster is None:
-                frame = sweep.run_sweep(configs, store=store, corpus=corpus)
+                frame = sweep.run_sweep(configs, store=store, corpus=corpus, parallel=args.parallel)
             else:
                 with dask_client(**cluster) as client, WatchedExecutor(client) as executor:
                     try:
@@ -217,8 +237,7 @@ def _command(args, asked: Asked) -> int:
                                              f"the same command to train the rest") from None
             print(frame.to_string())
         else:
-            frame = store.frame()
-            print(frame.to_string() if len(frame) else f"no runs in {store.root}")
+            print(list_runs(store, args.columns, args.where, "csv" if args.csv else "json" if args.json else "text"))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -228,9 +247,44 @@ def _command(args, asked: Asked) -> int:
     return 0
 
 
+LS_COLUMNS = ("id", "status", "corpus", "n_nonzero", "sparsity", "tokens", "seed", "lr", "d_model", "final_loss",
+              "wall_s")
+
+
+def list_runs(store, columns: str | None = None, where: str | None = None, form: str = "text") -> str:
+    """`kit ls`: the store's runs (the LS_COLUMNS, `columns` or 'all'; rows where the pandas query
+    `where` holds) as text, CSV or JSON, and the runs in progress (kit.resume.in_progress)."""
+    import pandas as pd
+    from kit import resume
+    frame = store.frame()
+    if where is not None:
+        try:
+            frame = frame.query(where)
+        except Exception as e:  # pandas raises many kinds for a bad expression
+            raise ConfigError(f"--where {where!r}: not a query over the run table's columns ({type(e).__name__}: "
+                              f"{' '.join(str(e).split())[:200]})") from None
+    names = list(frame.columns) if columns == "all" else (columns.split(",") if columns else list(LS_COLUMNS))
+    unknown = [c for c in names if c not in frame.columns] if len(frame) else []
+    if unknown:
+        raise ConfigError(f"--columns: unknown {unknown}; allowed: 'all' or names among {sorted(frame.columns)}")
+    frame = frame[[c for c in names if c in frame.columns]]
+    running = resume.in_progress(store.root)
+    if form == "csv":
+        return frame.to_csv(index=False).rstrip("\n")
+    if form == "json":
+        return json.dumps({"runs": json.loads(frame.to_json(orient="records")), "in_progress": running}, indent=1)
+    table = frame.to_string(index=False) if len(frame) else f"no runs in {store.root}"
+    lines = [f"{r['id']}  step {r['step']:,} of {r['steps']:,}  (saved {r['saved']} UTC)" for r in running]
+    return table + ("\n\nin progress (rerun its sweep to resume):\n" + "\n".join(lines) if lines else "")
+
+
 def check_dask_options(args) -> dict | None:
     """The keyword arguments of dask_client for the sweep's --dask options, or None to train in
     this process; ConfigError for a value out of range or an option that does not apply."""
+    if args.parallel is not None and args.parallel < 1:
+        raise ConfigError(f"--parallel {args.parallel}: the number of runs side by side must be >= 1")
+    if args.parallel is not None and (args.dask is not None or args.dask_scheduler is not None):
+        raise ConfigError("--parallel applies to training on this machine; a Dask cluster runs one run per worker")
     if args.dask is not None and args.dask < 1:
         raise ConfigError(f"--dask {args.dask}: the number of local Dask workers must be >= 1 "
                           f"(leave --dask out to train in this process)")

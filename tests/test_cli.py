@@ -12,9 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from kit import cli, data, model, train
+import numpy as np
+
+from kit import cli, data, model, resume, train
 from kit.config import RunConfig
 from kit.store import RunStore, run_id
+
+from conftest import comparable
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # A tiny config (d_model 8 dense, 12 at S = 0.5) of 20 steps: as `train` options, and as `sweep --set`
 # assignments. Its N = 3,072 = 12 * 4 layers * 8^2 is a size the model family builds (kit.memory.check_size).
@@ -132,6 +138,46 @@ def test_sweep_trains_what_is_missing_and_ls_lists_it(tmp_path, capsys, monkeypa
     assert cli.main(["--runs", str(tmp_path), "ls"]) == 0
     listing = capsys.readouterr().out
     assert all(id in listing for id in frame["id"]) and len(listing.strip().splitlines()) == 3  # header + 2 rows
+    assert max(len(line) for line in listing.splitlines()) < 140  # the default columns fit a terminal
+
+    sparse_id = frame.loc[frame["sparsity"] == 0.5, "id"].item()
+    assert cli.main(["--runs", str(tmp_path), "ls", "--where", "sparsity > 0", "--columns", "id,nnz", "--csv"]) == 0
+    assert capsys.readouterr().out.split() == ["id,nnz", f"{sparse_id},3456"]
+    assert cli.main(["--runs", str(tmp_path), "ls", "--json", "--columns", "all"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["in_progress"] == [] and len(listed["runs"]) == 2 and len(listed["runs"][0]) == len(frame.columns)
+
+    # a run in progress (a saved partial state) is listed with its step, and never as a run
+    resume.save(resume.path(tmp_path, "0123456789abcdef"), {"w": np.zeros(2)}, 128, 512, {}, 3.0)
+    assert cli.main(["--runs", str(tmp_path), "ls"]) == 0
+    listing = capsys.readouterr().out
+    assert "in progress" in listing and "0123456789abcdef  step 128 of 512" in listing
+    assert len(RunStore(tmp_path).records()) == 2
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["ls", "--where", "sparsity >"], "--where 'sparsity >': not a query"),
+    (["ls", "--columns", "id,nope"], "--columns: unknown ['nope']"),
+    (["sweep", "--grid", "seed=0,1", "--parallel", "0"], "--parallel 0: the number of runs side by side must be >= 1"),
+    (["sweep", "--grid", "seed=0,1", "--parallel", "2", "--dask", "2"], "--parallel applies to training on this machine"),
+])
+def test_bad_ls_and_parallel_options_exit_2_in_one_line(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(model, "init_params", no_training)
+    (tmp_path / "runs").mkdir()
+    stored = sorted((ROOT / "runs").glob("*.json"))[0]  # any record of the repository's store
+    (tmp_path / "runs" / stored.name).write_text(stored.read_text())
+    assert cli.main(["--runs", str(tmp_path / "runs"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_sweep_parallel_trains_side_by_side_into_the_same_records(tmp_path, capsys):
+    argv = ["sweep", "--grid", "sparsity=0,0.5", "--set", *TINY_SET]
+    assert cli.main(["--runs", str(tmp_path / "one"), *argv, "--parallel", "1"]) == 0
+    assert cli.main(["--runs", str(tmp_path / "two"), *argv, "--parallel", "2"]) == 0
+    one, two = (RunStore(tmp_path / name).records() for name in ("one", "two"))
+    assert [r["engine"]["xla_threads"] for r in two] == [1, 1]
+    assert [comparable(r) for r in one] == [comparable(r) for r in two]
 
 
 def test_a_sweep_whose_run_raises_exits_1_records_nothing_and_a_rerun_trains_it(tmp_path, capsys, monkeypatch):
