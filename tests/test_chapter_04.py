@@ -17,7 +17,7 @@ from kit.sweep import run_sweep
 STEM = "04_nm_sparsity"
 BASE = {**TINY_BASE, "width_multiple": 8}  # the m = 8 patterns need widths in multiples of 8
 PATTERNS = [[2, 4], [4, 8], [1, 4], [2, 8]]
-TINY = dict(base=BASE, n_nonzero=[1536, 6144], tokens=TINY_GRID["tokens"], sparsities=TINY_GRID["sparsities"],
+TINY = dict(base=BASE, n_nonzero=[2048, 6144], tokens=TINY_GRID["tokens"], sparsities=TINY_GRID["sparsities"],
             patterns=PATTERNS, n_starts=4, n_boot=20)
 KEYS = {"nm-exact-masks", "nm-50-like-unstructured-2-4", "nm-50-like-unstructured-4-8",
         "nm-75-behind-unstructured-1-4", "nm-75-behind-unstructured-2-8"}
