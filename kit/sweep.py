@@ -150,16 +150,19 @@ def cost(config: RunConfig) -> float:
 
 def lanes(configs: list[RunConfig], parallel: int | None = None) -> list[int]:
     """How many runs side by side each config is trained with: `parallel` for all, or what the
-    measured throughput table (kit.throughput) says pays at each config's width."""
-    table = throughput.load_table() if parallel is None else None
-    return [parallel or throughput.lanes_for(model.shape_for(c).d_model, table) for c in configs]
+    measured throughput table says pays at each config's width (kit.throughput.side_by_side)."""
+    if parallel is not None:
+        return [parallel] * len(configs)
+    return throughput.side_by_side([(model.shape_for(c).d_model, c.steps) for c in configs], throughput.load_table())
 
 
 def _scheduled(todo: dict, train_fn, corpus, source, store, parallel):
     """Yield (id, record) as runs end: first the runs that pay side by side, in a pool of
-    single-threaded worker processes, then the rest one after another here."""
+    single-threaded worker processes (the costliest first), then the rest one after another here
+    (the cheapest first)."""
     n_lanes = dict(zip(todo, lanes(list(todo.values()), parallel)))
-    side = {id: c for id, c in todo.items() if n_lanes[id] > 1}
+    # costliest first into the pool, so the lanes finish together (longest processing time first)
+    side = {id: c for id, c in sorted(todo.items(), key=lambda item: -cost(item[1])) if n_lanes[id] > 1}
     if side:
         context = multiprocessing.get_context("spawn")  # never fork: JAX's threads are running here
         with cf.ProcessPoolExecutor(max(n_lanes[id] for id in side), mp_context=context,

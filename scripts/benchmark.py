@@ -18,7 +18,8 @@
    engine v3 (kit's attention, scheduled by the table) against engine v2 (v2's attention, one run
    at a time on all cores) on the same runs: the pilot's shapes (N = 13,824 at the four
    sparsities, d_model 16-48) and a slice of the main grid with every width.
-Usage: python scripts/benchmark.py [--skip-table] (measure on an idle machine; read ratios, not times)
+Usage: python scripts/benchmark.py [engine] [attention] [table] [pilot] [slice] (default: all; measure on an
+idle machine and read ratios, not times)
 """
 
 import argparse
@@ -103,12 +104,14 @@ def attention(kind: str):
     swaps = {"v3": model.causal_attention, "v2": model.engine_v2_attention, "none": lambda q, k, v: v}
     kept = model.causal_attention
     model.causal_attention = swaps[kind]
-    train._COMPILED.clear()  # compiled loops hold the attention they were traced with
+    train._COMPILED.clear()  # compiled loops, and JAX's traces, hold the attention they were traced with
+    jax.clear_caches()
     try:
         yield
     finally:
         model.causal_attention = kept
         train._COMPILED.clear()
+        jax.clear_caches()
 
 
 def step_seconds(config, corpus, seed=100):
@@ -117,20 +120,24 @@ def step_seconds(config, corpus, seed=100):
     return record["metrics"]["wall_s"] / record["metrics"]["steps"]
 
 
-def attention_section(corpus):
+def attention_section(corpus, repeats=3):
+    """The step with each attention, REPEATS times interleaved, the fastest of each counted
+    (this machine's speed drifts by 2x over minutes: a single timing can mislead)."""
     for d in (16, 48):
-        config = grids.BASE.replace(n_nonzero=model.prunable_count(d, grids.BASE.n_layers), tokens=grids.steps(256))
-        times = {}
-        for kind in ("v3", "v2", "none"):
-            with attention(kind):
-                times[kind] = step_seconds(config, corpus)
+        config = grids.BASE.replace(n_nonzero=model.prunable_count(d, grids.BASE.n_layers), tokens=grids.steps(192))
+        runs = {"v3": [], "v2": [], "none": []}
+        for k in range(repeats):
+            for kind, seconds in runs.items():
+                with attention(kind):
+                    seconds.append(step_seconds(config, corpus, seed=100 + k))
+        times = {kind: min(seconds) for kind, seconds in runs.items()}
         gemm = gemm_seconds(model.shape_for(config), config.tokens_per_step)
         share = {k: (times[k] - times["none"]) / times[k] for k in ("v3", "v2")}
         print(f"d_model {d}: step {times['v3'] * 1e3:.1f} ms = {times['v3'] / gemm:.2f} x its GEMMs, "
               f"{times['v3'] / times['none']:.2f} x the step without attention; attention costs "
               f"{(times['v3'] - times['none']) / (times['v2'] - times['none']):.2f} x engine v2's "
               f"(its share of the step {share['v3']:.0%}, v2 {share['v2']:.0%}; v2 step {times['v2'] * 1e3:.1f} ms, "
-              f"without attention {times['none'] * 1e3:.1f} ms)", flush=True)
+              f"without attention {times['none'] * 1e3:.1f} ms; fastest of {repeats})", flush=True)
 
 
 TABLE_WIDTHS = (16, 24, 32, 48, 64, 96, 136, 192)
@@ -180,13 +187,16 @@ def sweep_hours(configs, corpus, engine: str) -> float:
         return (time.perf_counter() - start) / 3600
 
 
-def sweep_section(corpus):
-    pilot = grids.with_recipe([grids.BASE.replace(n_nonzero=13_824, sparsity=s, tokens=grids.steps(586))
+def pilot_section(corpus, repeats=2):
+    pilot = grids.with_recipe([grids.BASE.replace(n_nonzero=13_824, sparsity=s, tokens=grids.steps(grids.PILOT_STEPS[0]))
                                for s in grids.MAIN["sparsity"]])
-    hours = {e: sweep_hours(pilot, corpus, e) for e in ("v2", "v3")}
-    print(f"pilot shapes (N = 13,824, S = 0/0.5/0.75/0.875, d_model 16-48, 586 steps): {len(pilot) / hours['v3']:.0f} "
-          f"runs/hour with engine v3, {len(pilot) / hours['v2']:.0f} with engine v2: {hours['v2'] / hours['v3']:.2f}x",
-          flush=True)
+    hours = {e: min(sweep_hours(pilot, corpus, e) for _ in range(repeats)) for e in ("v2", "v3")}
+    print(f"pilot shapes (N = 13,824, S = 0/0.5/0.75/0.875, d_model 16-48, {grids.PILOT_STEPS[0]:,} steps): "
+          f"{len(pilot) / hours['v3']:.0f} runs/hour with engine v3, {len(pilot) / hours['v2']:.0f} with engine v2: "
+          f"{hours['v2'] / hours['v3']:.2f}x (fastest of {repeats} sweeps each)", flush=True)
+
+
+def slice_section(corpus):
     by_width = {}
     for c in grids.main_grid(tokens=[grids.steps(128)]):
         by_width.setdefault(model.shape_for(c).d_model, []).append(c)
@@ -198,18 +208,27 @@ def sweep_section(corpus):
               f"hour of engine v2", flush=True)
 
 
+SECTIONS = ("engine", "attention", "table", "pilot", "slice")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--skip-table", action="store_true", help="keep data/engine/throughput.json as it is")
-    args = parser.parse_args()
+    parser.add_argument("sections", nargs="*", choices=[[], *SECTIONS], metavar="SECTION",
+                        help=f"any of {', '.join(SECTIONS)} (default: all; 'table' rewrites data/engine/throughput.json)")
+    sections = parser.parse_args().sections or SECTIONS
     corpus = data.load_corpus()
     matmul = matmul_flops_per_s()
     print(f"plain jitted f32 1024x1024 matmul: {matmul / 1e9:.0f} GFLOP/s")
-    engine_section(corpus, matmul)
-    attention_section(corpus)
-    if not args.skip_table:
+    if "engine" in sections:
+        engine_section(corpus, matmul)
+    if "attention" in sections:
+        attention_section(corpus)
+    if "table" in sections:
         table_section(corpus)
-    sweep_section(corpus)
+    if "pilot" in sections:
+        pilot_section(corpus)
+    if "slice" in sections:
+        slice_section(corpus)
 
 
 if __name__ == "__main__":

@@ -39,3 +39,12 @@ def test_a_table_is_written_and_read_back_and_ignored_from_another_core_count(tm
 
 def test_best_lanes_is_the_most_steps_per_second():
     assert [throughput.best_lanes(row) for row in table()["rows"]] == [2, 2, 1]
+
+
+def test_side_by_side_only_for_runs_long_enough_to_pay_for_the_workers():
+    t = table()  # d 16: 100 steps/s on all cores; d 192: one at a time
+    long = [(16, 4000), (16, 4000), (192, 100)]  # 80 s side by side at d 16
+    assert throughput.side_by_side(long, t) == [2, 2, 1]
+    assert throughput.side_by_side([(16, 2000), (16, 2000)], t) == [1, 1]  # 40 s: not worth the start
+    assert throughput.side_by_side([(16, 8000)], t) == [1]  # one run has no partner
+    assert throughput.side_by_side(long, None) == [1, 1, 1]
