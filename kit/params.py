@@ -238,6 +238,21 @@ def existing_path(name, value) -> Path | None:
     return Path(value)
 
 
+def corpus(name, value) -> str | Path | None:
+    """A corpus: None (the default, Shakespeare), a named corpus ('shakespeare', or one read from
+    pinned wheels such as 'pycode', kit.data), or an existing text file or folder."""
+    from kit.data import DEFAULT, WHEEL_CORPORA
+    if value in (DEFAULT, *WHEEL_CORPORA):
+        return value
+    if isinstance(value, str) and not value.strip():
+        _fail(name, value, f"an empty name; need None, {DEFAULT!r}, one of {list(WHEEL_CORPORA)} or an existing path")
+    try:
+        return existing_path(name, value)
+    except ValueError:
+        _fail(name, value, f"no such corpus; need None, {DEFAULT!r}, one of {list(WHEEL_CORPORA)}, or an existing "
+                           f"text file or folder")
+
+
 def output_dir(name, value) -> Path | None:
     """A folder to write to (created when needed; e.g. results_dir), or None to write nothing."""
     if value is None:

@@ -154,3 +154,15 @@ def test_papermill_run_with_a_misspelled_parameter_stops_at_the_import_of_kit_pa
     assert not (tmp_path / "ran").exists()
     papermill.execute_notebook(tmp_path / "in.ipynb", tmp_path / "out.ipynb", parameters={"family": "vit"}, **run)
     assert (tmp_path / "ran").read_text() == "vit"
+
+
+@pytest.mark.parametrize("value", [None, "shakespeare", "pycode"])
+def test_corpus_takes_the_default_and_the_named_corpora(value):
+    assert params.corpus("corpus", value) == value
+
+
+def test_corpus_takes_an_existing_path_and_refuses_the_rest(tmp_path):
+    assert params.corpus("corpus", str(tmp_path)) == tmp_path
+    for bad in ["", "pycod", str(tmp_path / "missing"), 3]:
+        with pytest.raises(ValueError, match="corpus = .*(no such corpus|empty name)"):
+            params.corpus("corpus", bad)
