@@ -166,7 +166,7 @@ def _scheduled(todo: dict, train_fn, corpus, source, store, parallel):
     if side:
         context = multiprocessing.get_context("spawn")  # never fork: JAX's threads are running here
         with cf.ProcessPoolExecutor(max(n_lanes[id] for id in side), mp_context=context,
-                                    initializer=threads.use_one_thread) as pool:
+                                    initializer=threads.init_worker) as pool:
             # a worker loads a named corpus itself (cached there) rather than unpickling it per run
             sent = source if isinstance(source, str) or source is None else corpus
             yield from _records(side, train_fn, sent, store, pool)

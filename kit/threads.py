@@ -8,6 +8,8 @@ imports nothing of JAX: a worker process calls `use_one_thread` first thing.
 """
 
 import os
+import threading
+import time
 
 ONE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
@@ -25,3 +27,17 @@ def xla_threads() -> int:
     if ONE_THREAD_FLAGS in os.environ.get("XLA_FLAGS", ""):
         return 1
     return len(os.sched_getaffinity(0))
+
+
+def init_worker() -> None:
+    """A sweep's worker process: single-threaded XLA, and an end of its own when the process that
+    started it is gone (a killed sweep leaves no idle workers behind)."""
+    use_one_thread()
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(2.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 from kit import threads
 
@@ -31,3 +32,21 @@ def test_a_single_threaded_process_uses_about_one_core():
     ratio = float(subprocess.run([sys.executable, "-c", code, "one"], capture_output=True, text=True,
                                  check=True).stdout.split()[-1])
     assert 0 < ratio < 1.25
+
+
+def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path):
+    """A parent process starts a pool worker (kit.threads.init_worker), writes its pid and is
+    killed with SIGKILL: the worker is gone within a few seconds."""
+    code = ("import concurrent.futures as cf, multiprocessing, os, sys, time\n"
+            "from kit import threads\n"
+            "pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'), initializer=threads.init_worker)\n"
+            "print(pool.submit(os.getpid).result(), flush=True)\n"
+            "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and os.path.exists(f"/proc/{worker}"):
+        time.sleep(0.2)
+    assert not os.path.exists(f"/proc/{worker}"), "the worker outlived its parent"
