@@ -29,7 +29,8 @@ import papermill
 import yaml
 
 import check_html
-from kit import results
+from kit import paper, results
+from kit.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "book" / "chapters"
@@ -109,6 +110,21 @@ def publishable(html: Path) -> None:
             path.unlink() if path.is_file() else path.rmdir()
 
 
+def write_runs_page(book: Path) -> None:
+    """book/runs.md, every run in a table a reader sorts and filters (kit.results.runs_page), and
+    the downloads it links in book/_data: the run store and the authors' T5 and ViT sweeps as CSV."""
+    folder = book / "_data"
+    folder.mkdir(exist_ok=True)
+    frame = RunStore().frame()
+    frame.to_csv(folder / "runs.csv", index=False)
+    paper.load_t5().to_csv(folder / "frantar2023-t5.csv", index=False)
+    paper.load_vit().to_csv(folder / "frantar2023-vit.csv", index=False)
+    downloads = {"every run, every column (CSV)": "_data/runs.csv",
+                 "the authors' T5/C4 sweep (CSV)": "_data/frantar2023-t5.csv",
+                 "the authors' ViT/JFT-4B sweep (CSV)": "_data/frantar2023-vit.csv"}
+    (book / "runs.md").write_text(results.runs_page(frame, downloads))
+
+
 def main(selected: list[str], render: bool = True) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     seconds = {}
@@ -125,6 +141,7 @@ def main(selected: list[str], render: bool = True) -> None:
     if not render:
         return
     (ROOT / "book" / "results.md").write_text(results.results_page(RESULTS))
+    write_runs_page(ROOT / "book")
     start = time.perf_counter()
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     url = origin_url()

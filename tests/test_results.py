@@ -128,3 +128,19 @@ def test_duration_text_refuses_negative_or_missing_times():
     for bad in (-1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="need a finite number >= 0"):
             results.duration_text(bad)
+
+
+def test_the_runs_page_lists_every_run_escaped_with_its_downloads():
+    frame = pd.DataFrame([
+        {"id": "a" * 16, "status": "ok", "corpus": "pycode", "n_nonzero": 13824, "sparsity": 0.875, "tokens": 2400256,
+         "seed": 0, "lr": 0.0065, "final_loss": 1.23456, "wall_s": 12.0, "reason": None, "extra": 1},
+        {"id": "b" * 16, "status": "failed", "corpus": "<script>x</script>", "n_nonzero": 55296, "sparsity": 0.0,
+         "tokens": 600064, "seed": 1, "lr": 0.01, "final_loss": float("nan"), "wall_s": 3.0, "reason": "NaN", "extra": 2},
+    ])
+    page = results.runs_page(frame, {"all runs (CSV)": "_data/runs.csv"})
+    assert page.splitlines()[1] == "(runs)=" and "{download}`all runs (CSV) <_data/runs.csv>`" in page
+    rows = [line for line in page.splitlines() if line.startswith("<tr><td>")]
+    assert len(rows) == 2 and rows[0].count("<td>") == 10  # the RUN_COLUMNS the frame has, not 'extra'
+    assert "<td>1.235</td>" in rows[0] and "<td>–</td>" in rows[1]  # 4 significant digits; NaN as a dash
+    assert "&lt;script&gt;x&lt;/script&gt;" in rows[1] and "<script>x" not in page
+    assert '<span id="runs-shown">2</span>' in page and page.count("<script>") == 1
