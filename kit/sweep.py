@@ -23,6 +23,7 @@ import concurrent.futures as cf
 import dataclasses
 import itertools
 import multiprocessing
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -168,7 +169,7 @@ def _scheduled(todo: dict, train_fn, corpus, source, store, parallel):
         with cf.ProcessPoolExecutor(max(n_lanes[id] for id in side), mp_context=context,
                                     initializer=threads.init_worker) as pool:
             # a worker loads a named corpus itself (cached there) rather than unpickling it per run
-            sent = source if isinstance(source, str) or source is None else corpus
+            sent = source if source is None or isinstance(source, (str, Path)) else corpus
             yield from _records(side, train_fn, sent, store, pool)
     yield from _records({id: c for id, c in todo.items() if n_lanes[id] == 1}, train_fn, corpus, store, None)
 
