@@ -93,14 +93,14 @@ def test_package_builds_from_the_repository_alone():
 # ----------------------------------------------------------------------------- the book's pages
 
 REFERENCE_PAGES = ["book/glossary", "book/journey_matters", "book/bibliography", "book/api"]
-GENERATED_PAGES = {"book/results"}  # written by scripts/build_book.py from the executed chapters
+GENERATED_PAGES = {"book/results", "book/runs"}  # written by scripts/build_book.py from the chapters and the run store
 
 
 def test_toc_lists_results_chapters_then_reference_and_every_page_exists():
     site = parse_toc_yaml(ROOT / "_toc.yml")
     parts = {tree.caption: [str(item) for item in tree.items] for tree in site.root.subtrees}
     assert list(parts) == ["Results", "Chapters", "Reference"]
-    assert parts["Results"] == ["book/results"]
+    assert parts["Results"] == ["book/results", "book/runs"]
     assert parts["Reference"] == REFERENCE_PAGES
     for page in [site.root.docname, *(p for pages in parts.values() for p in pages)]:
         if page in GENERATED_PAGES:
