@@ -274,7 +274,8 @@ def list_runs(store, columns: str | None = None, where: str | None = None, form:
     if form == "json":
         return json.dumps({"runs": json.loads(frame.to_json(orient="records")), "in_progress": running}, indent=1)
     table = frame.to_string(index=False) if len(frame) else f"no runs in {store.root}"
-    lines = [f"{r['id']}  step {r['step']:,} of {r['steps']:,}  (saved {r['saved']} UTC)" for r in running]
+    lines = [f"{r['id']}  step {r['step']:,} of {r['steps']:,}  (saved {r['saved']} UTC)" if r["step"] is not None
+             else f"{r['id']}  unreadable saved state (delete it to train that run from step 0)" for r in running]
     return table + ("\n\nin progress (rerun its sweep to resume):\n" + "\n".join(lines) if lines else "")
 
 

@@ -91,16 +91,17 @@ def clear(root: Path, run_id: str) -> None:
 
 def in_progress(root: Path) -> list[dict]:
     """The runs with a saved state under `root`: id, step reached, steps in all, when saved (UTC
-    ISO time), ordered by id."""
+    ISO time), ordered by id; a file that cannot be read as a saved state is listed with step
+    and steps None and saved 'unreadable' (a rerun of its run refuses it, kit.resume.load)."""
     rows = []
     for file in sorted((Path(root) / FOLDER).glob("*.npz")):
         if file.name.startswith("."):
-            continue
+            continue  # a save in progress (the temporary file of `save`)
         try:
             with np.load(file) as f:
                 meta = json.loads(f["meta"].tobytes())
+            rows.append({"id": file.stem, "step": meta["step"], "steps": meta["steps"],
+                         "saved": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(meta["saved"]))})
         except (OSError, ValueError, KeyError):
-            continue  # being replaced right now, or not ours
-        rows.append({"id": file.stem, "step": meta["step"], "steps": meta["steps"],
-                     "saved": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(meta["saved"]))})
+            rows.append({"id": file.stem, "step": None, "steps": None, "saved": "unreadable"})
     return rows

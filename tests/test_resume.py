@@ -86,3 +86,12 @@ def test_a_bad_save_interval_is_refused(text, monkeypatch):
     monkeypatch.setenv("KIT_SAVE_EVERY_S", text)
     with pytest.raises(ValueError, match="KIT_SAVE_EVERY_S"):
         resume.save_every_s()
+
+
+def test_an_unreadable_saved_state_is_listed_as_such(tmp_path):
+    file = resume.path(tmp_path, "f" * 16)
+    file.parent.mkdir(parents=True)
+    file.write_bytes(b"not an npz")
+    resume.save(resume.path(tmp_path, "e" * 16), {"w": np.zeros(2, np.float32)}, 64, 128, {}, 1.0)
+    assert [(r["id"][0], r["step"], r["saved"] == "unreadable") for r in resume.in_progress(tmp_path)] == [
+        ("e", 64, False), ("f", None, True)]
