@@ -26,9 +26,10 @@ from pathlib import Path
 TABLE = Path(__file__).resolve().parent.parent / "data" / "engine" / "throughput.json"
 
 
-def load_table(path: Path = TABLE) -> dict | None:
-    """The measured table, or None if there is none or it was measured on another core count."""
-    path = Path(path)
+def load_table(path: Path | None = None) -> dict | None:
+    """The measured table (at `path`, default TABLE), or None if there is none or it was measured
+    on another core count."""
+    path = Path(path) if path is not None else TABLE
     if not path.is_file():
         return None
     table = json.loads(path.read_text())
@@ -69,8 +70,8 @@ def side_by_side(widths_steps: list[tuple[int, int]], table: dict | None) -> lis
     return lanes if len(side) >= 2 and seconds >= MIN_POOL_S else [1] * len(lanes)
 
 
-def write_table(table: dict, path: Path = TABLE) -> None:
-    """Write a measured table (see the module docstring for its layout)."""
-    path = Path(path)
+def write_table(table: dict, path: Path | None = None) -> None:
+    """Write a measured table (see the module docstring for its layout) to `path`, default TABLE."""
+    path = Path(path) if path is not None else TABLE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(table, indent=1) + "\n")
