@@ -24,7 +24,6 @@ idle machine and read ratios, not times)
 
 import argparse
 import contextlib
-import os
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -33,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kit import data, grids, model, throughput, train
+from kit import data, grids, model, sparse_speed, throughput, train
 from kit.store import RunStore
 from kit.sweep import run_sweep
 
@@ -162,15 +161,10 @@ def table_section(corpus):
         print(f"d_model {d}: {rates['1']:.1f} steps/s on all cores, {rates['2']:.1f} with two one-thread runs side "
               f"by side ({rates['2'] / rates['1']:.2f}x): a sweep runs {throughput.best_lanes(rows[-1])} at a time",
               flush=True)
-    table = {"machine": {"cores": len(os.sched_getaffinity(0)), "cpu": cpu_name(), "jax": jax.__version__},
+    table = {"machine": sparse_speed.machine(),
              "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": rows}
     throughput.write_table(table)
     print(f"wrote {throughput.TABLE}")
-
-
-def cpu_name() -> str:
-    with open("/proc/cpuinfo") as f:
-        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
 
 
 def sweep_hours(configs, corpus, engine: str) -> float:
