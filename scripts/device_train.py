@@ -356,12 +356,6 @@ def train_one(config_dict: dict, corpus_folder: str, fingerprint: str, store_roo
             "wall_s": m["wall_s"], "compile_s": m["compile_s"], "elapsed_s": time.perf_counter() - start}
 
 
-def worker_init(one_thread: bool) -> None:
-    if one_thread:
-        from kit import threads
-        threads.use_one_thread()
-
-
 class Estimate:
     """A run's seconds in one lane: measured overhead (start-up, compile, evaluation) plus its
     model FLOPs over the per-lane FLOP/s measured from the finished runs (priors until then)."""
@@ -489,6 +483,7 @@ def train(args) -> int:
     from kit.config import RunConfig
     from kit.store import RunStore, run_id
     from kit import model
+    from kit.threads import init_worker
     entries = todo["runs"]
     for e in entries:
         expected = run_id(RunConfig.from_dict(e["config"]), e["fingerprint"])
@@ -533,7 +528,7 @@ def train(args) -> int:
                  * e["config"]["tokens"] for e in entries}
         state = {"submitted": [], "finished": [], "raised": [], "stop": None, "measure": None, "train_start": elapsed()}
         pool = cf.ProcessPoolExecutor(lanes, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=worker_init, initargs=(backend == "cpu",))
+                                      initializer=init_worker if backend == "cpu" else None)
         terminated = False
         try:
             if args.measure and entries:
