@@ -22,7 +22,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import itertools
-import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -165,9 +164,7 @@ def _scheduled(todo: dict, train_fn, corpus, source, store, parallel):
     # costliest first into the pool, so the lanes finish together (longest processing time first)
     side = {id: c for id, c in sorted(todo.items(), key=lambda item: -cost(item[1])) if n_lanes[id] > 1}
     if side:
-        context = multiprocessing.get_context("spawn")  # never fork: JAX's threads are running here
-        with cf.ProcessPoolExecutor(max(n_lanes[id] for id in side), mp_context=context,
-                                    initializer=threads.init_worker) as pool:
+        with threads.pool(max(n_lanes[id] for id in side)) as pool:
             # a worker loads a named corpus itself (cached there) rather than unpickling it per run
             sent = source if source is None or isinstance(source, (str, Path)) else corpus
             yield from _records(side, train_fn, sent, store, pool)

@@ -483,7 +483,7 @@ def train(args) -> int:
     from kit.config import RunConfig
     from kit.store import RunStore, run_id
     from kit import model
-    from kit.threads import init_worker
+    from kit import threads
     entries = todo["runs"]
     for e in entries:
         expected = run_id(RunConfig.from_dict(e["config"]), e["fingerprint"])
@@ -527,8 +527,8 @@ def train(args) -> int:
         costs = {e["id"]: model.flops_per_token(model.shape_for(RunConfig.from_dict(e["config"])))
                  * e["config"]["tokens"] for e in entries}
         state = {"submitted": [], "finished": [], "raised": [], "stop": None, "measure": None, "train_start": elapsed()}
-        pool = cf.ProcessPoolExecutor(lanes, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=init_worker if backend == "cpu" else None)
+        pool = (threads.pool(lanes) if backend == "cpu"  # single-threaded, a core each
+                else cf.ProcessPoolExecutor(lanes, mp_context=multiprocessing.get_context("spawn")))
         terminated = False
         try:
             if args.measure and entries:

@@ -29,8 +29,9 @@ import device_train  # noqa: E402  (scripts/ is not a package)
 TINY = RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8, eval_tokens=1024, width_multiple=4,
                  tokens=40 * 128)
 CONFIGS = [TINY, TINY.replace(seed=1, lr=1e-2), TINY.replace(tokens=80 * 128)]
-# One run far longer than the budget it is given (d_model 64, 3,600 steps: about 30 s on one thread).
-LONG = RunConfig(n_nonzero=98_304, n_layers=2, seq_len=16, batch_size=16, eval_tokens=1024, width_multiple=4,
+# One run far longer than the 20 s budget it is given (d_model 192, 3,600 steps: 9x the cost of the
+# d_model 64 run a CI machine once trained within 19 s).
+LONG = RunConfig(n_nonzero=884_736, n_layers=2, seq_len=16, batch_size=16, eval_tokens=1024, width_multiple=4,
                  tokens=3600 * 256)
 
 
