@@ -22,7 +22,6 @@ from pathlib import Path
 from kit import data, grids, sweep
 from kit.store import RunStore
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def pretrained_parents(store: RunStore, corpus) -> dict:
@@ -50,9 +49,12 @@ V3_GROUPS = ("lr_v3", "lr_v3_large", "pilot")
 DEFAULT_GROUPS = [g for g in GROUPS if g not in V3_GROUPS]  # what `make book` reads today
 
 
-def commit_runs(message: str) -> None:
-    subprocess.run(["git", "add", "runs"], cwd=ROOT, capture_output=True)
-    done = subprocess.run(["git", "commit", "-q", "-m", message, "--", "runs"], cwd=ROOT, capture_output=True, text=True)
+def commit_runs(store: RunStore, message: str) -> None:
+    """Commit the store's folder (alone) in the git repository that holds it: it may be another
+    checkout's runs/ when this script trains from a frozen copy of the kit."""
+    where = store.root.resolve()
+    subprocess.run(["git", "add", "."], cwd=where, capture_output=True)
+    done = subprocess.run(["git", "commit", "-q", "-m", message, "--", "."], cwd=where, capture_output=True, text=True)
     print(f"[commit] {message}: {'ok' if done.returncode == 0 else done.stderr.strip() or done.stdout.strip()}",
           flush=True)
 
@@ -86,7 +88,7 @@ def main():
               f"d={m['d_model']} {record['status']} loss={m['final_loss']:.4f} loop {m['wall_s']:.1f}s "
               f"threads {record['engine']['xla_threads']}", flush=True)
         if args.commit_every and time.time() - last_commit > 60 * args.commit_every:
-            commit_runs(f"runs: {group}, {len(store.records())} records in the store")
+            commit_runs(store, f"runs: {group}, {len(store.records())} records in the store")
             last_commit = time.time()
 
     for group in args.groups or DEFAULT_GROUPS:
@@ -97,7 +99,7 @@ def main():
         sweep.run_sweep(configs, store=store, corpus=corpus.name if group in V3_GROUPS else corpus,
                         parallel=args.parallel, progress=False, on_record=lambda r, g=group: report(g, r))
     if args.commit_every and trained:
-        commit_runs(f"runs: {len(store.records())} records in the store")
+        commit_runs(store, f"runs: {len(store.records())} records in the store")
 
 
 if __name__ == "__main__":
