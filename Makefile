@@ -5,7 +5,14 @@ PY ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-# The pycode corpus (kit.data.load_corpus("pycode")): the pinned wheels of data/corpora/pycode.txt,
+# JAX's persistent compilation cache, for everything make runs (train loops and law fits compile
+# once per machine): JAX reads these variables itself. .jax_cache is git-ignored; the engine
+# (kit.engine.cache) uses the same folder when it runs outside make.
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
+export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES ?= 0
+
+# The pycode corpus (kit.engine.data.load_corpus("pycode")): the pinned wheels of data/corpora/pycode.txt,
 # downloaded (hash-checked, never installed) into .corpora/pycode when one is missing or the pins
 # change; the comment ending each pin names its file. Nothing downloads them at run time.
 PYCODE_REQ := data/corpora/pycode.txt

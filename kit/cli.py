@@ -37,7 +37,7 @@ import threading
 import time
 import typing
 
-from kit.config import ConfigError, RunConfig
+from kit.engine.config import ConfigError, RunConfig
 
 DASK_HOST = "127.0.0.1"  # where a local cluster listens unless --dask-host says otherwise
 DASK_TIMEOUT = 5.0  # seconds for a scheduler to answer Dask's handshake (--dask-timeout)
@@ -121,11 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--parallel", type=int, default=None, metavar="N",
                        help="runs side by side in this machine, each in a process of its own with single-threaded "
                             "XLA (1: one at a time on all cores; default: as data/engine/throughput.json says pays "
-                            "at each run's width, kit.throughput)")
+                            "at each run's width, kit.engine.throughput)")
 
     ls = sub.add_parser("ls", help="list the runs in the store, and the runs in progress",
                         description="The runs in the store as a table (one row per run), then the runs in "
-                                    "progress (a saved partial state, kit.resume) with their step. E.g. "
+                                    "progress (a saved partial state, kit.engine.resume) with their step. E.g. "
                                     "`ls --where \"sparsity > 0 and tokens >= 2e6\" --columns id,sparsity,final_loss --csv`.")
     ls.add_argument("--columns", default=None, metavar="A,B,...",
                     help=f"columns to show ('all': every config field and metric; default: {','.join(LS_COLUMNS)})")
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="print CSV (runs only)")
     fmt.add_argument("--json", action="store_true", help="print JSON: {runs: [...], in_progress: [...]}")
 
-    plan = sub.add_parser("plan", help="should I sparsify? the sparse scaling law as a planner (kit.plan)",
+    plan = sub.add_parser("plan", help="should I sparsify? the sparse scaling law as a planner (kit.planner.plan)",
                           description="Loss, cost, optimal sparsity and payoff of runs by a sparse scaling law, "
                           "e.g. `plan --run N=1e9,D=20e9 --run S=0.8,N=200e6,D=100e9`: a dense 1B model on "
                           "20B tokens against an 80%-sparse model of 200M non-zeros on 100B tokens (T5 law).")
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--cost", nargs="+", default=["dense", "sparse"],
                       help="cost models: dense, sparse (zeros free), measured (a speedup curve, on request)")
     plan.add_argument("--speedup", default=None, metavar="FILE",
-                      help="the measured cost's speedups: kit.sparse_speed measurements (default: "
+                      help="the measured cost's speedups: kit.planner.sparse_speed measurements (default: "
                            "data/sparse_speed/measured.json, one CPU core) or a speed table of your own (JSON: "
                            "kernel, hardware, backend, layer, date, S, speedup)")
     plan.add_argument("--kernel", default="jax-bcsr", help="implementation of the measured curve (measurements)")
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plan":  # the planner reads no run store
-        from kit import plan
+        from kit.planner import plan
         return plan.command(args)
     asked = Asked()
     try:
@@ -190,33 +190,33 @@ class Asked:
             return "nothing was trained"
         if self.corpus is None or not self.configs:
             return f"no run had started; the run store is {self.store.root}"
-        from kit.store import run_id
+        from kit.engine.store import run_id
         ids = {run_id(c, self.corpus.fingerprint) for c in self.configs}
         stored = sum(self.store.has(id) for id in ids)
         return f"{stored} of the {len(ids)} runs asked for are finished and stored in {self.store.root}"
 
 
 def _command(args, asked: Asked) -> int:
-    from kit.store import RunStore  # imported late: --help stays fast
-    from kit.store import StoreError
-    from kit.sweep import SweepError
+    from kit.engine.store import RunStore  # imported late: --help stays fast
+    from kit.engine.store import StoreError
+    from kit.engine.sweep import SweepError
     try:
         if args.runs is not None and not args.runs.strip():
             raise ConfigError(f"--runs {args.runs!r}: an empty folder name; give a folder, or leave --runs out "
                               f"for the repository's runs/")
         store = asked.store = RunStore(args.runs)
         if args.command == "train":
-            from kit import data, train
+            from kit.engine import data, train
             fields = {k: parse_value(k, v) for k, v in vars(args).items()
                       if k in {f.name for f in dataclasses.fields(RunConfig)} and v is not None}
             asked.configs = [RunConfig(**fields)]
-            corpus = asked.corpus = data.load_corpus(args.corpus)  # "" too: kit.data refuses it
+            corpus = asked.corpus = data.load_corpus(args.corpus)  # "" too: kit.engine.data refuses it
             record = train.run(asked.configs[0], corpus=corpus, store=store)
             print(json.dumps({"id": record["id"], "status": record["status"], "reason": record["reason"],
                               **{k: record["metrics"].get(k) for k in ("final_loss", "nnz", "d_model", "wall_s")}},
                              indent=1))
         elif args.command == "sweep":
-            from kit import data, sweep
+            from kit.engine import data, sweep
             cluster = check_dask_options(args)
             fixed = parse_assignments(args.set)
             base = RunConfig(**{k: parse_value(k, v) for k, v in fixed.items()})
@@ -253,9 +253,8 @@ LS_COLUMNS = ("id", "status", "corpus", "n_nonzero", "sparsity", "tokens", "seed
 
 def list_runs(store, columns: str | None = None, where: str | None = None, form: str = "text") -> str:
     """`kit ls`: the store's runs (the LS_COLUMNS, `columns` or 'all'; rows where the pandas query
-    `where` holds) as text, CSV or JSON, and the runs in progress (kit.resume.in_progress)."""
-    import pandas as pd
-    from kit import resume
+    `where` holds) as text, CSV or JSON, and the runs in progress (kit.engine.resume.in_progress)."""
+    from kit.engine import resume
     frame = store.frame()
     if where is not None:
         try:

@@ -1,15 +1,15 @@
-"""Speed of kit.fitting against the authors' fitting procedure, as ratios measured in one process.
+"""Speed of kit.fit.fitting against the authors' fitting procedure, as ratios measured in one process.
 
 On the authors' T5/C4 runs (48 runs, Eq. 1, 7 coefficients, Huber loss of log L, delta 1e-3):
 - one fit from 25 random starts: the authors' notebook procedure (scipy.optimize.minimize with
   default settings, BFGS with finite differences, on the raw mean Huber loss, coefficients
   a_S, b_S, c_S, b_N, a_D^b_D, b_D, c with N in millions and D in billions, starts uniform in
-  [0, 1)) against kit.fitting.fit with 25 starts;
+  [0, 1)) against kit.fit.fitting.fit with 25 starts;
 - a 200-resample bootstrap: that procedure refitting each resample from the full fit, against
-  kit.fitting.bootstrap (all resamples at once, each refitted to convergence); scipy's BFGS stops
+  kit.fit.fitting.bootstrap (all resamples at once, each refitted to convergence); scipy's BFGS stops
   after few iterations there, so the printed iteration counts say what its time buys;
-- kit.fitting.fit_intervals (the bootstrap plus profile likelihood) for the coefficients.
-kit.fitting's first calls compile its optimiser; that time is printed apart.
+- kit.fit.fitting.fit_intervals (the bootstrap plus profile likelihood) for the coefficients.
+kit.fit.fitting's first calls compile its optimiser; that time is printed apart.
 Usage: python scripts/bench_fits.py [--n-boot 200] [--starts 25]
 """
 
@@ -19,7 +19,8 @@ import time
 import numpy as np
 from scipy import optimize
 
-from kit import fitting, laws, paper
+from kit.fit import fitting, paper
+from kit import laws
 
 
 def authors_objective(t5):
@@ -75,14 +76,14 @@ def main():
     compile_fit, _ = seconds(lambda: ours(t5))
     fit_s, fit = seconds(lambda: ours(t5))
     authors_fit_s, theirs = seconds(lambda: authors_fit(t5, args.starts, seed=0))
-    print(f"one fit, {args.starts} random starts: kit.fitting {fit_s:.3f} s (objective {fit.objective:.4g}), "
+    print(f"one fit, {args.starts} random starts: kit.fit.fitting {fit_s:.3f} s (objective {fit.objective:.4g}), "
           f"authors' procedure {authors_fit_s:.2f} s (objective {theirs.fun:.4g}): "
           f"{authors_fit_s / fit_s:.0f}x faster")
 
     compile_boot, _ = seconds(lambda: fitting.bootstrap(ours, t5, n_boot=8))
     boot_s, _ = seconds(lambda: fitting.bootstrap(ours, t5, n_boot=args.n_boot))
     authors_boot_s, nit = seconds(lambda: authors_bootstrap(t5, in_authors_units(fit.params), args.n_boot, seed=0))
-    print(f"bootstrap, {args.n_boot} resamples: kit.fitting {boot_s:.2f} s, authors' procedure "
+    print(f"bootstrap, {args.n_boot} resamples: kit.fit.fitting {boot_s:.2f} s, authors' procedure "
           f"{authors_boot_s:.1f} s: {authors_boot_s / boot_s:.1f}x faster (the authors' refits stop early: median "
           f"{np.median(nit):.0f} BFGS iterations, {np.mean(nit == 0):.0%} none)")
 

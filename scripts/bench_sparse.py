@@ -1,16 +1,16 @@
-"""Sparse-times-dense matmul speed against dense, as ratios measured in one run (kit.sparse_speed).
+"""Sparse-times-dense matmul speed against dense, as ratios measured in one run (kit.planner.sparse_speed).
 
 Prints, for scipy.sparse CSR (vs numpy BLAS) and jax.experimental.sparse BCOO and BCSR (vs XLA dense), at the
 MLP up-projection of our model family (d_model 16 to 272, 2048 tokens) and a T5-base-sized layer
 (768 x 3072, 512 tokens), dense time / sparse time for unstructured sparsity 0.5 to 0.95 and the
-2:4 and 1:4 patterns (> 1: the sparse kernel is faster), all on one core (kit.sparse_speed explains
+2:4 and 1:4 patterns (> 1: the sparse kernel is faster), all on one core (kit.planner.sparse_speed explains
 why). Takes a few minutes.
 Usage: python scripts/bench_sparse.py [--repeats 7] [--save data/sparse_speed/measured.json]
 """
 
 import argparse
 
-from kit import sparse_speed
+from kit.planner import sparse_speed
 
 
 def main():

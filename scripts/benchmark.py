@@ -1,6 +1,6 @@
 """Throughput of kit's training, as ratios measured in one process on this machine.
 
-1. Engine: full `kit.train.run` calls (into a temporary store) of the main grid's smallest and
+1. Engine: full `kit.engine.train.run` calls (into a temporary store) of the main grid's smallest and
    largest configs at its smallest token budget, and of the largest config's dense twin (same
    width, S = 0), against two references timed in the same process:
    - its own linear-layer GEMMs timed alone: the forward and both backward GEMMs of every Dense
@@ -12,7 +12,7 @@
    run's wall time / its dense twin's.
 2. Attention at d_model 16 and 48: the step with kit's attention (engine v3), with engine v2's,
    and with none (attention replaced by its values), against the step's GEMMs alone.
-3. The throughput table (kit.throughput): per width, steps per second of one run on all cores and
+3. The throughput table (kit.engine.throughput): per width, steps per second of one run on all cores and
    of two single-threaded runs side by side, written to data/engine/throughput.json; sweeps read it.
 4. Runs per hour as a sweep trains them (wall clock, compilation from a warm disk cache included),
    engine v3 (kit's attention, scheduled by the table) against engine v2 (v2's attention, one run
@@ -32,9 +32,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kit import data, grids, model, sparse_speed, throughput, train
-from kit.store import RunStore
-from kit.sweep import run_sweep
+from kit.engine import data, grids, model, throughput, train
+from kit.planner import sparse_speed
+from kit.engine.store import RunStore
+from kit.engine.sweep import run_sweep
 
 def seconds_per_call(fn, *args, repeats=20):
     jax.block_until_ready(fn(*args))
@@ -98,7 +99,7 @@ def engine_section(corpus, matmul):
 
 @contextlib.contextmanager
 def attention(kind: str):
-    """kit.model's attention swapped for engine v2's ('v2') or for none ('none': the values
+    """kit.engine.model's attention swapped for engine v2's ('v2') or for none ('none': the values
     pass through), in this process; 'v3' leaves kit's."""
     swaps = {"v3": model.causal_attention, "v2": model.engine_v2_attention, "none": lambda q, k, v: v}
     kept = model.causal_attention
@@ -144,7 +145,7 @@ TABLE_WIDTHS = (16, 24, 32, 48, 64, 96, 136, 192)
 
 def table_section(corpus):
     """Steps per second, per width, of one run on all cores and of two one-thread runs side by
-    side, as a sweep schedules them (kit.sweep parallel=1 and parallel=2); written to the table."""
+    side, as a sweep schedules them (kit.engine.sweep parallel=1 and parallel=2); written to the table."""
     rows = []
     for d in TABLE_WIDTHS:
         base = grids.BASE.replace(n_nonzero=model.prunable_count(d, grids.BASE.n_layers))

@@ -4,7 +4,7 @@ Chapters are the notebooks in book/chapters (committed without outputs). Each is
 book/_executed/ (what the table of contents points at) with its working directory set to
 book/chapters; a chapter trains only the runs that runs/ lacks. A chapter with a `results_dir`
 parameter gets book/_executed/results, where it writes the claims it tests; book/results.md, the
-results page, is generated from those files (kit.results.results_page). Then `jupyter-book build .`
+results page, is generated from those files (kit.report.results.results_page). Then `jupyter-book build .`
 renders _build/html, and scripts/check_html.py scans it: the build fails on anything a reader
 should not see (tracebacks, warnings, progress bars, machine paths, long output lines, code cells
 not collapsed). Each step's time is printed.
@@ -29,8 +29,9 @@ import papermill
 import yaml
 
 import check_html
-from kit import paper, results
-from kit.store import RunStore
+from kit.fit import paper
+from kit.report import results
+from kit.engine.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "book" / "chapters"
@@ -111,7 +112,7 @@ def publishable(html: Path) -> None:
 
 
 def write_runs_page(book: Path) -> None:
-    """book/runs.md, every run in a table a reader sorts and filters (kit.results.runs_page), and
+    """book/runs.md, every run in a table a reader sorts and filters (kit.report.results.runs_page), and
     the downloads it links in book/_data: the run store and the authors' T5 and ViT sweeps as CSV."""
     folder = book / "_data"
     folder.mkdir(exist_ok=True)

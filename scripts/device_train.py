@@ -5,7 +5,7 @@
     python scripts/device_train.py merge FILE                                                # here
 
 prepare: lists the configs of the named scripts/train_grids.py groups that the run store lacks,
-cheapest first (kit.sweep.cost), into .device/todo.json (config, corpus fingerprint and expected
+cheapest first (kit.engine.sweep.cost), into .device/todo.json (config, corpus fingerprint and expected
 run id of each), and writes each corpus they need into .device/ compactly: its training and
 validation byte streams compressed with lzma (xz, preset 6) plus a JSON of its name, fingerprint,
 document names and the streams' sha256. A continuation (init_from) carries its parent's record and
@@ -15,20 +15,20 @@ on any corpus instead of groups. It prints the device call to make: the command,
 
 train (on the device, in the repository root, with the device's own python3 and jax; also runs
 here on CPU): rebuilds each Corpus from .device/ (same fingerprint, so the same run ids; every id
-of todo.json is checked against kit.store.run_id), and trains the runs into a run store in a
+of todo.json is checked against kit.engine.store.run_id), and trains the runs into a run store in a
 temporary folder, K runs sharing the device at once: K spawned worker processes, each training one
-run at a time with kit.train.run (on a GPU with XLA_PYTHON_CLIENT_PREALLOCATE=false and
-XLA_PYTHON_CLIENT_MEM_FRACTION = 0.9 / K; on CPU with single-threaded XLA, kit.threads). Runs go
+run at a time with kit.engine.train.run (on a GPU with XLA_PYTHON_CLIENT_PREALLOCATE=false and
+XLA_PYTHON_CLIENT_MEM_FRACTION = 0.9 / K; on CPU with single-threaded XLA, kit.engine.threads). Runs go
 cheapest first as lanes free up; no run starts unless the time spent plus its estimate (its model
 FLOPs over the per-lane throughput measured from the runs finished so far, plus their measured
 overhead) fits the budget. At the budget's end the workers are terminated: runs in flight leave
-their last saved state (kit.resume, every KIT_SAVE_EVERY_S = 60 s). Every finished record (with its
+their last saved state (kit.engine.resume, every KIT_SAVE_EVERY_S = 60 s). Every finished record (with its
 checkpoint, if it saved one) and the partial states that fit go into DIR/records.tar.gz (at most
 16 MiB; states that would overflow it are left out and named), and DIR/summary.txt says what
 happened. `--measure` first times 256-step runs of the first todo shape trained one at a time
 against K side by side.
 
-merge: unpacks records.tar.gz into the run store (runs/): a record goes in if kit.store.check_record
+merge: unpacks records.tar.gz into the run store (runs/): a record goes in if kit.engine.store.check_record
 passes, its corpus is a known one (shakespeare, pycode, or a --corpus given) and the store lacks it
 (a record is never overwritten); a partial state goes to runs/.partial/ if the store has no record
 of that run and no state saved at a later step. Then commit runs/.
@@ -154,9 +154,9 @@ def read_pack(folder: Path, fingerprint: str) -> tuple[dict, dict]:
 
 
 def make_corpus(meta: dict, train, val):
-    """The kit.data.Corpus of a pack: the same name, streams, fingerprint and documents."""
+    """The kit.engine.data.Corpus of a pack: the same name, streams, fingerprint and documents."""
     import numpy as np
-    from kit import data
+    from kit.engine import data
     arrays = []
     for stream in (train, val):
         array = np.frombuffer(stream, dtype=np.uint8) if isinstance(stream, (bytes, bytearray)) else stream
@@ -194,8 +194,8 @@ def device_command(budget_s: int, measure: bool = False) -> str:
 
 def requested(args, store):
     """[(group, corpus, [RunConfig])] that prepare was asked for."""
-    from kit import data
-    from kit.config import ConfigError, RunConfig
+    from kit.engine import data
+    from kit.engine.config import ConfigError, RunConfig
     if args.configs is not None:
         try:
             dicts = json.loads(Path(args.configs).read_text())
@@ -240,9 +240,9 @@ def prepare(args) -> int:
     elif args.corpus is None:
         args.corpus = "shakespeare"
 
-    from kit import sweep
-    from kit.config import ConfigError
-    from kit.store import RunStore, run_id
+    from kit.engine import sweep
+    from kit.engine.config import ConfigError
+    from kit.engine.store import RunStore, run_id
     store = RunStore(args.runs)
     folder = Path(args.dir)
     todo, skipped, parents = {}, [], {}
@@ -344,11 +344,11 @@ def _worker_corpus(folder: str, fingerprint: str):
 
 
 def train_one(config_dict: dict, corpus_folder: str, fingerprint: str, store_root: str) -> dict:
-    """Train one run with kit.train.run in this worker; a summary of its record and its time here."""
+    """Train one run with kit.engine.train.run in this worker; a summary of its record and its time here."""
     start = time.perf_counter()
-    from kit import train
-    from kit.config import RunConfig
-    from kit.store import RunStore
+    from kit.engine import train
+    from kit.engine.config import RunConfig
+    from kit.engine.store import RunStore
     corpus = _worker_corpus(corpus_folder, fingerprint)
     record = train.run(RunConfig.from_dict(config_dict), corpus=corpus, store=RunStore(store_root))
     m = record["metrics"]
@@ -405,7 +405,7 @@ def terminate(pool) -> int:
 def measure(pool, entry, corpus_folder, store_root, lanes, budget_s) -> dict:
     """Runs per hour of 256-step runs of the first todo shape, one at a time vs `lanes` side by
     side, in the pool (after a first side-by-side round that warms every worker: compiles)."""
-    from kit.config import ConfigError, RunConfig
+    from kit.engine.config import ConfigError, RunConfig
     base = RunConfig.from_dict(entry["config"])
     try:
         base = base.replace(tokens=min(MEASURE_STEPS, base.steps) * base.tokens_per_step, init_from=None,
@@ -480,15 +480,15 @@ def train(args) -> int:
         raise Refused(f"--out {out}: cannot create it ({e.strerror})") from None
 
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # before any backend starts, here too
-    from kit.config import RunConfig
-    from kit.store import RunStore, run_id
-    from kit import model
-    from kit import threads
+    from kit.engine.config import RunConfig
+    from kit.engine.store import RunStore, run_id
+    from kit.engine import model
+    from kit.engine import threads
     entries = todo["runs"]
     for e in entries:
         expected = run_id(RunConfig.from_dict(e["config"]), e["fingerprint"])
         if expected != e["id"]:
-            raise Refused(f"todo.json: run {e['id']} has id {expected} by kit.store.run_id here (another kit "
+            raise Refused(f"todo.json: run {e['id']} has id {expected} by kit.engine.store.run_id here (another kit "
                           f"version?); run `prepare` again")
     import jax
     backend = jax.default_backend()
@@ -603,7 +603,7 @@ def train(args) -> int:
 def pack(out: Path, store, todo: dict, state: dict, backend, device, lanes, args, jax_version) -> str:
     """Write out/records.tar.gz (records, their checkpoints, the partial states that fit in
     MAX_ARCHIVE) and out/summary.txt; return the summary's text."""
-    from kit import resume
+    from kit.engine import resume
     ids = {e["id"] for e in todo["runs"]}
     records = [store.path(id) for id in state["finished"] if store.has(id)]
     partials = sorted((p for p in (store.root / resume.FOLDER).glob("*.npz")
@@ -681,7 +681,7 @@ def pack(out: Path, store, todo: dict, state: dict, backend, device, lanes, args
 
 
 def _partial_meta(path) -> dict:
-    """The meta of a partial state (kit.resume.save's layout), from a file or bytes."""
+    """The meta of a partial state (kit.engine.resume.save's layout), from a file or bytes."""
     import numpy as np
     source = io.BytesIO(path) if isinstance(path, bytes) else path
     with np.load(source) as f:
@@ -713,7 +713,7 @@ class KnownCorpora:
     record needs it) and any given with --corpus."""
 
     def __init__(self, extra: list[str]):
-        from kit import data
+        from kit.engine import data
         self.by_fp, self.notes = {}, []
         for source in [None, *extra]:
             try:
@@ -729,7 +729,7 @@ class KnownCorpora:
     def get(self, fingerprint: str) -> dict | None:
         if fingerprint not in self.by_fp and not self.tried_pycode:
             self.tried_pycode = True
-            from kit import data
+            from kit.engine import data
             try:
                 corpus = data.load_corpus("pycode")
                 self.by_fp[corpus.fingerprint] = data.describe(corpus)
@@ -748,8 +748,8 @@ def _write_new(path: Path, payload: bytes) -> None:
 def merge(args) -> int:
     path = Path(args.file)
     tar, manifest = open_archive(path)
-    from kit import resume
-    from kit.store import RunStore
+    from kit.engine import resume
+    from kit.engine.store import RunStore
     store = RunStore(args.runs)
     store.check_writable()
     known = KnownCorpora(args.corpus or [])
@@ -792,7 +792,7 @@ def merge(args) -> int:
 
 def merge_record(id: str, payload: bytes, read, store, known) -> tuple[str, str]:
     """(outcome, why) of putting record `id` into the store."""
-    from kit.store import check_record
+    from kit.engine.store import check_record
     try:
         record = json.loads(payload)
         check_record(record)
@@ -828,7 +828,7 @@ def merge_partial(id: str, payload: bytes, store, steps: dict, resume) -> tuple[
         return "skipped", "the store holds its record"
     try:
         meta = _partial_meta(payload)
-    except Exception as e:  # noqa: BLE001 (not a state kit.resume wrote)
+    except Exception as e:  # noqa: BLE001 (not a state kit.engine.resume wrote)
         return "refused", f"not a saved run state ({type(e).__name__})"
     if id not in steps:
         return "refused", "not a run of this archive's todo list"

@@ -1,13 +1,13 @@
-"""The planner's laws from the authors' runs (kit.paper): the book's refit of Eq. 1 to the 48 T5/C4
+"""The planner's laws from the authors' runs (kit.fit.paper): the book's refit of Eq. 1 to the 48 T5/C4
 runs, and 200 bootstrap refits of the T5 and of the 112 ViT/JFT runs, written to data/laws/.
 
-  t5-refit.json       the refit, as a law file of kit.plan (coefficients, k = 3, the runs' range)
+  t5-refit.json       the refit, as a law file of kit.planner.plan (coefficients, k = 3, the runs' range)
   t5-bootstrap.csv    one row per resample: the seven coefficients of Eq. 1 refitted to it
   vit-bootstrap.csv
 
-Each fit is kit.lawfit.fit_family with the paper's settings for the family (T5: Huber loss of log L,
+Each fit is kit.fit.lawfit.fit_family with the paper's settings for the family (T5: Huber loss of log L,
 delta 1e-3; ViT: of L, delta 1e-2), from 16 random starts, seed 0; each resample draws the runs with
-replacement (kit.fitting.bootstrap, seed 0) and is refitted from the full fit. Samples are written to
+replacement (kit.fit.fitting.bootstrap, seed 0) and is refitted from the full fit. Samples are written to
 6 significant digits. Deterministic: a rerun writes the same files. Takes about a minute.
 Usage: python scripts/fit_laws.py [--out data/laws]
 """
@@ -16,7 +16,9 @@ import argparse
 import json
 from pathlib import Path
 
-from kit import corelaw, fitting, lawfit, laws, paper
+from kit.chapters import corelaw
+from kit.fit import fitting, lawfit, paper
+from kit import laws
 
 N_BOOT, SEED, STARTS = 200, 0, 16
 FAMILIES = {"t5": paper.load_t5, "vit": paper.load_vit}
@@ -37,7 +39,7 @@ def main():
             at_table7 = corelaw.objective(runs, laws.TABLE7["t5"], "t5")
             law = {"name": "T5/C4 law (the book's refit of the authors' 48 runs)", "k": 3, **fit.params,
                    "data": paper.data_range(runs), "samples": "t5-bootstrap.csv",
-                   "source": f"scripts/fit_laws.py: kit.lawfit.fit_family(kit.paper.load_t5(), 't5', starts={STARTS}, "
+                   "source": f"scripts/fit_laws.py: kit.fit.lawfit.fit_family(kit.fit.paper.load_t5(), 't5', starts={STARTS}, "
                              f"seed={SEED}); objective {fit.objective:.3g} (mean Huber loss of log L, delta 1e-3), "
                              f"{at_table7:.3g} at Table 7's coefficients"}
             (out / "t5-refit.json").write_text(json.dumps(law, indent=1) + "\n")

@@ -1,12 +1,12 @@
-"""Train the book's grids (kit.grids) into the run store, group by group, resumably.
+"""Train the book's grids (kit.engine.grids) into the run store, group by group, resumably.
 
     python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES] [--missing]
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
 schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot (grid v3,
-on kit.grids.CORPUS_V3). Runs already in the store are skipped, and a run in flight resumes from
-its last saved state (kit.resume), so a killed invocation resumes where it stopped; within a group
-the cheapest runs go first, side by side where the throughput table says it pays (kit.sweep;
+on kit.engine.grids.CORPUS_V3). Runs already in the store are skipped, and a run in flight resumes from
+its last saved state (kit.engine.resume), so a killed invocation resumes where it stopped; within a group
+the cheapest runs go first, side by side where the throughput table says it pays (kit.engine.sweep;
 --parallel N overrides it). One line per run on stdout. With
 --commit-every, finished records under runs/ are committed to git that often (only runs/ is
 committed; a busy index is retried at the next interval). The chapters request exactly these
@@ -17,10 +17,9 @@ import argparse
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from kit import data, grids, sweep
-from kit.store import RunStore
+from kit.engine import data, grids, sweep
+from kit.engine.store import RunStore
 
 
 

@@ -15,10 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "book" / "chapters"
 
-DURATION = r"'\d+(\.\d)? (s|min|h)'"  # a glued run time as kit.results.duration_text writes it (repr)
+DURATION = r"'\d+(\.\d)? (s|min|h)'"  # a glued run time as kit.report.results.duration_text writes it (repr)
 
 # The main grid, tiny: 2 x 2 x 3 runs of 2-layer models of d_model 8 and 12, 80 and 160 steps of
-# 8 x 16 tokens. Chapters that train take these instead of kit.grids.MAIN.
+# 8 x 16 tokens. Chapters that train take these instead of kit.engine.grids.MAIN.
 TINY_BASE = {"n_layers": 2, "seq_len": 16, "batch_size": 8, "eval_tokens": 1024, "width_multiple": 4}
 TINY_GRID = dict(n_nonzero=[1536, 3072], tokens=[10_240, 20_480], sparsities=[0.0, 0.5, 0.75])
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.analysis import crossover, pooled_std, seed_spread
+from kit.fit.analysis import crossover, pooled_std, seed_spread
 
 
 def test_seed_spread_groups_repeats_by_point():

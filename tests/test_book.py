@@ -81,9 +81,9 @@ def test_parameters_cell_is_tagged_and_collapsed(stem):
 def test_next_cell_validates_every_parameter_with_kit_params(stem):
     nb = read(stem)
     source = code_cells(nb)[1].source
-    assert re.search(r"^from kit import .*\bparams\b|^import kit\.params", source, re.M), "import kit.params"
+    assert re.search(r"^from kit\.report import .*\bparams\b", source, re.M), "import kit.report.params"
     unchecked = [name for name in defaults(nb) if not re.search(rf"params\.\w+\(\s*['\"]{name}['\"]", source)]
-    assert not unchecked, f"parameters not validated with kit.params in the cell after the parameters: {unchecked}"
+    assert not unchecked, f"parameters not validated with kit.report.params in the cell after the parameters: {unchecked}"
 
 
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))

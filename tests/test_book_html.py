@@ -1,7 +1,7 @@
 """The rendered book, as a reader sees it: a small book built here with jupyter-book (no chapter of
 the real book, so `make test` on a fresh clone needs no `make book`) holds one chapter written to
 the chapter contract, executed with papermill, one chapter whose stored outputs carry every defect
-scripts/check_html.py must catch, and the results page kit.results generates from the first. The
+scripts/check_html.py must catch, and the results page kit.report.results generates from the first. The
 check must pass the first two pages and flag each defect of the third; `make book` runs the same
 check on the real build. Building takes about half a minute."""
 
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from kit import results
+from kit.report import results
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -39,13 +39,13 @@ CLEAN = [
                       "`results_dir`. Runtime: seconds.\n```"),
     new_code_cell("n_boot = 200  # bootstrap resamples\nresults_dir = None  # None: write no results file",
                   metadata={"tags": ["parameters", "hide-input"]}),
-    new_code_cell("from kit import params\n\nn_boot = params.positive_int('n_boot', n_boot)\n"
+    new_code_cell("from kit.report import params\n\nn_boot = params.positive_int('n_boot', n_boot)\n"
                   "results_dir = params.output_dir('results_dir', results_dir)", metadata=HIDE),
     new_markdown_cell("(tiny-gap)=\n## The gap\n\nThe claim holds if the 95% interval of the gap excludes 0 above. "
                       "The gap is {glue:text}`gap:+.3f` nats."),
     new_code_cell(
         "import numpy as np\nimport pandas as pd\nfrom IPython.display import Markdown\nfrom myst_nb import glue\n"
-        "from kit import claims, results\n\n"
+        "from kit.report import claims, results\n\n"
         "rng = np.random.default_rng(0)\nsample = 0.05 + 0.01 * rng.standard_normal(40)\n"
         "means = rng.choice(sample, (n_boot, sample.size)).mean(axis=1)\n"
         "gap, low, high = sample.mean(), *np.quantile(means, [0.025, 0.975])\n"
@@ -58,7 +58,7 @@ CLEAN = [
         "Markdown(results.markdown_table(pd.DataFrame({'gap (nats)': [gap], 'low': [low], 'high': [high]},\n"
         "    index=pd.Index([0.5], name='S')), {'gap (nats)': '{:+.3f}', 'low': '{:+.3f}', 'high': '{:+.3f}'}))",
         metadata=HIDE),
-    new_code_cell("import matplotlib.pyplot as plt\nfrom kit import plots\n\nplots.use_book_style()\n"
+    new_code_cell("import matplotlib.pyplot as plt\nfrom kit.report import plots\n\nplots.use_book_style()\n"
                   "fig, axes = plots.panel_grid(2)\nfor ax in axes:\n"
                   "    plots.plot_cmul(ax, np.array([0.0, 0.5, 0.75]), {'Eq. 4': np.array([1.0, 1.4, 2.1])},\n"
                   "                    dense=np.array([1.0, 2.0, 4.0]), legend=None)\n"
@@ -79,7 +79,7 @@ def dirty_chapter(root) -> nbformat.NotebookNode:
         new_markdown_cell("# A dirty chapter"),
         new_code_cell("print(summary)", outputs=[stream("stdout", "x" * 120 + "\n")]),  # shown input, long line
         new_code_cell("laws.gain(S)", metadata=HIDE, outputs=[stream(
-            "stderr", "/home/user/kit/laws.py:3: RuntimeWarning: divide by zero\n")]),
+            "stderr", "/home/user/kit/laws/__init__.py:3: RuntimeWarning: divide by zero\n")]),
         new_code_cell("run_sweep(configs)", metadata=HIDE, outputs=[stream("stdout", "sweep: 0it [00:00, ?it/s]\n"),
                                                                     stream("stderr", "\n")]),
         new_code_cell("1/0", metadata=HIDE, outputs=[error]),

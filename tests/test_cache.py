@@ -1,6 +1,6 @@
 import jax
 
-from kit import cache
+from kit.engine import cache
 
 
 def test_the_cache_folder_follows_kit_jax_cache(monkeypatch, tmp_path):
@@ -20,3 +20,9 @@ def test_the_cache_folder_follows_kit_jax_cache(monkeypatch, tmp_path):
 def test_the_default_folder_is_ignored_by_git():
     gitignore = (cache.FOLDER.parent / ".gitignore").read_text().split()
     assert cache.FOLDER.parent.name and f"{cache.FOLDER.name}/" in gitignore
+
+
+def test_make_points_jax_at_the_same_folder_for_everything_it_runs():
+    makefile = (cache.FOLDER.parent / "Makefile").read_text()
+    assert f"export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/{cache.FOLDER.name}" in makefile
+    assert "export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0" in makefile

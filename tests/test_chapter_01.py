@@ -1,6 +1,6 @@
 """Chapter 1 (fair evaluation) executed with tiny parameters, as scripts/build_book.py executes it:
 its claims are recomputed here from the tiny run store's records, and its defaults are the grids
-of kit.grids."""
+of kit.engine.grids."""
 
 import re
 
@@ -10,10 +10,11 @@ import pytest
 from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 from scipy import stats
 
-from kit import claims, grids
-from kit.config import RunConfig
-from kit.data import load_corpus
-from kit.store import RunStore, run_id
+from kit.report import claims
+from kit.engine import grids
+from kit.engine.config import RunConfig
+from kit.engine.data import load_corpus
+from kit.engine.store import RunStore, run_id
 
 STEM = "01_fair_evaluation"
 TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["tokens"],
@@ -53,7 +54,7 @@ def test_chapter_output_is_clean_and_every_glue_is_set(chapter):
     used = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\{glue:text\}`([\w-]+)`", c.source)}
     assert {"runtime_cached", "runtime_scratch"} <= used and used <= set(names), sorted(used - set(names))
     assert re.fullmatch(DURATION, names["runtime_cached"])
-    assert re.fullmatch(DURATION, names["runtime_scratch"])  # kit.results.duration_text
+    assert re.fullmatch(DURATION, names["runtime_scratch"])  # kit.report.results.duration_text
 
 
 def test_every_claim_has_a_verdict_and_a_section(chapter):

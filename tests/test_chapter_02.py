@@ -1,7 +1,7 @@
 """Chapter 2 (the core law) executed with tiny parameters as scripts/build_book.py executes it: part 1
 on the authors' published sweeps at its full size (only fewer starts and resamples), part 2 on the
 tiny grid of tests/conftest.py; its claims read back from the results file, its glued numbers from
-the notebook. Its defaults are kit.grids' grids, so the book trains nothing."""
+the notebook. Its defaults are kit.engine.grids' grids, so the book trains nothing."""
 
 import math
 import re
@@ -10,8 +10,10 @@ import papermill
 import pytest
 from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 
-from kit import claims, grids, paper
-from kit.config import RunConfig
+from kit.report import claims
+from kit.engine import grids
+from kit.fit import paper
+from kit.engine.config import RunConfig
 from kit.laws import TABLE7, sparse_law
 
 STEM = "02_core_law"

@@ -1,5 +1,5 @@
 """Chapter 3 (optimal sparsity) executed with tiny parameters: its numbers from Table 7 are the
-paper's, every claim has a valid verdict, and its defaults are the grids of kit.grids."""
+paper's, every claim has a valid verdict, and its defaults are the grids of kit.engine.grids."""
 
 import ast
 
@@ -7,7 +7,8 @@ import nbformat
 import pytest
 
 from conftest import CHAPTERS, TINY_BASE, TINY_GRID, execute_chapter, glued
-from kit import claims, grids
+from kit.report import claims
+from kit.engine import grids
 
 STEM = "03_optimal_sparsity"
 TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["tokens"],

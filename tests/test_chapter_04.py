@@ -1,6 +1,6 @@
 """Chapter 4 (n:m sparsity) executed with tiny parameters on the shared temporary run store: its
 masks are exact, its numbers are the kit's on the same runs, every claim has a valid verdict, and
-bad parameters stop it in its first cell; its defaults are kit.grids'."""
+bad parameters stop it in its first cell; its defaults are kit.engine.grids'."""
 
 import re
 
@@ -9,10 +9,12 @@ import papermill
 import pytest
 from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, assert_clean, chapter_defaults, execute_chapter, glued
 
-from kit import claims, grids, nm_sparsity
-from kit.config import RunConfig
-from kit.store import RunStore, law_frame
-from kit.sweep import run_sweep
+from kit.report import claims
+from kit.engine import grids
+from kit.chapters import nm_sparsity
+from kit.engine.config import RunConfig
+from kit.engine.store import RunStore, law_frame
+from kit.engine.sweep import run_sweep
 
 STEM = "04_nm_sparsity"
 BASE = {**TINY_BASE, "width_multiple": 8}  # the m = 8 patterns need widths in multiples of 8
@@ -61,7 +63,7 @@ def test_chapter_4_claims_and_numbers(executed):
     exact = found["nm-exact-masks"]
     assert exact["verdict"] == "holds" and exact["numbers"]["violations"] == 0
     assert exact["numbers"]["runs"] == len(nm_runs) and exact["numbers"]["kernels"] == 8 * len(nm_runs)  # 2 blocks x 4
-    # the verdicts rest on the twins: each pattern's mean gap over the n:m points, as kit.nm_sparsity gives it
+    # the verdicts rest on the twins: each pattern's mean gap over the n:m points, as kit.chapters.nm_sparsity gives it
     main_runs = law_frame(run_sweep(grids.main_grid(base, n_nonzero=TINY["n_nonzero"], tokens=TINY["tokens"],
                                                     sparsity=TINY["sparsities"]), store=store, progress=False))
     gaps = nm_sparsity.gap_summary(nm_sparsity.twins(main_runs, nm_runs))
@@ -93,4 +95,4 @@ def test_bad_parameters_stop_the_chapter_in_its_first_cell(tmp_path, parameters,
                                    parameters={"sparsities": TINY["sparsities"], **parameters}, cwd=CHAPTERS,
                                    kernel_name="python3", progress_bar=False)
     assert error.value.ename == "ValueError" and message in error.value.evalue
-    assert "from kit import grids, params" in error.value.source  # the validation cell, before any work
+    assert "from kit.report import params" in error.value.source  # the validation cell, before any work

@@ -1,6 +1,6 @@
 """Chapter 5 (pruning pretrained models) executed with tiny parameters on the shared temporary run
 store: its data-efficiency ratios are the kit's on the same runs, every claim has a valid verdict,
-and bad parameters stop it in its first cell; its defaults are kit.grids'."""
+and bad parameters stop it in its first cell; its defaults are kit.engine.grids'."""
 
 import re
 
@@ -9,10 +9,14 @@ import papermill
 import pytest
 from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, assert_clean, chapter_defaults, execute_chapter, glued
 
-from kit import claims, data, fitting, grids, laws, pretrained
-from kit.config import RunConfig
-from kit.store import RunStore, law_frame
-from kit.sweep import run_sweep
+from kit.report import claims
+from kit.engine import data, grids
+from kit.fit import fitting
+from kit import laws
+from kit.chapters import pretrained
+from kit.engine.config import RunConfig
+from kit.engine.store import RunStore, law_frame
+from kit.engine.sweep import run_sweep
 
 STEM = "05_pruning_pretrained"
 PRUNE = [0.5, 0.75, 0.875]
@@ -111,4 +115,4 @@ def test_bad_parameters_stop_the_chapter_in_its_first_cell(tmp_path, parameters,
         papermill.execute_notebook(CHAPTERS / f"{STEM}.ipynb", tmp_path / "out.ipynb", parameters=parameters, cwd=CHAPTERS,
                                    kernel_name="python3", progress_bar=False)
     assert error.value.ename == "ValueError" and message in error.value.evalue
-    assert "from kit import data, grids, params" in error.value.source  # the validation cell, before any work
+    assert "from kit.report import params" in error.value.source  # the validation cell, before any work

@@ -1,7 +1,7 @@
 """Chapter 6 (the average parameter count, Jin et al.) executed with tiny parameters as
 scripts/build_book.py executes it, on the tiny run store of tests/conftest.py: a tiny schedule
 sweep, tiny matched pairs and tiny seed repeats beside the tiny main grid. Its claims are read back
-from the results file and recomputed from the store; its defaults are kit.grids' grids."""
+from the results file and recomputed from the store; its defaults are kit.engine.grids' grids."""
 
 import re
 
@@ -10,9 +10,11 @@ import papermill
 import pytest
 from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 
-from kit import claims, data, grids, noise
-from kit.config import RunConfig
-from kit.store import RunStore, law_frame
+from kit.report import claims
+from kit.engine import data, grids
+from kit.fit import noise
+from kit.engine.config import RunConfig
+from kit.engine.store import CONFIG_FIELDS, RunStore, law_frame
 
 STEM = "06_average_parameters"
 TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["tokens"],
@@ -123,7 +125,7 @@ def test_matched_claims_are_the_differences_of_the_stores_seed_means(executed, s
     _, found = executed
     seeds = store_runs["seeds"]
     pool = [seeds[seeds.tokens == TINY["matched_tokens"]], *store_runs["sparse"].values(), *store_runs["dense"].values()]
-    spread = [(np.var(g.loss, ddof=1), len(g) - 1) for frame in pool for _, g in frame.groupby(noise.config_key(frame))
+    spread = [(np.var(g.loss, ddof=1), len(g) - 1) for frame in pool for _, g in frame.groupby(noise.config_key(frame, CONFIG_FIELDS))
               if len(g) > 1]
     sigma = np.sqrt(sum(v * k for v, k in spread) / sum(k for _, k in spread))
     for s in TINY["matched_sparsities"]:

@@ -10,7 +10,8 @@ import papermill
 import pytest
 from conftest import CHAPTERS, DURATION, execute_chapter, glued
 
-from kit import laws, plan
+from kit import laws
+from kit.planner import plan
 
 STEM = "07_should_i_sparsify"
 TINY = dict(remeasure=True, speed_layers=["ours-d16"], layer="ours-d16", repeats=1, chinchilla_multiples=[1, 100],

@@ -1,7 +1,7 @@
 import pytest
 
-from kit import claims
-from kit.claims import Claim, contains_verdict, direction_verdict, equivalence_verdict, interval_text
+from kit.report import claims
+from kit.report.claims import Claim, contains_verdict, direction_verdict, equivalence_verdict, interval_text
 
 
 def claim(**changes):

@@ -14,16 +14,17 @@ import pytest
 
 import numpy as np
 
-from kit import cli, data, model, resume, train
-from kit.config import RunConfig
-from kit.store import RunStore, run_id
+from kit import cli
+from kit.engine import data, model, resume, train
+from kit.engine.config import RunConfig
+from kit.engine.store import RunStore, run_id
 
 from conftest import comparable
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # A tiny config (d_model 8 dense, 12 at S = 0.5) of 20 steps: as `train` options, and as `sweep --set`
-# assignments. Its N = 3,072 = 12 * 4 layers * 8^2 is a size the model family builds (kit.memory.check_size).
+# assignments. Its N = 3,072 = 12 * 4 layers * 8^2 is a size the model family builds (kit.engine.memory.check_size).
 TINY = {"n_nonzero": "3072", "width_multiple": "4", "seq_len": "16", "batch_size": "8", "tokens": "2560",
         "eval_tokens": "1024"}
 TINY_ARGS = [part for field, value in TINY.items() for part in (f"--{field}", value)]
@@ -106,7 +107,7 @@ def test_python_m_kit_train(tmp_path):
     (["sweep", "--grid", "n_nonzero=3072,6144", "--set", *[a for a in TINY_SET if not a.startswith(("n_nonzero", "width"))]],
      "config 1: n_nonzero=6144 at sparsity=0.0: the model built would have N = 3072"),
     (["--runs", "", "train", *TINY_ARGS], "--runs '': an empty folder name; give a folder, or leave --runs out"),
-    (["--corpus", "", "train", *TINY_ARGS], "corpus source '' is empty"),  # refused by kit.data, not read as None
+    (["--corpus", "", "train", *TINY_ARGS], "corpus source '' is empty"),  # refused by kit.engine.data, not read as None
 ])
 def test_bad_values_exit_2_naming_the_field(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(model, "init_params", no_training)
@@ -211,7 +212,7 @@ def test_ls_on_an_empty_store_and_on_a_broken_record(tmp_path, capsys):
     assert cli.main(["--runs", str(tmp_path), "ls"]) == 1
     err = capsys.readouterr().err
     assert err == (f"error: run record {tmp_path / '0123456789abcdef.json'} lacks keys ['reason', 'config', "
-                   f"'corpus', 'metrics'], unlike the records kit.store.RunStore.put writes; fix or delete it "
+                   f"'corpus', 'metrics'], unlike the records kit.engine.store.RunStore.put writes; fix or delete it "
                    f"(a deleted run is trained again by the next sweep)\n")
 
 
@@ -301,8 +302,8 @@ def test_sweep_on_a_running_dask_cluster_equals_the_serial_sweep(tmp_path, dask_
         assert c["metrics"]["final_loss"] == pytest.approx(s["metrics"]["final_loss"], rel=1e-5)
         assert c["metrics"]["nnz"] == s["metrics"]["nnz"]
     from dask.distributed import Client
-    with Client(dask_cluster) as client:  # the workers trained them: they imported kit.train
-        assert any(client.run(lambda: "kit.train" in sys.modules).values())
+    with Client(dask_cluster) as client:  # the workers trained them: they imported kit.engine.train
+        assert any(client.run(lambda: "kit.engine.train" in sys.modules).values())
         worker = sorted(client.scheduler_info()["workers"])[0]
     # a worker's address is not a scheduler's
     assert cli.main(["--runs", str(tmp_path / "cluster"), "sweep", *grid, "--dask-scheduler", worker]) == 1
@@ -331,7 +332,7 @@ def test_a_model_too_large_for_memory_is_refused_before_training(n_nonzero, tmp_
     err = capsys.readouterr().err
     assert re.fullmatch(rf"error: n_nonzero={int(float(n_nonzero))} at sparsity=0.0 \(d_model \d+, 4 layers, batch_size "
                         r"32, seq_len 64\) needs about [\d.e+]+ GiB of memory to train \(an estimate: "
-                        r"kit.memory.bytes_needed\), and [\d.e+]+ GiB are available on this machine; use a smaller "
+                        r"kit.engine.memory.bytes_needed\), and [\d.e+]+ GiB are available on this machine; use a smaller "
                         r"n_nonzero, batch_size or seq_len\n", err), err
     assert records(tmp_path) == []
     assert cli.main(["--runs", str(tmp_path), "sweep", "--grid", f"n_nonzero=13824,{n_nonzero}"]) == 2

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.compare import (bootstrap_means, fit_law, law_predictions, leave_one_group_out, mean_abs_error, mean_intervals,
+from kit.fit.compare import (bootstrap_means, fit_law, law_predictions, leave_one_group_out, mean_abs_error, mean_intervals,
                           pooled_std, predict_law)
-from kit.fitting import fit
+from kit.fit.fitting import fit
 from kit.laws import avg_param_law, dense_law
 
 

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from kit.config import ConfigError, RunConfig
+from kit.engine.config import ConfigError, RunConfig
 
 # 20 steps of batch_size * seq_len = 128 tokens
 TINY = RunConfig(n_nonzero=1536, seq_len=16, batch_size=8, tokens=2560, eval_tokens=1024)

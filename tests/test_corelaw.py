@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kit import corelaw, fitting, lawfit, paper
+from kit.chapters import corelaw
+from kit.fit import fitting, lawfit, paper
 from kit.laws import COEFF_NAMES, TABLE7, sparse_law
 
 SPARSITIES = [0.0, 0.5, 0.75, 0.875]
@@ -151,7 +152,7 @@ def test_unbounded_sides_read_unbounded():
     assert corelaw.interval_text(6.7e-58, 0.0, math.inf) == "6.7e-58 [0, unbounded]"
     assert corelaw.width_text(math.inf) == "unbounded" and corelaw.width_text(2.19) == "2.2"
     table = pd.DataFrame({"estimate": [1.0, 1.77, 0.4], "low": [1.0, 1.61, 0.0], "high": [math.inf, 1.92, 1.0]},
-                         index=["gain(0.5)", "gain(0.75)", "c"])  # kit.fitting ends an unbounded gain at 1 or inf
+                         index=["gain(0.5)", "gain(0.75)", "c"])  # kit.fit.fitting ends an unbounded gain at 1 or inf
     verdict, reason = corelaw.gains_verdict(table, {0.5: 1.59, 0.75: 1.7})
     assert verdict == "not resolved" and "1x [1, unbounded]" in reason and "at S = 0.5 it is unbounded" in reason
 
@@ -191,7 +192,7 @@ def test_profile_matches_fixed_refits():
         fixed = fitting.fit(sparse_law, runs, runs.loss, free, fixed={"b_N": value}, starts=[fit.params])
         assert objective == pytest.approx(fixed.objective, rel=1e-3)
     assert along.objective.iloc[1] == pytest.approx(fit.objective, rel=1e-6)
-    # c, which kit.fitting takes as it is rather than as a log, is pulled to its values too
+    # c, which kit.fit.fitting takes as it is rather than as a log, is pulled to its values too
     values = np.array([0.9, 1.1]) * fit.params["c"]
     np.testing.assert_allclose(corelaw.profile(fit, "c", values).c, values, rtol=1e-3)
 

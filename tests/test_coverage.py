@@ -1,4 +1,4 @@
-"""Coverage of kit.fitting.fit_intervals on synthetic sweeps drawn from Eq. 1 (issue 12, item 2).
+"""Coverage of kit.fit.fitting.fit_intervals on synthetic sweeps drawn from Eq. 1 (issue 12, item 2).
 
 Two designs, each fitted as the book fits it (Huber loss of log L, delta 1e-3, 16 random starts)
 and given 95% intervals (fit_intervals, 200 resamples) for the 7 coefficients and the derived
@@ -23,8 +23,9 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from kit import laws, paper
-from kit.fitting import fit, fit_intervals
+from kit import laws
+from kit.fit import paper
+from kit.fit.fitting import fit, fit_intervals
 
 DATASETS = 60
 LEVEL, REQUIRED = 0.95, 0.90

@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from kit import data
-from kit.config import ConfigError, RunConfig
+from kit.engine import data
+from kit.engine.config import ConfigError, RunConfig
 
 SMALL = RunConfig(seq_len=16, batch_size=4, tokens=16 * 4 * 20, eval_tokens=256)
 

@@ -1,5 +1,5 @@
 """scripts/device_train.py: prepare here, train "there" (here, on CPU, in a subprocess as on the
-device), merge here: the merged records equal those kit.train.run trains directly; the packed
+device), merge here: the merged records equal those kit.engine.train.run trains directly; the packed
 corpus is the original one; budgets, tampered records and bad arguments are handled."""
 
 import io
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit import data, resume, train
-from kit.config import RunConfig
-from kit.store import RunStore, run_id
+from kit.engine import data, resume, train
+from kit.engine.config import RunConfig
+from kit.engine.store import RunStore, run_id
 
 from conftest import comparable
 
@@ -79,7 +79,7 @@ def trained(tmp_path_factory, corpus_dir):
 
 @pytest.fixture(scope="module")
 def direct(tmp_path_factory, corpus_dir) -> dict:
-    """The same runs trained here with kit.train.run: {id: record}."""
+    """The same runs trained here with kit.engine.train.run: {id: record}."""
     store = RunStore(tmp_path_factory.mktemp("direct"))
     corpus = data.load_corpus(corpus_dir)
     return {r["id"]: r for r in (train.run(c, corpus=corpus, store=store) for c in CONFIGS)}

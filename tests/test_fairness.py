@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kit import fairness, noise
+from kit.chapters import fairness
+from kit.fit import noise
 
 
 def runs(rows):
@@ -120,7 +121,7 @@ def test_win_counts_resolve_each_pair_by_its_own_interval():
 
 def test_mean_gap_intervals_cover_at_their_level():
     # Simulated grids: 3 sparse runs against one shared dense run, noise estimated from 5 seeds at
-    # 2 points (dof 8) as in kit.grids.SEEDS; 95% intervals must cover the true mean gap ~95% of the time.
+    # 2 points (dof 8) as in kit.engine.grids.SEEDS; 95% intervals must cover the true mean gap ~95% of the time.
     rng = np.random.default_rng()
     sigma_true, true_gaps, reps, covered = 0.02, np.array([0.03, 0.05, 0.07]), 1000, 0
     pairs = pd.DataFrame({"id": ["s1", "s2", "s3"], "references": [("d",)] * 3, "weights": [(1.0,)] * 3})

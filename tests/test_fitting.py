@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kit import fitting, paper
-from kit.fitting import LOG_FORMS, bootstrap, fit, huber, intervals, profile_threshold
-from kit.fitting import fit_intervals as intervals_of
+from kit.fit import fitting, paper
+from kit.fit.fitting import LOG_FORMS, bootstrap, fit, huber, intervals, profile_threshold
+from kit.fit.fitting import fit_intervals as intervals_of
 from kit.laws import COEFF_NAMES, TABLE7, avg_param_law, dense_law, gain, s_opt, sparse_law
 
 def table1_grid(coeffs, noise, seed=0):

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import journey, noise
+from kit.chapters import journey
+from kit.fit import noise
 
 
 def sweep(loss_at):

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import lawfit, laws
+from kit.fit import lawfit
+from kit import laws
 from kit.laws import COEFF_NAMES, TABLE7
 
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize
 
-from kit import laws, paper
+from kit import laws
+from kit.fit import paper
 from kit.laws import TABLE7
-from kit.schedules import sparsity_at
+from kit.laws.schedules import sparsity_at
 
 SPARSITY_KEYS = ("a_S", "b_S", "c_S", "b_N")
 

@@ -2,10 +2,10 @@ import inspect
 
 import pytest
 
-from kit import data, grids, memory, model
-from kit.config import ConfigError, RunConfig
-from kit.store import RunStore
-from kit.sweep import check_sweep
+from kit.engine import data, grids, memory, model
+from kit.engine.config import ConfigError, RunConfig
+from kit.engine.store import RunStore
+from kit.engine.sweep import check_sweep
 
 GiB = 2**30
 
@@ -99,7 +99,7 @@ def test_check_sweep_lists_a_config_too_large_or_of_the_wrong_size_before_traini
 
 
 def book_configs() -> list[RunConfig]:
-    """Every config of the book's grids (kit.grids), sparsified continuations of the pretraining grid included."""
+    """Every config of the book's grids (kit.engine.grids), sparsified continuations of the pretraining grid included."""
     configs = []
     for name, grid in inspect.getmembers(grids, inspect.isfunction):
         if name.endswith("_grid") and name != "sparsify_grid":

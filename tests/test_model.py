@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from kit import model
-from kit.config import RunConfig
+from kit.engine import model
+from kit.engine.config import RunConfig
 
 SHAPE = model.Shape(d_model=16, n_layers=2, seq_len=8)
 
@@ -151,7 +151,7 @@ def test_size_row_counts_what_a_run_trains():
 
 @pytest.mark.parametrize("heads,head_dim,scale", [(1, 16, 1.0), (1, 48, 8.0), (4, 32, 3.0), (2, 16, 30.0)])
 def test_attention_matches_engine_v2_in_value_and_gradient(heads, head_dim, scale):
-    """kit.model.causal_attention (custom backward) against the v2 formulation, to float32
+    """kit.engine.model.causal_attention (custom backward) against the v2 formulation, to float32
     precision: outputs, and the gradients of a random projection of them, for all of q, k, v,
     on random inputs of several scales (large scores make the softmax peaked)."""
     keys = jax.random.split(jax.random.PRNGKey(heads * 100 + head_dim), 4)

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import laws, nm_sparsity
+from kit import laws
+from kit.chapters import nm_sparsity
 from kit.laws import TABLE7
 
 

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kit import noise
+from kit.engine.store import CONFIG_FIELDS
+from kit.fit import noise
 
 
 def test_t_interval_is_student_t():
@@ -51,13 +52,13 @@ def test_average_seeds_makes_one_point_per_config():
     frame = pd.DataFrame({"n_nonzero": [10, 10, 10, 20, 10], "sparsity": [0.5, 0.5, 0.5, 0.5, 0.0],
                           "nm": [None] * 5, "seed": [0, 1, 2, 0, 0], "id": list("abcde"),
                           "loss": [2.0, 2.3, 2.6, 1.0, 3.0], "N_avg": [15.0, 15.0, 15.0, 30.0, 10.0]})
-    points = noise.average_seeds(frame, ["loss", "N_avg"])
+    points = noise.average_seeds(frame, CONFIG_FIELDS, ["loss", "N_avg"])
     assert points.id.tolist() == ["a", "d", "e"]  # the first run of each config, in order
     assert points.loss.tolist() == pytest.approx([2.3, 1.0, 3.0])
     assert points.seeds.tolist() == [3, 1, 1]
-    assert noise.config_key(frame).nunique() == 3
+    assert noise.config_key(frame, CONFIG_FIELDS).nunique() == 3
     with pytest.raises(ValueError, match="lacks columns"):
-        noise.average_seeds(frame, ["N"])
+        noise.average_seeds(frame, CONFIG_FIELDS, ["N"])
 
 
 @pytest.mark.parametrize("seed", range(3))

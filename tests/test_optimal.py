@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import fairness, laws, optimal, plan
+from kit.chapters import fairness, optimal
+from kit import laws
+from kit.planner import plan
 from kit.laws import TABLE7
 
 

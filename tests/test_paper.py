@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit import paper
+from kit.fit import paper
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,9 +1,7 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from kit import params
+from kit.report import params
 
 
 def test_good_values_come_back_normalised(tmp_path):
@@ -111,7 +109,7 @@ def injected(**values) -> str:
 
 
 def test_a_parameter_the_notebook_does_not_declare_is_refused_naming_the_nearest_and_all():
-    history = ["", "import os", PARAMETERS_CELL, injected(famly="vit", n_boot=50), "from kit import params"]
+    history = ["", "import os", PARAMETERS_CELL, injected(famly="vit", n_boot=50), "from kit.report import params"]
     assert params.unknown_injected(history) == [("famly", "vit", ["family", "n_boot", "runs_dir"])]
     with pytest.raises(ValueError) as error:
         params.check_injected(history)
@@ -123,7 +121,7 @@ def test_a_parameter_the_notebook_does_not_declare_is_refused_naming_the_nearest
 
 def test_declared_parameters_and_runs_without_papermill_pass():
     params.check_injected(["", PARAMETERS_CELL, injected(family="vit", n_boot=50, runs_dir="/tmp")])
-    params.check_injected(["", PARAMETERS_CELL, "from kit import params"])  # nothing injected
+    params.check_injected(["", PARAMETERS_CELL, "from kit.report import params"])  # nothing injected
     params.check_injected([])
     params.check_injected()  # outside IPython: nothing to check
     # papermill puts its cell first when a notebook has no parameters cell: nothing to compare with
@@ -136,12 +134,12 @@ def test_the_last_injected_cell_counts():
 
 
 def test_papermill_run_with_a_misspelled_parameter_stops_at_the_import_of_kit_params(tmp_path):
-    """End to end, as a chapter runs: papermill's own injected cell, then the cell importing kit.params."""
+    """End to end, as a chapter runs: papermill's own injected cell, then the cell importing kit.report.params."""
     papermill = pytest.importorskip("papermill")
     import nbformat
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell(PARAMETERS_CELL, metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("from kit import params\n\nn_boot = params.positive_int('n_boot', n_boot)"),
+        nbformat.v4.new_code_cell("from kit.report import params\n\nn_boot = params.positive_int('n_boot', n_boot)"),
         nbformat.v4.new_code_cell("open('ran', 'w').write(family)")],
         metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
                   "language_info": {"name": "python"}})

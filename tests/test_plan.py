@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import cli, corelaw, fitting, lawfit, laws, paper, plan
+from kit import cli, laws
+from kit.chapters import corelaw
+from kit.fit import fitting, lawfit, paper
+from kit.planner import plan
 from kit.laws import TABLE7
-from kit.plan import Run, SpeedupCurve
+from kit.planner.plan import Run, SpeedupCurve
 
 T5, VIT = TABLE7["t5"], TABLE7["vit"]
 SPARSITY_KEYS = ("a_S", "b_S", "c_S", "b_N")
@@ -232,7 +235,7 @@ def test_parse_run():
 
 
 def planned(capsys, *runs, **options):
-    """`python -m kit plan` on runs with options (kit.plan.OPTIONS' names), as JSON."""
+    """`python -m kit plan` on runs with options (kit.planner.plan.OPTIONS' names), as JSON."""
     assert plan.command(argparse.Namespace(run=list(runs), json=True, **options)) == 0, capsys.readouterr().err
     return json.loads(capsys.readouterr().out)
 
@@ -422,7 +425,7 @@ def test_a_speed_table_of_ones_own_is_a_cost_model(tmp_path, capsys):
 @pytest.mark.parametrize("table, message", [
     ({**SPEED_TABLE, "date": "March 2025"}, "date 'March 2025' is not an ISO date"),
     ({**SPEED_TABLE, "hardware": ""}, "hardware must be a non-empty string"),
-    ({k: v for k, v in SPEED_TABLE.items() if k != "date"}, "neither kit.sparse_speed measurements nor a speed table"),
+    ({k: v for k, v in SPEED_TABLE.items() if k != "date"}, "neither kit.planner.sparse_speed measurements nor a speed table"),
     ({**SPEED_TABLE, "S": ["half"], "speedup": [2.0]}, "S and speedup must be lists of numbers"),
     ({**SPEED_TABLE, "S": [0.9, 0.5]}, "must increase strictly"),
 ])

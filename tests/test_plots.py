@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import plots
+from kit.report import plots
 
 
 @pytest.fixture

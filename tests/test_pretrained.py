@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import laws, pretrained
+from kit import laws
+from kit.chapters import pretrained
 from kit.laws import TABLE7
 
 T5 = TABLE7["t5"]

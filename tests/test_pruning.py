@@ -6,14 +6,15 @@ import numpy as np
 import optax
 import pytest
 
-from kit import model, pruning, schedules
-from kit.config import RunConfig
+from kit.engine import model, pruning
+from kit.laws import schedules
+from kit.engine.config import RunConfig
 
 KERNELS = {"qkv": (8, 24), "out": (8, 8), "up": (8, 32), "down": (32, 8)}
 
 
 def toy_params(seed=0):
-    """Dense-kernel-shaped params named like kit.model's, plus a non-prunable LayerNorm scale."""
+    """Dense-kernel-shaped params named like kit.engine.model's, plus a non-prunable LayerNorm scale."""
     rng = np.random.default_rng(seed)
     params = {name: {"kernel": jnp.asarray(rng.normal(size=shape), jnp.float32)} for name, shape in KERNELS.items()}
     params["ln"] = {"scale": jnp.ones(8)}

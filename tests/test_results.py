@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit import results
-from kit.claims import Claim
+from kit.report import results
+from kit.report.claims import Claim
 
 
 def claim(key, paper="Frantar et al. 2024", verdict="holds", **changes):
@@ -36,7 +36,7 @@ def test_write_with_no_results_dir_writes_nothing(tmp_path, monkeypatch):
 @pytest.mark.parametrize("chapter, claims, message", [
     ("../01", [], r"chapter '../01': use the notebook's file name"),
     ("01", [claim("a"), claim("a")], r"claim keys \['a'\] appear more than once"),
-    ("01", [{"key": "a"}], r"claims must be kit.claims.Claim; got \['dict'\]"),
+    ("01", [{"key": "a"}], r"claims must be kit.report.claims.Claim; got \['dict'\]"),
 ])
 def test_write_refuses_bad_input(tmp_path, chapter, claims, message):
     with pytest.raises(ValueError, match=message):

@@ -1,4 +1,4 @@
-"""kit.resume: a run killed with SIGKILL mid-way and rerun ends in the record of an uninterrupted run."""
+"""kit.engine.resume: a run killed with SIGKILL mid-way and rerun ends in the record of an uninterrupted run."""
 
 import json
 import os
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit import resume, train
-from kit.config import RunConfig
-from kit.store import RunStore
+from kit.engine import resume, train
+from kit.engine.config import RunConfig
+from kit.engine.store import RunStore
 
 from conftest import comparable
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = RunConfig(n_nonzero=1536, sparsity=0.75, n_layers=2, seq_len=16, batch_size=8, tokens=512 * 8 * 16,
                    eval_tokens=1024, lr=1e-2)
 def train_in_subprocess(store: Path, env: dict) -> subprocess.Popen:
-    code = ("import sys; from kit import train; from kit.config import RunConfig; from kit.store import RunStore;"
+    code = ("import sys; from kit.engine import train; from kit.engine.config import RunConfig; from kit.engine.store import RunStore;"
             f"train.run(RunConfig.from_dict({CONFIG.to_dict()!r}), store=RunStore(sys.argv[1]))")
     return subprocess.Popen([sys.executable, "-c", code, str(store)], cwd=ROOT, env={**os.environ, **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

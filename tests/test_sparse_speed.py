@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from kit import plan, sparse_speed
-from kit.sparse_speed import Layer
+from kit.planner import plan, sparse_speed
+from kit.planner.sparse_speed import Layer
 
 TINY = {"tiny": Layer(d_in=8, d_out=32, tokens=16), "wide": Layer(d_in=16, d_out=8, tokens=4)}
 
@@ -90,7 +90,7 @@ def test_bad_measurement_requests():
                                  repeats=1, min_time=1e-4)
     with pytest.raises(ValueError, match="no unstructured measurements of implementation='scipy-csr' at layer='t5-base'"):
         sparse_speed.curve(frame, "scipy-csr", "t5-base", sparse_speed.machine())
-    with pytest.raises(ValueError, match="not a file of kit.sparse_speed measurements"):
+    with pytest.raises(ValueError, match="not a file of kit.planner.sparse_speed measurements"):
         sparse_speed.load("/nonexistent/speed.json")
     with pytest.raises(ValueError, match="speedup file '/nonexistent/speed.json': not a readable JSON file"):
         sparse_speed.read_curve("/nonexistent/speed.json")
@@ -112,7 +112,7 @@ def test_the_stored_measurements_cover_every_kernel_layer_and_mask():
 
 
 def test_time_pair_times_the_dense_kernel_in_full_before_the_sparse_one():
-    # Timed alternately, a slow sparse kernel slowed the dense one after it (kit.sparse_speed.time_pair).
+    # Timed alternately, a slow sparse kernel slowed the dense one after it (kit.planner.sparse_speed.time_pair).
     calls = []
     seconds = sparse_speed.time_pair(lambda: calls.append("dense"), lambda: calls.append("sparse"),
                                      repeats=3, min_time=1e-4)
@@ -142,6 +142,6 @@ def test_a_speed_table_is_one_curve_with_its_provenance(tmp_path):
     assert curve == plan.SpeedupCurve("cusparselt-2:4", (0.5, 0.75), (1.6, 1.9), "NVIDIA A100-SXM4-80GB",
                                       "cuSPARSELt 0.6", "4096 -> 16384, 8192 tokens", "2025-03-01")
     (tmp_path / "bad.json").write_text(json.dumps({**table, "note": "x"}))
-    with pytest.raises(ValueError, match="neither kit.sparse_speed measurements nor a speed table with exactly the keys "
+    with pytest.raises(ValueError, match="neither kit.planner.sparse_speed measurements nor a speed table with exactly the keys "
                                          "kernel, hardware, backend, layer, date, S, speedup"):
         sparse_speed.read_curve(tmp_path / "bad.json")

@@ -6,8 +6,8 @@ import stat
 import numpy as np
 import pytest
 
-from kit.config import RunConfig
-from kit.store import RunStore, StoreError, run_id
+from kit.engine.config import RunConfig
+from kit.engine.store import RunStore, StoreError, run_id
 
 FP = "f" * 64
 BASE = RunConfig(tokens=16 * 4 * 20, seq_len=16, batch_size=4, eval_tokens=256)
@@ -122,7 +122,7 @@ def test_checkpoint_path_and_default_root(tmp_path):
     store = RunStore(tmp_path)
     path = store.checkpoint_path("0123456789abcdef")
     assert path == tmp_path / "ckpt" / "0123456789abcdef.npz" and path.parent.is_dir()
-    assert RunStore().root.name == "runs" and (RunStore().root.parent / "kit" / "store.py").is_file()
+    assert RunStore().root.name == "runs" and (RunStore().root.parent / "kit" / "engine" / "store.py").is_file()
 
 
 def test_int_and_float_values_of_a_float_field_give_one_run_id():
@@ -199,7 +199,7 @@ def test_a_record_whose_config_does_not_give_its_id_is_refused_by_every_read(tmp
     copied = dict(seed7, id=seed0["id"])  # copied into seed 0's file, its id edited to match the name
     store.path(seed0["id"]).write_text(json.dumps(copied))
     expected = (f"run record {store.path(seed0['id'])} id={seed0['id']!r} does not match its config and corpus "
-                f"fingerprint, which give {seed7['id']!r} (kit.store.run_id): an edited or copied record")
+                f"fingerprint, which give {seed7['id']!r} (kit.engine.store.run_id): an edited or copied record")
     for read in (lambda: store.get(seed0["id"]), store.records, store.frame):
         with pytest.raises(StoreError) as err:
             read()

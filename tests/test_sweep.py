@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit import data
-from kit.config import ConfigError, RunConfig
-from kit.store import RunStore, StoreError, run_id
-from kit.sweep import SweepError, grid, run_sweep
+from kit.engine import data
+from kit.engine.config import ConfigError, RunConfig
+from kit.engine.store import RunStore, StoreError, run_id
+from kit.engine.sweep import SweepError, grid, run_sweep
 
 from conftest import comparable
 
@@ -23,8 +23,8 @@ CONFIGS = [BASE.replace(seed=s) for s in range(8)]
 
 
 def fake_train(config, *, corpus, store):
-    """A cheap stand-in for kit.train.run: logs the seed it trains, then writes its record.
-    Seed 4 "diverges" and records itself as failed, as kit.train.run does."""
+    """A cheap stand-in for kit.engine.train.run: logs the seed it trains, then writes its record.
+    Seed 4 "diverges" and records itself as failed, as kit.engine.train.run does."""
     Path(store.root).mkdir(parents=True, exist_ok=True)
     with open(Path(store.root) / "trained.log", "a") as log:
         log.write(f"{config.seed}\n")
@@ -202,9 +202,9 @@ SWEEP_SCRIPT = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from test_sweep import CONFIGS, slow_train
-from kit.data import load_corpus
-from kit.store import RunStore
-from kit.sweep import run_sweep
+from kit.engine.data import load_corpus
+from kit.engine.store import RunStore
+from kit.engine.sweep import run_sweep
 run_sweep(CONFIGS, store=RunStore(sys.argv[2]), corpus=load_corpus(sys.argv[3]), train_fn=slow_train,
           progress=False)
 """
@@ -231,7 +231,7 @@ def test_killed_sweep_resumes_with_only_the_missing_runs(corpus_dir, corpus, sto
 
 def side_by_side_train(config, *, corpus, store):
     """fake_train run in a worker process, noting how many XLA threads that process has."""
-    from kit import threads
+    from kit.engine import threads
     record = fake_train(config, corpus=corpus if not isinstance(corpus, (str, type(None))) else data.load_corpus(corpus),
                         store=store)
     with open(Path(store.root) / "threads.log", "a") as log:

@@ -1,4 +1,4 @@
-"""kit.threads: the switch to single-threaded XLA, in a fresh process (it must precede JAX's backend)."""
+"""kit.engine.threads: the switch to single-threaded XLA, in a fresh process (it must precede JAX's backend)."""
 
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from kit import threads
+from kit.engine import threads
 
 ROOT = Path(__file__).resolve().parents[1]
 CORES = len(os.sched_getaffinity(0))
@@ -27,7 +27,7 @@ def test_one_thread_is_set_once_and_read_back(monkeypatch):
 def test_a_single_threaded_process_uses_about_one_core():
     """CPU time over wall time of a matmul loop stays at or below about one core with the switch
     (how far above one the default goes depends on the machine's load, so it is not asserted)."""
-    code = ("import sys, time, resource; from kit import threads\n"
+    code = ("import sys, time, resource; from kit.engine import threads\n"
             "if sys.argv[1] == 'one': threads.use_one_thread()\n"
             "import jax, jax.numpy as jnp\n"
             "a = jnp.ones((1024, 1024)); f = jax.jit(lambda a: a @ a @ a); f(a).block_until_ready()\n"
@@ -40,10 +40,10 @@ def test_a_single_threaded_process_uses_about_one_core():
 
 
 def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path):
-    """A parent process starts a pool worker (kit.threads.init_worker), writes its pid and is
+    """A parent process starts a pool worker (kit.engine.threads.init_worker), writes its pid and is
     killed with SIGKILL: the worker is gone within a few seconds."""
     code = ("import concurrent.futures as cf, multiprocessing, os, sys, time\n"
-            "from kit import threads\n"
+            "from kit.engine import threads\n"
             "pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'), initializer=threads.init_worker)\n"
             "print(pool.submit(os.getpid).result(), flush=True)\n"
             "time.sleep(600)\n")
@@ -61,7 +61,7 @@ def test_a_pool_pins_each_worker_to_a_core_of_its_own(tmp_path):
     """Twice as many workers as cores: each runs on one core with the one-thread flags, and the cores
     are dealt out in turn, two workers to each."""
     n = 2 * CORES
-    code = ("import os, time; from kit import threads\n"
+    code = ("import os, time; from kit.engine import threads\n"
             "def where(_):\n"
             "    time.sleep(0.2)\n"
             "    return os.getpid(), tuple(sorted(os.sched_getaffinity(0))), os.environ['XLA_FLAGS']\n"

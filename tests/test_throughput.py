@@ -1,10 +1,10 @@
-"""kit.throughput: the sweep's choice of runs side by side, from a measured table."""
+"""kit.engine.throughput: the sweep's choice of runs side by side, from a measured table."""
 
 import os
 
 import pytest
 
-from kit import throughput
+from kit.engine import throughput
 
 CORES = len(os.sched_getaffinity(0))
 

@@ -7,9 +7,10 @@ import pytest
 
 import optax
 
-from kit import data, laws, model, pruning, train
-from kit.config import ConfigError, RunConfig
-from kit.store import RunStore
+from kit.engine import data, model, pruning, train
+from kit import laws
+from kit.engine.config import ConfigError, RunConfig
+from kit.engine.store import RunStore
 
 STEPS = 200
 # A tiny model (2 layers of d_model 8: 1536 prunable weights) reading 128 tokens a step.

@@ -1,10 +1,10 @@
-"""kit.transient: the sparse-minus-dense gap's decay with training, fitted and bounded."""
+"""kit.chapters.transient: the sparse-minus-dense gap's decay with training, fitted and bounded."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from kit import transient
+from kit.chapters import transient
 
 X = 2.4e6 * 2.0 ** np.arange(6)  # the pilot's budgets: 2.4M to 77M tokens
 TRUE = dict(g_inf=-0.05, a=1000.0, gamma=0.6)  # +0.10 nats at 2.4M, +0.03 at 77M

@@ -1,0 +1,77 @@
+"""How many runs a sweep trains side by side, from a table of measured throughput per width.
+
+`make bench` measures, for a few model widths, the training steps per second of one run on all
+cores and of `lanes` single-threaded runs side by side (each in a process of its own, as a sweep
+runs them), and writes the table to data/engine/throughput.json with the machine it was measured
+on. A sweep (kit.engine.sweep.run_sweep) then trains each run in the way the table says pays at that
+run's width (the nearest measured width in log space): `lanes_for(d_model)` processes side by
+side, or one process on all cores. Without a table it trains one run at a time, as engine v2 did.
+A table measured on another machine (another core count) is not used. Starting the worker
+processes costs a few seconds (spawning Python, importing JAX, loading the compiled programs: about
+3 s at d_model 16-24 in `make bench`'s sweep section), so side by side pays only for runs of some
+length: `side_by_side` keeps a sweep in one process unless the runs that would go side by side
+take at least MIN_POOL_S on all cores.
+
+Table layout: {"machine": {...}, "measured": ISO date, "rows": [{"d_model": int, "steps": int,
+"lanes": {"1": steps/s of one run on all cores, "2": total steps/s of two one-thread runs}}]}.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+TABLE = Path(__file__).resolve().parents[2] / "data" / "engine" / "throughput.json"
+
+
+def load_table(path: Path | None = None) -> dict | None:
+    """The measured table (at `path`, default TABLE), or None if there is none or it was measured
+    on another core count."""
+    path = Path(path) if path is not None else TABLE
+    if not path.is_file():
+        return None
+    table = json.loads(path.read_text())
+    if table.get("machine", {}).get("cores") != len(os.sched_getaffinity(0)):
+        return None
+    return table
+
+
+def best_lanes(row: dict) -> int:
+    """The number of side-by-side runs with the most total steps per second in a table row."""
+    return int(max(row["lanes"], key=lambda k: row["lanes"][k]))
+
+
+MIN_POOL_S = 60.0  # side by side only for runs that take at least this long, together, on all cores
+
+
+def nearest_row(d_model: int, table: dict) -> dict:
+    """The table's row of the measured width nearest d_model in log space."""
+    return min(table["rows"], key=lambda r: abs(math.log(r["d_model"] / d_model)))
+
+
+def lanes_for(d_model: int, table: dict | None) -> int:
+    """Runs side by side that pay at width d_model: the best of the nearest measured width (in
+    log space); 1 without a table."""
+    if not table or not table.get("rows"):
+        return 1
+    return best_lanes(nearest_row(d_model, table))
+
+
+def side_by_side(widths_steps: list[tuple[int, int]], table: dict | None) -> list[int]:
+    """For runs given as (d_model, steps): how many side by side each is trained with, as the
+    table says pays at its width, or 1 for all when the runs that would go side by side take
+    less than MIN_POOL_S together on all cores (starting the workers would cost more than the
+    second core gives) or are fewer than two."""
+    lanes = [lanes_for(d, table) for d, _ in widths_steps]
+    side = [(d, n) for (d, n), k in zip(widths_steps, lanes) if k > 1]
+    seconds = sum(n / nearest_row(d, table)["lanes"]["1"] for d, n in side) if side else 0.0
+    return lanes if len(side) >= 2 and seconds >= MIN_POOL_S else [1] * len(lanes)
+
+
+def write_table(table: dict, path: Path | None = None) -> None:
+    """Write a measured table (see the module docstring for its layout) to `path`, default TABLE."""
+    path = Path(path) if path is not None else TABLE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(table, indent=1) + "\n")

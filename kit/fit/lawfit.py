@@ -1,0 +1,85 @@
+"""The book's fits of a scaling law to a family of runs, with intervals, in one call each.
+
+Chapters 2 to 6 fit Eq. 1 (and, in chapter 6, the dense laws) to the authors' runs and to ours
+with the settings below; `fit_family` is that fit and `fit_with_intervals` adds kit.fit.fitting's
+intervals (the hull of a bootstrap and a profile likelihood, see kit.fit.fitting) for every
+coefficient and for the quantities the book reports: gains (Eq. 7), losses at held-out points
+(Eq. 1, e.g. T5-XL) and optimal sparsities (Eq. 6, dense costs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from . import fitting
+from kit import laws
+
+# kit.fit.fitting.fit's loss settings per family of runs.
+FAMILIES = {
+    "t5": dict(log_loss=True, delta=1e-3),  # Frantar et al. T5/C4: Huber loss of log L (Section 3.2)
+    "vit": dict(log_loss=False, delta=1e-2),  # Frantar et al. ViT/JFT: Huber loss of L (Appendix C)
+    "nm": dict(log_loss=True, delta=1e-2),  # n:m sparsity (Section 4.1: delta 0.01), as chapter 4 fits it
+    "ours": dict(log_loss=True, delta=1e-3),  # our runs: the paper's T5 procedure
+}
+
+# The coefficients of each law `fit_family` takes (its other arguments are the runs' inputs).
+COEFFICIENTS = {
+    laws.sparse_law: laws.COEFF_NAMES,
+    laws.dense_law: ("a_N", "b_N", "a_D", "b_D", "c"),
+    laws.avg_param_law: ("a_N", "b_N", "a_D", "b_D", "c"),
+}
+
+GAIN_SPARSITIES = (0.5, 0.75, 0.875)  # Table 2's
+
+
+def fit_family(frame, family: str = "ours", *, law=laws.sparse_law, fixed: Mapping | None = None,
+               starts=16, seed=0) -> fitting.FitResult:
+    """`law` (Eq. 1 by default) fitted to the runs of `frame` with the family's settings
+    (FAMILIES), every coefficient not in `fixed` free, from `starts` random starts (or a
+    sequence of starting coefficients, see kit.fit.fitting.fit).
+
+    frame: a law frame, one row per run, with the law's inputs (S, N, D, or N_avg, D) and loss:
+    kit.fit.paper.load_t5(), kit.engine.store.law_frame(...).
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"family={family!r}: allowed {list(FAMILIES)}")
+    if law not in COEFFICIENTS:
+        raise ValueError(f"law {getattr(law, '__name__', law)!r}: allowed {[f.__name__ for f in COEFFICIENTS]}")
+    if "loss" not in frame:
+        raise ValueError(f"frame lacks a 'loss' column; it has {list(frame)}")
+    fixed = dict(fixed or {})
+    params = [c for c in COEFFICIENTS[law] if c not in fixed]
+    return fitting.fit(law, frame, frame["loss"], params, fixed=fixed, starts=starts, seed=seed, **FAMILIES[family])
+
+
+def derived_quantities(sparsities: Sequence[float] = GAIN_SPARSITIES, points: Mapping | None = None,
+                       optima: Mapping | None = None, flops_per_param_token=6) -> dict:
+    """The quantities the book reports, as kit.fit.fitting.fit_intervals takes them:
+    "gain(S)" for each sparsity (Eq. 7); "L(name)" for each point name -> (S, N, D) (Eq. 1, e.g.
+    kit.fit.paper.T5_XL or a held-out run); "S_opt(name)" for each name -> (N, C) (Eq. 6, dense
+    costs, flops_per_param_token FLOPs per parameter and token: 6, or 3 for T5)."""
+    derived = {f"gain({s:g})": ("gain", float(s)) for s in sparsities}
+    derived |= {f"L({name})": ("loss", *map(float, point)) for name, point in (points or {}).items()}
+    derived |= {f"S_opt({name})": ("s_opt", float(N), float(C), float(flops_per_param_token))
+                for name, (N, C) in (optima or {}).items()}
+    return derived
+
+
+@dataclasses.dataclass(frozen=True)
+class LawFit:
+    result: fitting.FitResult  # the fit (coefficients, objective, residuals)
+    intervals: pd.DataFrame  # kit.fit.fitting.fit_intervals' table: one row per coefficient and quantity
+
+
+def fit_with_intervals(frame, family: str = "ours", *, derived: Mapping | None = None, law=laws.sparse_law,
+                       fixed: Mapping | None = None, starts=16, n_boot=200, level=0.95, seed=0) -> LawFit:
+    """`fit_family`, then kit.fit.fitting.fit_intervals for every free coefficient and every quantity
+    of `derived` (e.g. derived_quantities(points={"T5-XL": (S, N, D)}); default: the gains at
+    GAIN_SPARSITIES for Eq. 1, none for the dense laws)."""
+    if derived is None:
+        derived = derived_quantities() if law is laws.sparse_law else {}
+    result = fit_family(frame, family, law=law, fixed=fixed, starts=starts, seed=seed)
+    return LawFit(result, fitting.fit_intervals(result, derived, n_boot=n_boot, level=level, seed=seed))

@@ -1,0 +1,188 @@
+"""Claims of the two papers that the book tests, and the rules that turn an interval into a verdict.
+
+A chapter states its rule in prose before it computes anything, computes an estimate and an
+interval, and calls one rule; the rule returns the verdict word and a one-sentence reason that
+gives the sign and size of the number and, when the verdict is "not resolved", the smallest
+effect the interval could have resolved ("within noise" alone is never a reason):
+
+    verdict, reason = claims.direction_verdict(gap, low, high, sign=+1, unit=" nats")
+    claim = claims.Claim("fair-size", "Frantar et al. 2024", "Sparse beats dense at equal N.",
+                         "fair-size", None, None, claims.interval_text(gap, low, high, unit=" nats"),
+                         verdict, "Holds if the 95% interval of the gap excludes 0 above.", reason,
+                         {"gap": gap, "low": low, "high": high})
+
+kit.report.results writes claims to a chapter's results file and builds the results page from them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+PAPERS = {
+    "Frantar et al. 2024": "Scaling Laws for Sparsely-Connected Foundation Models (ICLR 2024)",
+    "Jin et al. 2025": "The Journey Matters: Average Parameter Count over Pre-training Unifies Sparse "
+                       "and Dense Scaling Laws (ICLR 2025)",
+}
+VERDICTS = ("holds", "does not hold", "not resolved")
+_KEY = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+_LABEL = re.compile(r"[^\s<>`()]+")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a paper as the book tests it.
+
+    key: unique over the book (lower case, digits, - _ .); paper: a key of PAPERS; statement: the
+    claim in one sentence (MyST: $math$ allowed); section: the MyST label the chapter puts above
+    the section that tests it ("(label)=" before the heading); paper_value, authors_data, our_runs:
+    short formatted numbers ("1.59x", "1.77x [1.61, 1.92]", see interval_text), None where there is
+    none; verdict: one of VERDICTS; rule: the rule, fixed before looking, in one sentence; reason:
+    the sentence the rule returned; numbers: the raw numbers (floats) behind it, for tests."""
+
+    key: str
+    paper: str
+    statement: str
+    section: str
+    paper_value: str | None
+    authors_data: str | None
+    our_runs: str | None
+    verdict: str
+    rule: str
+    reason: str
+    numbers: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
+            raise ValueError(f"Claim key {self.key!r}: use lower-case letters, digits, '-', '_', '.'")
+        if self.paper not in PAPERS:
+            raise ValueError(f"Claim {self.key}: paper {self.paper!r} is not one of {list(PAPERS)}")
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"Claim {self.key}: verdict {self.verdict!r} is not one of {list(VERDICTS)}")
+        if not isinstance(self.section, str) or not _LABEL.fullmatch(self.section):
+            raise ValueError(f"Claim {self.key}: section {self.section!r} is not a MyST label "
+                             f"(the name in '(name)=' above the section's heading, no spaces)")
+        for name in ("statement", "rule", "reason"):
+            text = getattr(self, name)
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"Claim {self.key}: {name} must be a non-empty sentence; got {text!r}")
+        for name in ("paper_value", "authors_data", "our_runs"):
+            if not (getattr(self, name) is None or isinstance(getattr(self, name), str)):
+                raise ValueError(f"Claim {self.key}: {name} must be a formatted string or None; "
+                                 f"got {getattr(self, name)!r}")
+        if not isinstance(self.numbers, dict):
+            raise ValueError(f"Claim {self.key}: numbers must be a dict of name -> float; got {self.numbers!r}")
+        try:
+            numbers = {str(k): float(v) for k, v in self.numbers.items() if not isinstance(v, bool)}
+        except (TypeError, ValueError):
+            numbers = None
+        if numbers is None or len(numbers) != len(self.numbers):
+            raise ValueError(f"Claim {self.key}: numbers must map names to numbers; got {self.numbers!r}")
+        object.__setattr__(self, "numbers", numbers)
+
+
+def verb(verdict: str) -> str:
+    """A verdict as the predicate of a sentence: "holds", "does not hold", "is not resolved", so
+    that "the claim {verb(v)}" reads for every verdict."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict={verdict!r}: allowed {VERDICTS}")
+    return "is not resolved" if verdict == "not resolved" else verdict
+
+
+def interval_text(estimate, low=None, high=None, fmt=".3g", unit="") -> str:
+    """An estimate and its interval as the book prints them: interval_text(1.77, 1.61, 1.92,
+    unit="x") -> "1.77x [1.61, 1.92]". fmt is a format spec for all three numbers ("+.3f" for
+    signed differences); unit is appended to the estimate as given (" nats", "x", "%")."""
+    text = f"{format(float(estimate), fmt)}{unit}"
+    if low is None and high is None:
+        return text
+    return f"{text} [{format(float(low), fmt)}, {format(float(high), fmt)}]"
+
+
+def _checked(estimate, low, high):
+    values = [float(v) for v in (estimate, low, high)]
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"estimate, low, high must be finite numbers; got {estimate!r}, {low!r}, {high!r}")
+    if values[1] > values[2]:
+        raise ValueError(f"interval [{low!r}, {high!r}]: low must not exceed high")
+    return values
+
+
+def _capital(text):
+    return text[:1].upper() + text[1:]
+
+
+def direction_verdict(estimate, low, high, sign, *, quantity="the difference", unit="", fmt="+.3g"):
+    """Does a difference have the sign a claim says? sign is +1 (the claim: positive) or -1.
+
+    Holds if the interval [low, high] excludes 0 on the side of `sign`, does not hold if it excludes
+    0 on the other side, and is not resolved if it contains 0 (an end exactly at 0 counts as
+    containing it); then the reason gives the interval's half-width, the smallest effect an
+    interval this wide could have told from 0. Returns (verdict, one-sentence reason)."""
+    estimate, low, high = _checked(estimate, low, high)
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be +1 (the claim says positive) or -1 (negative); got {sign!r}")
+    said = interval_text(estimate, low, high, fmt, unit)
+    claimed, other = ("positive", "negative") if sign > 0 else ("negative", "positive")
+    if low > 0 or high < 0:
+        side = "positive" if low > 0 else "negative"
+        if side == claimed:
+            return "holds", f"{_capital(quantity)} is {said}: {side}, as claimed (the interval excludes 0)."
+        return "does not hold", (f"{_capital(quantity)} is {said}: {side}, against the claim "
+                                 f"(the interval excludes 0 on the {side} side).")
+    half = format((high - low) / 2, fmt.replace("+", ""))
+    return "not resolved", (f"{_capital(quantity)} is {said}: the interval contains 0, so its sign is not "
+                            f"resolved; at this noise only effects larger than about {half}{unit} "
+                            f"(the interval's half-width) could be.")
+
+
+def equivalence_verdict(estimate, low, high, margin, *, quantity="the difference", unit="", fmt="+.3g"):
+    """Is a difference negligible, |difference| < margin, as a claim says (e.g. two laws fit
+    equally well)?
+
+    Holds if the whole interval lies inside (-margin, margin), does not hold if the whole interval
+    lies outside [-margin, margin], and is not resolved if it straddles a margin; then the reason
+    gives the smallest margin the interval would support, max(|low|, |high|). Returns (verdict,
+    one-sentence reason)."""
+    estimate, low, high = _checked(estimate, low, high)
+    if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin > 0):
+        raise ValueError(f"margin must be a positive number (the largest negligible difference); got {margin!r}")
+    said = interval_text(estimate, low, high, fmt, unit)
+    plain = fmt.replace("+", "")
+    bound = f"±{format(margin, plain)}{unit}"
+    if -margin < low and high < margin:
+        return "holds", f"{_capital(quantity)} is {said}: the whole interval lies within the margin {bound}."
+    if low > margin or high < -margin:
+        return "does not hold", (f"{_capital(quantity)} is {said}: the whole interval lies beyond the margin "
+                                 f"{bound}, so the difference is not negligible.")
+    needed = format(max(abs(low), abs(high)), plain)
+    return "not resolved", (f"{_capital(quantity)} is {said}: the interval straddles the margin {bound}; "
+                            f"at this noise it would support a margin of ±{needed}{unit} at the smallest.")
+
+
+def contains_verdict(estimate, low, high, value, *, max_width=None, quantity="our estimate", unit="", fmt=".3g"):
+    """Is the paper's value consistent with ours: is `value` inside our interval [low, high]?
+
+    Holds if it is (and, when max_width is given, the interval is at most max_width wide); does
+    not hold if the value lies outside, and the reason says by how much; not resolved if the value
+    is inside an interval wider than max_width, too wide to test the claim. Returns (verdict,
+    one-sentence reason)."""
+    estimate, low, high = _checked(estimate, low, high)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"value must be a finite number (the paper's); got {value!r}")
+    said = interval_text(estimate, low, high, fmt, unit)
+    paper = f"the paper's {format(value, fmt)}{unit}"
+    width = format(high - low, fmt)
+    if value < low or value > high:
+        distance = format(low - value if value < low else value - high, fmt)
+        where = "below" if value < low else "above"
+        return "does not hold", (f"{_capital(quantity)} is {said}: {paper} lies {distance}{unit} {where} "
+                                 f"the interval.")
+    if max_width is not None and high - low > max_width:
+        return "not resolved", (f"{_capital(quantity)} is {said}: the interval contains {paper} but is "
+                                f"{width}{unit} wide, wider than the {format(max_width, fmt)}{unit} the rule "
+                                f"allows, so it cannot test the claim.")
+    return "holds", (f"{_capital(quantity)} is {said}: the interval contains {paper}; it is {width}{unit} wide, "
+                     f"so it does not tell apart values closer than that.")

@@ -1,0 +1,341 @@
+"""Checks of a chapter's parameters, run in the cell after the parameters cell, before any work.
+
+Each function checks one parameter and returns it normalised (whole numbers as int, lists as
+lists, folders as Path), or raises ValueError with one line: the parameter, its value and what is
+allowed, e.g. "n_boot = 0: need a whole number >= 1". A chapter reassigns its parameters:
+
+    runs_dir = params.existing_dir("runs_dir", runs_dir)
+    sparsities = params.sparsity_list("sparsities", sparsities)
+    n_boot = params.positive_int("n_boot", n_boot)
+
+Importing this module there also checks the parameters' names (`check_injected`): papermill (`-p
+famly vit`) injects the parameters it is given as a cell right after the parameters cell, and only
+warns about a name the notebook does not declare, so a misspelled parameter would run every
+default; kit.report.params refuses it instead, naming the parameters the chapter has.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import math
+import sys
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+
+from kit.engine.config import RunConfig
+
+
+def _plain(value):
+    """numpy scalars and arrays as Python numbers and lists, so that messages read [0.5, 1.0]."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _show(value) -> str:
+    text = " ".join(repr(_plain(value)).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _fail(name, value, allowed):
+    raise ValueError(f"{name} = {_show(value)}: {allowed}")
+
+
+def _whole(value):
+    """value as an int if it is a whole number (an int, or a float such as 1e6), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _number(value):
+    """value as a float if it is a finite real number (not a bool), else None."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _items(name, value, example):
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not value:
+        _fail(name, value, f"need a non-empty list, e.g. {example}")
+    return list(value)
+
+
+def _distinct(name, value, items):
+    twice = sorted({x for x in items if items.count(x) > 1})
+    if twice:
+        _fail(name, value, f"{twice[0]!r} appears more than once; list each value once")
+    return items
+
+
+def positive_int(name, value, minimum=1) -> int:
+    """A whole number >= minimum (default 1): n_boot, n_starts, a size or a token budget."""
+    whole = _whole(value)
+    if whole is None or whole < minimum:
+        _fail(name, value, f"need a whole number >= {minimum}")
+    return whole
+
+
+def positive_int_list(name, value, minimum=1) -> list[int]:
+    """A non-empty list of distinct whole numbers >= minimum (default 1), e.g. n_nonzero."""
+    items = _items(name, value, "[6912, 13824]")
+    for item in items:
+        whole = _whole(item)
+        if whole is None or whole < minimum:
+            _fail(name, value, f"{_show(item)} is not a whole number >= {minimum}; every entry must be")
+    return _distinct(name, value, [_whole(item) for item in items])
+
+
+def token_budgets(name, value) -> list[int]:
+    """A non-empty list of distinct token budgets D, whole numbers >= 1 (1e6 is read as 1000000).
+    Whether the corpus holds them is checked per run by kit.engine.data before training."""
+    items = _items(name, value, "[500_000, 1_000_000]")
+    for item in items:
+        whole = _whole(item)
+        if whole is None or whole < 1:
+            _fail(name, value, f"{_show(item)} is not a token budget; every budget must be a whole number "
+                               f"of tokens >= 1")
+    return _distinct(name, value, [_whole(item) for item in items])
+
+
+def seed(name, value) -> int:
+    """A random seed: a whole number >= 0."""
+    return positive_int(name, value, minimum=0)
+
+
+def seed_list(name, value) -> list[int]:
+    """A non-empty list of distinct seeds, whole numbers >= 0."""
+    return positive_int_list(name, value, minimum=0)
+
+
+def sparsity(name, value) -> float:
+    """A sparsity S in [0, 1) (the fraction of prunable weights that are zero; 1 would leave none)."""
+    number = _number(value)
+    if number is None or not 0.0 <= number < 1.0:
+        _fail(name, value, "need a sparsity in [0, 1)")
+    return number
+
+
+def sparsity_list(name, value) -> list[float]:
+    """A non-empty list of distinct sparsities, each in [0, 1)."""
+    items = _items(name, value, "[0.0, 0.5, 0.75]")
+    for item in items:
+        number = _number(item)
+        if number is None or not 0.0 <= number < 1.0:
+            _fail(name, value, f"{_show(item)} is not a sparsity in [0, 1); every entry must be")
+    return _distinct(name, value, [float(item) for item in items])
+
+
+def probability(name, value) -> float:
+    """A probability strictly between 0 and 1, e.g. the coverage level of an interval (0.95)."""
+    number = _number(value)
+    if number is None or not 0.0 < number < 1.0:
+        _fail(name, value, "need a probability strictly between 0 and 1, e.g. 0.95")
+    return number
+
+
+def fraction(name, value) -> float:
+    """A fraction in [0, 1], e.g. where a pruning window starts or ends, as a share of training."""
+    number = _number(value)
+    if number is None or not 0.0 <= number <= 1.0:
+        _fail(name, value, "need a fraction in [0, 1]")
+    return number
+
+
+def fraction_list(name, value) -> list[float]:
+    """A non-empty list of distinct fractions, each in [0, 1]."""
+    items = _items(name, value, "[0.0, 0.25, 0.5]")
+    for item in items:
+        number = _number(item)
+        if number is None or not 0.0 <= number <= 1.0:
+            _fail(name, value, f"{_show(item)} is not a fraction in [0, 1]; every entry must be")
+    return _distinct(name, value, [float(item) for item in items])
+
+
+def increasing_pair(name, value) -> tuple[float, float]:
+    """A range [low, high] of two finite numbers with low < high, e.g. log10 of N for a map."""
+    items = value.tolist() if isinstance(value, np.ndarray) else value
+    if not isinstance(items, (list, tuple)) or len(items) != 2 or any(_number(v) is None for v in items) \
+            or not float(items[0]) < float(items[1]):
+        _fail(name, value, "need a pair [low, high] of finite numbers with low < high")
+    return float(items[0]), float(items[1])
+
+
+def choice(name, value, allowed) -> str:
+    """One of the allowed values."""
+    if value not in allowed:
+        _fail(name, value, f"need one of {list(allowed)}")
+    return value
+
+
+def choice_list(name, value, allowed) -> list:
+    """A non-empty list of distinct values, each one of the allowed values."""
+    items = _items(name, value, list(allowed)[:2])
+    for item in items:
+        if item not in allowed:
+            _fail(name, value, f"{_show(item)} is not one of {list(allowed)}; every entry must be")
+    return _distinct(name, value, items)
+
+
+def nm_patterns(name, value) -> list[tuple[int, int]]:
+    """A non-empty list of distinct n:m patterns [n, m], whole numbers with 1 <= n < m (keep n of
+    every m weights; sparsity 1 - n/m)."""
+    items = _items(name, value, "[[2, 4], [1, 4]]")
+    out = []
+    for item in items:
+        pair = [_whole(v) for v in item] if isinstance(item, (list, tuple)) and len(item) == 2 else [None]
+        if None in pair or not 1 <= pair[0] < pair[1]:
+            _fail(name, value, f"{_show(item)} is not an n:m pattern [n, m] with whole numbers 1 <= n < m")
+        out.append(tuple(pair))
+    return _distinct(name, value, out)
+
+
+def number_dicts(name, value, keys) -> list[dict]:
+    """A non-empty list of dicts whose keys are among `keys` and whose values are finite positive
+    numbers (None allowed, meaning "to be chosen"), e.g. runs to compare [{"N": 1e9, "D": 2e10}]."""
+    items = _items(name, value, [{k: 1.0 for k in list(keys)[:2]}])
+    for item in items:
+        if not isinstance(item, dict) or not item:
+            _fail(name, value, f"{_show(item)} is not a non-empty dict with keys among {list(keys)}")
+        unknown = sorted(set(item) - set(keys))
+        if unknown:
+            _fail(name, value, f"{_show(item)} has keys {unknown}; allowed {list(keys)}")
+        bad = [k for k, v in item.items() if v is not None and not (_number(v) is not None and v > 0)]
+        if bad:
+            _fail(name, value, f"{_show(item)}: {bad[0]} must be a finite number > 0 (or None)")
+    return [dict(item) for item in items]
+
+
+def existing_dir(name, value) -> Path | None:
+    """An existing folder, or None (the chapter's default, e.g. the repository's runs/). A folder
+    that does not exist is an error: a mistyped runs_dir must not start a silent retrain."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, Path)) or not Path(value).is_dir():
+        _fail(name, value, "no such folder; need an existing folder, or None for the default")
+    return Path(value)
+
+
+def existing_path(name, value) -> Path | None:
+    """An existing file or folder (e.g. a corpus: a text file, or a folder of .txt/.md files),
+    or None for the default."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, Path)) or not Path(value).exists():
+        _fail(name, value, "no such file or folder; need an existing path, or None for the default")
+    return Path(value)
+
+
+def corpus(name, value) -> str | Path | None:
+    """A corpus: None (the default, Shakespeare), a named corpus ('shakespeare', or one read from
+    pinned wheels such as 'pycode', kit.engine.data), or an existing text file or folder."""
+    from kit.engine.data import DEFAULT, WHEEL_CORPORA
+    if value in (DEFAULT, *WHEEL_CORPORA):
+        return value
+    if isinstance(value, str) and not value.strip():
+        _fail(name, value, f"an empty name; need None, {DEFAULT!r}, one of {list(WHEEL_CORPORA)} or an existing path")
+    try:
+        return existing_path(name, value)
+    except ValueError:
+        _fail(name, value, f"no such corpus; need None, {DEFAULT!r}, one of {list(WHEEL_CORPORA)}, or an existing "
+                           f"text file or folder")
+
+
+def output_dir(name, value) -> Path | None:
+    """A folder to write to (created when needed; e.g. results_dir), or None to write nothing."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, Path)) or not str(value) or (Path(value).exists() and not Path(value).is_dir()):
+        _fail(name, value, "need a folder path (created if missing, not an existing file), or None")
+    return Path(value)
+
+
+def config_fields(name, value) -> dict:
+    """A dict of kit.engine.config.RunConfig fields to set on every run (e.g. {"seq_len": 16}); the
+    values are checked with each run's config, before training."""
+    fields = [f.name for f in dataclasses.fields(RunConfig)]
+    if not isinstance(value, dict):
+        _fail(name, value, 'need a dict of RunConfig fields, e.g. {"seq_len": 16}')
+    unknown = [key for key in value if key not in fields]
+    if unknown:
+        _fail(name, value, f"{unknown[0]!r} is not a RunConfig field; the fields are {', '.join(fields)}")
+    return dict(value)
+
+
+INJECTED_HEADER = "# Parameters"  # the first line of the cell papermill injects (its Python translator)
+
+
+def _assignments(source: str) -> dict | None:
+    """{name: value (or its source text)} of the top-level assignments of a cell, or None if it does
+    not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    out = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    try:
+                        out[target.id] = ast.literal_eval(node.value)
+                    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                        out[target.id] = ast.get_source_segment(source, node.value)
+    return out
+
+
+def unknown_injected(history: list[str]) -> list[tuple[str, object, list[str]]]:
+    """[(name, value, declared names)] for every parameter that papermill injected and the
+    notebook's parameters cell does not assign; [] if none (or nothing was injected).
+
+    `history`: the sources of the cells executed so far, in order (IPython's `In`): papermill's
+    injected cell starts with INJECTED_HEADER and runs right after the parameters cell. The last
+    injected cell counts."""
+    for k in range(len(history) - 1, 0, -1):
+        if history[k].lstrip().startswith(INJECTED_HEADER):
+            injected, declared = _assignments(history[k]), _assignments(history[k - 1])
+            if not injected or not declared:  # no parameters cell before it: papermill put it first
+                return []
+            return [(name, value, list(declared)) for name, value in injected.items() if name not in declared]
+    return []
+
+
+def check_injected(history: list[str] | None = None) -> None:
+    """Raise ValueError (one line) if papermill injected a parameter the notebook does not declare,
+    naming it, its value, the nearest declared name and all of them. `history`: the executed cells'
+    sources (default: this IPython kernel's `In`; outside IPython nothing is checked)."""
+    if history is None:
+        history = _kernel_history()
+    unknown = unknown_injected(history or [])
+    if unknown:
+        name, value, declared = unknown[0]
+        close = difflib.get_close_matches(name, declared, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        more = [u[0] for u in unknown[1:]]
+        others = f" (and {len(more)} more unknown: {', '.join(more)})" if more else ""
+        _fail(name, value, f"not a parameter of this notebook, so papermill would run every default{others}; "
+                           f"{hint}its parameters are {', '.join(declared)}")
+
+
+def _kernel_history() -> list[str] | None:
+    """The sources of the cells this IPython kernel ran (its `In`), or None outside IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    history = getattr(shell, "user_ns", {}).get("_ih") if shell is not None else None
+    return list(history) if isinstance(history, list) else None
+
+
+check_injected()  # chapters import kit.report.params in the cell right after the (injected) parameters
