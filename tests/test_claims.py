@@ -114,3 +114,15 @@ def test_verb_makes_every_verdict_a_predicate():
     assert [claims.verb(v) for v in claims.VERDICTS] == ["holds", "does not hold", "is not resolved"]
     with pytest.raises(ValueError, match="verdict='maybe': allowed"):
         claims.verb("maybe")
+
+
+def test_a_claim_names_the_kind_of_its_evidence_and_its_scope():
+    base = dict(key="k", paper="Frantar et al. 2024", statement="s.", section="sec", paper_value=None,
+                authors_data=None, our_runs=None, verdict="holds", rule="r.", reason="why.")
+    claim = claims.Claim(**base, kind="own runs", scope="D 0.6M-4.8M tokens", rule_after=True)
+    assert (claim.kind, claim.scope, claim.rule_after) == ("own runs", "D 0.6M-4.8M tokens", True)
+    assert claims.Claim(**base).kind is None
+    for bad, message in [(dict(kind="vibes"), "kind 'vibes'"), (dict(scope=" "), "scope"),
+                         (dict(rule_after="yes"), "rule_after")]:
+        with pytest.raises(ValueError, match=message):
+            claims.Claim(**base, **bad)

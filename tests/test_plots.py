@@ -466,3 +466,21 @@ def test_pruned_vs_scratch_keys_explain_the_markers_in_a_figure_legend():
     box = legend.get_window_extent()
     assert all(overlap(box, ax.bbox) == 0 for ax in axes) and fig.bbox.contains(*box.p0) and fig.bbox.contains(*box.p1)
     plt.close(fig)
+
+
+def test_every_sparsity_of_the_book_has_a_colour_of_its_own():
+    book = [0.0, 0.25, 0.5, 0.625, 0.75, 0.8, 0.875, 0.9, 0.9375, 0.95]
+    colours = [tuple(np.round(plots.sparsity_colour(S)[:3], 3)) for S in book]
+    assert len(set(colours)) == len(book)
+    assert all(max(abs(a - b) for a, b in zip(c1, c2)) > 0.1 for i, c1 in enumerate(colours) for c2 in colours[i + 1:])
+    assert plots.sparsity_colour(0.875) == plots.sparsity_palette([0.5, 0.875])[0.875]
+    assert plots.sparsity_colour(0.6) not in colours  # off the list: a colour of the cividis map
+    with pytest.raises(ValueError, match="S in \\[0, 1\\)"):
+        plots.sparsity_colour(1.0)
+
+
+def test_labels_that_name_a_sparsity_take_its_colour_and_others_a_colormap():
+    by_label = plots._colours(["S = 0", "S = 0.5", "S=0.875 (ours)"])
+    assert list(by_label.values()) == [plots.sparsity_colour(S) for S in (0.0, 0.5, 0.875)]
+    others = plots._colours(["2:4", "Eq. 4"])
+    assert len(set(others.values())) == 2 and plots.sparsity_colour(0.5) not in others.values()

@@ -26,6 +26,14 @@ PAPERS = {
                        "and Dense Scaling Laws (ICLR 2025)",
 }
 VERDICTS = ("holds", "does not hold", "not resolved")
+# What kind of evidence a claim's verdict rests on; the results page counts verdicts per kind.
+KINDS = {
+    "published": "reproduced from published numbers",
+    "reanalysis": "reanalysis of the authors' data",
+    "implementation": "check of our implementation",
+    "own runs": "test on our runs",
+    "question": "the book's own question",
+}
 _KEY = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _LABEL = re.compile(r"[^\s<>`()]+")
 
@@ -39,7 +47,11 @@ class Claim:
     the section that tests it ("(label)=" before the heading); paper_value, authors_data, our_runs:
     short formatted numbers ("1.59x", "1.77x [1.61, 1.92]", see interval_text), None where there is
     none; verdict: one of VERDICTS; rule: the rule, fixed before looking, in one sentence; reason:
-    the sentence the rule returned; numbers: the raw numbers (floats) behind it, for tests."""
+    the sentence the rule returned; numbers: the raw numbers (floats) behind it, for tests; kind:
+    one of KINDS, the evidence the verdict rests on; scope: what the verdict covers, in a few
+    words (budgets, sizes, steps: "N 13.8k-221k, D 0.6M-4.8M tokens, 2,344 steps at most"), None
+    where it is not limited; rule_after: True when the rule was set after its numbers were seen
+    (the results page flags it)."""
 
     key: str
     paper: str
@@ -52,8 +64,17 @@ class Claim:
     rule: str
     reason: str
     numbers: dict = field(default_factory=dict)
+    kind: str | None = None
+    scope: str | None = None
+    rule_after: bool = False
 
     def __post_init__(self):
+        if self.kind is not None and self.kind not in KINDS:
+            raise ValueError(f"Claim {self.key}: kind {self.kind!r} is not one of {list(KINDS)}")
+        if not (self.scope is None or isinstance(self.scope, str) and self.scope.strip()):
+            raise ValueError(f"Claim {self.key}: scope must be a few words or None; got {self.scope!r}")
+        if not isinstance(self.rule_after, bool):
+            raise ValueError(f"Claim {self.key}: rule_after must be True or False; got {self.rule_after!r}")
         if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
             raise ValueError(f"Claim key {self.key!r}: use lower-case letters, digits, '-', '_', '.'")
         if self.paper not in PAPERS:

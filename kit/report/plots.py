@@ -40,6 +40,12 @@ BOOK_RC = {
     "svg.hashsalt": "kit.report.plots",  # stable element ids: the same figure gives the same SVG
 }
 LEGEND_PLACES = ("right", "below", "inside", None)
+# The book's one sparsity palette: every sparsity the book trains or quotes has a colour of its own
+# (dense is near-black), distinct for readers with the common colour-vision deficiencies (seaborn's
+# "colorblind" set); any other S takes a colour from the "cividis" map, away from these.
+SPARSITY_COLOURS = dict(zip((0.5, 0.75, 0.875, 0.9, 0.625, 0.9375, 0.25, 0.8, 0.95),
+                            sns.color_palette("colorblind", 10)[:4] + sns.color_palette("colorblind", 10)[5:10]))
+SPARSITY_COLOURS[0.0] = (0.15, 0.15, 0.15)
 STAR_SIZE = 160  # marker area (points^2) of the stars that mark single runs, e.g. held-out ones
 
 
@@ -184,8 +190,46 @@ def plot_chinchilla_multiple(ax, S, multiples, legend="right"):
     return ax
 
 
-def _colours(labels, palette="viridis"):
-    """One colour per label, evenly spaced along a matplotlib colormap (ends trimmed for contrast)."""
+def sparsity_colour(S):
+    """The book's colour of sparsity S (SPARSITY_COLOURS; an S not listed there takes the colour
+    of its value on the "cividis" map), the same in every figure: dense is near-black, S = 0.5 blue,
+    0.75 orange, 0.875 green, 0.9 red."""
+    S = float(S)
+    if not 0.0 <= S < 1.0:
+        raise ValueError(f"sparsity {S!r}: a colour needs S in [0, 1)")
+    for known, colour in SPARSITY_COLOURS.items():
+        if abs(S - known) < 1e-9:
+            return colour
+    return matplotlib.colormaps["cividis"](S)
+
+
+def sparsity_palette(values) -> dict:
+    """{S: colour} for every sparsity in `values` (see sparsity_colour), for seaborn's `palette=`."""
+    return {S: sparsity_colour(S) for S in values}
+
+
+def _sparsity_of(label):
+    """The sparsity a label names (0.5, "0.5", "S = 0.5", "S=0.875 (ours)"), or None."""
+    if isinstance(label, (int, float, np.floating, np.integer)) and not isinstance(label, bool):
+        return float(label)
+    import re
+    found = re.fullmatch(r"\s*(?:S\s*=\s*)?([01]?\.?\d*)\b.*", str(label))
+    try:
+        S = float(found.group(1)) if found else None
+    except ValueError:
+        return None
+    return S if S is not None and 0.0 <= S < 1.0 else None
+
+
+def _colours(labels, palette="sparsity"):
+    """One colour per label: by default the book's sparsity colour when every label names a
+    sparsity (sparsity_colour), else evenly spaced along the matplotlib colormap `palette`
+    ("viridis" when palette is "sparsity"; ends trimmed for contrast)."""
+    if palette == "sparsity":
+        sparsities = [_sparsity_of(label) for label in labels]
+        if len(labels) and all(S is not None for S in sparsities):
+            return {label: sparsity_colour(S) for label, S in zip(labels, sparsities)}
+        palette = "viridis"
     cmap = matplotlib.colormaps[palette]
     return {label: cmap(0.9 * i / max(len(labels) - 1, 1)) for i, label in enumerate(labels)}
 
@@ -231,7 +275,7 @@ def plot_predicted_vs_actual(ax, actual, predicted, hue=None, hue_name="S", poin
 
 
 def plot_scaling_curves(ax, points, curves=None, xlabel="non-zero parameters $N$", ylabel="validation loss",
-                        offset=0.0, palette="viridis", order=None):
+                        offset=0.0, palette="sparsity", order=None):
     """Measured losses as dots and a law's curves as lines, one colour per label, log-log
     (Fig. 2 against size, Fig. 3 against data).
 
