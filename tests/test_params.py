@@ -29,7 +29,25 @@ def test_good_values_come_back_normalised(tmp_path):
     (lambda: params.positive_int("n_boot", 0), "n_boot = 0: need a whole number >= 1"),
     (lambda: params.positive_int("n_boot", 2.5), "n_boot = 2.5: need a whole number >= 1"),
     (lambda: params.positive_int("n_boot", True), "n_boot = True: need a whole number >= 1"),
-    (lambda: params.positive_int("n_boot", "200"), "n_boot = '200': need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", "two hundred"), "n_boot = 'two hundred': need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", "7.5"), "n_boot = '7.5': need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", "0"), "n_boot = '0': need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", "1e400"), "n_boot = '1e400': need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", "_1"), "n_boot = '_1': need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", "0x10"), "n_boot = '0x10': need a whole number >= 1"),
+    (lambda: params.positive_int("n_boot", "True"), "n_boot = 'True': need a whole number >= 1"),
+    (lambda: params.token_budgets("tokens", ["1e6", "2.5e-1"]),
+     "tokens = ['1e6', '2.5e-1']: '2.5e-1' is not a token budget; every budget must be a whole number of tokens >= 1"),
+    (lambda: params.token_budgets("tokens", ["1e6", "1_000_000"]),
+     "tokens = ['1e6', '1_000_000']: 1000000 appears more than once; list each value once"),
+    (lambda: params.sparsity("S", "nan"), "S = 'nan': need a sparsity in [0, 1)"),
+    (lambda: params.sparsity_list("sparsities", ["0.5", "half"]),
+     "sparsities = ['0.5', 'half']: 'half' is not a sparsity in [0, 1); every entry must be"),
+    (lambda: params.probability("level", "inf"), "level = 'inf': need a probability strictly between 0 and 1"),
+    (lambda: params.increasing_pair("log10_N", ["6", "six"]),
+     "log10_N = ['6', 'six']: need a pair [low, high] of finite numbers with low < high"),
+    (lambda: params.nm_patterns("patterns", [["2", "4.5"]]),
+     "patterns = [['2', '4.5']]: ['2', '4.5'] is not an n:m pattern [n, m] with whole numbers 1 <= n < m"),
     (lambda: params.positive_int_list("n_nonzero", 6912), "n_nonzero = 6912: need a non-empty list, e.g. [6912, 13824]"),
     (lambda: params.positive_int_list("n_nonzero", []), "n_nonzero = []: need a non-empty list, e.g. [6912, 13824]"),
     (lambda: params.positive_int_list("n_nonzero", [6912, -1]),
@@ -89,12 +107,36 @@ def test_long_values_are_shortened_to_one_line():
 
 
 
+def test_numbers_written_as_strings_are_read_as_numbers_exactly():
+    """papermill -y passes YAML, which reads 7e9 and 2.5e6 (no dot) as strings."""
+    import yaml
+    assert yaml.safe_load("n: 7e9") == {"n": "7e9"}  # why strings reach the checks
+    assert params.positive_int("beyond_nonzero", "7e9") == 7_000_000_000
+    assert type(params.positive_int("n", "7e9")) is int
+    assert params.positive_int("beyond_tokens", "2e12") == 2 * 10 ** 12
+    assert params.positive_int("n", "12345678901234567890") == 12345678901234567890  # exact, no float on the way
+    assert params.positive_int("n_boot", "1_000") == 1000 and params.positive_int("n_boot", " 200\n") == 200
+    assert params.positive_int("n", "2.5e6") == 2_500_000 and params.seed("seed", "0") == 0
+    assert params.positive_int_list("n_nonzero", ["13_824", "2.7648e4"]) == [13824, 27648]
+    assert params.token_budgets("tokens", ["1e6", 2_000_000]) == [1_000_000, 2_000_000]
+    assert params.seed_list("seeds", ["0", "1"]) == [0, 1]
+    assert params.sparsity("S", "0.5") == 0.5 and params.sparsity_list("sparsities", ["0", "7.5e-1"]) == [0.0, 0.75]
+    assert params.probability("level", "0.95") == 0.95
+    assert params.fraction("f", "1") == 1.0 and params.fraction_list("starts", ["0", "0.25"]) == [0.0, 0.25]
+    assert params.increasing_pair("log10_N", ["6", "1.1e1"]) == (6.0, 11.0)
+    assert params.nm_patterns("patterns", [["2", "4"]]) == [(2, 4)]
+    assert params.number_dicts("candidates", [{"N": "1e9", "D": 2e10, "S": None}], ("S", "N", "D")) == \
+        [{"N": 1e9, "D": 2e10, "S": None}]
+    assert type(params.number_dicts("c", [{"N": "7e9"}], ("N",))[0]["N"]) is float
+
+
 def test_number_dicts():
     runs = [{"N": 1e9, "D": 2e10}, {"S": 0.8, "N": 2e8, "C": None}]
     assert params.number_dicts("candidates", runs, ("S", "N", "D", "C")) == runs
     for bad, message in (([], "non-empty list"), ([{"N": 1e9, "X": 1}], r"keys \['X'\]"),
                          ([{"N": -1}], "N must be a finite number > 0"), ([{"N": float("nan")}], "finite"),
-                         (["N=1e9"], "not a non-empty dict")):
+                         (["N=1e9"], "not a non-empty dict"), ([{"N": "1e9", "D": "lots"}], "D must be a finite"),
+                         ([{"N": "-1e9"}], "N must be a finite number > 0")):
         with pytest.raises(ValueError, match=message):
             params.number_dicts("candidates", bad, ("S", "N", "D", "C"))
 

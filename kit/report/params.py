@@ -8,6 +8,11 @@ allowed, e.g. "n_boot = 0: need a whole number >= 1". A chapter reassigns its pa
     sparsities = params.sparsity_list("sparsities", sparsities)
     n_boot = params.positive_int("n_boot", n_boot)
 
+A number may come as text, as papermill passes it from YAML (`-y "n_boot: 1e3"`: YAML reads 1e3, 7e9 and
+2.5e6 as strings): every check of a number reads a string written as a Python number ("7e9", "1_000",
+"2.5e6", " 0.5 ") as that number, exactly ("7e9" is the int 7000000000 where a whole number is needed;
+"7.5" is refused there), and refuses any other string with the same message as any other value.
+
 Importing this module there also checks the parameters' names (`check_injected`): papermill (`-p
 famly vit`) injects the parameters it is given as a cell right after the parameters cell, and only
 warns about a name the notebook does not declare, so a misspelled parameter would run every
@@ -21,6 +26,7 @@ import dataclasses
 import difflib
 import math
 import sys
+from decimal import Decimal
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -47,8 +53,24 @@ def _fail(name, value, allowed):
     raise ValueError(f"{name} = {_show(value)}: {allowed}")
 
 
+def _parsed(value):
+    """A string written as a finite Python number ('7e9', '1_000', '2.5e6') as an exact Decimal;
+    any other value unchanged."""
+    if isinstance(value, str):
+        try:
+            if math.isfinite(float(value)):  # float() has Python's syntax: no '_1', '1__0', '0x10'
+                return Decimal(value.strip())
+        except ValueError:
+            pass
+    return value
+
+
 def _whole(value):
-    """value as an int if it is a whole number (an int, or a float such as 1e6), else None."""
+    """value as an int if it is a whole number (an int, a float such as 1e6, or a string such as
+    '7e9', exactly), else None."""
+    value = _parsed(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else None
     if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, Integral):
@@ -59,7 +81,10 @@ def _whole(value):
 
 
 def _number(value):
-    """value as a float if it is a finite real number (not a bool), else None."""
+    """value as a float if it is a finite real number (not a bool) or a string such as '2.5e6', else None."""
+    value = _parsed(value)
+    if isinstance(value, Decimal):
+        return float(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not math.isfinite(value):
         return None
     return float(value)
@@ -135,7 +160,7 @@ def sparsity_list(name, value) -> list[float]:
         number = _number(item)
         if number is None or not 0.0 <= number < 1.0:
             _fail(name, value, f"{_show(item)} is not a sparsity in [0, 1); every entry must be")
-    return _distinct(name, value, [float(item) for item in items])
+    return _distinct(name, value, [_number(item) for item in items])
 
 
 def probability(name, value) -> float:
@@ -161,16 +186,16 @@ def fraction_list(name, value) -> list[float]:
         number = _number(item)
         if number is None or not 0.0 <= number <= 1.0:
             _fail(name, value, f"{_show(item)} is not a fraction in [0, 1]; every entry must be")
-    return _distinct(name, value, [float(item) for item in items])
+    return _distinct(name, value, [_number(item) for item in items])
 
 
 def increasing_pair(name, value) -> tuple[float, float]:
     """A range [low, high] of two finite numbers with low < high, e.g. log10 of N for a map."""
     items = value.tolist() if isinstance(value, np.ndarray) else value
-    if not isinstance(items, (list, tuple)) or len(items) != 2 or any(_number(v) is None for v in items) \
-            or not float(items[0]) < float(items[1]):
+    pair = [_number(v) for v in items] if isinstance(items, (list, tuple)) and len(items) == 2 else [None]
+    if None in pair or not pair[0] < pair[1]:
         _fail(name, value, "need a pair [low, high] of finite numbers with low < high")
-    return float(items[0]), float(items[1])
+    return pair[0], pair[1]
 
 
 def choice(name, value, allowed) -> str:
@@ -204,7 +229,8 @@ def nm_patterns(name, value) -> list[tuple[int, int]]:
 
 def number_dicts(name, value, keys) -> list[dict]:
     """A non-empty list of dicts whose keys are among `keys` and whose values are finite positive
-    numbers (None allowed, meaning "to be chosen"), e.g. runs to compare [{"N": 1e9, "D": 2e10}]."""
+    numbers (None allowed, meaning "to be chosen"), e.g. runs to compare [{"N": 1e9, "D": 2e10}]; a
+    number written as a string ("1e9") comes back as a float."""
     items = _items(name, value, [{k: 1.0 for k in list(keys)[:2]}])
     for item in items:
         if not isinstance(item, dict) or not item:
@@ -212,10 +238,10 @@ def number_dicts(name, value, keys) -> list[dict]:
         unknown = sorted(set(item) - set(keys))
         if unknown:
             _fail(name, value, f"{_show(item)} has keys {unknown}; allowed {list(keys)}")
-        bad = [k for k, v in item.items() if v is not None and not (_number(v) is not None and v > 0)]
+        bad = [k for k, v in item.items() if v is not None and not (_number(v) is not None and _number(v) > 0)]
         if bad:
             _fail(name, value, f"{_show(item)}: {bad[0]} must be a finite number > 0 (or None)")
-    return [dict(item) for item in items]
+    return [{k: _number(v) if isinstance(v, str) else v for k, v in item.items()} for item in items]
 
 
 def existing_dir(name, value) -> Path | None:
