@@ -1,10 +1,11 @@
+import dataclasses
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from kit.report import results
+from kit.report import claims, results
 from kit.report.claims import Claim
 
 
@@ -55,38 +56,114 @@ def test_read_all_refuses_missing_folder_duplicates_and_foreign_files(tmp_path):
         results.read_all(tmp_path)
 
 
-def test_results_page_groups_claims_by_paper_and_links_sections(tmp_path):
-    results.write(tmp_path, "01", [claim("a"), claim("j1", paper="Jin et al. 2025", verdict="not resolved",
-                                                      our_runs="+0.004 [-0.010, +0.018]")])
-    results.write(tmp_path, "02", [claim("b", verdict="does not hold")])
+def test_results_page_opens_with_findings_then_one_table_of_every_claim(tmp_path):
+    results.write(tmp_path, "01", [claim("a", kind="published"),
+                                   claim("j1", paper="Jin et al. 2025", verdict="not resolved", kind="own runs",
+                                         our_runs="+0.004 [-0.010, +0.018]", scope="D 0.6M-4.8M tokens")])
+    results.write(tmp_path, "02", [claim("b", verdict="does not hold", kind="own runs", our_runs="-0.055 nats")])
+    lines = results.results_page(tmp_path).splitlines()
+    assert lines[1:3] == ["(results)=", "# Results"]
+    table = lines.index("| ID | paper | kind | paper's number | ours, authors' data | ours, our runs | scope | verdict |")
+    prose = [line for line in lines[3:table] if line and not line.startswith("#")]
+    assert prose[0] == ("**What the book tested.** This build tests 3 claims of the two papers (2 of Frantar et al. "
+                        "2024 and 1 of Jin et al. 2025). 1 holds, 1 does not hold and 1 is not resolved.")
+    found = "\n".join(prose)
+    assert "- *Reproduced from published numbers* (1 claim): 1 holds ({ref}`a <claim-a>`)." in found
+    assert ("- *Test on our runs* (2 claims): 0 hold; 1 does not hold (ours: {ref}`b <claim-b>` -0.055 nats); "
+            "1 not resolved." in found)
+    assert ("1 claim is not resolved (own runs: 1)" in found
+            and "{ref}`j1 <claim-j1>` +0.004 [-0.010, +0.018] (D 0.6M-4.8M tokens)." in found)
+    rows = [line for line in lines[table + 2:] if line.startswith("| {ref}")]
+    assert rows == [  # one table for both papers, in chapter order; the ID links to the section that tests the claim
+        r"| {ref}`a <sec-a>` | Frantar | published | 1.59x | 1.58x [1.50, 1.66] | – | – | ✓ **holds** |",
+        r"| {ref}`j1 <sec-j1>` | Jin | own runs | 1.59x | 1.58x [1.50, 1.66] | +0.004 [-0.010, +0.018] | D 0.6M-4.8M tokens | ? **not resolved** |",
+        r"| {ref}`b <sec-b>` | Frantar | own runs | 1.59x | 1.58x [1.50, 1.66] | -0.055 nats | – | ✗ **does not hold** |",
+    ]
+    assert lines.index(rows[-1]) < lines.index("## Frantar et al. 2024") < lines.index("## Jin et al. 2025")
+    assert "it is **not resolved** (?) when the interval reaches both sides" in "\n".join(lines)  # verdicts defined
+    assert any("The *scope* says what the verdict covers" in line for line in lines)
+    j1 = lines.index(r"**j1**, ? **not resolved**. Claim j1 \| with a pipe. ({ref}`sec-j1`)")
+    assert lines[j1 - 1] == "(claim-j1)="  # the target of the findings' links
+    assert lines[j1 + 2:j1 + 9] == ["- Paper: 1.59x", "- On the authors' data: 1.58x [1.50, 1.66]",
+                                    "- On our runs: +0.004 [-0.010, +0.018]", "- Kind: own runs (test on our runs)",
+                                    "- Scope: D 0.6M-4.8M tokens", "- Rule: Rule of j1.", "- Result: Reason of j1."]
+    a = lines.index(r"**a**, ✓ **holds**. Claim a \| with a pipe. ({ref}`sec-a`)")
+    assert "- On our runs" not in lines[a:a + 8]  # none: the line is left out
+
+
+def count_rows(page):
+    """{kind: [holds, does not hold, not resolved, total]} from the page's table of counts per kind."""
+    lines = page.splitlines()
+    start = lines.index("| kind | ✓ holds | ✗ does not hold | ? not resolved | total |") + 2
+    rows = {}
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        name, *numbers = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[name.split(" (")[0]] = [int(n) for n in numbers]
+    return rows
+
+
+@pytest.mark.parametrize("kinds", [
+    ["published", "reanalysis", "own runs", "own runs", None, "question", "implementation"],
+    [None, None, None],
+    ["own runs"] * 4,
+])
+def test_counts_per_kind_add_up_to_the_number_of_claims(tmp_path, kinds):
+    verdicts = list(claims.VERDICTS) * 3
+    results.write(tmp_path, "01", [claim(f"c{i}", kind=kind, verdict=verdicts[i]) for i, kind in enumerate(kinds)])
+    rows = count_rows(results.results_page(tmp_path))
+    assert list(rows)[:len(claims.KINDS)] == list(claims.KINDS)  # every kind shown, even with no claim
+    assert ("unclassified" in rows) == (None in kinds)
+    every = rows.pop("all")
+    assert every[3] == len(kinds) == sum(row[3] for row in rows.values())
+    assert every[:3] == [sum(row[i] for row in rows.values()) for i in range(3)]
+    assert all(sum(row[:3]) == row[3] for row in rows.values())
+    assert rows["own runs"][3] == kinds.count("own runs")
+    frame = results.kind_counts([claim(f"c{i}", kind=kind) for i, kind in enumerate(kinds)])
+    assert frame["total"].sum() == len(kinds) and frame.loc["own runs", "holds"] == kinds.count("own runs")
+
+
+def test_a_rule_set_after_looking_is_flagged(tmp_path):
+    results.write(tmp_path, "01", [claim("a", kind="own runs", rule_after=True), claim("b", kind="own runs")])
     page = results.results_page(tmp_path)
     lines = page.splitlines()
-    assert "(results)=" in lines and "# Results" in lines
-    frantar = lines.index("## Frantar et al. 2024")
-    jin = lines.index("## Jin et al. 2025")
-    assert frantar < lines.index("*Scaling Laws for Sparsely-Connected Foundation Models (ICLR 2024)*") < jin
-    assert lines[frantar + 4] == "2 claims (holds: 1; does not hold: 1; not resolved: 0)."
-    rows = [line for line in lines if line.startswith("| F") or line.startswith("| J")]
-    assert rows == [
-        r"| F1 | Claim a \| with a pipe. ({ref}`sec-a`) | **holds** |",
-        r"| F2 | Claim b \| with a pipe. ({ref}`sec-b`) | **does not hold** |",
-        r"| J1 | Claim j1 \| with a pipe. ({ref}`sec-j1`) | **not resolved** |",
-    ]
-    assert frantar < lines.index(rows[0]) < jin < lines.index(rows[2])
-    j1 = lines.index(r"**J1, not resolved.** Claim j1 \| with a pipe. ({ref}`sec-j1`)")
-    assert j1 > lines.index(rows[2])
-    assert lines[j1 + 2:j1 + 7] == ["- Paper: 1.59x", "- On the authors' data: 1.58x [1.50, 1.66]",
-                                    "- On our runs: +0.004 [-0.010, +0.018]", "- Rule: Rule of j1.",
-                                    "- Result: Reason of j1."]
-    f1 = lines.index(r"**F1, holds.** Claim a \| with a pipe. ({ref}`sec-a`)")
-    assert "- On our runs" not in lines[f1:f1 + 7]  # none: the line is left out
+    assert lines[4].endswith("1 verdict follows a rule set after looking at the numbers (†: {ref}`a <claim-a>`).")
+    assert r"| {ref}`a† <sec-a>` |" in page and r"| {ref}`b <sec-b>` |" in page
+    assert any(line.startswith("† Rule set after looking:") for line in lines)
+    assert "**a†**, ✓ **holds**." in page and "- Rule: Rule of a. (set after looking)" in page
+    results.write(tmp_path, "01", [claim("b", kind="own runs")])
+    page = results.results_page(tmp_path)
+    assert "† Rule set after looking" not in page and "set after looking at the numbers (†" not in page
+
+
+def test_old_results_files_without_kind_render_as_unclassified(tmp_path):
+    """A results file written before claims carried kind, scope and rule_after (the keys absent)."""
+    old = {k: v for k, v in dataclasses.asdict(claim("a", verdict="not resolved")).items()
+           if k not in ("kind", "scope", "rule_after")}
+    (tmp_path / "01_old.json").write_text(json.dumps({"chapter": "01_old", "claims": [old]}))
+    results.write(tmp_path, "02_new", [claim("b", kind="reanalysis")])
+    page = results.results_page(tmp_path)
+    assert r"| {ref}`a <sec-a>` | Frantar | unclassified | 1.59x | 1.58x [1.50, 1.66] | – | – | ? **not resolved** |" in page
+    assert count_rows(page)["unclassified"] == [0, 0, 1, 1] and count_rows(page)["all"][3] == 2
+    assert "(unclassified)* (1 claim): 0 hold; 1 not resolved." in page
+    assert "- Kind: unclassified" in page
 
 
 def test_results_page_says_when_a_paper_has_no_claims(tmp_path):
     results.write(tmp_path, "01", [claim("a")])
     page = results.results_page(tmp_path)
     assert page.count("No chapter of this build tested a claim of this paper.") == 1
-    assert page.index("Jin et al. 2025") < page.index("No chapter of this build")
+    assert page.index("## Jin et al. 2025") < page.index("No chapter of this build tested a claim of this paper.")
+    assert "(1 of Frantar et al. 2024). 1 holds, 0 do not hold and 0 are not resolved. No chapter of this build " \
+           "tested a claim of Jin et al. 2025." in page
+    assert "Every claim tested is resolved" in page
+
+
+def test_results_page_of_a_folder_with_no_claims(tmp_path):
+    page = results.results_page(tmp_path)
+    assert "No chapter of this build tested a claim: execute the chapters" in page
+    assert "| ID |" not in page and count_rows(page)["all"] == [0, 0, 0, 0]
 
 
 def test_markdown_table_formats_columns_and_index():

@@ -18,15 +18,15 @@ import math
 import os
 import re
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from kit.report.claims import PAPERS, VERDICTS, Claim
+from kit.report.claims import KINDS, PAPERS, VERDICTS, Claim
 
 _CHAPTER = re.compile(r"[A-Za-z0-9_.-]+")
-PREFIX = {"Frantar et al. 2024": "F", "Jin et al. 2025": "J"}  # claim numbers on the results page: F1, J1, ...
 
 
 def write(results_dir, chapter: str, claims) -> Path | None:
@@ -81,42 +81,181 @@ def _cell(text) -> str:
     return " ".join(str(text).split()).replace("|", r"\|")
 
 
+SYMBOL = {"holds": "✓", "does not hold": "✗", "not resolved": "?"}  # a verdict's mark, readable in print too
+UNCLASSIFIED = "unclassified"  # the kind row of claims whose chapter has not set a kind yet
+AFTER = "†"  # marks a claim whose rule was set after looking at its numbers
+AUTHOR = {"Frantar et al. 2024": "Frantar", "Jin et al. 2025": "Jin"}  # the paper column of the claims table
+
+
+def _kind(c: Claim) -> str:
+    return c.kind if c.kind is not None else UNCLASSIFIED
+
+
+def _id(c: Claim) -> str:
+    return c.key + (AFTER if c.rule_after else "")
+
+
+def _mark(verdict: str) -> str:
+    return f"{SYMBOL[verdict]} **{verdict}**"
+
+
+def _ours(c: Claim) -> str | None:
+    """The book's own number for a claim: on our runs if it has one, else on the authors' data."""
+    return c.our_runs if c.our_runs is not None else c.authors_data
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _said(n: int, one: str, many: str) -> str:
+    """A count as the subject of its verb: _said(1, "holds", "hold") -> "1 holds"."""
+    return f"{n} {one if n == 1 else many}"
+
+
+def _link(c: Claim) -> str:
+    return f"{{ref}}`{c.key} <claim-{c.key}>`"
+
+
+def _listed(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def kind_counts(claims) -> pd.DataFrame:
+    """Claims per kind of evidence (rows: claims.KINDS, then "unclassified" if any claim has no
+    kind) and verdict (columns: claims.VERDICTS, then "total"); the totals add up to len(claims).
+    kind_counts([]) is a table of zeros over claims.KINDS."""
+    claims = list(claims)
+    rows = list(KINDS) + ([UNCLASSIFIED] if any(c.kind is None for c in claims) else [])
+    frame = pd.DataFrame({v: [sum(_kind(c) == k and c.verdict == v for c in claims) for k in rows] for v in VERDICTS},
+                         index=pd.Index(rows, name="kind"))
+    return frame.assign(total=frame.sum(axis=1))
+
+
+def findings(claims) -> list[str]:
+    """The paragraphs the results page opens with, every number counted from `claims`: what the book
+    tested and how it came out, what holds and what does not per kind of evidence (with our
+    number where a claim does not hold), and what it could not decide, with our interval
+    and the claim's scope. Claim IDs link to the claim's entry on the page."""
+    claims = list(claims)
+    if not claims:
+        return ["No chapter of this build tested a claim: execute the chapters with results_dir set first."]
+    by_verdict = {v: [c for c in claims if c.verdict == v] for v in VERDICTS}
+    papers = [(p, [c for c in claims if c.paper == p]) for p in PAPERS]
+    tested = _listed([f"{len(mine)} of {p}" for p, mine in papers if mine])
+    untested = [p for p, mine in papers if not mine]
+    held, failed, open_ = (len(by_verdict[v]) for v in VERDICTS)
+    opening = (f"**What the book tested.** This build tests {_count(len(claims), 'claim')} of the two papers "
+               f"({tested}). {_said(held, 'holds', 'hold')}, "
+               f"{_said(failed, 'does not hold', 'do not hold')} and {_said(open_, 'is not resolved', 'are not resolved')}.")
+    if untested:
+        opening += f" No chapter of this build tested a claim of {_listed(untested)}."
+    after = [c for c in claims if c.rule_after]
+    if after:
+        opening += (f" {_count(len(after), 'verdict follows', 'verdicts follow')} a rule set after looking at the "
+                    f"numbers ({AFTER}: {_listed([_link(c) for c in after])}).")
+    found = ["**What it found**, by the kind of evidence a verdict rests on:", ""]
+    for kind in kind_counts(claims).index:
+        mine = [c for c in claims if _kind(c) == kind]
+        if not mine:
+            continue
+        held = [c for c in mine if c.verdict == "holds"]
+        failed = [c for c in mine if c.verdict == "does not hold"]
+        open_ = sum(c.verdict == "not resolved" for c in mine)
+        name = KINDS.get(kind, "claims whose chapter has not yet said what evidence they rest on (unclassified)")
+        parts = [_said(len(held), "holds", "hold") + (f" ({_listed([_link(c) for c in held])})" if held else "")]
+        if failed:
+            parts.append(_said(len(failed), "does not hold", "do not hold") + " (ours: " + "; ".join(
+                f"{_link(c)} {_ours(c) or '–'}" for c in failed) + ")")
+        if open_:
+            parts.append(f"{open_} not resolved")
+        found.append(f"- *{name[:1].upper() + name[1:]}* ({_count(len(mine), 'claim')}): " + "; ".join(parts) + ".")
+    unresolved = by_verdict["not resolved"]
+    if unresolved:
+        kinds = Counter(_kind(c) for c in unresolved)
+        undecided = (f"**What it could not decide, and why.** {_count(len(unresolved), 'claim is', 'claims are')} not "
+                     f"resolved (" + ", ".join(f"{k}: {n}" for k, n in kinds.items()) + "): the interval its rule "
+                     f"names reaches both sides of what would decide it, so at the "
+                     f"noise and over the range of the evidence the claim could go either way. Ours, with what the "
+                     f"verdict covers: " + "; ".join(
+                         f"{_link(c)} {_ours(c) or '–'}" + (f" ({c.scope})" if c.scope else "") for c in unresolved)
+                     + ". Each one's result, below, gives the smallest effect its interval could have resolved.")
+    else:
+        undecided = "**What it could not decide.** Every claim tested is resolved: none is *not resolved*."
+    return [opening, "\n".join(found), undecided]
+
+
+def _claims_table(claims) -> list[str]:
+    lines = ["| ID | paper | kind | paper's number | ours, authors' data | ours, our runs | scope | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in claims:
+        cells = [f"{{ref}}`{_id(c)} <{c.section}>`", AUTHOR[c.paper], _kind(c), c.paper_value, c.authors_data,
+                 c.our_runs, c.scope, _mark(c.verdict)]
+        lines.append("| " + " | ".join("–" if v is None else _cell(v) for v in cells) + " |")
+    return lines
+
+
+READING = (
+    "**How to read it.** A claim's ID is its key, set once by the chapter that tests it: unique over the book and "
+    "unchanged when claims are added, removed or reordered, so it can be cited; it links to the section that tests "
+    "the claim, and its entry below gives the claim in full. The verdicts: a claim **holds** ({holds}) when the "
+    "interval its rule names lies wholly on the side the claim says (or, for a value the paper reports, holds "
+    "that value); it **does not hold** ({fails}) when the interval lies wholly on the other side (or misses the "
+    "value); it is **not resolved** ({open}) when the interval reaches both sides, so that the evidence cannot "
+    "tell: that says nothing against the paper, only that our noise or our range is too large or too small to "
+    "decide. Each rule is stated in its chapter before the numbers; {after} marks a *rule set after looking*, "
+    "one a chapter fixed or moved after it had seen the numbers, whose verdict is weaker evidence. The *kind* "
+    "says what the verdict rests on: {kinds}; *unclassified* where the chapter has not said. The *scope* says "
+    "what the verdict covers, in a few words (the budgets, sizes or steps of the evidence); a verdict says "
+    "nothing beyond it, and – means it is not limited. Brackets hold the interval the rule names: for a fitted "
+    "quantity a 95% hull of bootstrap and profile-likelihood intervals, for a measured difference a 95% t "
+    "interval from the seed noise, and otherwise what the rule says (a range over runs, for example). Every "
+    "number here is read from the chapters as they executed for this build."
+)
+
+
 def results_page(results_dir) -> str:
-    """The results page (MyST markdown, label `results`): one section per paper, each a summary
-    table (number, claim with a link to the section that tests it, verdict), then each claim in
-    full: the paper's number, ours on the authors' data (their sweep, or their Table 7) and on our
-    runs, the rule (which says what the number is and its sign) and the result."""
+    """The results page (MyST markdown, label `results`), findings first: paragraphs on what the
+    book found and could not decide (findings), then one table of every claim (ID, paper, kind,
+    the paper's number, ours on the authors' data and on our runs, scope, verdict with its mark
+    in SYMBOL; AFTER flags a rule set after looking), how to read it, the counts per kind of
+    evidence (kind_counts), and then each claim in full per paper, under the label claim-<key>.
+    Results files written before claims had a kind render with the kind "unclassified"."""
     claims = read_all(results_dir)
-    lines = [
-        "% Generated by scripts/build_book.py from the executed chapters' results files: do not edit.",
-        "(results)=",
-        "# Results",
-        "",
-        "Every claim of the two papers that this book tests, with the paper's number, the book's number on "
-        "the authors' published data (their sweep, or the coefficients of their Table 7) and on our own "
-        "runs, and the verdict. Brackets hold the interval the claim's rule names: for a fitted quantity a "
-        "95% hull of bootstrap and profile-likelihood intervals, for a measured difference a 95% t interval "
-        "from the seed noise, and otherwise what the rule says (a range over runs, for example). Each "
-        "verdict follows a rule the chapter states before its numbers: *holds*, *does not hold*, or *not "
-        "resolved* when the interval is too wide at our noise to decide. Where the book goes beyond a paper "
-        "(a test the paper does not report), the claim says so. Every number here is read from the chapters "
-        "as they executed for this build; the link on each claim leads to the section that tests it.",
-    ]
+    lines = ["% Generated by scripts/build_book.py from the executed chapters' results files: do not edit.",
+             "(results)=", "# Results", ""]
+    for paragraph in findings(claims):
+        lines += [paragraph, ""]
+    lines += ["## Every claim", ""]
+    if claims:
+        lines += _claims_table(claims)
+        if any(c.rule_after for c in claims):
+            lines += ["", f"{AFTER} Rule set after looking: the chapter fixed this claim's rule, or moved it to other "
+                          "numbers, after it had seen them (its section says how)."]
+    kinds = "; ".join(f"*{k}*, {v}" for k, v in KINDS.items())
+    lines += ["", READING.format(holds=SYMBOL["holds"], fails=SYMBOL["does not hold"], open=SYMBOL["not resolved"],
+                                 after=AFTER, kinds=kinds), ""]
+    counts = kind_counts(claims)
+    counts.loc["all"] = counts.sum()
+    counts.index = [f"{k} ({KINDS[k]})" if k in KINDS else k for k in counts.index]
+    counts.index.name = "kind"
+    counts.columns = [f"{SYMBOL[v]} {v}" if v in SYMBOL else v for v in counts.columns]
+    lines += ["Claims per kind of evidence and verdict:", "", markdown_table(counts).rstrip("\n")]
     for paper, title in PAPERS.items():
         mine = [c for c in claims if c.paper == paper]
         lines += ["", f"## {paper}", "", f"*{title}*", ""]
         if not mine:
             lines.append("No chapter of this build tested a claim of this paper.")
             continue
-        numbered = [(f"{PREFIX[paper]}{i}", c) for i, c in enumerate(mine, start=1)]
-        counts = "; ".join(f"{v}: {sum(c.verdict == v for c in mine)}" for v in VERDICTS)
-        lines += [f"{len(mine)} claims ({counts}).", "", "| | claim | verdict |", "|---|---|---|"]
-        lines += [f"| {number} | {_cell(c.statement)} ({{ref}}`{c.section}`) | **{c.verdict}** |"
-                  for number, c in numbered]
-        for number, c in numbered:
-            lines += ["", f"**{number}, {c.verdict}.** {_cell(c.statement)} ({{ref}}`{c.section}`)", ""]
+        counted = "; ".join(f"{v}: {sum(c.verdict == v for c in mine)}" for v in VERDICTS)
+        lines.append(f"{_count(len(mine), 'claim')} ({counted}).")
+        for c in mine:
+            lines += ["", f"(claim-{c.key})=", f"**{_id(c)}**, {_mark(c.verdict)}. {_cell(c.statement)} ({{ref}}`{c.section}`)", ""]
             for label, value in (("Paper", c.paper_value), ("On the authors' data", c.authors_data),
-                                 ("On our runs", c.our_runs), ("Rule", c.rule), ("Result", c.reason)):
+                                 ("On our runs", c.our_runs), ("Kind", f"{c.kind} ({KINDS[c.kind]})" if c.kind else UNCLASSIFIED), ("Scope", c.scope),
+                                 ("Rule", c.rule + (" (set after looking)" if c.rule_after else "")),
+                                 ("Result", c.reason)):
                 if value is not None:
                     lines.append(f"- {label}: {_cell(value)}")
     return "\n".join(lines) + "\n"
