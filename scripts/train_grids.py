@@ -1,13 +1,14 @@
 """Train the book's grids (kit.engine.grids) into the run store, group by group, resumably.
 
-    python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES] [--missing]
+    python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES] [--cheapest-first] [--missing]
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
 schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot (grid v3,
 on kit.engine.grids.CORPUS_V3). Runs already in the store are skipped, and a run in flight resumes from
-its last saved state (kit.engine.resume), so a killed invocation resumes where it stopped; within a group
-the cheapest runs go first, side by side where the throughput table says it pays (kit.engine.sweep;
---parallel N overrides it). One line per run on stdout. With
+its last saved state (kit.engine.resume), so a killed invocation resumes where it stopped. Within a group,
+runs go side by side where the throughput table says it pays (kit.engine.sweep; --parallel N
+overrides it), the costliest first so the lanes end together (--cheapest-first: the cheapest first,
+so a long group's short runs are stored early), then the rest one after another, cheapest first. One line per run on stdout. With
 --commit-every, finished records under runs/ are committed to git that often (only runs/ is
 committed; a busy index is retried at the next interval). The chapters request exactly these
 configs at their defaults, so `make book` then trains nothing.
@@ -64,6 +65,9 @@ def main():
     parser.add_argument("--commit-every", type=float, default=0, metavar="MINUTES")
     parser.add_argument("--parallel", type=int, default=None, metavar="N",
                         help="runs side by side (default: as data/engine/throughput.json says pays per width)")
+    parser.add_argument("--cheapest-first", action="store_true",
+                        help="start the side-by-side runs cheapest first, so a long group's short runs are stored "
+                             "early (default: costliest first, so the lanes end together)")
     parser.add_argument("--missing", action="store_true",
                         help="train nothing: print how many runs of each group the store lacks; exit 1 if any")
     args = parser.parse_args()
@@ -96,7 +100,8 @@ def main():
         todo = [c for c in configs if not store.has(store.run_id(c, corpus.fingerprint))]
         print(f"== {group}: {len(configs)} runs on {corpus.name}, {len(todo)} to train", flush=True)
         sweep.run_sweep(configs, store=store, corpus=corpus.name if group in V3_GROUPS else corpus,
-                        parallel=args.parallel, progress=False, on_record=lambda r, g=group: report(g, r))
+                        parallel=args.parallel, progress=False, on_record=lambda r, g=group: report(g, r),
+                        order="cheapest" if args.cheapest_first else "balanced")
     if args.commit_every and trained:
         commit_runs(store, f"runs: {len(store.records())} records in the store")
 

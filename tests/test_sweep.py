@@ -266,3 +266,21 @@ def test_records_are_the_same_whichever_way_a_sweep_schedules_them(tmp_path):
     records = {n: [RunStore(tmp_path / str(n)).get(id) for id in frames[n]["id"]] for n in (1, 2)}
     assert [r["engine"]["xla_threads"] for r in records[2]] == [1, 1, 1]
     assert [comparable(r) for r in records[1]] == [comparable(r) for r in records[2]]
+
+
+@pytest.mark.parametrize("order, first", [("balanced", {4, 5}), ("cheapest", {0, 1})])
+def test_the_order_decides_which_runs_the_workers_start_with(corpus_dir, tmp_path, order, first):
+    """Six runs of rising cost (seed s trains (s + 1) x the tokens), two side by side: "balanced"
+    starts with one of the two costliest, "cheapest" with one of the two cheapest (the two workers
+    take the first two from one queue; either may note its start first)."""
+    configs = [BASE.replace(seed=s, tokens=BASE.tokens * (s + 1)) for s in range(6)]
+    run_sweep(configs, store=RunStore(tmp_path / "runs"), corpus=str(corpus_dir), train_fn=side_by_side_train,
+              parallel=2, progress=False, order=order)
+    started = [int(line) for line in (tmp_path / "runs" / "trained.log").read_text().split()]
+    assert sorted(started) == list(range(6)) and started[0] in first
+
+
+def test_an_unknown_order_is_refused_before_anything_trains(corpus, store):
+    with pytest.raises(ConfigError, match="order='fastest': allowed balanced, cheapest"):
+        run_sweep(CONFIGS, store=store, corpus=corpus, train_fn=fake_train, order="fastest", progress=False)
+    assert not (Path(store.root) / "trained.log").exists()

@@ -91,9 +91,12 @@ def check_parent(parent_id: str, store: RunStore) -> None:
                           f"train that run first (save_checkpoint=True), in an earlier sweep")
 
 
+ORDERS = ("balanced", "cheapest")  # run_sweep's orders of the runs trained side by side
+
+
 def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | None = None,
               executor: cf.Executor | None = None, train_fn=None, progress: bool = True,
-              parallel: int | None = None, on_record=None) -> pd.DataFrame:
+              parallel: int | None = None, on_record=None, order: str = "balanced") -> pd.DataFrame:
     """Train every config not yet in the store; return the frame of all requested runs (in order,
     duplicates once, failed runs included). Raises ConfigError or StoreError before anything trains,
     and SweepError if a run raises (see the module docstring).
@@ -107,11 +110,16 @@ def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | 
     or dask's client.get_executor(pure=False): a pure executor would hand back the exception it
     still holds for a call that raised), runs go there; then train_fn, corpus and store must
     pickle, and the store's folder must be a path every worker (and this process) reads and
-    writes. `on_record(record)` is called as each run ends.
+    writes. `on_record(record)` is called as each run ends. `order`: "balanced" sends the costliest
+    runs to the side-by-side workers first, so the lanes end together; "cheapest" sends the cheapest
+    first, so that a long sweep committed as it goes has its short runs early (its lanes may end
+    unevenly). Runs trained one after another here go cheapest first either way.
     """
     if executor is not None and not isinstance(executor, cf.Executor):
         raise TypeError(f"executor={executor!r}: need a concurrent.futures.Executor "
                         f"(e.g. ProcessPoolExecutor); for dask pass client.get_executor()")
+    if order not in ORDERS:
+        raise ConfigError(f"order={order!r}: allowed {', '.join(ORDERS)}")
     if parallel is not None and not (isinstance(parallel, int) and parallel >= 1):
         raise ConfigError(f"parallel={parallel!r}: the number of runs side by side must be an int >= 1 "
                           f"(or None: as the measured throughput table says)")
@@ -132,7 +140,7 @@ def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | 
         if executor is not None:
             records = _records(todo, train_fn, corpus, store, executor)
         else:
-            records = _scheduled(todo, train_fn, corpus, source, store, parallel)
+            records = _scheduled(todo, train_fn, corpus, source, store, parallel, order)
         for id, record in records:
             if not (isinstance(record, dict) and record.get("id") == id and store.has(id)):
                 raise RuntimeError(f"train_fn returned without writing run {id} to {store}: it must "
@@ -156,13 +164,14 @@ def lanes(configs: list[RunConfig], parallel: int | None = None) -> list[int]:
     return throughput.side_by_side([(model.shape_for(c).d_model, c.steps) for c in configs], throughput.load_table())
 
 
-def _scheduled(todo: dict, train_fn, corpus, source, store, parallel):
+def _scheduled(todo: dict, train_fn, corpus, source, store, parallel, order="balanced"):
     """Yield (id, record) as runs end: first the runs that pay side by side, in a pool of
-    single-threaded worker processes (the costliest first), then the rest one after another here
-    (the cheapest first)."""
+    single-threaded worker processes (the costliest first, or with order="cheapest" the cheapest),
+    then the rest one after another here (the cheapest first)."""
     n_lanes = dict(zip(todo, lanes(list(todo.values()), parallel)))
-    # costliest first into the pool, so the lanes finish together (longest processing time first)
-    side = {id: c for id, c in sorted(todo.items(), key=lambda item: -cost(item[1])) if n_lanes[id] > 1}
+    # balanced: costliest first into the pool, so the lanes finish together (longest processing time first)
+    sign = -1 if order == "balanced" else 1
+    side = {id: c for id, c in sorted(todo.items(), key=lambda item: sign * cost(item[1])) if n_lanes[id] > 1}
     if side:
         with threads.pool(max(n_lanes[id] for id in side)) as pool:
             # a worker loads a named corpus itself (cached there) rather than unpickling it per run
