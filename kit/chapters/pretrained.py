@@ -168,3 +168,381 @@ def geometric_mean_interval(values, level=0.95) -> tuple[float, float, float]:
     if not (values.size and np.all(values > 0) and np.all(np.isfinite(values))):
         raise ValueError(f"values = {values.tolist()}: need one or more positive finite numbers")
     return tuple(float(np.exp(v)) for v in corelaw.mean_interval(np.log(values), level))
+
+
+# The chapter's tests of Table 4 (Section 4.2), every rule's thresholds in one place: "starting from such
+# a checkpoint is > 4x more efficient than sparsifying from scratch for 0.5/0.75, and > 2x for 0.875
+# sparsity"; "pruning throughout the whole training process appears to be >= 4x more efficient".
+PAPER = "Frantar et al. 2024"
+LEVEL = 0.95  # coverage of every interval of the chapter
+EXC_BOUNDS = {(0.5, 0.75): 4.0, (0.875,): 2.0}  # sparsities tested together -> the exc. they must exceed
+INC_BOUND = 4.0  # 1 / inc. (pretraining counted) must exceed this
+FLAT_GAIN = 1.01  # a law whose size gain (Eq. 7) stays below this at every pruned sparsity has a flat f(S)
+QUANTITIES = ("exc", "inc")
+
+
+def paper_table4() -> pd.DataFrame:
+    """Frantar et al.'s Table 4 (ViT on JFT): rows S/16, M/16, B/16; columns (S, "exc"/"inc"), D_scratch
+    over the pruning phase's data (exc.) and over pretraining plus pruning (inc.)."""
+    return pd.DataFrame(
+        [[4.90, 0.25, 4.27, 0.23, 2.45, 0.13], [4.76, 0.25, 4.18, 0.22, 2.57, 0.14], [4.35, 0.23, 4.00, 0.21, 2.72, 0.14]],
+        index=pd.Index(["S/16", "M/16", "B/16"], name="model (paper)"),
+        columns=pd.MultiIndex.from_product([[0.5, 0.75, 0.875], list(QUANTITIES)], names=["S", ""]))
+
+
+def check_prune(prune_sparsities, prune_fraction) -> None:
+    """Raise ValueError unless every sparsity prunes (> 0) and the pruning phase is a fraction of the
+    pretraining strictly between 0 and 1: check_prune([0.5, 0.75], 0.056) passes."""
+    if any(s <= 0 for s in prune_sparsities):
+        raise ValueError(f"prune_sparsities = {list(prune_sparsities)}: every entry must be > 0 (0 would not prune)")
+    if not 0.0 < prune_fraction < 1.0:
+        raise ValueError(f"prune_fraction = {prune_fraction}: need a fraction strictly between 0 and 1")
+
+
+def read_runs(store, corpus, main_configs, pretrain_configs, sparsify_configs):
+    """The chapter's three groups of runs as law frames (kit.engine.store.law_frame), each trained
+    only where `store` lacks it (kit.engine.sweep.run_sweep): (main, dense, pruned), dense sorted by
+    N, pruned with its parents' numbers (with_parents) sorted by N_dense and sparsity."""
+    from kit.engine.store import law_frame
+    from kit.engine.sweep import run_sweep
+
+    read = lambda configs: law_frame(run_sweep(configs, store=store, corpus=corpus, progress=False))
+    main, dense = read(main_configs), read(pretrain_configs)
+    pruned = with_parents(read(sparsify_configs), dense).sort_values(["N_dense", "sparsity"]).reset_index(drop=True)
+    return main, dense.sort_values("N").reset_index(drop=True), pruned
+
+
+def ratio_text(estimate, low=None, high=None, fmt=".3g", unit="x") -> str:
+    """A ratio and its interval as Table 4 prints them, an infinite value (no finite data reaches the
+    loss) as ∞: ratio_text(4.2, 3.1, np.inf) -> "4.2x [3.1, ∞]"."""
+    show = lambda v: "∞" if np.isinf(v) else format(v, fmt)
+    text = f"{show(estimate)}{unit if np.isfinite(estimate) else ''}"
+    return text if low is None else f"{text} [{show(low)}, {show(high)}]"
+
+
+def law_texts(law, main: pd.DataFrame, sparsities) -> dict:
+    """The prose numbers of a fit of Eq. 1 to the main grid (a kit.fit.fitting.FitResult): runs, rms
+    residual of log L, data range, a_S, the size gain (Eq. 7) at each pruned sparsity and whether
+    the sparsity term is flat (every gain below FLAT_GAIN), and the gain at S = 0.5 (gain_50)."""
+    p = law.params
+    gains = [float(laws.gain(s, p["a_S"], p["b_S"], p["c_S"], p["b_N"])) for s in sparsities]
+    return {"law_runs": f"{len(main)}", "law_rms": f"{float(np.sqrt(np.mean(law.residuals ** 2))):.2%}",
+            "grid_D": f"{main.D.min() / 1e6:.2f}M to {main.D.max() / 1e6:.2f}M", "law_a_S": f"{p['a_S']:.2g}",
+            "law_gains": ", ".join(f"{g:.3f}x at {s:g}" for g, s in zip(gains, sparsities)),
+            "law_flat": "flat" if max(gains) < FLAT_GAIN else "not flat",
+            "gain_50": f"{float(laws.gain(0.5, p['a_S'], p['b_S'], p['c_S'], p['b_N'])):.2f}"}
+
+
+def pruned_table(pruned: pd.DataFrame, config) -> pd.DataFrame:
+    """One row per pruned model (with_parents' frame): its parent's size, S, N, pruning tokens, loss, its
+    parent's loss, and its embedding non-zeros beside those of a from-scratch sparse run of the same N,
+    whose embedding is pruned to that of the dense model of its N (kit.engine.model.dense_width).
+    config: the kit.engine.config.RunConfig the runs share."""
+    from kit.engine import model
+
+    scratch = [model.VOCAB * model.dense_width(config.replace(n_nonzero=int(n), sparsity=float(s)))
+               for n, s in zip(pruned.N, pruned.sparsity)]
+    return pd.DataFrame({"N_dense": pruned.N_dense, "S": pruned.S, "N": pruned.N, "D_prune": pruned.D,
+                         "loss": pruned.loss, "dense loss": pruned.L_dense,
+                         "embedding non-zeros": pruned.nnz_embed, "from scratch": scratch})
+
+
+def _means(models: pd.DataFrame, summary) -> pd.DataFrame:
+    """Per sparsity of `models`: summary(values of q at that sparsity) -> (estimate, low, high) for q
+    in QUANTITIES, and the models with a finite exc."""
+    rows = {}
+    for s in sorted(models.sparsity.unique()):
+        at = np.isclose(models.sparsity, s)
+        row = {"models": int(np.isfinite(models.exc[at]).sum())}
+        for q in QUANTITIES:
+            row[q], row[f"{q}_low"], row[f"{q}_high"] = summary(q, at)
+        rows[s] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("sparsity")
+
+
+def law_table4(pruned: pd.DataFrame, coeffs: dict, coeff_samples: pd.DataFrame, log_noise: float,
+               level=LEVEL, seed=0):
+    """Table 4 from the law: efficiency(pruned, coeffs) with bootstrap ends <q>_low, <q>_high for
+    D_scratch, exc and inc (percentile_interval over the rows of coeff_samples with finite coefficients,
+    each redrawing the losses with sd log_noise: scratch_data_samples), and per sparsity the geometric
+    mean over the models with its interval over the same resamples. Returns (models, means,
+    resamples used)."""
+    table = efficiency(pruned, coeffs)
+    D_BxM = scratch_data_samples(pruned, coeff_samples, log_noise=log_noise, seed=seed)
+    D_BxM = D_BxM[~np.isnan(D_BxM).any(axis=1)]
+    samples = {"D_scratch": D_BxM, "exc": D_BxM / pruned.D.to_numpy(),
+               "inc": D_BxM / (pruned.D_pretrain + pruned.D).to_numpy()}
+    for q, x_BxM in samples.items():
+        ends = np.array([percentile_interval(x, level) for x in x_BxM.T]).reshape(-1, 2)
+        table = table.assign(**{f"{q}_low": ends[:, 0], f"{q}_high": ends[:, 1]})
+
+    def summary(q, at):
+        return (float(geometric_mean(table[q].to_numpy()[at])),
+                *percentile_interval(geometric_mean(samples[q][:, at]), level))
+
+    return table, _means(table, summary), len(D_BxM)
+
+
+def runs_table4(pruned: pd.DataFrame, scratch: pd.DataFrame, level=LEVEL):
+    """Table 4 from the runs, no law: scratch_data_from_runs(pruned, scratch) and per sparsity the
+    geometric mean of exc. and inc. over the models whose twins reach their loss, with its Student-t
+    interval over them (geometric_mean_interval; NaN where fewer than two models, all NaN where
+    none). Returns (models, means)."""
+    measured = scratch_data_from_runs(pruned, scratch)
+
+    def summary(q, at):
+        values = measured[q].to_numpy()[at]
+        values = values[np.isfinite(values)]
+        return geometric_mean_interval(values, level) if values.size else (np.nan, np.nan, np.nan)
+
+    return measured, _means(measured, summary)
+
+
+def table4(models: pd.DataFrame, means: pd.DataFrame) -> pd.DataFrame:
+    """Table 4 as printed: one row per pretrained model (N_dense) and a last row "geometric mean",
+    one column per (sparsity, exc./inc.); – where a value is missing, the mean's interval where it
+    has one (models from law_table4 or runs_table4, means from the same)."""
+    out = {}
+    for s, mean in means.iterrows():
+        at = np.isclose(models.sparsity, s)
+        for q in QUANTITIES:
+            column = {f"{n:,}": "–" if np.isnan(v) else ratio_text(v) for n, v in zip(models.N_dense[at], models[q][at])}
+            e, lo, hi = mean[q], mean[f"{q}_low"], mean[f"{q}_high"]
+            column["geometric mean"] = "–" if np.isnan(e) else ratio_text(e) if np.isnan(lo) else ratio_text(e, lo, hi)
+            out[(f"S = {s:g}", f"{q}.")] = column
+    return pd.DataFrame(out).rename_axis("N_dense")
+
+
+def from_runs_table(measured: pd.DataFrame, law: pd.DataFrame) -> pd.DataFrame:
+    """The pruned models with from-scratch twins (runs_table4's models): their twins' loss range, the
+    D_scratch, exc. and inc. read off them, and the law's D_scratch (law_table4's models) over it."""
+    twinned = measured[measured.twins > 0]
+    return pd.DataFrame({"N_dense": twinned.N_dense, "S": twinned.S, "sparsity": twinned.sparsity, "N": twinned.N,
+                         "loss": twinned.loss,
+                         "twins' losses": [f"{hi:.4f} to {lo:.4f}" for hi, lo in zip(twinned.twin_loss_max, twinned.twin_loss_min)],
+                         "D_scratch": twinned.D_scratch, "exc.": twinned.exc, "inc.": twinned.inc,
+                         "law's D_scratch / runs'": law.D_scratch[twinned.index] / twinned.D_scratch})
+
+
+def from_runs_texts(measured: pd.DataFrame, runs: pd.DataFrame) -> dict:
+    """The prose numbers of from_runs_table (`runs`): how many models have twins and how many are read
+    between two twins, the range of the law's D_scratch over the runs' (all, below the highest
+    sparsity, at it), and the data range the runs' D_scratch spans."""
+    read = np.isfinite(runs.D_scratch).to_numpy()
+    ratio = runs["law's D_scratch / runs'"]
+    span = lambda x, fmt=".2f": f"{x.min():{fmt}} to {x.max():{fmt}}" if len(x) else "–"
+    top = runs.sparsity.max() if len(runs) else None
+    at_top = np.isclose(runs.sparsity, top) if top is not None else read
+    return {"twinned": f"{len(runs)} of {len(measured)}", "twins_read": f"{int(read.sum())} of {len(runs)}",
+            "law_vs_runs": span(ratio[read]), "law_vs_runs_low_S": span(ratio[read & ~at_top]),
+            "law_vs_runs_top_S": span(ratio[read & at_top]), "top_S": f"{top:.1%}" if top is not None else "–",
+            "runs_D_range": f"{runs.D_scratch[read].min() / 1e6:.1f}M to {runs.D_scratch[read].max() / 1e6:.1f}M"
+            if read.any() else "–", "read_of_all": f"{int(read.sum())} of {len(measured)}"}
+
+
+def _pct(sparsities) -> str:
+    return " and ".join(f"{100 * s:g}%" for s in sparsities)
+
+
+def _tested(key, statement, paper_value, summary, bound, rule, quantity, models, scope):
+    """One claim of Table 4 from summary = (estimate, low, high) of a geometric mean over the pretrained
+    models with twins (runs_table4), tested against `bound` by kit.report.claims.direction_verdict."""
+    from kit.report import claims
+
+    estimate, low, high = summary
+    if np.isnan(estimate):
+        verdict, ours = "not resolved", None
+        reason = f"No pruned model here has from-scratch twins in the main grid, so {quantity} is not measured."
+    elif np.isnan(low):
+        verdict, ours = "not resolved", f"{estimate:.3g}x (one model)"
+        reason = (f"{quantity[:1].upper()}{quantity[1:]} is {estimate - bound:+.3g}, from a single pretrained model "
+                  f"with from-scratch twins: too few for an interval.")
+    else:
+        verdict, reason = claims.direction_verdict(estimate - bound, low - bound, high - bound, +1, quantity=quantity,
+                                                   unit="", fmt="+.3g")
+        ours = claims.interval_text(estimate, low, high, ".3g", "x")
+    numbers = {k: v for k, v in zip(("estimate", "low", "high"), summary) if np.isfinite(v)}
+    return claims.Claim(key, PAPER, statement, "ch5-claims", paper_value, None, ours, verdict, rule, reason,
+                        {**numbers, "bound": bound, "models": models}, kind="own runs", scope=scope, rule_after=True)
+
+
+def tested_claims(measured: pd.DataFrame, means: pd.DataFrame) -> list:
+    """The chapter's claims (kit.report.claims.Claim) on runs_table4's (measured, means): for each entry
+    of EXC_BOUNDS whose sparsities were all pruned, the smallest of their geometric-mean exc. must
+    exceed the bound; and the least geometric-mean 1 / inc. over the sparsities must exceed
+    INC_BOUND. Each holds if the LEVEL Student-t interval over the models lies above the bound, does
+    not hold if below it, and is not resolved otherwise (or with fewer than two models). rule_after
+    is True: the rules were fixed for the law's Table 4 and moved to the runs' once the law's
+    sparsity term came out flat."""
+    paper = paper_table4()
+    scope = (f"{measured.N_dense.nunique()} dense models, N_dense {measured.N_dense.min():,}-{measured.N_dense.max():,}, "
+             f"pruned on {measured.D.max():,} tokens after {measured.D_pretrain.max():,}")
+    over = f"Holds if the {LEVEL:.0%} Student-t interval, over the pretrained models with from-scratch twins, of the"
+    tail = "lies above 0; does not hold if it lies below 0; not resolved otherwise."
+    none = (np.nan, np.nan, np.nan)
+    out = []
+    for sparsities, bound in EXC_BOUNDS.items():
+        levels = [next((v for v in means.index if np.isclose(v, s)), None) for s in sparsities]
+        if None in levels:
+            continue  # a sparsity the chapter did not prune: no verdict about it
+        pair = [tuple(means.loc[s, ["exc", "exc_low", "exc_high"]]) for s in levels]
+        summary = none if any(np.isnan(p[0]) for p in pair) else min(pair, key=lambda p: p[0])
+        which = "" if len(levels) == 1 else "smaller " if len(levels) == 2 else "smallest "
+        quantity = f"the {which}geometric-mean exc. at {_pct(sparsities)}, minus {bound:g}"
+        shown = paper.loc[:, [(s, "exc") for s in sparsities if s in paper.columns.levels[0]]].to_numpy()
+        out.append(_tested(
+            "pretrained-exc-" + "-".join(f"{100 * s:g}".replace(".", "") for s in sparsities),
+            f"Starting from a pretrained dense checkpoint is more than {bound:g}x as data-efficient as sparsifying "
+            f"from scratch at {_pct(sparsities)} sparsity, the pretraining not counted (Table 4, exc.).",
+            f"exc. {shown.min():.2f}x to {shown.max():.2f}x", summary, bound,
+            f"{over} {which + 'of the ' if which else ''}geometric-mean exc. at {_pct(sparsities)}, minus {bound:g}, {tail}", quantity,
+            int(means.loc[levels, "models"].sum()), scope))
+    inverse = [(1 / e, 1 / hi, 1 / lo) for e, lo, hi in means[["inc", "inc_low", "inc_high"]].itertuples(index=False)
+               if np.isfinite(e)]
+    inc = paper.loc[:, (slice(None), "inc")].to_numpy()
+    quantity = f"the least geometric-mean 1 / inc. over the sparsities, minus {INC_BOUND:g}"
+    out.append(_tested(
+        "pretrained-inc",
+        f"Counting the pretraining, pruning throughout training is at least {INC_BOUND:g}x as data-efficient as "
+        f"pretraining a dense model and then pruning it (Table 4, inc. at most 1/{INC_BOUND:g}).",
+        f"1 / inc. {1 / inc.max():.1f}x to {1 / inc.min():.1f}x", min(inverse, key=lambda p: p[0]) if inverse else none,
+        INC_BOUND, f"{over} {quantity[4:]}, {tail}", quantity, int(means.models.sum()), scope))
+    return out
+
+
+def law_table4_texts(table: pd.DataFrame, main: pd.DataFrame, resamples: int, n_boot: int) -> dict:
+    """The prose numbers of law_table4's models (`table`): resamples used of n_boot, models below the
+    law's limit, models whose interval reaches ∞, where D_scratch lies against the main grid's
+    largest budget, and the models whose star lies between the pruning data and the data with
+    pretraining (D < D_scratch < D_pretrain + D)."""
+    beyond = table.D_scratch / main.D.max()
+    n_beyond = int((beyond > 1).sum())
+    between = ((table.D < table.D_scratch) & (table.D_scratch < table.D_pretrain + table.D)).to_numpy()
+    return {"boot_total": f"{n_boot}", "boot_valid": f"{resamples}",
+            "unreachable": f"{int((~np.isfinite(table.D_scratch)).sum())} of {len(table)}",
+            "law_unbounded": f"{int(np.isinf(table.D_scratch_high).sum())} of {len(table)}",
+            "beyond_sentence": f"For {n_beyond} of them D_scratch lies beyond the main grid's largest budget (at most "
+            f"{beyond[np.isfinite(beyond)].max():.2f} times it): there the law extrapolates its data term." if n_beyond
+            else "For none of them does D_scratch lie beyond the main grid's largest budget: the law is read inside "
+            "the data range it was fitted on.", "stars_between": f"{int(between.sum())} of {len(table)}"}
+
+
+def table4_texts(measured: pd.DataFrame, runs_means: pd.DataFrame, law_means: pd.DataFrame) -> dict:
+    """The prose numbers of Table 4 (runs_table4's measured and means, law_table4's means): per
+    sparsity (names end in 50, 75, 875 for 0.5, 0.75, 0.875) the models with twins, the runs' and the
+    law's geometric-mean exc. and inc., and which route is cheaper with the pretraining counted; the
+    factor from exc. to inc.; the runs' exc. over the paper's; exc. by model size at the lowest
+    sparsity; the range of 1 / inc."""
+    share = (measured.D / (measured.D_pretrain + measured.D)).iloc[0]
+    out = {"inc_factor": f"{share:.4f}", "exc_edge": f"{1 / share:.1f}"}
+    for s, row in runs_means.iterrows():
+        name = f"{s * 100:g}".replace(".", "")
+        out[f"models_{name}"] = f"{int(row.models)}"
+        for q in QUANTITIES:
+            out[f"{q}_{name}"] = "–" if np.isnan(row[q]) else f"{row[q]:.3g}"
+            out[f"law_{q}_{name}"] = f"{law_means.loc[s, q]:.3g}"
+        inc, said = row.inc, f"sparsifying from scratch needs {row.inc:.2g} times the data of pretraining plus pruning"
+        out[f"route_{name}"] = ("no pruned model here has from-scratch twins" if np.isnan(inc) else
+                                f"{said}, so the checkpoint route costs {1 / inc:.2g} times the data of pruning "
+                                f"throughout training" if inc < 1 else
+                                f"{said}, so the checkpoint route is the cheaper one even with its pretraining counted")
+    paper = paper_table4()
+    paper_geo = {s: float(geometric_mean(paper[(s, "exc")].to_numpy())) for s in paper.columns.levels[0]}
+    versus = [(s, runs_means.exc[s] / paper_geo[p]) for s in runs_means.index for p in paper_geo
+              if np.isclose(s, p) and np.isfinite(runs_means.exc[s])]
+    out["vs_paper"] = ", ".join(f"{r:.1f}x at {s * 100:g}%" for s, r in versus) or "–"
+    lowest = runs_means.index[0]
+    by_size = measured.exc[np.isclose(measured.sparsity, lowest)].to_numpy()  # smallest pretrained model first
+    by_size = by_size[np.isfinite(by_size)]
+    out["exc_by_size"] = (f"{by_size[0]:.3g}x for the smallest pretrained model with twins to {by_size[-1]:.3g}x for "
+                          f"the largest" if len(by_size) > 1 else "–")
+    out["lowest_S"] = f"{lowest:.0%}"
+    routes = [1 / v for v in runs_means.inc if np.isfinite(v)]
+    out["route_range"] = f"{min(routes):.2g} to {max(routes):.2g}" if routes else "–"
+    return out
+
+
+def dense_check(dense: pd.DataFrame, coeffs: dict) -> pd.DataFrame:
+    """The law (Eq. 1 at S = 0) against the pretrained dense models (law frame, one row per model):
+    measured loss, the law's loss at their N and D, law − measured, and the data at which the law
+    reaches the measured loss over the data taken (above 1: the law is pessimistic about dense
+    training there)."""
+    predicted = laws.sparse_law(0.0, dense.N, dense.D, **coeffs)
+    return pd.DataFrame({"N_dense": dense.N, "D_pretrain": dense.D, "measured loss": dense.loss, "law's loss": predicted,
+                         "law − measured": predicted - dense.loss,
+                         "law's D for the measured loss / D_pretrain": scratch_data(dense.loss, 0.0, dense.N, coeffs) / dense.D})
+
+
+def half_gaps(table: pd.DataFrame, dense: pd.DataFrame, coeffs: dict, sparsity=0.5) -> pd.DataFrame:
+    """The models pruned to `sparsity` (table: with_parents' or efficiency's frame) against their dense
+    parents: losses, gap, gap over the dense loss, the law's gap at equal data
+    L(S, N, D) - L(0, N_dense, D), and, without the law, the dense size among the pretrained dense
+    models (x_at_loss of their N and losses) that ends at the pruned model's loss, over its N."""
+    half = table[np.isclose(table.sparsity, sparsity)]
+    return pd.DataFrame({"N_dense": half.N_dense, "dense loss": half.L_dense, "50% loss": half.loss,
+                         "gap": half.loss - half.L_dense, "gap / dense loss": (half.loss - half.L_dense) / half.L_dense,
+                         "law's gap": laws.sparse_law(half.S, half.N, half.D, **coeffs)
+                         - laws.sparse_law(0.0, half.N_dense, half.D, **coeffs),
+                         "dense size matched / N": [x_at_loss(dense.N, dense.loss, L) / N for L, N in zip(half.loss, half.N)]})
+
+
+def half_gap_texts(gaps: pd.DataFrame, vit_dense_loss) -> dict:
+    """The prose numbers of half_gaps: the gap's range (absolute, and over the dense loss), the
+    matched dense sizes, and the paper's 0.2 to 0.3 gap over the losses of its dense ViT runs
+    (vit_dense_loss, e.g. kit.fit.paper.load_vit()'s at the longest budget)."""
+    matched = gaps["dense size matched / N"].dropna()
+    rel = gaps["gap / dense loss"]
+    return {"gain_runs": " and ".join(f"{v:.2f}x" for v in matched) if len(matched) else "–",
+            "gain_runs_count": f"{len(matched)} of {len(gaps)}",
+            "gap_abs": f"{gaps.gap.min():+.3f} to {gaps.gap.max():+.3f}", "gap_rel": f"{rel.min():+.1%} to {rel.max():+.1%}",
+            "vit_rel": f"{0.2 / np.max(vit_dense_loss):.1%} to {0.3 / np.min(vit_dense_loss):.1%}"}
+
+
+def plot_equivalence(table: pd.DataFrame, dense: pd.DataFrame, main: pd.DataFrame, coeffs: dict):
+    """One panel per pretrained model (kit.report.plots.plot_pruned_vs_scratch): the law's from-scratch
+    loss against data for the dense model and each pruned model's (S, N), coloured by sparsity
+    (kit.report.plots.sparsity_colour); the dense checkpoint (square); each pruned model's loss from
+    its pruning data (open circle) to its data with pretraining (filled); the star where its curve
+    reaches that loss; crosses: its from-scratch twins in `main`. table: law_table4's models; dense,
+    main: law frames. Returns the figure."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
+    from kit.report import plots
+
+    D_total = (table.D_pretrain + table.D).to_numpy()
+    finite = table.D_scratch[np.isfinite(table.D_scratch)].to_numpy()
+    D_line = np.geomspace(table.D.min() / 2, 2 * max(D_total.max(), finite.max(initial=0.0)), 200)
+    twin_runs = scratch_twins(table, main)
+    models = sorted(table.N_dense.unique())
+    fig, axes = plots.panel_grid(len(models), per_row=2 if len(models) == 4 else 3, aspect=0.75, sharey=True)
+    for ax, n in zip(axes, models):
+        here, parent = table[table.N_dense == n], dense[dense.N == n].iloc[0]
+        curves = {"S = 0 (dense)": laws.sparse_law(0.0, n, D_line, **coeffs)}
+        marks = {}
+        for _, row in here.iterrows():
+            curves[f"S = {row.sparsity:g}"] = laws.sparse_law(row.S, row.N, D_line, **coeffs)
+            marks[f"S = {row.sparsity:g}"] = (row.D, row.D_pretrain + row.D, row.loss, row.D_scratch)
+        plots.plot_pruned_vs_scratch(ax, D_line, curves, marks, dense=(parent.D, parent.loss),
+                                     fit_range=(main.D.min(), main.D.max()), ylabel="validation loss (nats/byte)",
+                                     legend=None)
+        for i, row in here.iterrows():
+            if i in twin_runs:
+                ax.plot(twin_runs[i].D, twin_runs[i].loss, "x", ms=7, mew=1.5, color=plots.sparsity_colour(row.sparsity))
+        ax.set_title(f"$N_\\mathrm{{dense}}$ = {plots.short_number(n)} (d = {parent.d_model})")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: plots.short_number(x)))
+    # The losses the markers show, with a margin: the law's curves rise far above them at small D.
+    shown = np.concatenate([table.loss, dense.loss, *(runs.loss for runs in twin_runs.values())])
+    axes[0].set_ylim(0.95 * shown.min(), 1.05 * shown.max())  # shared by every panel
+    twin_key = Line2D([], [], ls="", marker="x", mew=1.5, color="k", label="from-scratch runs, same S and N")
+    plots.legend_outside(fig, extra=[*plots.pruned_vs_scratch_keys(), twin_key], ncols=3)
+    return fig
+
+
+def law_models_table(table: pd.DataFrame) -> pd.DataFrame:
+    """law_table4's models as printed: size, S, loss, the law's limit for D -> infinity, and D_scratch,
+    exc. and inc. with their bootstrap intervals (ratio_text, ∞ where unreachable)."""
+    shown = lambda q, unit: [ratio_text(v, lo, hi, ".3g", unit)
+                             for v, lo, hi in table[[q, f"{q}_low", f"{q}_high"]].itertuples(index=False)]
+    return pd.DataFrame({"N_dense": table.N_dense, "S": table.S, "loss": table.loss, "limit (D → ∞)": table.L_limit,
+                         "D_scratch": shown("D_scratch", ""), "exc.": shown("exc", "x"), "inc.": shown("inc", "x")})
