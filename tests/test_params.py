@@ -206,3 +206,14 @@ def test_corpus_takes_an_existing_path_and_refuses_the_rest(tmp_path):
     for bad in ["", "pycod", str(tmp_path / "missing"), 3]:
         with pytest.raises(ValueError, match="corpus = .*(no such corpus|empty name)"):
             params.corpus("corpus", bad)
+
+
+def test_positive_number_takes_numbers_and_numbers_written_as_strings_above_zero():
+    assert params.positive_number("eps", 0.01) == 0.01 and params.positive_number("eps", "1e-2") == 0.01
+    assert params.positive_number("gamma", 3, maximum=3.0) == 3.0
+    for bad, message in [(0, "eps = 0: need a number > 0"), ("-1", "eps = '-1': need a number > 0"),
+                         (True, "need a number > 0"), ("x", "need a number > 0")]:
+        with pytest.raises(ValueError, match=message):
+            params.positive_number("eps", bad)
+    with pytest.raises(ValueError, match="gamma = 5: need a number > 0 and <= 3"):
+        params.positive_number("gamma", 5, maximum=3.0)

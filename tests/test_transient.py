@@ -61,3 +61,85 @@ def test_gaps_pair_each_sparse_run_with_the_dense_run_of_equal_n_tokens_batch_an
     out = transient.gaps(pd.DataFrame(rows))
     assert list(out["gap"].round(6)) == [0.1, -0.05]
     assert list(out["steps_after_pruning"]) == [0.5, 1.0]
+
+
+STEPS = 250 * 2.0 ** np.arange(5)  # five budgets, doubling
+
+
+def synthetic_gaps(rng, amplitude, gamma=1.0, g_inf=-0.03, sparsities=(0.5, 0.875), sizes=4, noise=0.003):
+    """Gaps of `sizes` runs per sparsity and budget around g_inf + amplitude x^-gamma (per sparsity)."""
+    rows = [dict(sparsity=S, steps=x, gap=g_inf + amplitude[S] * x**-gamma + rng.normal(0, noise))
+            for S in sparsities for x in STEPS for _ in range(sizes)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_runs_long_past_the_transient_are_in_regime(seed):
+    """A transient of 2 nats x steps^-1 is below 0.01 nats from 200 steps: every budget from 250 on is in regime."""
+    per_run = synthetic_gaps(np.random.default_rng(seed), {0.5: 1.0, 0.875: 2.0})
+    fits = transient.fit_curves(per_run, "steps", eps=0.01, n_boot=100, gamma=1.0)
+    assert list(fits["budgets"]) == [5, 5] and fits["x_star"].max() == pytest.approx(200, rel=0.3)
+    verdict, reason = transient.in_regime_verdict(fits, largest=STEPS.max())
+    assert verdict == "holds" and "4,000 steps" in reason
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_runs_still_closing_their_gap_are_out_of_regime(seed):
+    """A transient of 400 nats x steps^-1 leaves 0.1 nats at 4,000 steps: x* = 40,000 at S = 0.875."""
+    per_run = synthetic_gaps(np.random.default_rng(seed), {0.5: 1.0, 0.875: 400.0})
+    fits = transient.fit_curves(per_run, "steps", eps=0.01, n_boot=100, gamma=1.0)
+    row = fits.set_index("sparsity").loc[0.875]
+    assert row["x_star_low"] > STEPS.max() and row["closing"] < -0.04 and row["left"] == pytest.approx(0.1, rel=0.2)
+    verdict, reason = transient.in_regime_verdict(fits, largest=STEPS.max())
+    assert verdict == "does not hold" and "S = 0.875" in reason and "S = 0.5," not in reason.split("lies above")[0]
+
+
+def test_too_few_budgets_leave_the_question_open():
+    per_run = synthetic_gaps(np.random.default_rng(0), {0.5: 1.0, 0.875: 2.0})
+    short = per_run[per_run["steps"] <= 500]  # two budgets
+    fits = transient.fit_curves(short, "steps", n_boot=20, gamma=1.0)
+    assert fits.empty
+    verdict, reason = transient.in_regime_verdict(fits, largest=500, sparsities=[0.5, 0.875])
+    assert verdict == "not resolved" and "fewer than 3 budgets" in reason
+    with pytest.raises(ValueError, match="eps=0"):
+        transient.fit_curves(per_run, "steps", eps=0)
+
+
+def test_the_rule_text_follows_the_thresholds():
+    assert "below 0.02 nats" in transient.in_regime_rule(eps=0.02) and "90% interval" in transient.in_regime_rule(level=0.9)
+    assert f"fewer than {transient.MIN_BUDGETS} budgets" in transient.in_regime_rule()
+
+
+def test_gap_curves_average_each_budget():
+    per_run = pd.DataFrame({"sparsity": [0.5, 0.5, 0.5], "steps": [100, 100, 200], "gap": [0.1, 0.3, 0.05]})
+    curves = transient.gap_curves(per_run)
+    assert curves["gap"].round(6).tolist() == [0.2, 0.05] and curves["runs"].tolist() == [2, 1]
+    assert curves["sem"].iloc[0] == pytest.approx(0.1) and np.isnan(curves["sem"].iloc[1])
+
+
+def test_the_figure_draws_one_curve_per_fitted_sparsity():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    per_run = synthetic_gaps(np.random.default_rng(0), {0.5: 1.0, 0.875: 400.0})
+    fits = transient.fit_curves(per_run, "steps", n_boot=20, gamma=1.0)
+    fig, axes = plt.subplots(1, 2)
+    transient.plot_transient(axes, transient.gap_curves(per_run), fits)
+    assert len(axes[1].get_lines()) >= 3  # two transients and the eps line
+    plt.close(fig)
+
+
+def test_only_budgets_whose_runs_are_all_stored_are_read():
+    from kit.engine.config import RunConfig
+    configs = [RunConfig(seq_len=16, batch_size=4, tokens=64 * n, sparsity=s) for n in (10, 20, 40) for s in (0.0, 0.5)]
+    stored = {c for c in configs if c.steps != 40 and not (c.steps == 20 and c.sparsity == 0.5)}
+    assert transient.stored_steps(configs, lambda c: c in stored) == [10]
+    assert transient.stored_steps(configs, lambda c: True) == [10, 20, 40]
+
+
+def test_the_table_prints_intervals_and_names_columns_for_a_reader():
+    per_run = synthetic_gaps(np.random.default_rng(0), {0.5: 1.0, 0.875: 400.0})
+    table = transient.fits_table(transient.fit_curves(per_run, "steps", n_boot=20, gamma=1.0))
+    assert set(transient.TABLE_FORMATS) <= set(table.columns)
+    assert table["x* (steps)"].iloc[1].startswith("40,") or table["x* (steps)"].iloc[1][:2] in {"38", "39", "41", "42"}
+    assert transient.budget_text(float("inf")) == "never" and transient.budget_text(2.5e8) == "2.5e+08"

@@ -11,13 +11,25 @@ where g_inf is the gap the law sees and A x^-gamma the transient that is left at
 starts at the budget x* from which the transient left is below a threshold eps (the seed noise of
 a gap, say): A x*^-gamma = eps, x* = (A / eps)^(1 / gamma).
 
-Everything here is a plain function of arrays (copy it into a notebook with numpy and scipy).
+The fit and the regime start are plain functions of arrays (copy them into a notebook with numpy
+and scipy); the rest reads a run store's frame: `gaps` pairs sparse runs with their dense runs,
+`gap_curves` averages them per budget, `fit_curves` fits each sparsity with intervals, and
+`in_regime_verdict` is the claim's rule (chapter "How long must a pruned run train?"):
+
+    per_run = transient.gaps(store_frame)                      # one gap per sparse run
+    fits = transient.fit_curves(per_run, x="steps", eps=0.01)  # per sparsity: g_inf, gamma, x*
+    verdict, reason = transient.in_regime_verdict(fits, largest=per_run["steps"].max())
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import optimize
+
+EPS = 0.01  # nats: the transient a run may have left to count as in regime (about one gap's seed noise)
+MIN_BUDGETS = 3  # budgets a sparsity needs before its transient is fitted
+LEVEL = 0.95  # coverage of the intervals
 
 
 def transient(x, g_inf, a, gamma):
@@ -105,3 +117,142 @@ def gaps(frame, keys=("n_nonzero", "tokens", "batch_size", "seed")):
     after = 1.0 - out["prune_end"]
     return out.assign(gap=out["final_loss"] - out["dense_loss"], steps_after_pruning=out["steps"] * after,
                       tokens_after_pruning=out["tokens"] * after)
+
+
+def stored_steps(configs, has) -> list[int]:
+    """The step budgets at which every config of `configs` is stored: `has(config)` tells (e.g.
+    lambda c: store.has(store.run_id(c, fingerprint))). A chapter's default reads only these, so it
+    trains nothing while a long grid is still training."""
+    by_steps = {}
+    for config in configs:
+        by_steps.setdefault(config.steps, []).append(config)
+    return sorted(n for n, group in by_steps.items() if all(has(c) for c in group))
+
+
+def gap_curves(per_run: pd.DataFrame, x: str = "steps") -> pd.DataFrame:
+    """The mean gap per (sparsity, budget x) of `gaps`' rows, with its standard error over the runs
+    averaged (NaN for a single run) and their count: columns sparsity, x, gap, sem, runs."""
+    grouped = per_run.groupby(["sparsity", x])["gap"]
+    out = grouped.agg(gap="mean", sem="sem", runs="count").reset_index()
+    return out.sort_values(["sparsity", x], ignore_index=True)
+
+
+def fit_curves(per_run: pd.DataFrame, x: str = "steps", eps: float = EPS, n_boot: int = 200,
+               level: float = LEVEL, seed: int = 0, gamma=None) -> pd.DataFrame:
+    """Per sparsity of `gaps`' rows with MIN_BUDGETS or more budgets: the transient fitted to every
+    run's gap against x (each gap weighted by the spread of the gaps at its budget, so a budget's
+    scatter over sizes and seeds is the noise), and bootstrap_transient's intervals. Columns:
+    sparsity, budgets, largest (x), g_inf and its interval, a, gamma, x_star (the budget from which
+    the transient left is below eps) and its interval, left (the transient left at the largest
+    budget), closing (the change of the mean gap over the last doubling of x: < 0 while it closes;
+    NaN when the last two budgets are not a doubling apart). A sparsity with fewer budgets is left out.
+
+        fit_curves(gaps(frame), x="steps", eps=0.01)"""
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps={eps!r}: the transient's threshold must be a number of nats > 0")
+    rows = []
+    for S, runs in per_run.groupby("sparsity", sort=True):
+        budgets = np.sort(runs[x].unique())
+        if len(budgets) < MIN_BUDGETS:
+            continue
+        spread = runs.groupby(x)["gap"].transform("std").fillna(runs["gap"].std())
+        sigma = np.maximum(spread.to_numpy(), 1e-3)  # one run at a budget: the spread over every budget
+        boot = bootstrap_transient(runs[x].to_numpy(float), runs["gap"].to_numpy(float), sigma, eps, n_boot,
+                                   level, seed, gamma)
+        fit, means = boot["fit"], runs.groupby(x)["gap"].mean()
+        doubling = np.isclose(budgets[-1], 2 * budgets[-2], rtol=0.02)
+        rows.append({"sparsity": S, "budgets": len(budgets), "largest": float(budgets[-1]),
+                     "g_inf": fit["g_inf"], "g_inf_low": boot["g_inf_interval"][0],
+                     "g_inf_high": boot["g_inf_interval"][1], "a": fit["a"], "gamma": fit["gamma"],
+                     "x_star": boot["x_star"], "x_star_low": boot["x_star_interval"][0],
+                     "x_star_high": boot["x_star_interval"][1],
+                     "left": float(transient(budgets[-1], 0.0, fit["a"], fit["gamma"])),
+                     "closing": float(means[budgets[-1]] - means[budgets[-2]]) if doubling else np.nan})
+    return pd.DataFrame(rows, columns=["sparsity", "budgets", "largest", "g_inf", "g_inf_low", "g_inf_high", "a",
+                                       "gamma", "x_star", "x_star_low", "x_star_high", "left", "closing"])
+
+
+def fits_table(fits: pd.DataFrame) -> pd.DataFrame:
+    """fit_curves' table as the chapter prints it: g_inf and x* with their intervals as text, the
+    columns named for a reader."""
+    from kit.report.claims import interval_text
+
+    return fits.assign(
+        g_inf=[interval_text(r.g_inf, r.g_inf_low, r.g_inf_high, "+.3f") for r in fits.itertuples()],
+        x_star=[f"{budget_text(r.x_star)} [{budget_text(r.x_star_low)}, {budget_text(r.x_star_high)}]"
+                for r in fits.itertuples()],
+    )[["sparsity", "budgets", "largest", "g_inf", "gamma", "x_star", "left", "closing"]].rename(columns={
+        "sparsity": "S", "largest": "largest budget (steps)", "g_inf": "g∞ (nats)", "gamma": "γ",
+        "x_star": "x* (steps)", "left": "transient left at the largest budget (nats)",
+        "closing": "gap change over the last doubling (nats)"})
+
+
+TABLE_FORMATS = {"S": "{:g}", "largest budget (steps)": "{:,.0f}", "γ": "{:.2f}",
+                 "transient left at the largest budget (nats)": "{:.3f}",
+                 "gap change over the last doubling (nats)": "{:+.3f}"}  # fits_table's, for kit.report.results.markdown_table
+
+
+def budget_text(x) -> str:
+    """A budget as the chapter prints it: 8,232 below ten million, 1.2e+08 above, 'never' for inf."""
+    x = float(x)
+    return "never" if np.isinf(x) else f"{x:,.0f}" if x < 1e7 else f"{x:.1e}"
+
+
+def in_regime_rule(eps: float = EPS, level: float = LEVEL) -> str:
+    """The rule of in_regime_verdict, in one sentence, from the same thresholds."""
+    return (f"Holds if, at every sparsity, the {level:.0%} interval of the budget x* from which the transient "
+            f"left is below {eps:g} nats ends at or below the largest budget trained; does not hold if, at some "
+            f"sparsity, the whole interval lies above it; not resolved otherwise, or when a sparsity has fewer "
+            f"than {MIN_BUDGETS} budgets.")
+
+
+def in_regime_verdict(fits: pd.DataFrame, largest: float, sparsities=None, unit: str = "steps") -> tuple[str, str]:
+    """Are the runs up to budget `largest` in regime (in_regime_rule)? `fits`: fit_curves' table;
+    `sparsities`: those that must be there (default: fits'). Returns (verdict, reason).
+
+        in_regime_verdict(fit_curves(gaps(frame)), largest=2344)"""
+    wanted = list(fits["sparsity"]) if sparsities is None else list(sparsities)
+    missing = [S for S in wanted if not np.isclose(fits["sparsity"], S).any()]
+    if missing or not wanted:
+        return "not resolved", (f"the sparsities {missing or wanted} have fewer than {MIN_BUDGETS} budgets: "
+                                f"no transient was fitted")
+    rows = fits[[np.isclose(wanted, S).any() for S in fits["sparsity"]]]
+    text = "; ".join(f"S = {r.sparsity:g}: x* = {budget_text(r.x_star)} [{budget_text(r.x_star_low)}, "
+                     f"{budget_text(r.x_star_high)}]" for r in rows.itertuples())
+    if (rows["x_star_high"] <= largest).all():
+        return "holds", f"every interval of x* ends at or below the largest budget, {budget_text(largest)} {unit} ({text})."
+    above = rows[rows["x_star_low"] > largest]
+    if len(above):
+        names = ", ".join(f"{S:g}" for S in above["sparsity"])
+        return "does not hold", (f"at S = {names} the whole interval of x* lies above the largest budget, "
+                                 f"{budget_text(largest)} {unit} ({text}).")
+    return "not resolved", f"an interval of x* contains the largest budget, {budget_text(largest)} {unit} ({text})."
+
+
+def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "steps", eps: float = EPS,
+                   xlabel: str = "training steps"):
+    """The chapter's figure, two panels: (left) the mean sparse-minus-dense gap per budget with its
+    standard error, and the fitted transient (line), per sparsity in the book's colours; (right) the
+    transient left, a x^-gamma, on log-log axes, with eps as a dashed line: each curve crosses it at
+    its x*. `curves`: gap_curves' table; `fits`: fit_curves'. Returns the axes."""
+    from kit.report import plots
+
+    left, right = axes
+    for S, curve in curves.groupby("sparsity", sort=True):
+        colour = plots.sparsity_colour(S)
+        left.errorbar(curve[x], curve["gap"], yerr=curve["sem"].fillna(0.0), fmt="o", ms=5, capsize=2,
+                      color=colour, label=f"S = {S:g}")
+        fit = fits[np.isclose(fits["sparsity"], S)]
+        if len(fit):
+            r = fit.iloc[0]
+            reach = max(curve[x].max(), min(r.x_star, 64 * curve[x].max()) if np.isfinite(r.x_star) else 0.0)
+            grid = np.geomspace(curve[x].min(), reach, 100)
+            left.plot(grid, transient(grid, r.g_inf, r.a, r.gamma), "-", color=colour, lw=1.2)
+            right.plot(grid, transient(grid, 0.0, r.a, r.gamma), "-", color=colour, lw=1.5, label=f"S = {S:g}")
+            if np.isfinite(r.x_star) and r.x_star <= grid[-1]:
+                right.plot([r.x_star], [eps], "o", color=colour, ms=6)
+    left.axhline(0.0, color="0.3", lw=0.8)
+    left.set(xscale="log", xlabel=xlabel, ylabel="sparse − dense loss at equal N (nats)")
+    right.axhline(eps, color="0.3", ls="--", lw=1, label=f"ε = {eps:g} nats")
+    right.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="transient left, a x^−γ (nats)")
+    return axes

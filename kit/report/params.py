@@ -171,6 +171,14 @@ def probability(name, value) -> float:
     return number
 
 
+def positive_number(name, value, maximum=math.inf) -> float:
+    """A finite number > 0 and <= maximum, e.g. a threshold in nats or an exponent."""
+    number = _number(value)
+    if number is None or not 0.0 < number <= maximum:
+        _fail(name, value, "need a number > 0" + ("" if maximum == math.inf else f" and <= {maximum:g}"))
+    return number
+
+
 def fraction(name, value) -> float:
     """A fraction in [0, 1], e.g. where a pruning window starts or ends, as a share of training."""
     number = _number(value)
