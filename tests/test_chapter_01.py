@@ -21,9 +21,9 @@ TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["
             sparsities=TINY_GRID["sparsities"], seed_n_nonzero=[3072], seed_tokens=TINY_GRID["tokens"],
             seed_sparsities=[0.0, 0.75], seeds=[0, 1, 2], ablation_n_nonzero=[1536], ablation_tokens=[20_480],
             ablation_sparsities=[0.5, 0.75], recipe_widths=[[1536, 0.0], [3072, 0.5]], recipe_tokens=10_240,
-            recipe_lrs=[0.003, 0.03], recipe_batch_sizes=[8, 16])
+            recipe_lrs=[0.003, 0.03], recipe_batch_sizes=[8, 16], long_lr_points=[[1536, 0.0]], long_lr_tokens=10_240)
 CLAIMS = {"fair-data-initial", "fair-data-trained", "fair-size-equal-n", "fair-size-grows-with-s", "fair-embedding",
-          "fair-compute-dense", "fair-compute-sparse"}
+          "fair-compute-dense", "fair-compute-sparse", "fair-lr-long"}
 
 
 def test_defaults_are_the_book_grids():
@@ -39,6 +39,13 @@ def test_defaults_are_the_book_grids():
         grids.RECIPE["widths"], grids.RECIPE["tokens"], grids.RECIPE["lrs"], grids.RECIPE["batch_sizes"])
     assert grids.recipe_grid(widths=widths) == grids.recipe_grid()  # the same runs, so the book trains nothing
     assert found["base"] == {} and found["runs_dir"] is None and found["results_dir"] is None
+    # the long-run learning-rate check: points of grids.LR_CHECK_V3 whose runs are all stored, so the book trains nothing
+    points = [tuple(p) for p in found["long_lr_points"]]
+    assert points and set(points) <= set(grids.LR_CHECK_V3["widths"]) and found["long_lr_tokens"] == grids.LR_CHECK_V3["tokens"]
+    store, fingerprint = RunStore(), load_corpus(grids.CORPUS_V3).fingerprint
+    configs = grids.lr_check_v3_grid(widths=points, tokens=found["long_lr_tokens"])
+    assert len(configs) == len(points) * len(grids.LR_CHECK_V3["multiples"])
+    assert all(store.has(run_id(c, fingerprint)) for c in configs)
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +131,28 @@ def test_equal_compute_wins_are_counted_consistently(chapter):
     assert found["fair-compute-sparse"]["numbers"]["pairs"] >= found["fair-compute-dense"]["numbers"]["pairs"] > 0
 
 
+def test_long_run_learning_rate_claim_recomputed_from_the_records(chapter, tiny_runs):
+    _, found = chapter
+    store, fingerprint = RunStore(tiny_runs), load_corpus(grids.CORPUS_V3).fingerprint
+    configs = grids.lr_check_v3_grid(RunConfig(**TINY_BASE), widths=[(1536, 0.0)], tokens=TINY["long_lr_tokens"])
+    loss = {c.lr: store.get(run_id(c, fingerprint))["metrics"]["final_loss"] for c in configs}
+    recipe = loss[configs[1].lr]  # multiples 0.5, 1, 2, 4: the second is the recipe's rate
+    claim = found["fair-lr-long"]
+    assert claim["numbers"]["worst"] == pytest.approx(recipe - min(loss.values()), abs=1e-9)
+    assert claim["verdict"] == ("holds" if recipe - min(loss.values()) <= claim["numbers"]["margin"] else "does not hold")
+    assert (claim["kind"], claim["rule_after"]) == ("implementation", True) and "pycode" in claim["scope"]
+
+
+def test_every_claim_says_its_kind_and_scope(chapter):
+    _, found = chapter
+    assert all(c["kind"] in claims.KINDS and c["scope"] for c in found.values())
+    assert {k for k, c in found.items() if c["kind"] == "question"} == {"fair-embedding", "fair-compute-dense",
+                                                                        "fair-compute-sparse"}
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"seeds": [0]}, "seeds = [0]: need at least 2 seeds"),
+    ({"long_lr_points": [[1536]]}, "long_lr_points = [[1536]]: need a list of [N, S] pairs"),
     ({"runs_dir": "/nonexistent/runs"}, "runs_dir = '/nonexistent/runs': no such folder"),
 ])
 def test_bad_parameters_are_refused_before_training(tmp_path, bad, message):
