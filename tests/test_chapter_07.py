@@ -51,6 +51,16 @@ def test_chapter_7_with_tiny_parameters(tmp_path):
     order = claims["planner-dense-below-sparse"]
     assert order["verdict"] == "holds" and order["numbers"]["max_dense_minus_sparse"] <= 0
     assert order["numbers"]["strict"] == 1.0 and order["numbers"]["points"] == 2 * 21 * 25
+    # arithmetic on Table 7's published law, over the budgets its rule names, with the rule fixed first
+    assert (order["kind"], order["rule_after"]) == ("published", False)
+    assert plan.ORDER_GRID in order["rule"] and order["scope"].startswith("Table 7's laws; N 1e6 to 1e11")
+    # the key-findings box right after the introduction, and every figure numbered and captioned
+    assert nb.cells[0].source.index("```{admonition} Key findings") < nb.cells[0].source.index("Rerun this chapter")
+    figures = [c.metadata["mystnb"]["figure"] for c in nb.cells if "mystnb" in c.metadata]
+    assert [f["name"] for f in figures] == ["fig-ch7-speedups", "fig-ch7-cost", "fig-ch7-optimum"]
+    for cell in (c for c in nb.cells if "mystnb" in c.metadata):
+        assert [o.output_type for o in cell.outputs] == ["display_data"] and "image/svg+xml" in cell.outputs[0].data
+        assert "hide-input" in cell.metadata.tags
 
 
 def test_chapter_7_refuses_a_layer_it_does_not_time(tmp_path):
