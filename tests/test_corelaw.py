@@ -159,11 +159,17 @@ def test_unbounded_sides_read_unbounded():
 
 def test_coefficient_and_gain_verdicts():
     table = pd.DataFrame({"estimate": [1.0, 2.0], "low": [0.9, 1.5], "high": [1.1, 2.5]}, index=["b_S", "b_N"])
-    assert corelaw.coefficients_verdict(table, {"b_S": 1.05, "b_N": 2.2}, names=["b_S", "b_N"])[0] == "holds"
-    verdict, reason = corelaw.coefficients_verdict(table, {"b_S": 0.5, "b_N": 2.2}, names=["b_S", "b_N"])
+    names = ["b_S", "b_N"]
+    assert corelaw.coefficients_verdict(table, {"b_S": 1.05, "b_N": 2.2}, 1.0, 1.005, names=names)[0] == "holds"
+    verdict, reason = corelaw.coefficients_verdict(table, {"b_S": 0.5, "b_N": 2.2}, 1.0, 1.005, names=names)
     assert verdict == "does not hold" and "b_S (0.56x the low end)" in reason
+    # inside every interval, but not at the optimum: the objective decides
+    verdict, reason = corelaw.coefficients_verdict(table, {"b_S": 1.05, "b_N": 2.2}, 1.0, 1.02, names=names)
+    assert verdict == "does not hold" and "+2.00%" in reason and "allows 1%" in reason
+    assert corelaw.coefficients_verdict(table, {"b_S": 1.05, "b_N": 2.2}, 1.0, 1.02, names=names, tolerance=0.05)[0] == "holds"
+    # an interval wider than its estimate (coefficients that trade off) does not keep the claim open
     wide = table.assign(high=[1.1, 5.0])
-    assert corelaw.coefficients_verdict(wide, {"b_S": 1.0, "b_N": 2.0}, names=["b_S", "b_N"])[0] == "not resolved"
+    assert corelaw.coefficients_verdict(wide, {"b_S": 1.0, "b_N": 2.0}, 1.0, 1.0, names=names)[0] == "holds"
     gains = pd.DataFrame({"estimate": [1.6, 2.2], "low": [1.5, 2.0], "high": [1.7, 2.4]}, index=["gain(0.5)", "gain(0.75)"])
     assert corelaw.gains_verdict(gains, {0.5: 1.59, 0.75: 2.16})[0] == "holds"
     assert corelaw.gains_verdict(gains, {0.5: 1.8, 0.75: 2.16})[0] == "does not hold"
