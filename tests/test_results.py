@@ -66,7 +66,9 @@ def test_results_page_opens_with_findings_then_one_table_of_every_claim(tmp_path
     table = lines.index("| ID | paper | kind | paper's number | ours, authors' data | ours, our runs | scope | verdict |")
     prose = [line for line in lines[3:table] if line and not line.startswith("#")]
     assert prose[0] == ("**What the book tested.** This build tests 3 claims of the two papers (2 of Frantar et al. "
-                        "2024 and 1 of Jin et al. 2025). 1 holds, 1 does not hold and 1 is not resolved.")
+                        "2024 and 1 of Jin et al. 2025). 1 holds, 1 does not hold and 1 is not resolved. By the kind "
+                        "of evidence they rest on, these hold: 1 of 1 reproduced from published numbers and 0 of 2 "
+                        "tests on our runs.")
     found = "\n".join(prose)
     assert "- *Reproduced from published numbers* (1 claim): 1 holds ({ref}`a <claim-a>`)." in found
     assert ("- *Test on our runs* (2 claims): 0 hold; 1 does not hold (ours: {ref}`b <claim-b>` -0.055 nats); "
@@ -156,7 +158,7 @@ def test_results_page_says_when_a_paper_has_no_claims(tmp_path):
     assert page.count("No chapter of this build tested a claim of this paper.") == 1
     assert page.index("## Jin et al. 2025") < page.index("No chapter of this build tested a claim of this paper.")
     assert "(1 of Frantar et al. 2024). 1 holds, 0 do not hold and 0 are not resolved. No chapter of this build " \
-           "tested a claim of Jin et al. 2025." in page
+           "tested a claim of Jin et al. 2025. By the kind of evidence they rest on, these hold: 1 of 1 unclassified." in page
     assert "Every claim tested is resolved" in page
 
 

@@ -18,7 +18,6 @@ import math
 import os
 import re
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +86,13 @@ AFTER = "†"  # marks a claim whose rule was set after looking at its numbers
 AUTHOR = {"Frantar et al. 2024": "Frantar", "Jin et al. 2025": "Jin"}  # the paper column of the claims table
 
 
+SHARE = {  # a kind's claims in a sentence: "5 of 21 tests on our runs"
+    "published": "reproduced from published numbers", "reanalysis": "on a reanalysis of the authors' data",
+    "implementation": "checks of our implementation", "own runs": "tests on our runs",
+    "question": "of the book's own questions",
+}
+
+
 def _kind(c: Claim) -> str:
     return c.kind if c.kind is not None else UNCLASSIFIED
 
@@ -151,6 +157,10 @@ def findings(claims) -> list[str]:
                f"{_said(failed, 'does not hold', 'do not hold')} and {_said(open_, 'is not resolved', 'are not resolved')}.")
     if untested:
         opening += f" No chapter of this build tested a claim of {_listed(untested)}."
+    counts = kind_counts(claims)
+    shares = [f"{counts.loc[kind, 'holds']} of {counts.loc[kind, 'total']} {SHARE.get(kind, 'unclassified')}"
+              for kind in counts.index if counts.loc[kind, "total"]]
+    opening += f" By the kind of evidence they rest on, these hold: {_listed(shares)}."
     after = [c for c in claims if c.rule_after]
     if after:
         opening += (f" {_count(len(after), 'verdict follows', 'verdicts follow')} a rule set after looking at the "
@@ -173,12 +183,11 @@ def findings(claims) -> list[str]:
         found.append(f"- *{name[:1].upper() + name[1:]}* ({_count(len(mine), 'claim')}): " + "; ".join(parts) + ".")
     unresolved = by_verdict["not resolved"]
     if unresolved:
-        kinds = Counter(_kind(c) for c in unresolved)
+        kinds = kind_counts(unresolved)["total"]
         undecided = (f"**What it could not decide, and why.** {_count(len(unresolved), 'claim is', 'claims are')} not "
-                     f"resolved (" + ", ".join(f"{k}: {n}" for k, n in kinds.items()) + "): the interval its rule "
-                     f"names reaches both sides of what would decide it, so at the "
-                     f"noise and over the range of the evidence the claim could go either way. Ours, with what the "
-                     f"verdict covers: " + "; ".join(
+                     f"resolved (" + ", ".join(f"{k}: {n}" for k, n in kinds.items() if n) + "): for each, the interval "
+                     f"its rule names reaches both sides of what would decide it, so at the noise and over the range "
+                     f"of its evidence the claim could go either way. Ours, with what the verdict covers: " + "; ".join(
                          f"{_link(c)} {_ours(c) or '–'}" + (f" ({c.scope})" if c.scope else "") for c in unresolved)
                      + ". Each one's result, below, gives the smallest effect its interval could have resolved.")
     else:
