@@ -103,3 +103,40 @@ def test_parameters_have_the_common_names(stem):
         missing = sorted({"runs_dir", "corpus", "n_nonzero", "tokens", "sparsities"} - set(found))
         assert not missing, f"a chapter that trains has parameters {missing}"
         assert found["runs_dir"] is None, "runs_dir = None (the repository's runs/) by default"
+
+
+FIGURE_CALLS = re.compile(r"\bplt\.show\(|\bplt\.subplots\(|\bplots\.panel_grid\(")
+
+
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
+def test_every_figure_is_numbered_and_captioned(stem):
+    """A cell that draws a figure carries myst-nb's figure options: a name (fig-...) to refer to it
+    by, and a caption that says what to see (a sentence or more), so the book numbers it."""
+    for cell in read(stem).cells:
+        if cell.cell_type != "code" or not FIGURE_CALLS.search(cell.source):
+            continue
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        assert str(figure.get("name", "")).startswith("fig-"), f"{stem}: a figure cell without a fig- name:\n{cell.source[:200]}"
+        assert len(figure.get("caption", "")) >= 40, f"{stem}: {figure.get('name')} has no caption that says what to see"
+
+
+def test_figure_names_are_unique_over_the_book():
+    names = [c.metadata["mystnb"]["figure"]["name"] for stem in NOTEBOOKS for c in read(stem).cells
+             if c.cell_type == "code" and "figure" in c.metadata.get("mystnb", {})]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
+def test_a_chapter_opens_with_its_key_findings(stem):
+    """Before the first section, a 'Key findings' box with the chapter's own numbers glued (the
+    paper's published numbers may be typed)."""
+    opening = []
+    for cell in read(stem).cells:
+        if cell.cell_type == "markdown" and re.search(r"^## ", cell.source, re.M):
+            opening.append(cell.source.split("\n## ")[0])
+            break
+        if cell.cell_type == "markdown":
+            opening.append(cell.source)
+    box = re.search(r"^(```|:::)\{admonition\} Key findings\n(.*?)^\1$", "\n".join(opening), re.M | re.S)
+    assert box, f"{stem}: no Key findings box before the first section"
+    assert "{glue:text}`" in box.group(2), f"{stem}: the key findings glue none of the chapter's numbers"
