@@ -687,7 +687,10 @@ def model_size(pairs: dict, sparse: pd.DataFrame, dense: pd.DataFrame, floor: Se
                       / sparse.loc[paired.index, "N"].to_numpy())
     slopes = [np.polyfit(np.log2(g["N"]), g["loss"], 1)[0] for _, g in dense.groupby("tokens") if g["N"].nunique() > 1]
     slope = float(np.mean(slopes)) if slopes else np.nan
+    mean = lambda found: "–" if not found["pairs"] else f"{found['estimate']:+.3f} nats"
     texts = {"d_short": short(d_short), "d_long": short(d_long), "size_gap_short": gap_text(short_gap),
+             "size_short_mean": mean(short_gap), "size_long_mean": mean(long_gap),
+             "size_d_change": "changes sign" if flips else "changes",
              "size_gap_long": gap_text(long_gap),
              "size_over_d": claims.interval_text(over_d["estimate"], over_d["low"], over_d["high"], "+.3f", " nats")
              if np.isfinite(over_d["estimate"]) else "–",
@@ -737,6 +740,7 @@ def embedding(ablation: pd.DataFrame, dense: pd.DataFrame, floor: SeedNoise, pap
     texts = {"ablation_sizes": ", ".join(short(n) for n in sorted(whole["n_nonzero"].unique())),
              "ablation_budget": ", ".join(short(d) for d in sorted(whole["tokens"].unique())),
              "embed_gap": gap_text(found).replace("the sparse run lower", "the whole embedding lower"),
+             "embed_gap_mean": "–" if not found["pairs"] else f"{found['estimate']:+.3f} nats",
              **{f"embed_{name}_vs_dense": gap_text(m) for name, m in against.items()},
              "embed_share": f"{found['estimate'] / deficit:.0%}" if deficit > 0 else "–",
              "embed_whole_zero": "–" if not against["whole"]["pairs"] else "contains 0"
@@ -1002,7 +1006,8 @@ def plot_learning_rates(frame: pd.DataFrame, margin: float = LR_MARGIN):
         ax.text(0.5, 0.5, "no point of the check was read (long_lr_points is empty)", ha="center", transform=ax.transAxes)
         return fig
     styles = dict(zip(sorted(frame["n_nonzero"].unique()), ["-", "--", ":", "-."] * 4))
-    multiple = frame["lr"] / frame["d_model"].map(grids.recipe_lr)
+    # the nominal multiple: rates are rounded to 3 digits, so 4 x 0.00796 is stored as 0.0318 (3.995 x)
+    multiple = (frame["lr"] / frame["d_model"].map(grids.recipe_lr)).map(lambda m: float(f"{m:.2g}"))
     for (n, s), runs in frame.assign(multiple=multiple).groupby(["n_nonzero", "sparsity"], sort=True):
         runs = runs.sort_values("multiple")
         ax.plot(runs["multiple"], runs["loss"] - runs["loss"].min(), "o", ls=styles[n], color=plots.sparsity_colour(s),
@@ -1011,7 +1016,7 @@ def plot_learning_rates(frame: pd.DataFrame, margin: float = LR_MARGIN):
     ax.axhline(margin, color="0.4", lw=0.8, ls="--", label=f"the margin, {margin:g} nats")
     ax.set(xscale="log", xlabel="peak learning rate / the recipe's rate",
            ylabel="loss − best loss of the point (nats)")
-    _plain_log_ticks(ax.xaxis, sorted(multiple.round(2).unique()))
+    _plain_log_ticks(ax.xaxis, sorted(multiple.unique()))
     plots.legend_outside(fig, where="right")
     return fig
 
