@@ -824,21 +824,23 @@ MARKERS = "osD^v<>"  # the markers of the lines that may coincide, in turn
 
 
 def _staggered(i: int, lines: int, points: int) -> dict:
-    """Line i of `lines` gets every step-th point marked, starting i/lines of a step later than line 0,
-    so that lines that coincide still show each other's markers."""
+    """The style of line i of `lines` of `points` points each: a grey of its own (these figures plot
+    S, or are read beside figures that colour by it: only sparsities take the book's colours) and a
+    marker of its own on every step-th point, starting i/lines of a step later than line 0, so that
+    lines that coincide still show each other's markers."""
     step = max(points // 8, 1)
-    return dict(marker=MARKERS[i % len(MARKERS)], ms=5, mfc="none", markevery=(i * step // max(lines, 1), step))
+    return dict(color=str(round(0.1 + 0.5 * i / max(lines - 1, 1), 3)), marker=MARKERS[i % len(MARKERS)], ms=5,
+                mfc="none", markevery=(i * step // max(lines, 1), step))
 
 
 def plot_relative_costs(ax, frame: pd.DataFrame):
     """relative_costs' table as lines against S: dense training the dashed line at 1, every cost model
-    of the table a line with markers. Where lines coincide (a kernel never faster than dense costs
+    of the table a line in a grey and with markers of its own. Where lines coincide (a kernel never faster than dense costs
     exactly what dense training does, 1) each line's markers sit at sparsities of their own,
     staggered along S, so that every line shows."""
     ax.axhline(1.0, color="k", ls="--", lw=1.2, label="dense FLOPs (zeros cost as much as weights)", zorder=1)
     for i, name in enumerate(frame.columns):
-        ax.plot(frame.index, frame[name], color=f"C{i}", label=name, zorder=2 + i,
-                **_staggered(i, len(frame.columns), len(frame)))
+        ax.plot(frame.index, frame[name], label=name, zorder=2 + i, **_staggered(i, len(frame.columns), len(frame)))
     ax.set_xlabel("final sparsity $S$")
     ax.set_ylabel("training cost / dense training's")
     ax.set_ylim(0, 1.08)
@@ -853,8 +855,7 @@ def plot_optimum(axes, table: pd.DataFrame, costs: list):
         if "dense FLOPs" in costs:
             ax.plot(table.index, table[f"{column}, dense FLOPs"], "k--", label="dense FLOPs")
         for i, name in enumerate(others):
-            ax.plot(table.index, table[f"{column}, {name}"], color=f"C{i}", label=name,
-                    **_staggered(i, len(others), len(table)))
+            ax.plot(table.index, table[f"{column}, {name}"], label=name, **_staggered(i, len(others), len(table)))
         ax.set_xscale("log")
         ax.set_xlabel(r"compute $C / C_\mathrm{chin}(N)$")
     axes[0].set_ylabel(r"optimal sparsity $S_\mathrm{opt}$")
