@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.fit.analysis import crossover, pooled_std, seed_spread
+from kit.fit.analysis import pooled_std, seed_spread
 
 
 def test_seed_spread_groups_repeats_by_point():
@@ -27,26 +27,3 @@ def test_pooled_std_weights_groups_by_degrees_of_freedom():
         pooled_std([0.1, 0.2], [3])
 
 
-def test_crossover_of_power_laws_is_exact():
-    # reference x^-0.1, curve 1.2 x^-0.2: equal where x^0.1 = 1.2; both straight in log-log
-    x_ref, x = np.array([1.0, 10.0, 100.0]), np.array([2.0, 30.0, 1000.0])
-    assert crossover(x_ref, x_ref**-0.1, x, 1.2 * x**-0.2) == pytest.approx(1.2**10)
-    # unsorted input is sorted first
-    assert crossover(x_ref[::-1], x_ref[::-1] ** -0.1, x, 1.2 * x**-0.2) == pytest.approx(1.2**10)
-
-
-def test_crossover_is_nan_without_a_downward_crossing():
-    x = np.array([1.0, 10.0, 100.0])
-    assert np.isnan(crossover(x, x**-0.1, x, 2 * x**-0.1))  # always above
-    assert np.isnan(crossover(x, x**-0.1, x, 0.5 * x**-0.1))  # below from the start
-    assert np.isnan(crossover(x, x**-0.1, x * 1e3, x**-0.2))  # no common range
-    assert np.isnan(crossover(x, x**-0.1, x, 0.9 * x**-0.05))  # crosses upward only
-
-
-def test_crossover_rejects_bad_curves():
-    with pytest.raises(ValueError, match="at least 2 points"):
-        crossover([1.0], [1.0], [1.0, 2.0], [1.0, 1.0])
-    with pytest.raises(ValueError, match="must be > 0"):
-        crossover([1.0, 2.0], [1.0, -1.0], [1.0, 2.0], [1.0, 1.0])
-    with pytest.raises(ValueError, match="repeated values"):
-        crossover([1.0, 2.0], [1.0, 1.0], [2.0, 2.0], [1.0, 0.5])

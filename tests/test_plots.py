@@ -258,23 +258,6 @@ def test_plot_residuals(ax):
         plots.plot_residuals(ax, x, residuals[:3])
 
 
-def test_plot_loss_gaps(ax):
-    out = plots.plot_loss_gaps(ax, ["S=0.5", "S=0.75", "S=0.875"],
-                               {"unfair": [0.1, np.nan, -0.2], "fair": [-0.05, 0.02, 0.03]})
-    assert out is ax
-    unfair, fair, zero = ax.get_lines()
-    np.testing.assert_array_equal(unfair.get_xdata(), [0.1, np.nan, -0.2])
-    np.testing.assert_allclose(unfair.get_ydata(), [2.15, 1.15, 0.15])  # first row on top, offset up
-    np.testing.assert_allclose(fair.get_ydata(), [1.85, 0.85, -0.15])
-    assert unfair.get_marker() != fair.get_marker()
-    assert list(zero.get_xdata()) == [0.0, 0.0]
-    assert {t.get_text(): t.get_position()[1] for t in ax.get_yticklabels()} == {
-        "S=0.5": 2, "S=0.75": 1, "S=0.875": 0}
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["unfair", "fair"]
-    with pytest.raises(ValueError, match=r"one value per label \(3\); got shapes \{'fair': \(2,\)\}"):
-        plots.plot_loss_gaps(ax, ["a", "b", "c"], {"unfair": [0, 0, 0], "fair": [0, 0]})
-
-
 def test_use_book_style_sets_legible_page_width_defaults():
     with matplotlib.rc_context():
         plots.use_book_style()
@@ -391,7 +374,6 @@ def draw_panel(name, ax):
             ax, np.array([1e5, 1e6, 1e7]), {"dense": np.array([3.0, 2.5, 2.2]), "S = 0.5": np.array([3.2, 2.7, 2.4])},
             {"S = 0.5": (2e5, 4e6, 2.6, 1.5e6)}, dense=(3.8e6, 2.3), fit_range=(1e5, 1e6)),
         "residuals": lambda: plots.plot_residuals(ax, x, 0.01 * np.sin(9 * x), bands={"seed std": 0.005}),
-        "loss_gaps": lambda: plots.plot_loss_gaps(ax, ["a", "b", "c"], {"unfair": [0.1, 0.2, -0.1], "fair": [0, 0.1, 0]}),
         "sopt_contours": lambda: plots.plot_sopt_contours(
             ax, np.logspace(6, 9, 5), np.logspace(15, 20, 6),
             np.clip(np.linspace(-0.5, 1.2, 30).reshape(5, 6), 0, 0.99), chinchilla=(np.logspace(15, 20, 6), np.logspace(6, 9, 6))),
@@ -400,7 +382,7 @@ def draw_panel(name, ax):
 
 
 PANELS_WITH_LEGENDS = ["cmul", "chinchilla_multiple", "predicted_vs_actual", "intervals", "profile", "errors",
-                       "pruned_vs_scratch", "residuals", "loss_gaps", "sopt_contours"]
+                       "pruned_vs_scratch", "residuals", "sopt_contours"]
 
 
 @pytest.mark.parametrize("name", PANELS_WITH_LEGENDS)

@@ -26,15 +26,6 @@ from kit import laws as _laws
 from .fitting import fit
 
 
-def mean_abs_error(actual, predicted) -> float:
-    """Mean over runs of |predicted - actual| (Jin et al.'s "average absolute prediction error")."""
-    actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
-    if actual.shape != predicted.shape or actual.size == 0:
-        raise ValueError(f"need one prediction per run and at least one run; "
-                         f"got shapes {actual.shape} (actual), {predicted.shape} (predicted)")
-    return float(np.mean(np.abs(predicted - actual)))
-
-
 def _group_labels(groups, frame) -> tuple[list, list]:
     """(groups as a list, its distinct labels other than None in order); one label per run of
     `frame` and at least two labels, or a ValueError."""
@@ -47,24 +38,6 @@ def _group_labels(groups, frame) -> tuple[list, list]:
     return groups, labels
 
 
-def leave_one_group_out(fit_predict, frame: pd.DataFrame, groups) -> np.ndarray:
-    """Held-out predictions for every run with a group label, each from a fit on all other groups.
-
-    groups: one label per row of `frame` (e.g. a schedule (kind, start, end)); rows labelled None
-    are never held out and are in every fit. For each label g: fit_predict(frame[groups != g],
-    frame[groups == g]). Returns one prediction per row, NaN for unlabelled rows."""
-    groups, labels = _group_labels(groups, frame)
-    predicted = np.full(len(frame), np.nan)
-    for label in labels:
-        test = np.array([g == label for g in groups])
-        values = np.asarray(fit_predict(frame[~test], frame[test]), dtype=float)
-        if values.shape != (test.sum(),):
-            raise ValueError(f"fit_predict returned shape {values.shape} for group {label!r} of "
-                             f"{test.sum()} runs: need one prediction per held-out run")
-        predicted[test] = values
-    return predicted
-
-
 def bootstrap_means(errors: pd.DataFrame, n_boot=1000, seed=0) -> pd.DataFrame:
     """Paired bootstrap of column means: n_boot resamples of the rows (runs), drawn with
     replacement and shared by all columns, so differences between columns (e.g. two laws' errors
@@ -74,18 +47,6 @@ def bootstrap_means(errors: pd.DataFrame, n_boot=1000, seed=0) -> pd.DataFrame:
         raise ValueError("errors must have at least one row and no NaN")
     rows = np.random.default_rng(seed).integers(0, len(values), (n_boot, len(values)))
     return pd.DataFrame(values[rows].mean(axis=1), columns=errors.columns)
-
-
-def pooled_std(values, groups) -> float:
-    """Standard deviation of repeats (e.g. runs differing only in seed) pooled over groups:
-    sqrt(sum_g sum_i (x_gi - mean_g)^2 / sum_g (n_g - 1)). Groups of one run add nothing."""
-    frame = pd.DataFrame({"x": np.asarray(values, dtype=float), "g": list(groups)})
-    grouped = frame.groupby("g")["x"]
-    dof = int((grouped.size() - 1).sum())
-    if dof < 1:
-        raise ValueError("no group holds two or more runs: the spread of repeats is undefined")
-    squares = (frame["x"] - grouped.transform("mean")) ** 2
-    return float(np.sqrt(squares.sum() / dof))
 
 
 def mean_intervals(errors: pd.DataFrame, n_boot=1000, level=0.95, seed=0, differences=()) -> pd.DataFrame:

@@ -528,30 +528,6 @@ def plot_residuals(ax, x, residuals, hue=None, hue_name="S", bands=None, xlabel=
     return ax
 
 
-def plot_loss_gaps(ax, labels, gaps, xlabel="loss of the dense reference − loss of the sparse run (nats)",
-                   legend="below"):
-    """Paired comparisons (Section 2) as a dot plot: one row per sparse run, labelled by `labels`
-    (top to bottom), one marker series per reference. gaps maps a legend label to one gap per row,
-    reference loss minus sparse loss, so > 0 means the sparse run reached the lower loss; NaN
-    where a run has no such reference (not drawn). Series are offset a little vertically; the legend
-    sits under the x label."""
-    labels = [str(label) for label in labels]
-    gaps = {name: np.asarray(g, dtype=float) for name, g in gaps.items()}
-    wrong = {name: g.shape for name, g in gaps.items() if g.shape != (len(labels),)}
-    if wrong:
-        raise ValueError(f"gaps need one value per label ({len(labels)}); got shapes {wrong}")
-    rows = np.arange(len(labels))[::-1]  # first label on top
-    offsets = 0.3 * (np.arange(len(gaps)) - (len(gaps) - 1) / 2) if len(gaps) > 1 else [0.0]
-    for i, ((name, g), offset) in enumerate(zip(gaps.items(), offsets)):
-        ax.plot(g, rows - offset, ls="none", marker="osD^v"[i % 5], color=f"C{i}", label=name)
-    ax.axvline(0.0, color="k", lw=0.8)
-    ax.set_yticks(rows, labels)
-    ax.set_ylim(-0.7, len(labels) - 0.3)
-    ax.set_xlabel(xlabel)
-    _legend(ax, legend)
-    return ax
-
-
 def short_number(x) -> str:
     """A count as a short tick label: 20000 -> "20k", 1.5e6 -> "1.5M", 2e9 -> "2B", 3e15 -> "3e15"."""
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
