@@ -31,6 +31,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -111,7 +112,7 @@ def check_parameters(nb_path: Path, parameters: dict) -> None:
         raise ValueError(f"{nb_path.name}: its first code cell is not tagged parameters")
     injected = translate_parameters("python3", "python", parameters) if parameters else ""
     params.check_injected(["", code[0], injected])
-    checks = code[1] if len(code) > 1 and "kit.report import params" in code[1] else ""
+    checks = code[1] if len(code) > 1 and re.search(r"^from kit\.report import .*\bparams\b", code[1], re.M) else ""
     namespace = {}
     cwd = os.getcwd()
     os.chdir(nb_path.parent)

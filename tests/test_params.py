@@ -128,6 +128,9 @@ def test_numbers_written_as_strings_are_read_as_numbers_exactly():
     assert params.number_dicts("candidates", [{"N": "1e9", "D": 2e10, "S": None}], ("S", "N", "D")) == \
         [{"N": 1e9, "D": 2e10, "S": None}]
     assert type(params.number_dicts("c", [{"N": "7e9"}], ("N",))[0]["N"]) is float
+    base = params.config_fields("base", {"lr": "3e-3", "seq_len": "1.6e1", "schedule": "cubic", "n_layers": "2.5"})
+    assert base == {"lr": 0.003, "seq_len": 16, "schedule": "cubic", "n_layers": "2.5"}  # RunConfig refuses "2.5"
+    assert type(base["seq_len"]) is int
 
 
 def test_number_dicts():

@@ -91,7 +91,7 @@ def test_a_rerun_is_rendered_to_html_with_its_own_numbers_and_leaves_the_book_al
     text = BeautifulSoup(page.read_text(), "html.parser").find("main").get_text(" ", strip=True)
     loss = plan.plan(plan.load_law("t5"), plan.Run(N=2e9, D=4e10), "dense").loss  # the rerun's one candidate
     assert f"{loss:.4f}" in text  # its question table
-    assert "3e9 non-zeros trained on 2e12 tokens" in text  # glued into the prose of the last section
+    assert f"{plan.format_value('N', 3e9)} non-zeros" in text  # the last section's question, glued into its prose
     assert "{glue" not in text and "beyond_nonzero = 3000000000.0" in text  # glue resolved; the parameters shown
     assert list((out / "html" / "_images").glob("*.svg"))  # the figures
     claims = json.loads((out / "results" / f"{STEM}.json").read_text())["claims"]

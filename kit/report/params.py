@@ -298,14 +298,20 @@ def output_dir(name, value) -> Path | None:
 
 def config_fields(name, value) -> dict:
     """A dict of kit.engine.config.RunConfig fields to set on every run (e.g. {"seq_len": 16}); the
-    values are checked with each run's config, before training."""
-    fields = [f.name for f in dataclasses.fields(RunConfig)]
+    values are checked with each run's config, before training. A number written as a string is
+    read as one for a field of numbers ({"lr": "3e-3"} gives 0.003, {"seq_len": "1.6e1"} 16)."""
+    types = {f.name: f.type for f in dataclasses.fields(RunConfig)}
     if not isinstance(value, dict):
         _fail(name, value, 'need a dict of RunConfig fields, e.g. {"seq_len": 16}')
-    unknown = [key for key in value if key not in fields]
+    unknown = [key for key in value if key not in types]
     if unknown:
-        _fail(name, value, f"{unknown[0]!r} is not a RunConfig field; the fields are {', '.join(fields)}")
-    return dict(value)
+        _fail(name, value, f"{unknown[0]!r} is not a RunConfig field; the fields are {', '.join(types)}")
+    read = {"int": _whole, int: _whole, "float": _number, float: _number}
+    out = {}
+    for key, item in value.items():
+        number = read[types[key]](item) if isinstance(item, str) and types[key] in read else None
+        out[key] = item if number is None else number
+    return out
 
 
 INJECTED_HEADER = "# Parameters"  # the first line of the cell papermill injects (its Python translator)
