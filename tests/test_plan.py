@@ -543,6 +543,13 @@ def test_relative_costs_are_fractions_of_dense_training():
     assert frame["free"].iloc[0] == pytest.approx(1.0) and frame["free"].iloc[-1] < 0.5
 
 
+def test_cheaper_from_is_the_first_sparsity_below_dense_cost():
+    frame = plan.relative_costs(np.linspace(0.0, 0.95, 20), {"free": "sparse", "slow": SLOW, "real": REAL})
+    found = plan.cheaper_from(frame)
+    assert found["free"] == frame.index[1] and np.isnan(found["slow"])
+    assert 0.5 < found["real"] < 0.95 and frame.loc[found["real"], "real"] < 1 <= frame["real"][frame.index < found["real"]].min()
+
+
 def test_optimum_table_matches_plan_queries():
     costs = {"dense FLOPs": "dense", "sparse FLOPs": "sparse", "measured": REAL}
     table = plan.optimum_table(T5, costs, 2e8, [1.0, 100.0])

@@ -683,6 +683,16 @@ def relative_costs(S, costs: dict, start=0.25, end=0.75, kind="cubic") -> pd.Dat
     return frame
 
 
+def cheaper_from(frame: pd.DataFrame) -> pd.Series:
+    """For each cost model of a relative_costs table, the smallest final sparsity of its index at
+    which a run costs less than dense training (beyond 1e-9); NaN if none does.
+
+        cheaper_from(relative_costs([0.0, 0.5, 0.9], {"free": "sparse"}))  # free: 0.5"""
+    below = frame < 1 - 1e-9
+    return pd.Series({name: frame.index[below[name].to_numpy()][0] if below[name].any() else np.nan
+                      for name in frame.columns}, dtype=float)
+
+
 def optimum_table(coeffs, costs: dict, N, multiples, k=None, start=0.25, end=0.75, kind="cubic") -> pd.DataFrame:
     """The optimal sparsity at N non-zeros and compute `multiples` x C_chin(N), under each cost model
     ({name: cost}): index C / C_chin, columns "C (FLOPs)", then "S_opt, <name>" and "gain (nats), <name>",
