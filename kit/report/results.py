@@ -131,7 +131,8 @@ def _listed(items) -> str:
 def kind_counts(claims) -> pd.DataFrame:
     """Claims per kind of evidence (rows: claims.KINDS, then "unclassified" if any claim has no
     kind) and verdict (columns: claims.VERDICTS, then "total"); the totals add up to len(claims).
-    kind_counts([]) is a table of zeros over claims.KINDS."""
+
+        kind_counts(read_all("book/_executed/results"))["total"].sum()  # the number of claims"""
     claims = list(claims)
     rows = list(KINDS) + ([UNCLASSIFIED] if any(c.kind is None for c in claims) else [])
     frame = pd.DataFrame({v: [sum(_kind(c) == k and c.verdict == v for c in claims) for k in rows] for v in VERDICTS},
@@ -143,7 +144,9 @@ def findings(claims) -> list[str]:
     """The paragraphs the results page opens with, every number counted from `claims`: what the book
     tested and how it came out, what holds and what does not per kind of evidence (with our
     number where a claim does not hold), and what it could not decide, with our interval
-    and the claim's scope. Claim IDs link to the claim's entry on the page."""
+    and the claim's scope. Claim IDs link to the claim's entry on the page (label claim-<key>).
+
+        findings(read_all("book/_executed/results"))  # three paragraphs of MyST markdown"""
     claims = list(claims)
     if not claims:
         return ["No chapter of this build tested a claim: execute the chapters with results_dir set first."]
