@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from kit import laws
 from kit.fit import fitting, paper
 from kit.fit.fitting import LOG_FORMS, bootstrap, fit, huber, intervals, profile_threshold
 from kit.fit.fitting import fit_intervals as intervals_of
@@ -267,3 +268,21 @@ def test_an_unbounded_side_ends_at_the_edge_of_the_quantitys_range():
     assert fitting._natural(("gain", 0.5), np.log(1.7)) == pytest.approx(1.7)
     assert fitting._natural(("s_opt", 1e5, 1e15, 6.0), [-np.inf, np.inf]).tolist() == [0.0, 1.0]
     assert fitting._natural(("coefficient", "b_N"), [-np.inf, np.inf]).tolist() == [0.0, np.inf]
+
+
+@pytest.mark.parametrize("family", ["t5", "vit"])
+def test_the_reported_quantities_are_kit_laws_equations(family):
+    """The JAX forms a fit reports intervals for (Eq. 7's gain, Eq. 1's loss, Eq. 6's optimal
+    sparsity) equal kit.laws' numpy functions on Table 7's coefficients."""
+    coeffs = dict(TABLE7[family])
+    order = tuple(laws.COEFF_NAMES)
+    with jax.enable_x64(True):
+        params = {k: jax.numpy.asarray(float(v)) for k, v in coeffs.items()}
+        value = lambda kind, *args: fitting._natural((kind, *args), fitting._quantity(
+            kind, [jax.numpy.asarray(float(a)) for a in args], params, order))
+        for S in (0.5, 0.75, 0.875):
+            assert value("gain", S) == pytest.approx(laws.gain(S, **coeffs), rel=1e-10)
+            assert value("loss", S, 1e9, 1e11) == pytest.approx(laws.sparse_law(S, 1e9, 1e11, **coeffs), rel=1e-10)
+        k = TABLE7[family].k
+        for N, C in [(1e8, 1e21), (1e9, 1e23)]:
+            assert value("s_opt", N, C, k) == pytest.approx(laws.s_opt_closed_form(N, C, TABLE7[family]), abs=1e-10)
