@@ -20,6 +20,13 @@ Pairs frame (what `match` and `match_compute` return): one row per sparse run (i
 with columns id, loss, reference_loss, gap, reference_tokens (the tokens of the reference, at
 equal compute interpolated in log), references (tuple of run ids) and weights (tuple of floats
 summing to 1); gap is NaN and both tuples are empty where the grid holds no reference.
+
+Chapter 1's sections are one call each below (grid_table, size_table, corpus_table, recipe_check,
+batch_table, the long-run learning-rate check long_lr_table / long_lr_claim, seed_noise_section,
+training_data, model_size, embedding, compute, cost_table) and its figures one plot_ function each:
+they return the section's claims, tables (with a *_FORMATS dict each) and the texts the chapter
+glues, so its cells only show and glue them. Every claim's rule sentence is written from the
+threshold its verdict uses (the sign and level of direction_claim; LR_MARGIN).
 """
 
 from __future__ import annotations
@@ -273,7 +280,8 @@ def size_points(name: str, value, allow_empty: bool = False) -> list[tuple]:
 def read_runs(configs, store, corpus) -> pd.DataFrame:
     """Train what `store` lacks of `configs` on `corpus` (kit.engine.sweep.run_sweep), then one row
     per run with the columns the comparisons use: loss (final), N (measured non-zeros), D (tokens
-    trained). read_runs([RunConfig(n_nonzero=1536, tokens=10_240)], RunStore(), load_corpus())."""
+    trained). read_runs(grids.main_grid(tokens=[600_064]), RunStore(), None) reads the main grid's
+    shortest runs from runs/ (None: the default corpus)."""
     frame = run_sweep(list(configs), store=store, corpus=corpus, progress=False)
     return frame.assign(loss=frame["final_loss"], N=frame["nnz"], D=frame["tokens_trained"])
 
@@ -311,7 +319,8 @@ def gap_text(found: dict) -> str:
 
 
 def interval_cell(found: dict) -> str:
-    """A mean gap as a table cell: '+0.052 [+0.031, +0.073]', '–' without pairs."""
+    """A mean gap as a table cell: interval_cell(floor.mean_gap(pairs)) -> '+0.052 [+0.031, +0.073]', '–'
+    without pairs."""
     return "–" if not found["pairs"] else claims.interval_text(found["estimate"], found["low"], found["high"], "+.3f")
 
 
@@ -346,7 +355,8 @@ def direction_claim(key: str, paper: str, statement: str, section: str, measured
 
 
 def verdict_texts(claim_list) -> dict:
-    """{'<key>_verdict': 'holds' | 'does not hold' | 'is not resolved'} for the prose."""
+    """{'<key>_verdict': 'holds' | 'does not hold' | 'is not resolved'} for the prose:
+    verdict_texts(claim_list)."""
     return {f"{c.key}_verdict": claims.verb(c.verdict) for c in claim_list}
 
 
@@ -354,7 +364,8 @@ def verdict_texts(claim_list) -> dict:
 
 def grid_table(configs, n_nonzero, tokens, sparsities, finished: int, failed: int) -> tuple[pd.DataFrame, dict]:
     """The main grid in one column (its sizes, sparsities, budgets, widths, pruning, runs) and the
-    texts about the model family: layers, context, tokens_per_step, width_multiple."""
+    texts about the model family: layers, context, tokens_per_step, width_multiple.
+    grid_table(grids.main_grid(), *grids.MAIN.values(), finished=80, failed=0)."""
     first = configs[0]
     widths = sorted({model.shape_for(c).d_model for c in configs})
     table = pd.DataFrame({"main grid": {
@@ -382,7 +393,7 @@ def size_table(configs) -> tuple[pd.DataFrame, dict]:
     """Every model of `configs` at the first config's budget (kit.engine.model.size_row): width,
     heads, measured N, embedding (whole and kept), N_total, the uncounted share of N (and with the
     embedding whole), FLOPs per token (dense-shaped and at the final non-zeros) and model FLOPs over
-    6N; and the texts the prose quotes. Format with SIZE_FORMATS."""
+    6N; and the texts the prose quotes. Format with SIZE_FORMATS: size_table(grids.main_grid())."""
     size = pd.DataFrame([model.size_row(c) for c in configs if c.tokens == configs[0].tokens])
     size = size.assign(**{"embedding whole / N": size["embedding"] / size["N"],
                           "model FLOPs / 6N": size["FLOPs/token (dense-shaped)"] / (6 * size["dense backbone"])})
@@ -408,7 +419,7 @@ def size_table(configs) -> tuple[pd.DataFrame, dict]:
 def corpus_table(names, longest_budget: int) -> tuple[pd.DataFrame, list[str], dict]:
     """The corpora `names` side by side (kit.engine.data.corpus_summary), a sample of each as
     markdown, and the texts: <name>_tokens, pycode_passes (pycode's training tokens over
-    longest_budget) when pycode is among them."""
+    longest_budget) when pycode is among them: corpus_table(["shakespeare", "pycode"], 4_800_512)."""
     found = {name: data.corpus_summary(data.load_corpus(name)) for name in names}
     table = pd.DataFrame({name: {
         "documents, train / validation": f"{s['train_documents']:,} / {s['val_documents']:,}",
@@ -451,7 +462,8 @@ class RecipeCheck:
 def recipe_check(recipe: pd.DataFrame, runs: pd.DataFrame, widths, lrs, tokens: int, base) -> RecipeCheck:
     """The learning-rate check of the recipe (kit.engine.grids.RECIPE): `recipe` its runs, `runs` the
     main grid's, `widths` its [N, S] pairs, `lrs` its rates, `tokens` its budget, `base` the RunConfig
-    the chapter trains with."""
+    the chapter trains with: recipe_check(recipe_runs, main_runs, grids.RECIPE["widths"], grids.RECIPE["lrs"],
+    grids.RECIPE["tokens"], grids.BASE), the frames from read_runs."""
     by_lr = recipe[(recipe["batch_size"] == base.batch_size) & recipe["lr"].isin(lrs)]
     d_models = [model.shape_for(base.replace(n_nonzero=n, sparsity=s)).d_model for n, s in widths]
     stars = runs[runs["tokens"] == tokens].merge(pd.DataFrame(widths, columns=["n_nonzero", "sparsity"]))
@@ -494,7 +506,7 @@ def _plain_log_ticks(axis, fixed=None) -> None:
 def plot_recipe(check: RecipeCheck, main_widths):
     """Two panels: loss against the peak learning rate at each width of the check (stars: the main
     grid's runs at the recipe's rate), and the recipe's rate against the width with each width's
-    best rate of the check. Returns the figure."""
+    best rate of the check. Returns the figure: plot_recipe(recipe_check(...), [16, 24, 32, 48, 64])."""
     fig, axes = plots.panel_grid(2, aspect=0.75)
     colours, best = _width_colours(check.d_models), {}
     for d in check.d_models:
@@ -530,7 +542,8 @@ BATCH_FORMATS = {"validation loss": "{:.3f}", "training loop (s)": "{:.0f}", "pe
 
 def batch_table(recipe: pd.DataFrame, n_nonzero: int, sparsity: float, base_batch: int) -> tuple[pd.DataFrame, dict]:
     """The batch-size comparison of the recipe check at (n_nonzero, sparsity) and the recipe's rate:
-    one row per batch size; texts batch_cost (loss of the largest batch minus the smallest) and batch_base."""
+    one row per batch size; texts batch_cost (loss of the largest batch minus the smallest) and batch_base:
+    batch_table(recipe_runs, 110_592, 0.0, 32)."""
     at = recipe[(recipe["n_nonzero"] == n_nonzero) & (recipe["sparsity"] == sparsity)
                 & np.isclose(recipe["lr"], [grids.recipe_lr(d) for d in recipe["d_model"]])]
     at = at.sort_values("batch_size").drop_duplicates("batch_size")
@@ -549,7 +562,8 @@ NOISE_FORMATS = {"std of one run (nats)": "{:.4f}", "std of a difference, x sqrt
 def seed_noise_section(repeats: pd.DataFrame, runs: pd.DataFrame, tokens_per_step: int,
                        level: float) -> tuple[SeedNoise, pd.DataFrame, dict]:
     """The seed noise from the seed repeats (kit.fit.noise.seed_noise per budget), read off for every
-    run of `runs` (run_sigma): the SeedNoise, the table per budget (format with NOISE_FORMATS) and the texts."""
+    run of `runs` (run_sigma): the SeedNoise, the table per budget (format with NOISE_FORMATS) and the texts:
+    floor, table, texts = seed_noise_section(seed_runs, every_run, 2048, 0.95), seed_runs with a seed column."""
     table = noise.seed_noise(repeats, ["n_nonzero", "sparsity"], by="tokens")
     found = SeedNoise(*run_sigma(runs, table), level)
     shown = table.assign(steps=(table.index // tokens_per_step).astype(int), pair=np.sqrt(2) * table["sigma"])
@@ -576,7 +590,8 @@ COSTS = {"model_flops": "model FLOPs, dense count", "model_flops_sparse": "model
 def reference_pairs(sparse: pd.DataFrame, dense: pd.DataFrame) -> dict:
     """Every reference of chapter 1 for every sparse run (pairs frames, module docstring): 'initial'
     (dense, same width, D/2), 'width' (dense, same width, D), 'equal N' (dense, equal N and D) and,
-    for each cost of COSTS, the dense curve of equal N read at the sparse run's compute."""
+    for each cost of COSTS, the dense curve of equal N read at the sparse run's compute:
+    pairs = reference_pairs(runs[runs["sparsity"] > 0], runs[runs["sparsity"] == 0])."""
     pairs = {"initial": match(sparse, dense, ["d_model"], tokens_ratio=0.5), "width": match(sparse, dense, ["d_model"]),
              "equal N": match(sparse, dense, ["n_nonzero"])}
     return {**pairs, **{cost: match_compute(sparse, dense, cost) for cost in COSTS}}
@@ -588,7 +603,8 @@ DATA_FORMATS = {"runs with both": "{:.0f}", "dense gain from D/2 to D (nats)": "
 def training_data(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise, paper: str) -> tuple[list, pd.DataFrame, dict]:
     """Section 2's training-data axis: the claims (against the initial model the sparse run looks
     better; the dense model trained as long is more accurate), the table by sparsity (both gaps, and
-    what share of a doubling of D the sparse run recovers; format with DATA_FORMATS) and the texts."""
+    what share of a doubling of D the sparse run recovers; format with DATA_FORMATS) and the texts:
+    found, table, texts = training_data(pairs, sparse, floor, "Frantar et al. 2024")."""
     found = {name: floor.mean_gap(pairs[name]) for name in ("initial", "width")}
     scope = f"S {_range_text(sparse['sparsity'].unique())}, D {_range_text(sparse['tokens'])}"
     claim_list = [
@@ -633,7 +649,8 @@ def model_size(pairs: dict, sparse: pd.DataFrame, dense: pd.DataFrame, floor: Se
                paper: str) -> tuple[list, pd.DataFrame, pd.DataFrame, dict]:
     """Section 2's model-size axis: the claims (at equal N and D sparse is lower; its advantage grows
     from the lowest S to the highest), the gaps by sparsity (same width and equal N), the equal-N gap
-    by token budget, and the texts (among them what the width rounding is worth)."""
+    by token budget, and the texts (among them what the width rounding is worth):
+    found, by_s, by_d, texts = model_size(pairs, sparse, dense, floor, "Frantar et al. 2024")."""
     equal_n = pairs["equal N"]
     by_sparsity = {s: equal_n[sparse["sparsity"] == s] for s in sorted(sparse["sparsity"].unique())}
     low_s, high_s = min(by_sparsity), max(by_sparsity)
@@ -714,7 +731,8 @@ def embedding(ablation: pd.DataFrame, dense: pd.DataFrame, floor: SeedNoise, pap
     """The embedding ablation: sparse runs with the embedding whole (embed_match False) against the
     same (N, S, D) with it pruned to the dense model's size. The claim (the whole embedding lowers the
     loss), the table per run (format with EMBED_FORMATS) and the texts, among them both sets of runs
-    against the dense runs of equal N and D."""
+    against the dense runs of equal N and D: claim, table, texts = embedding(ablation_runs, dense, floor,
+    "Frantar et al. 2024"), ablation_runs with columns embed_match and nnz_embed."""
     whole, pruned = ablation[~ablation["embed_match"]], ablation[ablation["embed_match"]]
     pairs = match(whole, pruned, ["n_nonzero", "sparsity"])
     found = floor.mean_gap(pairs)
@@ -752,7 +770,8 @@ def embedding(ablation: pd.DataFrame, dense: pd.DataFrame, floor: SeedNoise, pap
 def compute(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise, paper: str) -> tuple[list, pd.DataFrame, pd.DataFrame, dict]:
     """Section 2's compute axis: the claims (at equal N and equal model FLOPs, counted densely and
     sparsely, sparse is lower: the book's question, since Section 2 leaves it open), the mean gaps by
-    sparsity at each count (in parentheses the pairs), the win counts (win_counts) and the texts."""
+    sparsity at each count (in parentheses the pairs), the win counts (win_counts) and the texts:
+    found, gaps, wins, texts = compute(pairs, sparse, floor, "Frantar et al. 2024")."""
     found = {cost: floor.mean_gap(pairs[cost]) for cost in COSTS}
     wins = {cost: floor.wins(pairs[cost]) for cost in COSTS}
     reached = {cost: _range_text(sparse.loc[pairs[cost]["gap"].notna(), "tokens"]) for cost in COSTS}
@@ -813,7 +832,7 @@ def _flops_label(x, _):
 def plot_compute_curves(runs: pd.DataFrame, n_nonzero):
     """One panel per target N: loss against training FLOPs (model) of every sparsity's runs over the
     token budgets, counted densely (solid) and sparsely (dashed, open markers), in the book's sparsity
-    colours. Returns the figure."""
+    colours. Returns the figure: plot_compute_curves(runs, grids.MAIN["n_nonzero"])."""
     s_values = sorted(runs["sparsity"].unique())
     fig, axes = plots.panel_grid(len(n_nonzero), aspect=0.85, sharey=True)
     for ax, n in zip(axes, n_nonzero):
@@ -847,7 +866,8 @@ _CHAIN_STYLE = {"unfair reference": ("o", "0.55"), "fair reference": ("D", "C0")
 
 def plot_chain(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise):
     """The chain of Section 2's axes (CHAIN): per axis, the mean gap against its unfair and fair
-    references, by sparsity and over all pairs, with its interval. Returns the figure."""
+    references, by sparsity and over all pairs, with its interval. Returns the figure:
+    plot_chain(pairs, sparse, floor)."""
     rows = [f"S = {s:g}" for s in sorted(sparse["sparsity"].unique())] + ["all"]
     fig, axes = plots.panel_grid(3, aspect=1.0, sharey=True)
     for ax, (axis, comparisons) in zip(axes, CHAIN.items()):
@@ -870,7 +890,8 @@ def plot_chain(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise):
 
 
 def chain_texts(pairs: dict, floor: SeedNoise) -> dict:
-    """The mean gap of each step of the chain as the summary quotes it: chain_<name> -> '+0.031 nats'."""
+    """The mean gap of each step of the chain as the summary quotes it: chain_<name> -> '+0.031 nats'.
+    chain_texts(pairs, floor)."""
     out = {}
     for name, key in (("initial", "initial"), ("width", "width"), ("equal_n", "equal N"),
                       ("compute_dense", "model_flops"), ("compute_sparse", "model_flops_sparse")):
@@ -887,7 +908,7 @@ DETAIL_FORMATS = {"N target": short, "S": "{:g}", "D": short, "sparse loss": "{:
 
 def pair_table(sparse: pd.DataFrame, pairs: dict) -> pd.DataFrame:
     """Every sparse run with its loss and its gap to each reference of PAIR_NAMES (NaN: no reference);
-    format with DETAIL_FORMATS."""
+    format with DETAIL_FORMATS: pair_table(sparse, pairs)."""
     detail = sparse[["n_nonzero", "sparsity", "tokens", "d_model", "loss"]].copy()
     for name, column in PAIR_NAMES.items():
         detail[column] = pairs[name]["gap"]
@@ -901,7 +922,8 @@ COST_FORMATS = {"runs": "{:.0f}", "training loop (min)": "{:.1f}", "compilation 
 
 def cost_table(frames: dict, runs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """What the runs cost, by group of `frames` (a run in two groups counted in the first), with a
-    total; and the texts: runtime_scratch, throughput_range (per width of `runs`), compile_min, compile_share."""
+    total; and the texts: runtime_scratch, throughput_range (per width of `runs`), compile_min, compile_share.
+    cost_table({"main grid": main_runs}, main_runs), frames from read_runs."""
     seen, rows = set(), {}
     for name, frame in frames.items():
         new = frame[~frame["id"].isin(seen) & (frame["status"] == "ok")]
@@ -938,7 +960,8 @@ LONG_LR_FORMATS = {"N target": short, "S": "{:g}", "best multiple": "{:g}", "bes
 def long_lr_table(frame: pd.DataFrame) -> pd.DataFrame:
     """learning_rate_table of the long-run check (recipe: kit.engine.grids.recipe_lr) as the chapter
     shows it, one row per (N target, S), with the best rate as a multiple of the recipe's;
-    format with LONG_LR_FORMATS. Empty frame in, empty table out."""
+    format with LONG_LR_FORMATS. Empty frame in, empty table out.
+    long_lr_table(read_runs(grids.lr_check_v3_grid(widths=[(55_296, 0.875)]), RunStore(), "pycode"))."""
     if frame.empty:
         return pd.DataFrame(columns=LONG_LR_COLUMNS, index=pd.MultiIndex.from_tuples([], names=["N target", "S"]))
     table = learning_rate_table(frame, grids.recipe_lr)
@@ -999,7 +1022,8 @@ def plot_learning_rates(frame: pd.DataFrame, margin: float = LR_MARGIN):
     """The long-run check as differences: each run's loss minus the best loss of its (N, S), against
     its peak learning rate as a multiple of the recipe's (kit.engine.grids.recipe_lr), one line per
     (N, S) in the book's sparsity colour, a line style per N; the dashed line is the margin. Returns
-    the figure (a note instead of lines when `frame` is empty)."""
+    the figure (a note instead of lines when `frame` is empty): plot_learning_rates(long_runs), the
+    frame long_lr_table reads."""
     fig, axes = plots.panel_grid(1, aspect=0.6, per_row=1)
     ax = axes[0]
     if frame.empty:
@@ -1025,7 +1049,9 @@ def long_lr_texts(table: pd.DataFrame, claim: Claim | None, tokens: int, tokens_
                   margin: float = LR_MARGIN) -> dict:
     """What the prose quotes of the long-run check (long_lr_table, long_lr_claim or None where no
     point was checked): the points, where the recipe's rate was best and where another rate beat it,
-    the verdict and its reason, what it means for the sparse runs, the budget and the margin."""
+    the verdict and its reason, what it means for the sparse runs, the budget, the margin, and the
+    points of kit.engine.grids.LR_CHECK_V3 not in the table (long_lr_left_out):
+    long_lr_texts(table, long_lr_claim(table, 20_971_520, 2048, "pycode", "Frantar et al. 2024"), 20_971_520, 2048)."""
     name = lambda n, s, d: f"N = {short(n)}, S = {s:g} (d_model {int(d)})"
     gaps = table["recipe − best (nats)"].astype(float)
     beaten = gaps[gaps > margin].index
@@ -1049,4 +1075,6 @@ def long_lr_texts(table: pd.DataFrame, claim: Claim | None, tokens: int, tokens_
             "long_lr_reason": "no point was checked." if claim is None else claim.reason,
             "long_lr_consequence": consequence, "long_lr_margin": f"{margin:g}",
             "long_lr_worst": f"{gaps.max():.3f} nats" if gaps.notna().any() else "–",
-            "long_lr_steps": f"{tokens // tokens_per_step:,}", "long_lr_tokens_text": short(tokens)}
+            "long_lr_steps": f"{tokens // tokens_per_step:,}", "long_lr_tokens_text": short(tokens),
+            "long_lr_left_out": "; ".join(f"N = {short(n)}, S = {s:g}" for n, s in grids.LR_CHECK_V3["widths"]
+                                          if (n, s) not in table.index) or "none"}
