@@ -792,7 +792,7 @@ def merge(args) -> int:
 
 def merge_record(id: str, payload: bytes, read, store, known) -> tuple[str, str]:
     """(outcome, why) of putting record `id` into the store."""
-    from kit.engine.store import check_record
+    from kit.engine.store import check_record, comparable
     try:
         record = json.loads(payload)
         check_record(record)
@@ -807,7 +807,7 @@ def merge_record(id: str, payload: bytes, read, store, known) -> tuple[str, str]
     if record["corpus"] != described:
         return "refused", f"its corpus {record['corpus']} differs from the known corpus {described}"
     if store.has(id):
-        same = _comparable(store.get(id)) == _comparable(record)
+        same = comparable(store.get(id)) == comparable(record)
         return "already present", "" if same else "the store's record differs (kept; never overwritten)"
     checkpoint = record.get("checkpoint")
     if checkpoint:
@@ -844,13 +844,6 @@ def merge_partial(id: str, payload: bytes, store, steps: dict, resume) -> tuple[
             return "skipped", f"{target} is at step {there}, not behind this one's {meta['step']}"
     _write_new(target, payload)
     return "added", f"at step {meta['step']} of {meta['steps']} (the next sweep here resumes from it)"
-
-
-def _comparable(record: dict) -> dict:
-    """The record without what differs between two trainings of one run (tests/conftest.py's comparable)."""
-    out = {k: v for k, v in record.items() if k not in ("created", "engine", "versions")}
-    out["metrics"] = {k: v for k, v in record["metrics"].items() if k not in ("wall_s", "compile_s", "eval_s")}
-    return out
 
 
 # -------------------------------------------------------------------------------------------- main

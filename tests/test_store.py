@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kit.engine.config import RunConfig
-from kit.engine.store import RunStore, StoreError, run_id
+from kit.engine.store import RunStore, StoreError, comparable, run_id
 
 FP = "f" * 64
 BASE = RunConfig(tokens=16 * 4 * 20, seq_len=16, batch_size=4, eval_tokens=256)
@@ -237,3 +237,13 @@ def test_an_empty_root_is_refused_not_read_as_the_working_directory(root):
     with pytest.raises(ValueError, match=r"^run store root '\s*' is empty: give a folder, or None for the "
                                          r"repository's runs/"):
         RunStore(root)
+
+
+def test_comparable_records_leave_out_what_two_trainings_may_differ_in():
+    record = {"id": "a", "status": "ok", "created": "now", "versions": {"jax": "1"}, "engine": {"xla_threads": 2},
+              "config": {"seed": 0}, "metrics": {"final_loss": 2.0, "wall_s": 3.0, "compile_s": 1.0, "eval_s": 0.5}}
+    other = {**record, "created": "later", "versions": {"jax": "2"}, "engine": {"xla_threads": 1},
+             "metrics": {**record["metrics"], "wall_s": 9.0}}
+    assert comparable(record) == comparable(other) == {"id": "a", "status": "ok", "config": {"seed": 0},
+                                                       "metrics": {"final_loss": 2.0}}
+    assert comparable(record) != comparable({**other, "metrics": {**other["metrics"], "final_loss": 2.0001}})

@@ -123,6 +123,19 @@ class RunStore:
         return drop_failed(self.frame())
 
 
+TIMINGS = ("wall_s", "compile_s", "eval_s")  # metrics that differ between two trainings of one run
+
+
+def comparable(record: dict) -> dict:
+    """A run record without what may differ between two trainings of one run: its timings, its
+    creation time, the package versions and how it was trained (engine: backend, threads, the step
+    it resumed from). Two trainings of one config on one corpus give equal comparable records
+    (tests/test_sweep.py, tests/test_resume.py)."""
+    out = {k: v for k, v in record.items() if k not in ("created", "engine", "versions")}
+    out["metrics"] = {k: v for k, v in record["metrics"].items() if k not in TIMINGS}
+    return out
+
+
 def check_record(record: dict) -> None:
     """Raise ValueError unless `record` has a valid status, config and corpus, and an id that
     matches them, and no metric named like a frame column."""
