@@ -128,6 +128,10 @@ def write_runs_page(book: Path) -> None:
 
 def main(selected: list[str], render: bool = True) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
+    chapters = {nb.stem for nb in CHAPTERS.glob("*.ipynb")}
+    for stale in [*RESULTS.glob("*.json"), *EXECUTED.glob("*.ipynb")]:
+        if stale.stem not in chapters:  # a chapter renamed or split leaves no results behind
+            stale.unlink()
     seconds = {}
     for nb in sorted(CHAPTERS.glob("*.ipynb")):
         if selected and not any(s in nb.stem for s in selected):

@@ -140,3 +140,24 @@ def test_a_chapter_opens_with_its_key_findings(stem):
     box = re.search(r"^(```|:::)\{admonition\} Key findings\n(.*?)^\1$", "\n".join(opening), re.M | re.S)
     assert box, f"{stem}: no Key findings box before the first section"
     assert "{glue:text}`" in box.group(2), f"{stem}: the key findings glue none of the chapter's numbers"
+
+
+def test_the_build_drops_results_of_chapters_that_no_longer_exist(monkeypatch, tmp_path):
+    """A renamed or split chapter leaves no results file (nor executed notebook) for the results page."""
+    import importlib.util
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    chapters, executed = tmp_path / "chapters", tmp_path / "_executed"
+    (executed / "results").mkdir(parents=True)
+    chapters.mkdir()
+    (chapters / "01_kept.ipynb").write_text("{}")
+    for stem in ("01_kept", "02_gone"):
+        (executed / "results" / f"{stem}.json").write_text("{}")
+        (executed / f"{stem}.ipynb").write_text("{}")
+    monkeypatch.setattr(build, "CHAPTERS", chapters)
+    monkeypatch.setattr(build, "EXECUTED", executed)
+    monkeypatch.setattr(build, "RESULTS", executed / "results")
+    build.main(["nothing-selected"], render=False)
+    assert sorted(p.name for p in executed.rglob("*.*")) == ["01_kept.ipynb", "01_kept.json"]
