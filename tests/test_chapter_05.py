@@ -49,6 +49,10 @@ def test_chapter_5_runs_clean_and_glues_what_it_says(executed):
     names = assert_clean(nb)
     assert re.fullmatch(DURATION, names["runtime_cached"]) and re.fullmatch(DURATION, names["runtime_scratch"])
     assert names["contiguous"] == "'every'"  # no token read twice across pretraining and pruning
+    figures = [c for c in nb.cells if c.cell_type == "code" and any(k.startswith("image/") for o in c.outputs
+                                                                     for k in o.get("data", {}))]
+    assert [c.metadata["mystnb"]["figure"]["name"] for c in figures] == ["fig-ch5-equivalence"]
+    assert len(figures[0].outputs) == 1, "a figure is the single output of its cell"
 
 
 def test_chapter_5_ratios_are_recomputed_from_the_runs(executed):
@@ -57,6 +61,8 @@ def test_chapter_5_ratios_are_recomputed_from_the_runs(executed):
     for claim in found.values():
         claims.Claim(**claim)  # a valid claim: verdict in claims.VERDICTS, a MyST label, numbers
         assert claim["section"] == "ch5-claims"
+        assert claim["kind"] == "own runs" and claim["scope"] and claim["rule_after"] is True
+        assert claim["rule"] == glued(nb)[f"rule_{claim['key'].replace('-', '_')}"].strip("'")  # the prose shows the rule
     # the runs the chapter read, the law refitted the chapter's way, Table 4 recomputed
     store, base, corpus = RunStore(runs_dir), RunConfig(**TINY_BASE), data.load_corpus()
     read = lambda configs: law_frame(run_sweep(configs, store=store, corpus=corpus, progress=False))
@@ -66,6 +72,10 @@ def test_chapter_5_ratios_are_recomputed_from_the_runs(executed):
     pruned = pretrained.with_parents(read(grids.sparsify_grid({store.run_id(c, corpus.fingerprint): c for c in parents},
                                                               sparsities=PRUNE)), dense)
     assert len(pruned) == len(TINY["n_dense"]) * len(PRUNE) and pruned.contiguous.all()
+    main_configs = grids.main_grid(base, n_nonzero=TINY["n_nonzero"], tokens=TINY["tokens"], sparsity=TINY["sparsities"])
+    _, _, read_pruned = pretrained.read_runs(store, corpus, main_configs, parents, grids.sparsify_grid(
+        {store.run_id(c, corpus.fingerprint): c for c in parents}, sparsities=PRUNE))
+    assert sorted(read_pruned.id) == sorted(pruned.id) and read_pruned.N_dense.is_monotonic_increasing
     assert (pruned.D / pruned.D_pretrain).between(0.05, 0.06).all()  # 5.6% of the pretraining, in whole steps
     law = fitting.fit(laws.sparse_law, main, main.loss, laws.COEFF_NAMES, starts=TINY["n_starts"], seed=0,
                       log_loss=True, delta=1e-3)

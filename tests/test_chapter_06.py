@@ -85,9 +85,14 @@ def test_every_claim_is_written_with_a_verdict_and_its_rule(executed):
         assert claim["paper"] == "Jin et al. 2025" and claim["verdict"] in claims.VERDICTS, key
         assert claim["rule"].startswith("Holds if") and claim["reason"], key
         assert claim["section"] in {"ch6-schedule-sweep", "ch6-one-law", "ch6-matched"}, key
+        assert claim["kind"] in claims.KINDS and claim["scope"] and claim["rule_after"] is False, key
         n = claim["numbers"]
         low, high = n["low"], n["high"]
         assert low <= n.get("difference", n.get("gap")) <= high, key
+    # the held-out tests are the book's own questions; in sample, the paper's MAE of law (c) against ours
+    assert {found[k]["kind"] for k in ("jin-avg-law-held-out-schedule", "jin-avg-law-held-out-size")} == {"question"}
+    in_sample = found["jin-avg-law-in-sample"]
+    assert in_sample["paper_value"].startswith("MAE of law (c) 0.016 nats") and in_sample["our_runs"].startswith("MAE of law (c)")
     sections = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"^\((ch6-[\w-]+)\)=$", c.source, re.M)}
     assert {c["section"] for c in found.values()} <= sections
 
@@ -101,6 +106,11 @@ def test_prose_numbers_are_glued_and_nothing_is_printed(executed):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "stream"], "no prints, warnings or progress bars"
     assert not [o for o in outputs if "text/html" in o.get("data", {})], "tables as markdown, not raw DataFrames"
+    figures = [c for c in nb.cells if c.cell_type == "code" and any(k.startswith("image/") for o in c.outputs
+                                                                     for k in o.get("data", {}))]
+    assert len(figures) == 4 and all(c.metadata["mystnb"]["figure"]["name"].startswith("fig-ch6-") for c in figures)
+    assert all(len(c.outputs) == 1 for c in figures), "a figure is the single output of its cell"
+    assert "runs end pruning with less than 5% of their steps left" in names["flagged_sentence"]
 
 
 def test_window_claim_is_the_mean_gap_of_the_store(executed, store_runs):

@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kit import laws
 from kit.fit.noise import t_interval
+from kit.laws.schedules import steps_from_compute
 
 WINDOW = (0.25, 0.75)  # their near-optimal pruning window, in fractions of training compute
 MAE, FIT_RUNS = 0.016, 30  # their law's average absolute error, in-sample, over the 30 runs it was fitted to
@@ -100,3 +102,473 @@ def matched_differences(frame: pd.DataFrame, sigma: float, dof: int, level=0.95,
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = pair
     return table
+
+
+# The chapter's tests (book/chapters/06_average_parameters.ipynb), every rule's thresholds in one place.
+PAPER = "Jin et al. 2025"
+NEAR = 0.03  # nats: "nearly the same loss" (Jin et al.'s released pairs all differ by less; largest 0.027)
+GAP_TOP = 5 * NEAR  # nats: top of the heatmaps' colour scale (larger gaps get its darkest colour)
+NO_RECOVERY = 0.05  # a window that ends with less than this fraction of the steps left leaves no time to recover
+NEARLY_ALL = 0.95  # a final sparsity from which on a run has removed almost all weights
+LAWS = {"(a) final N": laws.dense_law, "(b) Frantar S, N": laws.sparse_law, "(c) N_avg (Jin)": laws.avg_param_law}
+A, B, C = LAWS
+EVALUATIONS = {"in-sample": "in-sample", "leave one group out": "leave one schedule out", "held out": "held-out size"}
+
+
+def check_parameters(n_nonzero, seeds, starts, ends, kinds, schedule_sparsities, matched_sparsities, matched_seeds,
+                     matched_tokens, seed_tokens) -> None:
+    """Raise ValueError unless the chapter's grids can be analysed: two sizes (one held out), two seeds, a
+    sweep holding WINDOW and two or more schedules, sparse schedules and matched runs, and a seed spread
+    at the matched budget. check_parameters([1, 2], [0, 1], [0.25], [0.75, 1.0], ["cubic"], [0.5],
+    [0.5], [0, 1], 100, [100]) passes."""
+    if len(n_nonzero) < 2:
+        raise ValueError(f"n_nonzero = {n_nonzero}: need two or more sizes, to hold the largest out of the fits")
+    if len(seeds) < 2:
+        raise ValueError(f"seeds = {seeds}: need two or more seeds for a seed-to-seed spread")
+    if WINDOW[0] not in starts or WINDOW[1] not in ends:
+        raise ValueError(f"starts = {starts}, ends = {ends}: the sweep must hold Jin et al.'s window, start "
+                         f"{WINDOW[0]:g} and end {WINDOW[1]:g}")
+    if len([(a, b) for a in starts for b in ends if a < b]) * len(kinds) < 2:
+        raise ValueError(f"starts = {starts}, ends = {ends}, kinds = {kinds}: need two or more schedules "
+                         f"(start < end) to leave one out")
+    for name, values in (("schedule_sparsities", schedule_sparsities), ("matched_sparsities", matched_sparsities)):
+        if 0.0 in values:
+            raise ValueError(f"{name} = {values}: 0 is not a pruning schedule; need sparsities in (0, 1)")
+    if len(matched_seeds) < 2 and matched_tokens not in seed_tokens:
+        raise ValueError(f"matched_seeds = {matched_seeds}, seed_tokens = {seed_tokens}: the matched pairs need a "
+                         f"seed spread at matched_tokens = {matched_tokens}: two or more matched_seeds, or "
+                         f"matched_tokens in seed_tokens")
+
+
+def read_groups(store, corpus, configs: dict):
+    """Each group of configs ({name: [RunConfig]}) read from `store`, trained where it lacks them
+    (kit.engine.sweep.run_sweep): (frames, runs), frames the sweep's records (failed runs included),
+    runs the law frames of the runs that finished (kit.engine.store.law_frame)."""
+    from kit.engine.store import law_frame
+    from kit.engine.sweep import run_sweep
+
+    frames = {name: run_sweep(group, store=store, corpus=corpus, progress=False) for name, group in configs.items()}
+    return frames, {name: law_frame(frame[frame.status == "ok"]) for name, frame in frames.items()}
+
+
+def overview(frames: dict) -> pd.DataFrame:
+    """Per group of read_groups' frames: runs, finished, failed, and training hours (wall, compile
+    and evaluation time recorded)."""
+    table = pd.DataFrame({name: {"runs": len(frame), "finished": int((frame.status == "ok").sum()),
+                                 "failed": int((frame.status != "ok").sum()),
+                                 "training hours": frame[["wall_s", "compile_s", "eval_s"]].sum(axis=1).sum() / 3600}
+                          for name, frame in frames.items()}).T
+    return table.rename_axis("group")
+
+
+def window_in_steps(kinds, sparsities, window=WINDOW) -> pd.DataFrame:
+    """Where `window` (fractions of compute counted on non-zero weights) falls in steps, per schedule
+    kind and sparsity (kit.laws.schedules.steps_from_compute)."""
+    return pd.DataFrame([{"schedule": kind, "S": s, "start (steps)": a, "end (steps)": b}
+                         for kind in kinds for s in sparsities
+                         for a, b in [steps_from_compute(*window, s, kind)]]).set_index(["schedule", "S"])
+
+
+def flagged(sched: pd.DataFrame) -> pd.Series:
+    """The runs of a schedule sweep (law frame: prune_start, prune_end on the compute clock, schedule,
+    sparsity, S) that prune to almost nothing: their window ends with less than NO_RECOVERY of the
+    steps left to recover, or they end with S >= NEARLY_ALL. Index: sched's."""
+    end = np.array([steps_from_compute(a, b, s, kind)[1]
+                    for a, b, s, kind in zip(sched.prune_start, sched.prune_end, sched.sparsity, sched.schedule)])
+    return pd.Series((end > 1 - NO_RECOVERY) | (sched.S.to_numpy() >= NEARLY_ALL), index=sched.index)
+
+
+def flagged_text(sched: pd.DataFrame) -> str:
+    """One sentence on flagged(sched): how many runs end pruning with less than NO_RECOVERY of their steps
+    left (and at which windows), and how many end at NEARLY_ALL sparsity or more."""
+    marked = flagged(sched)
+    nearly_all = sched.S >= NEARLY_ALL
+    late = marked & ~nearly_all
+    windows = sorted({f"{100 * a:g}%–{100 * b:g}%" for a, b in zip(sched.prune_start[late], sched.prune_end[late])})
+    said = (f"{int(late.sum())} of {len(sched)} runs end pruning with less than {NO_RECOVERY:.0%} of their steps left "
+            f"to recover (windows {', '.join(windows)})" if late.any() else
+            f"no run of the sweep ends pruning with less than {NO_RECOVERY:.0%} of its steps left")
+    removed = f"{int(nearly_all.sum())} of {len(sched)}" if nearly_all.any() else "none"
+    return f"{said[:1].upper()}{said[1:]}, and {removed} end at {NEARLY_ALL:.0%} sparsity or more."
+
+
+def plot_window_heatmaps(sched: pd.DataFrame, starts, ends, window=WINDOW):
+    """The schedule sweep as one figure: one row of panels per (budget, sparsity), one panel per
+    schedule kind, each cell one run's final loss above its panel's best (kit.report.plots.
+    plot_schedule_heatmap, colour scale to GAP_TOP), `window` outlined dashed, the runs of `flagged`
+    hatched. sched: law frame with tokens, sparsity, schedule, prune_start, prune_end, loss, S. Returns
+    the figure."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from kit.report import plots
+
+    keys = sorted(sched.groupby(["tokens", "sparsity", "schedule"]).groups)
+    marked = flagged(sched)
+    per_row = min(len({k[2] for k in keys}), plots.MAX_PER_ROW)
+    fig, axes = plots.panel_grid(len(keys), aspect=0.55, per_row=per_row, sharex=True, sharey=True)
+    for ax, key in zip(axes, keys):
+        panel = sched[(sched.tokens == key[0]) & (sched.sparsity == key[1]) & (sched.schedule == key[2])]
+        loss_SxE = panel.pivot_table(index="prune_start", columns="prune_end", values="loss").reindex(
+            index=starts, columns=ends).to_numpy()
+        plots.plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=window, vmax=GAP_TOP, colorbar=False, cells="gap")
+        for a, b in zip(panel.prune_start[marked], panel.prune_end[marked]):
+            i, j = list(starts).index(a), list(ends).index(b)
+            ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", ec="0.35", lw=0))
+        ax.set_aspect("auto")  # cells wider than tall: one line of text each, in a shorter figure
+        ax.set_xticks(range(len(ends)), [f"{100 * e:g}%" for e in ends])
+        ax.set_yticks(range(len(starts)), [f"{100 * a:g}%" for a in starts])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_title(f"D = {plots.short_number(key[0])}, {key[2]}, S = {key[1]:g}")
+    fig.colorbar(axes[0].images[0], ax=axes, extend="max", shrink=0.7, label="loss − panel best (nats)")
+    fig.supxlabel("pruning ends at (fraction of compute)", fontsize=plt.rcParams["axes.labelsize"])
+    fig.supylabel("pruning starts at", fontsize=plt.rcParams["axes.labelsize"])
+    return fig
+
+
+def window_table(sched: pd.DataFrame, noise_table: pd.DataFrame, level=0.95, window=WINDOW) -> pd.DataFrame:
+    """window_gaps per panel (budget "tokens", sparsity, schedule) with the seed noise at the panel's
+    budget (sigma, dof: kit.fit.noise.noise_at of noise_table) and the gap's t interval as the
+    difference of two single runs (low, high)."""
+    from kit.fit import noise
+
+    gaps = window_gaps(sched, ["tokens", "sparsity", "schedule"], window)
+    at = [noise.noise_at(noise_table, d) for d in gaps.index.get_level_values("tokens")]
+    gaps["sigma"], gaps["dof"] = [s for s, _ in at], [k for _, k in at]
+    bounds = [t_interval(g, np.sqrt(2) * s, k, level) for g, s, k in zip(gaps.gap, gaps.sigma, gaps.dof)]
+    gaps["low"], gaps["high"] = [b[1] for b in bounds], [b[2] for b in bounds]
+    gaps["best window"] = [f"{100 * a:g}%–{100 * b:g}%" for a, b in zip(gaps.best_start, gaps.best_end)]
+    return gaps
+
+
+def window_claim(gaps: pd.DataFrame, level=0.95, scope=None):
+    """The claim that WINDOW is near-optimal, on window_table's gaps: the mean gap over the panels
+    (pooled_gap) holds if its `level` interval lies within ±NEAR, does not hold if it lies wholly above
+    NEAR, and is not resolved otherwise (kit.report.claims.equivalence_verdict)."""
+    from kit.report import claims
+
+    gap, low, high = pooled_gap(gaps.gap, gaps.sigma, gaps.dof, level)
+    window = f"{100 * WINDOW[0]:g}%–{100 * WINDOW[1]:g}%"
+    verdict, reason = claims.equivalence_verdict(gap, low, high, NEAR, quantity=f"the mean gap of {window} to the best window",
+                                                 unit=" nats", fmt="+.4f")
+    return claims.Claim(
+        "jin-window-25-75", PAPER,
+        f"Pruning from {100 * WINDOW[0]:g}% to {100 * WINDOW[1]:g}% of the training compute reaches a final loss near the "
+        f"best pruning window's.", "ch6-schedule-sweep", "near-optimal among 80 schedules (162M parameters)", None,
+        claims.interval_text(gap, low, high, "+.4f", " nats"), verdict,
+        f"Holds if the {level:.0%} interval of the mean gap ({window} minus the best window, over the panels) lies "
+        f"within ±{NEAR} nats; does not hold if it lies wholly above {NEAR}; otherwise not resolved.", reason,
+        {"gap": gap, "low": low, "high": high, "margin": NEAR, "panels": len(gaps),
+         "best_in_panels": int((gaps["rank"] == 1).sum()), "max_gap": float(gaps.gap.max())},
+        kind="own runs", scope=scope)
+
+
+def window_texts(sched: pd.DataFrame, gaps: pd.DataFrame, starts, ends, kinds) -> dict:
+    """The prose numbers of the schedule sweep (law frame `sched`, window_table's `gaps`): panels where
+    WINDOW is best, its largest gap, the widest panel's spread, the best window on average over the
+    panels and WINDOW's rank, how often the longest window is best per schedule kind, the mean gap of
+    windows ending last against the others per kind, and how often the best window starts first."""
+    keys = ["tokens", "sparsity", "schedule"]
+    run_gap = sched.loss - sched.groupby(keys).loss.transform("min")
+    mean_gap = run_gap.groupby([sched.prune_start, sched.prune_end]).mean().sort_values()
+    kind_of = gaps.index.get_level_values("schedule")
+    longest = np.isclose(gaps.best_start, min(starts)) & np.isclose(gaps.best_end, max(ends))
+    late = np.isclose(sched.prune_end, max(ends))
+    return {"window_best_in": f"{int((gaps['rank'] == 1).sum())} of {len(gaps)}",
+            "window_max_gap": f"{gaps.gap.max():.4f}",
+            "window_spread": f"{sched.groupby(keys).loss.agg(np.ptp).max():.4f}",
+            "window_best_overall": f"{100 * mean_gap.index[0][0]:g}%–{100 * mean_gap.index[0][1]:g}% (mean gap "
+                                   f"{mean_gap.iloc[0]:.4f} nats)",
+            "window_jin_rank": f"{int((mean_gap < mean_gap.loc[WINDOW]).sum()) + 1} of {len(mean_gap)} (mean gap "
+                               f"{mean_gap.loc[WINDOW]:.4f} nats)",
+            "window_longest_best": ", ".join(f"{int(longest[kind_of == k].sum())} of {int((kind_of == k).sum())} {k}"
+                                             for k in kinds),
+            "window_longest": f"{100 * min(starts):g}%–{100 * max(ends):g}%",
+            "window_late_end": "; ".join(f"{k}, {run_gap[late & (sched.schedule == k)].mean():.3f} nats ending at "
+                                         f"{100 * max(ends):g}% against {run_gap[~late & (sched.schedule == k)].mean():.3f} "
+                                         f"ending earlier" for k in kinds),
+            "window_best_early": f"{100 * min(starts):g}% in {int(np.isclose(gaps.best_start, min(starts)).sum())} of "
+                                 f"{len(gaps)}", "flagged_sentence": flagged_text(sched)}
+
+
+def law_points(runs: dict) -> pd.DataFrame:
+    """The runs of every group ({name: law frame}, read_groups' runs) as fit points: each configuration
+    once, its seeds averaged (kit.fit.noise.average_seeds; column seeds), with the first group that
+    holds it (column group: a seed-0 repeat is the main grid's run)."""
+    from kit.engine.store import CONFIG_FIELDS
+    from kit.fit import noise
+
+    group_of = {}
+    for name, frame in runs.items():
+        for run_id in frame.id:
+            group_of.setdefault(run_id, name)
+    every_run = pd.concat(runs.values()).drop_duplicates("id")
+    return noise.average_seeds(every_run.assign(group=every_run.id.map(group_of)), CONFIG_FIELDS).reset_index(drop=True)
+
+
+def law_fits(points: pd.DataFrame, n_nonzero, n_starts=16):
+    """LAWS fitted to law_points' points and scored three ways (kit.fit.compare.law_predictions): in
+    sample; leaving out each compute-clocked schedule (kind, start, end) of the sparse runs in turn;
+    fitted to the points of target N up to the second largest of n_nonzero (the main grid's sizes) and
+    scored on the main grid's points at the largest. Returns (fits, predicted, errors), the last two
+    {evaluation: frame, one column per law} keyed by EVALUATIONS' names, errors absolute (nats)."""
+    from kit.fit import compare
+
+    clocked = (points.prune_clock == "compute") & (points.sparsity > 0)
+    labels = [(r.schedule, r.prune_start, r.prune_end) if c else None for r, c in zip(points.itertuples(), clocked)]
+    train = (points.n_nonzero <= sorted(n_nonzero)[-2]).to_numpy()
+    test = ((points.group == "main grid") & (points.n_nonzero == max(n_nonzero))).to_numpy()
+    fits, predicted = compare.law_predictions(LAWS, points, labels, train, test, starts=n_starts)
+    predicted = {EVALUATIONS[k]: p for k, p in predicted.items()}
+    return fits, predicted, {k: p.sub(points.loss[p.index], axis=0).abs() for k, p in predicted.items()}
+
+
+def coefficient_table(fits: dict) -> pd.DataFrame:
+    """law_fits' fits as a table: one row per law, its coefficients, then its fit's objective."""
+    table = pd.DataFrame({name: {**r.params, "objective": r.objective} for name, r in fits.items()}).T.rename_axis("law")
+    return table[[c for c in table.columns if c != "objective"] + ["objective"]]
+
+
+def plot_law_fits(points: pd.DataFrame, predicted: pd.DataFrame):
+    """Each law's prediction (predicted: one column per law, e.g. law_fits' in-sample frame) against the
+    measured loss of every point, coloured by sparsity, one panel per law titled with its mean absolute
+    error. Returns the figure."""
+    from kit.report import plots
+
+    fig, axes = plots.panel_grid(predicted.shape[1], aspect=1.0)
+    for ax, name in zip(axes, predicted.columns):
+        plots.plot_predicted_vs_actual(ax, points.loss, predicted[name], hue=points.sparsity, legend=None)
+        ax.set_title(f"{name}\nMAE {(predicted[name] - points.loss).abs().mean():.4f}")
+    plots.legend_outside(fig, where="below", ncols=5)
+    return fig
+
+
+def mae_table(errors: dict, n_boot=1000, level=0.95) -> pd.DataFrame:
+    """Per evaluation of law_fits' errors: each law's mean absolute error and the paired differences
+    (c) − (a) and (c) − (b), with bootstrap intervals over the points (kit.fit.compare.mean_intervals,
+    the same resamples for every law). Index (evaluation, quantity); column points first."""
+    from kit.fit import compare
+
+    mae = pd.concat({evaluation: compare.mean_intervals(err, n_boot, level, differences=[(C, A), (C, B)])
+                     for evaluation, err in errors.items()}, names=["evaluation", "quantity"])
+    mae.insert(0, "points", [len(errors[evaluation]) for evaluation, _ in mae.index])
+    return mae
+
+
+def plot_mae(mae: pd.DataFrame, level=0.95):
+    """mae_table's errors of each law per evaluation with their intervals, and Jin et al.'s in-sample MAE
+    (dotted). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from kit.report import plots
+
+    fig, ax = plt.subplots(figsize=(plots.PAGE_WIDTH, 3.4))
+    evaluations = list(dict.fromkeys(mae.index.get_level_values(0)))
+    plots.plot_errors(ax, mae.loc[[(e, law) for e in evaluations for law in LAWS]], reference=MAE,
+                      reference_label="Jin et al. (c), in-sample", legend="right")
+    ax.set_title(f"Mean absolute error of each law ({level:.0%} bootstrap intervals over points)")
+    return fig
+
+
+LAW_STATEMENTS = {
+    "in-sample": ("jin-avg-law-in-sample", "Fitted to dense and sparse runs alike, the Chinchilla law in $N_\\text{avg}$ "
+                  "has a smaller error than the same law in the final non-zero count $N$."),
+    "leave one schedule out": ("jin-avg-law-held-out-schedule", "The law in $N_\\text{avg}$ predicts runs of a pruning "
+                               "schedule it was not fitted to better than the law in the final $N$."),
+    "held-out size": ("jin-avg-law-held-out-size", "The law in $N_\\text{avg}$ predicts runs of a larger size than it "
+                      "was fitted to better than the law in the final $N$.")}
+
+
+def law_claims(mae: pd.DataFrame, points: pd.DataFrame, n_nonzero, level=0.95) -> list:
+    """Claim (2) per evaluation of mae_table: the paired difference of mean absolute errors, law (c)
+    minus law (a), holds if its interval lies below 0, does not hold if above 0, and is not resolved
+    otherwise (kit.report.claims.direction_verdict). In sample the paper's MAE of law (c) stands
+    against ours (both MAEs; the paper gives none of law (a)); the held-out evaluations are the book's
+    own questions (kind "question"): the paper reports no test on runs left out. points, n_nonzero:
+    law_fits' inputs, for each claim's scope."""
+    from kit.report import claims
+
+    clocked = points[(points.prune_clock == "compute") & (points.sparsity > 0)]
+    scopes = {"in-sample": f"{len(points)} points, N {points.N.min():,.0f}-{points.N.max():,.0f}, "
+                           f"D {points.D.min() / 1e6:.1f}M-{points.D.max() / 1e6:.1f}M tokens",
+              "leave one schedule out": f"{len(clocked.groupby(['schedule', 'prune_start', 'prune_end']))} "
+                                        f"compute-clocked schedules, each left out once",
+              "held-out size": f"fitted up to N {sorted(n_nonzero)[-2]:,}, tested at N {max(n_nonzero):,}"}
+    out = []
+    for evaluation, (key, statement) in LAW_STATEMENTS.items():
+        if evaluation not in mae.index.get_level_values(0):
+            continue
+        d = mae.loc[(evaluation, f"{C} − {A}")]
+        mae_of = {law: mae.loc[(evaluation, law), "estimate"] for law in LAWS}
+        points = float(mae.loc[(evaluation, C), "points"])
+        verdict, reason = claims.direction_verdict(
+            d.estimate, d.low, d.high, -1, quantity=f"the {evaluation} MAE of the N_avg law (c) minus that of the final-N "
+                                                    f"law (a)", unit=" nats", fmt="+.4f")
+        own = evaluation == "in-sample"
+        out.append(claims.Claim(
+            key, PAPER, statement if own else statement + " (The book's test: the paper reports no fit to runs left out.)",
+            "ch6-one-law", f"MAE of law (c) {MAE} nats in-sample ({FIT_RUNS} runs; law (a) not reported)" if own else None,
+            None, f"MAE of law (c) {mae_of[C]:.4f} nats, of law (a) {mae_of[A]:.4f} ({points:.0f} points)" if own else
+            claims.interval_text(d.estimate, d.low, d.high, "+.4f", " nats"), verdict,
+            f"Holds if the {level:.0%} paired-bootstrap interval of the {evaluation} MAE of the N_avg law minus the "
+            f"final-N law's lies below 0; does not hold if above 0; otherwise not resolved.", reason,
+            {"difference": d.estimate, "low": d.low, "high": d.high, "points": points,
+             "mae_a": mae_of[A], "mae_b": mae_of[B], "mae_c": mae_of[C]},
+            kind="own runs" if own else "question", scope=scopes[evaluation]))
+    return out
+
+
+def law_texts(points: pd.DataFrame, fits: dict, predicted: dict, errors: dict, mae: pd.DataFrame) -> dict:
+    """The prose numbers of the law comparison: per evaluation (slug in_sample, leave_one_schedule_out,
+    held_out_size) the differences (c) − (a) and (c) − (b) with intervals and each law's MAE; law (c)'s
+    in-sample error on dense and sparse points; law (a)'s mean residual on the main grid per sparsity;
+    law (b)'s a_S; the points and the sizes they span."""
+    from kit.report import claims
+
+    out = {}
+    for evaluation in errors:
+        slug = evaluation.replace(" ", "_").replace("-", "_")
+        for name, other in (("ca", A), ("cb", B)):
+            d = mae.loc[(evaluation, f"{C} − {other}")]
+            out[f"law_{slug}_{name}"] = claims.interval_text(d.estimate, d.low, d.high, "+.4f")
+        out[f"law_{slug}_mae"] = ", ".join(f"{name[:3]} {mae.loc[(evaluation, name), 'estimate']:.4f}" for name in LAWS)
+    dense, err = (points.S == 0).to_numpy(), errors["in-sample"][C]
+    out["alike_c"] = f"{err[dense].mean():.4f} on dense points and {err[~dense].mean():.4f} on sparse ones"
+    main = (points.group == "main grid").to_numpy()
+    residual = (points.loss - predicted["in-sample"][A])[main].groupby(points.sparsity[main]).mean()
+    out["residual_a_by_s"] = ", ".join(f"{r:+.4f} at S = {s:g}" for s, r in residual.items())
+    out["b_a_s"] = f"{fits[B].params['a_S']:.1g}"
+    out["jin_mae"] = f"{MAE}"
+    out["points_text"] = (f"{int(points.seeds.sum())} runs make {len(points)} points ({int((points.seeds > 1).sum())} of "
+                          f"them averages of {points.seeds[points.seeds > 1].min()} to {points.seeds.max()} seeds), "
+                          f"{int((points.S == 0).sum())} dense and {int((points.S > 0).sum())} sparse")
+    out["size_range"] = f"{points.N.min():,.0f} to {points.N.max():,.0f}"
+    return out
+
+
+def schedule_spread(panels: pd.DataFrame, predicted: pd.Series) -> pd.DataFrame:
+    """Within each panel (tokens, sparsity, schedule) of the schedule sweep's points: the spread
+    (max − min) of the measured losses and of a law's predictions (predicted, indexed as panels), their
+    Spearman correlation (NaN for two windows or fewer), and the windows the law predicts best and
+    worst with their measured gaps to the panel's best."""
+    from scipy import stats
+
+    rows = {}
+    for key, panel in panels.groupby(["tokens", "sparsity", "schedule"]):
+        measured, law = panel.loss.to_numpy(), predicted.loc[panel.index].to_numpy()
+        first, last = panel.iloc[np.argmin(law)], panel.iloc[np.argmax(law)]
+        rows[key] = {"measured spread": np.ptp(measured), "(c) spread": np.ptp(law),
+                     "Spearman (c) vs measured": stats.spearmanr(law, measured).statistic if len(panel) > 2 else np.nan,
+                     "(c)'s best window": f"{100 * first.prune_start:g}%–{100 * first.prune_end:g}%",
+                     "gap at (c)'s best": first.loss - measured.min(),
+                     "(c)'s worst window": f"{100 * last.prune_start:g}%–{100 * last.prune_end:g}%",
+                     "gap at (c)'s worst": last.loss - measured.min()}
+    spread = pd.DataFrame.from_dict(rows, orient="index")
+    spread.index = pd.MultiIndex.from_tuples(spread.index, names=["tokens", "sparsity", "schedule"])
+    return spread
+
+
+def spread_texts(spread: pd.DataFrame) -> dict:
+    """The prose numbers of schedule_spread: mean spreads, the mean, sign and largest Spearman
+    correlation, panels where the law's spread is the smaller, and the law's best and worst windows
+    with their mean gaps."""
+    rho, best_gap = spread["Spearman (c) vs measured"], "gap at (c)'s best"
+    out = {"spread_measured": f"{spread['measured spread'].mean():.4f}", "spread_c": f"{spread['(c) spread'].mean():.4f}",
+           "spearman_c": f"{rho.mean():+.2f}", "spearman_negative": f"{int((rho < 0).sum())} of {len(spread)}",
+           "spearman_max": f"{rho.max():+.2f}",
+           "spread_smaller": f"{int((spread['(c) spread'] < spread['measured spread']).sum())} of {len(spread)}",
+           "c_first_worst": f"{int(np.isclose(spread[best_gap], spread['measured spread']).sum())} of {len(spread)}"}
+    for name, window, gap in (("c_first", "(c)'s best window", "gap at (c)'s best"),
+                              ("c_last", "(c)'s worst window", "gap at (c)'s worst")):
+        out[name] = f"{', '.join(sorted(set(spread[window])))} (mean gap {spread[gap].mean():.4f} nats)"
+    return out
+
+
+def matched_table(matched: pd.DataFrame, seed_runs: pd.DataFrame, roles: dict, tokens: int, fits: dict, level=0.95):
+    """Sparse against dense runs of equal N_avg (matched_differences), each run's pair and role from
+    roles ({run id: (sparsity of the pair's sparse run, "sparse" or "dense")}), the seed noise pooled
+    over the seed repeats at `tokens` and the matched runs' own seeds (kit.fit.noise.seed_noise over
+    their configurations). Adds what law_fits' law (c) predicts from the pair's mean N_avg and law (a)
+    from its mean final N, and the sign the interval resolves. Returns (table, sigma, dof)."""
+    from kit.engine.store import CONFIG_FIELDS
+    from kit.fit import noise
+
+    matched = matched.assign(pair=[roles[i][0] for i in matched.id], role=[roles[i][1] for i in matched.id])
+    pool = pd.concat([seed_runs[seed_runs.tokens == tokens], matched])
+    spread = noise.seed_noise(pool.assign(point=noise.config_key(pool, CONFIG_FIELDS)), ["point"], by="tokens")
+    sigma, dof = float(spread.sigma.iloc[0]), int(spread.dof.iloc[0])
+    table = matched_differences(matched, sigma, dof, level)
+    c, a = fits[C].params, fits[A].params
+    table["(c) predicts"] = [float(laws.avg_param_law(row["N_avg sparse"], tokens, **c)
+                                   - laws.avg_param_law(row["N_avg dense"], tokens, **c)) for _, row in table.iterrows()]
+    final_n = matched.groupby(["pair", "role"]).N.mean()
+    table["(a) predicts"] = [float(laws.dense_law(final_n[(s, "sparse")], tokens, **a)
+                                   - laws.dense_law(final_n[(s, "dense")], tokens, **a)) for s in table.index]
+    table["sign"] = ["sparse higher" if lo > 0 else "sparse lower" if hi < 0 else "not resolved"
+                     for lo, hi in zip(table.low, table.high)]
+    return table, sigma, dof
+
+
+def matched_claims(table: pd.DataFrame, sigma: float, dof: int, level=0.95, scope=None) -> list:
+    """Claim (3) per sparsity of matched_table: sparse minus dense holds if its `level` interval lies
+    within ±NEAR, does not hold if wholly outside, and is not resolved otherwise
+    (kit.report.claims.equivalence_verdict). The paper's column: the released 1B pairs' differences,
+    like ours a difference sparse − dense (training losses there, validation losses here)."""
+    from kit.report import claims
+
+    jin = released_pairs()["sparse - dense"]
+    out = []
+    for s, row in table.iterrows():
+        verdict, reason = claims.equivalence_verdict(row.difference, row.low, row.high, NEAR,
+                                                     quantity=f"sparse minus dense at S = {s:g}", unit=" nats", fmt="+.4f")
+        article = "An" if f"{100 * s:g}".startswith("8") else "A"
+        out.append(claims.Claim(
+            f"jin-matched-s{s:g}", PAPER, f"{article} {100 * s:g}%-sparse run and a dense run of the same "
+            f"$N_\\text{{avg}}$ on the same tokens reach nearly the same loss.", "ch6-matched",
+            f"sparse − dense {jin.min():+.3f} to {jin.max():+.3f} (1B pairs)", None,
+            claims.interval_text(row.difference, row.low, row.high, "+.4f", " nats"), verdict,
+            f"Holds if the {level:.0%} interval of the mean loss of the sparse runs minus that of the dense runs lies "
+            f"within ±{NEAR} nats; does not hold if wholly outside; otherwise not resolved.", reason,
+            {"difference": row.difference, "low": row.low, "high": row.high, "margin": NEAR, "sigma": sigma, "dof": dof,
+             "n_avg_sparse": row["N_avg sparse"], "n_avg_dense": row["N_avg dense"]}, kind="own runs", scope=scope))
+    return out
+
+
+def plot_matched(table: pd.DataFrame, seeds: int, level=0.95):
+    """matched_table's differences sparse − dense per sparsity with their intervals, what laws (a) and
+    (c) predict, the ±NEAR band of the rule, and Jin et al.'s released pairs. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from kit.report import plots
+
+    jin = released_pairs()
+    fig, ax = plt.subplots(figsize=(plots.PAGE_WIDTH, 3.2))
+    ax.axhspan(-NEAR, NEAR, color="0.9", zorder=0, label=f"±{NEAR} nats (the rule's margin)")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.errorbar(table.index, table.difference, yerr=[table.difference - table.low, table.high - table.difference],
+                fmt="o", color="C0", capsize=4, label=f"ours: mean of {seeds} seeds, {level:.0%} interval")
+    ax.plot(table.index, table["(a) predicts"], "x", color="C2", ms=8, mew=2, label="law (a) predicts (final N)")
+    ax.plot(table.index, table["(c) predicts"], "+", color="C1", ms=9, mew=2, label="law (c) predicts ($N_\\mathrm{avg}$)")
+    ax.plot(jin.S, jin["sparse - dense"], "s", color="C3", label="Jin et al.'s 1B pairs")
+    ax.set_xlabel("sparsity $S$ of the sparse run")
+    ax.set_ylabel("sparse − dense loss (nats)")
+    ax.set_title("Sparse against dense runs of equal $N_\\mathrm{avg}$ on the same tokens")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    return fig
+
+
+def matched_texts(table: pd.DataFrame, found: list, sigma: float, dof: int) -> dict:
+    """The prose numbers of matched_table and its claims (`found`): the noise, each difference with its
+    interval and verdict, the pairs where sparse is higher, the largest difference law (c) predicts,
+    law (a)'s predictions and what they leave, and the range of Jin et al.'s pairs."""
+    jin = released_pairs()["sparse - dense"]
+    return {"matched_sigma": f"σ = {sigma:.4f} nats with {dof} degrees of freedom",
+            "matched_differences": ", ".join(f"{row.difference:+.4f} [{row.low:+.4f}, {row.high:+.4f}] at S = {s:g}"
+                                             for s, row in table.iterrows()),
+            "matched_verdicts": ", ".join(f"{c.verdict} at S = {s:g}" for s, c in zip(table.index, found)),
+            "matched_higher": f"{int((table.difference > 0).sum())} of {len(table)}",
+            "matched_c_max": f"{table['(c) predicts'].abs().max():.4f}",
+            "matched_a_predicts": ", ".join(f"{a:+.4f} at S = {s:g}" for s, a in table["(a) predicts"].items()),
+            "matched_excess": ", ".join(f"{x:+.4f} at S = {s:g}" for s, x in (table.difference - table["(a) predicts"]).items()),
+            "jin_pair_range": f"{-jin.max():.3f} to {-jin.min():.3f}"}
