@@ -1,5 +1,6 @@
 """Jin et al. (2025), The Journey Matters: their published numbers, and two of their claims as
-analyses of measured runs (the third, the law in N_avg, is kit.fit.compare's law comparison).
+analyses of measured runs (the third, the law in N_avg, compares laws with kit.fit.compare: law_fits,
+law_claims).
 
 - window_gaps: in a sweep of pruning windows, per panel (budget, sparsity, schedule), how far the
   loss at one window (their 25%-75% of compute) is above the panel's best window; pooled_gap
@@ -7,7 +8,12 @@ analyses of measured runs (the third, the law in N_avg, is kit.fit.compare's law
 - matched_differences: sparse runs against dense runs of equal average non-zero count N_avg,
   per pair of configs: the difference of their mean losses over seeds, with a t interval.
 
-Plain functions of frames and arrays, like kit.laws.
+Chapter 6's sections are one call each (check_parameters, read_groups and overview; the sweep:
+window_in_steps, flagged, window_table, window_claim, plot_window_heatmaps; one law: law_points,
+law_fits, mae_table, law_claims, schedule_spread; matched pairs: matched_table, matched_claims,
+plot_matched), with a *_texts function for the numbers its prose glues. Every rule sentence is
+written from the thresholds its verdict uses (WINDOW, NEAR, the interval's level); NO_RECOVERY and
+NEARLY_ALL say which runs of the sweep prune to almost nothing.
 """
 
 from __future__ import annotations
@@ -143,7 +149,8 @@ def check_parameters(n_nonzero, seeds, starts, ends, kinds, schedule_sparsities,
 def read_groups(store, corpus, configs: dict):
     """Each group of configs ({name: [RunConfig]}) read from `store`, trained where it lacks them
     (kit.engine.sweep.run_sweep): (frames, runs), frames the sweep's records (failed runs included),
-    runs the law frames of the runs that finished (kit.engine.store.law_frame)."""
+    runs the law frames of the runs that finished (kit.engine.store.law_frame).
+    frames, runs = read_groups(RunStore(), load_corpus(None), {"main grid": grids.main_grid()})."""
     from kit.engine.store import law_frame
     from kit.engine.sweep import run_sweep
 
@@ -153,7 +160,8 @@ def read_groups(store, corpus, configs: dict):
 
 def overview(frames: dict) -> pd.DataFrame:
     """Per group of read_groups' frames: runs, finished, failed, and training hours (wall, compile
-    and evaluation time recorded)."""
+    and evaluation time recorded).
+    overview(read_groups(store, corpus, groups)[0])."""
     table = pd.DataFrame({name: {"runs": len(frame), "finished": int((frame.status == "ok").sum()),
                                  "failed": int((frame.status != "ok").sum()),
                                  "training hours": frame[["wall_s", "compile_s", "eval_s"]].sum(axis=1).sum() / 3600}
@@ -163,7 +171,8 @@ def overview(frames: dict) -> pd.DataFrame:
 
 def window_in_steps(kinds, sparsities, window=WINDOW) -> pd.DataFrame:
     """Where `window` (fractions of compute counted on non-zero weights) falls in steps, per schedule
-    kind and sparsity (kit.laws.schedules.steps_from_compute)."""
+    kind and sparsity (kit.laws.schedules.steps_from_compute).
+    window_in_steps(["geometric"], [0.75]).loc[("geometric", 0.75), "end (steps)"] -> 0.54."""
     return pd.DataFrame([{"schedule": kind, "S": s, "start (steps)": a, "end (steps)": b}
                          for kind in kinds for s in sparsities
                          for a, b in [steps_from_compute(*window, s, kind)]]).set_index(["schedule", "S"])
@@ -172,7 +181,8 @@ def window_in_steps(kinds, sparsities, window=WINDOW) -> pd.DataFrame:
 def flagged(sched: pd.DataFrame) -> pd.Series:
     """The runs of a schedule sweep (law frame: prune_start, prune_end on the compute clock, schedule,
     sparsity, S) that prune to almost nothing: their window ends with less than NO_RECOVERY of the
-    steps left to recover, or they end with S >= NEARLY_ALL. Index: sched's."""
+    steps left to recover, or they end with S >= NEARLY_ALL. Index: sched's.
+    flagged(runs["schedule sweep"]).sum() -> 40 on our sweep."""
     end = np.array([steps_from_compute(a, b, s, kind)[1]
                     for a, b, s, kind in zip(sched.prune_start, sched.prune_end, sched.sparsity, sched.schedule)])
     return pd.Series((end > 1 - NO_RECOVERY) | (sched.S.to_numpy() >= NEARLY_ALL), index=sched.index)
@@ -180,7 +190,8 @@ def flagged(sched: pd.DataFrame) -> pd.Series:
 
 def flagged_text(sched: pd.DataFrame) -> str:
     """One sentence on flagged(sched): how many runs end pruning with less than NO_RECOVERY of their steps
-    left (and at which windows), and how many end at NEARLY_ALL sparsity or more."""
+    left (and at which windows), and how many end at NEARLY_ALL sparsity or more.
+    flagged_text(runs["schedule sweep"])."""
     marked = flagged(sched)
     nearly_all = sched.S >= NEARLY_ALL
     late = marked & ~nearly_all
@@ -197,7 +208,8 @@ def plot_window_heatmaps(sched: pd.DataFrame, starts, ends, window=WINDOW):
     schedule kind, each cell one run's final loss above its panel's best (kit.report.plots.
     plot_schedule_heatmap, colour scale to GAP_TOP), `window` outlined dashed, the runs of `flagged`
     hatched. sched: law frame with tokens, sparsity, schedule, prune_start, prune_end, loss, S. Returns
-    the figure."""
+    the figure.
+    plot_window_heatmaps(sched, [0.0, 0.25, 0.5], [0.5, 0.75, 1.0]); plt.show()."""
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -230,7 +242,8 @@ def plot_window_heatmaps(sched: pd.DataFrame, starts, ends, window=WINDOW):
 def window_table(sched: pd.DataFrame, noise_table: pd.DataFrame, level=0.95, window=WINDOW) -> pd.DataFrame:
     """window_gaps per panel (budget "tokens", sparsity, schedule) with the seed noise at the panel's
     budget (sigma, dof: kit.fit.noise.noise_at of noise_table) and the gap's t interval as the
-    difference of two single runs (low, high)."""
+    difference of two single runs (low, high).
+    window_table(sched, kit.fit.noise.seed_noise(seed_runs, ["n_nonzero", "sparsity"]), 0.95)."""
     from kit.fit import noise
 
     gaps = window_gaps(sched, ["tokens", "sparsity", "schedule"], window)
@@ -245,7 +258,8 @@ def window_table(sched: pd.DataFrame, noise_table: pd.DataFrame, level=0.95, win
 def window_claim(gaps: pd.DataFrame, level=0.95, scope=None):
     """The claim that WINDOW is near-optimal, on window_table's gaps: the mean gap over the panels
     (pooled_gap) holds if its `level` interval lies within ±NEAR, does not hold if it lies wholly above
-    NEAR, and is not resolved otherwise (kit.report.claims.equivalence_verdict)."""
+    NEAR, and is not resolved otherwise (kit.report.claims.equivalence_verdict).
+    window_claim(window_table(sched, noise_table), 0.95, scope="N 13,824").verdict."""
     from kit.report import claims
 
     gap, low, high = pooled_gap(gaps.gap, gaps.sigma, gaps.dof, level)
@@ -268,7 +282,8 @@ def window_texts(sched: pd.DataFrame, gaps: pd.DataFrame, starts, ends, kinds) -
     """The prose numbers of the schedule sweep (law frame `sched`, window_table's `gaps`): panels where
     WINDOW is best, its largest gap, the widest panel's spread, the best window on average over the
     panels and WINDOW's rank, how often the longest window is best per schedule kind, the mean gap of
-    windows ending last against the others per kind, and how often the best window starts first."""
+    windows ending last against the others per kind, and how often the best window starts first.
+    window_texts(sched, gaps, [0.0, 0.25, 0.5], [0.5, 0.75, 1.0], ['cubic', 'geometric'])."""
     keys = ["tokens", "sparsity", "schedule"]
     run_gap = sched.loss - sched.groupby(keys).loss.transform("min")
     mean_gap = run_gap.groupby([sched.prune_start, sched.prune_end]).mean().sort_values()
@@ -295,7 +310,8 @@ def window_texts(sched: pd.DataFrame, gaps: pd.DataFrame, starts, ends, kinds) -
 def law_points(runs: dict) -> pd.DataFrame:
     """The runs of every group ({name: law frame}, read_groups' runs) as fit points: each configuration
     once, its seeds averaged (kit.fit.noise.average_seeds; column seeds), with the first group that
-    holds it (column group: a seed-0 repeat is the main grid's run)."""
+    holds it (column group: a seed-0 repeat is the main grid's run).
+    law_points(read_groups(store, corpus, groups)[1])."""
     from kit.engine.store import CONFIG_FIELDS
     from kit.fit import noise
 
@@ -312,7 +328,8 @@ def law_fits(points: pd.DataFrame, n_nonzero, n_starts=16):
     sample; leaving out each compute-clocked schedule (kind, start, end) of the sparse runs in turn;
     fitted to the points of target N up to the second largest of n_nonzero (the main grid's sizes) and
     scored on the main grid's points at the largest. Returns (fits, predicted, errors), the last two
-    {evaluation: frame, one column per law} keyed by EVALUATIONS' names, errors absolute (nats)."""
+    {evaluation: frame, one column per law} keyed by EVALUATIONS' names, errors absolute (nats).
+    fits, predicted, errors = law_fits(points, grids.MAIN['n_nonzero'], n_starts=16)."""
     from kit.fit import compare
 
     clocked = (points.prune_clock == "compute") & (points.sparsity > 0)
@@ -325,7 +342,8 @@ def law_fits(points: pd.DataFrame, n_nonzero, n_starts=16):
 
 
 def coefficient_table(fits: dict) -> pd.DataFrame:
-    """law_fits' fits as a table: one row per law, its coefficients, then its fit's objective."""
+    """law_fits' fits as a table: one row per law, its coefficients, then its fit's objective.
+    coefficient_table(law_fits(points, n_nonzero)[0])."""
     table = pd.DataFrame({name: {**r.params, "objective": r.objective} for name, r in fits.items()}).T.rename_axis("law")
     return table[[c for c in table.columns if c != "objective"] + ["objective"]]
 
@@ -333,7 +351,8 @@ def coefficient_table(fits: dict) -> pd.DataFrame:
 def plot_law_fits(points: pd.DataFrame, predicted: pd.DataFrame):
     """Each law's prediction (predicted: one column per law, e.g. law_fits' in-sample frame) against the
     measured loss of every point, coloured by sparsity, one panel per law titled with its mean absolute
-    error. Returns the figure."""
+    error. Returns the figure.
+    plot_law_fits(points, predicted["in-sample"]); plt.show()."""
     from kit.report import plots
 
     fig, axes = plots.panel_grid(predicted.shape[1], aspect=1.0)
@@ -347,7 +366,8 @@ def plot_law_fits(points: pd.DataFrame, predicted: pd.DataFrame):
 def mae_table(errors: dict, n_boot=1000, level=0.95) -> pd.DataFrame:
     """Per evaluation of law_fits' errors: each law's mean absolute error and the paired differences
     (c) − (a) and (c) − (b), with bootstrap intervals over the points (kit.fit.compare.mean_intervals,
-    the same resamples for every law). Index (evaluation, quantity); column points first."""
+    the same resamples for every law). Index (evaluation, quantity); column points first.
+    mae_table(errors, n_boot=1000, level=0.95)."""
     from kit.fit import compare
 
     mae = pd.concat({evaluation: compare.mean_intervals(err, n_boot, level, differences=[(C, A), (C, B)])
@@ -358,7 +378,8 @@ def mae_table(errors: dict, n_boot=1000, level=0.95) -> pd.DataFrame:
 
 def plot_mae(mae: pd.DataFrame, level=0.95):
     """mae_table's errors of each law per evaluation with their intervals, and Jin et al.'s in-sample MAE
-    (dotted). Returns the figure."""
+    (dotted). Returns the figure.
+    plot_mae(mae_table(errors)); plt.show()."""
     import matplotlib.pyplot as plt
 
     from kit.report import plots
@@ -386,7 +407,8 @@ def law_claims(mae: pd.DataFrame, points: pd.DataFrame, n_nonzero, level=0.95) -
     otherwise (kit.report.claims.direction_verdict). In sample the paper's MAE of law (c) stands
     against ours (both MAEs; the paper gives none of law (a)); the held-out evaluations are the book's
     own questions (kind "question"): the paper reports no test on runs left out. points, n_nonzero:
-    law_fits' inputs, for each claim's scope."""
+    law_fits' inputs, for each claim's scope.
+    law_claims(mae_table(errors), points, grids.MAIN['n_nonzero'], 0.95)."""
     from kit.report import claims
 
     clocked = points[(points.prune_clock == "compute") & (points.sparsity > 0)]
@@ -423,7 +445,8 @@ def law_texts(points: pd.DataFrame, fits: dict, predicted: dict, errors: dict, m
     """The prose numbers of the law comparison: per evaluation (slug in_sample, leave_one_schedule_out,
     held_out_size) the differences (c) − (a) and (c) − (b) with intervals and each law's MAE; law (c)'s
     in-sample error on dense and sparse points; law (a)'s mean residual on the main grid per sparsity;
-    law (b)'s a_S; the points and the sizes they span."""
+    law (b)'s a_S; the points and the sizes they span.
+    law_texts(points, fits, predicted, errors, mae_table(errors))."""
     from kit.report import claims
 
     out = {}
@@ -451,7 +474,8 @@ def schedule_spread(panels: pd.DataFrame, predicted: pd.Series) -> pd.DataFrame:
     """Within each panel (tokens, sparsity, schedule) of the schedule sweep's points: the spread
     (max − min) of the measured losses and of a law's predictions (predicted, indexed as panels), their
     Spearman correlation (NaN for two windows or fewer), and the windows the law predicts best and
-    worst with their measured gaps to the panel's best."""
+    worst with their measured gaps to the panel's best.
+    schedule_spread(sweep_points, predicted["in-sample"][C])."""
     from scipy import stats
 
     rows = {}
@@ -472,7 +496,8 @@ def schedule_spread(panels: pd.DataFrame, predicted: pd.Series) -> pd.DataFrame:
 def spread_texts(spread: pd.DataFrame) -> dict:
     """The prose numbers of schedule_spread: mean spreads, the mean, sign and largest Spearman
     correlation, panels where the law's spread is the smaller, and the law's best and worst windows
-    with their mean gaps."""
+    with their mean gaps.
+    spread_texts(schedule_spread(sweep_points, predicted["in-sample"][C]))."""
     rho, best_gap = spread["Spearman (c) vs measured"], "gap at (c)'s best"
     out = {"spread_measured": f"{spread['measured spread'].mean():.4f}", "spread_c": f"{spread['(c) spread'].mean():.4f}",
            "spearman_c": f"{rho.mean():+.2f}", "spearman_negative": f"{int((rho < 0).sum())} of {len(spread)}",
@@ -490,7 +515,8 @@ def matched_table(matched: pd.DataFrame, seed_runs: pd.DataFrame, roles: dict, t
     roles ({run id: (sparsity of the pair's sparse run, "sparse" or "dense")}), the seed noise pooled
     over the seed repeats at `tokens` and the matched runs' own seeds (kit.fit.noise.seed_noise over
     their configurations). Adds what law_fits' law (c) predicts from the pair's mean N_avg and law (a)
-    from its mean final N, and the sign the interval resolves. Returns (table, sigma, dof)."""
+    from its mean final N, and the sign the interval resolves. Returns (table, sigma, dof).
+    table, sigma, dof = matched_table(runs["matched pairs"], runs["seed repeats"], roles, 2_400_256, fits)."""
     from kit.engine.store import CONFIG_FIELDS
     from kit.fit import noise
 
@@ -514,7 +540,8 @@ def matched_claims(table: pd.DataFrame, sigma: float, dof: int, level=0.95, scop
     """Claim (3) per sparsity of matched_table: sparse minus dense holds if its `level` interval lies
     within ±NEAR, does not hold if wholly outside, and is not resolved otherwise
     (kit.report.claims.equivalence_verdict). The paper's column: the released 1B pairs' differences,
-    like ours a difference sparse − dense (training losses there, validation losses here)."""
+    like ours a difference sparse − dense (training losses there, validation losses here).
+    matched_claims(*matched_table(matched, seed_runs, roles, 2_400_256, fits), level=0.95)."""
     from kit.report import claims
 
     jin = released_pairs()["sparse - dense"]
@@ -537,7 +564,8 @@ def matched_claims(table: pd.DataFrame, sigma: float, dof: int, level=0.95, scop
 
 def plot_matched(table: pd.DataFrame, seeds: int, level=0.95):
     """matched_table's differences sparse − dense per sparsity with their intervals, what laws (a) and
-    (c) predict, the ±NEAR band of the rule, and Jin et al.'s released pairs. Returns the figure."""
+    (c) predict, the ±NEAR band of the rule, and Jin et al.'s released pairs. Returns the figure.
+    plot_matched(table, seeds=3); plt.show()."""
     import matplotlib.pyplot as plt
 
     from kit.report import plots
@@ -561,7 +589,8 @@ def plot_matched(table: pd.DataFrame, seeds: int, level=0.95):
 def matched_texts(table: pd.DataFrame, found: list, sigma: float, dof: int) -> dict:
     """The prose numbers of matched_table and its claims (`found`): the noise, each difference with its
     interval and verdict, the pairs where sparse is higher, the largest difference law (c) predicts,
-    law (a)'s predictions and what they leave, and the range of Jin et al.'s pairs."""
+    law (a)'s predictions and what they leave, and the range of Jin et al.'s pairs.
+    matched_texts(table, matched_claims(table, sigma, dof), sigma, dof)."""
     jin = released_pairs()["sparse - dense"]
     return {"matched_sigma": f"σ = {sigma:.4f} nats with {dof} degrees of freedom",
             "matched_differences": ", ".join(f"{row.difference:+.4f} [{row.low:+.4f}, {row.high:+.4f}] at S = {s:g}"

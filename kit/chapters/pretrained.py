@@ -2,6 +2,12 @@
 from scratch needs to reach the loss of a model pruned from a dense checkpoint, by Eq. 1 solved for
 the data, and that data as a multiple of the data the checkpoint route used.
 
+Chapter 5's sections are one call each (read_runs, law_texts, pruned_table, law_table4 and
+law_models_table, runs_table4 and from_runs_table, table4, dense_check, half_gaps, tested_claims)
+with a *_texts function for the numbers its prose glues, and its figure is plot_equivalence. The
+claims' rule sentences are written from the thresholds their verdicts use (EXC_BOUNDS, INC_BOUND,
+LEVEL).
+
 Frames are kit.engine.store.law_frame's (one row per run: config fields, metrics, S, N, D, loss).
 
     pruned = pretrained.with_parents(law_frame(sparsified), law_frame(dense))
@@ -183,7 +189,8 @@ QUANTITIES = ("exc", "inc")
 
 def paper_table4() -> pd.DataFrame:
     """Frantar et al.'s Table 4 (ViT on JFT): rows S/16, M/16, B/16; columns (S, "exc"/"inc"), D_scratch
-    over the pruning phase's data (exc.) and over pretraining plus pruning (inc.)."""
+    over the pruning phase's data (exc.) and over pretraining plus pruning (inc.).
+    paper_table4().loc["S/16", (0.5, "exc")] -> 4.9."""
     return pd.DataFrame(
         [[4.90, 0.25, 4.27, 0.23, 2.45, 0.13], [4.76, 0.25, 4.18, 0.22, 2.57, 0.14], [4.35, 0.23, 4.00, 0.21, 2.72, 0.14]],
         index=pd.Index(["S/16", "M/16", "B/16"], name="model (paper)"),
@@ -202,7 +209,10 @@ def check_prune(prune_sparsities, prune_fraction) -> None:
 def read_runs(store, corpus, main_configs, pretrain_configs, sparsify_configs):
     """The chapter's three groups of runs as law frames (kit.engine.store.law_frame), each trained
     only where `store` lacks it (kit.engine.sweep.run_sweep): (main, dense, pruned), dense sorted by
-    N, pruned with its parents' numbers (with_parents) sorted by N_dense and sparsity."""
+    N, pruned with its parents' numbers (with_parents) sorted by N_dense and sparsity.
+    With store, corpus = RunStore(), load_corpus(None) and parents = {store.run_id(c, corpus.fingerprint): c
+    for c in grids.pretrain_grid()}: read_runs(store, corpus, grids.main_grid(), grids.pretrain_grid(),
+    grids.sparsify_grid(parents)) reads the chapter's runs from runs/."""
     from kit.engine.store import law_frame
     from kit.engine.sweep import run_sweep
 
@@ -223,7 +233,8 @@ def ratio_text(estimate, low=None, high=None, fmt=".3g", unit="x") -> str:
 def law_texts(law, main: pd.DataFrame, sparsities) -> dict:
     """The prose numbers of a fit of Eq. 1 to the main grid (a kit.fit.fitting.FitResult): runs, rms
     residual of log L, data range, a_S, the size gain (Eq. 7) at each pruned sparsity and whether
-    the sparsity term is flat (every gain below FLAT_GAIN), and the gain at S = 0.5 (gain_50)."""
+    the sparsity term is flat (every gain below FLAT_GAIN), and the gain at S = 0.5 (gain_50).
+    law_texts(lawfit.fit_family(main, "ours"), main, [0.5, 0.75])["law_flat"] -> "flat" on our grid."""
     p = law.params
     gains = [float(laws.gain(s, p["a_S"], p["b_S"], p["c_S"], p["b_N"])) for s in sparsities]
     return {"law_runs": f"{len(main)}", "law_rms": f"{float(np.sqrt(np.mean(law.residuals ** 2))):.2%}",
@@ -237,7 +248,8 @@ def pruned_table(pruned: pd.DataFrame, config) -> pd.DataFrame:
     """One row per pruned model (with_parents' frame): its parent's size, S, N, pruning tokens, loss, its
     parent's loss, and its embedding non-zeros beside those of a from-scratch sparse run of the same N,
     whose embedding is pruned to that of the dense model of its N (kit.engine.model.dense_width).
-    config: the kit.engine.config.RunConfig the runs share."""
+    config: the kit.engine.config.RunConfig the runs share.
+    pruned_table(pruned, RunConfig()) with read_runs' pruned."""
     from kit.engine import model
 
     scratch = [model.VOCAB * model.dense_width(config.replace(n_nonzero=int(n), sparsity=float(s)))
@@ -266,7 +278,8 @@ def law_table4(pruned: pd.DataFrame, coeffs: dict, coeff_samples: pd.DataFrame, 
     D_scratch, exc and inc (percentile_interval over the rows of coeff_samples with finite coefficients,
     each redrawing the losses with sd log_noise: scratch_data_samples), and per sparsity the geometric
     mean over the models with its interval over the same resamples. Returns (models, means,
-    resamples used)."""
+    resamples used).
+    table, means, used = law_table4(pruned, law.params, fitting.bootstrap(fit, main), log_noise=0.01)."""
     table = efficiency(pruned, coeffs)
     D_BxM = scratch_data_samples(pruned, coeff_samples, log_noise=log_noise, seed=seed)
     D_BxM = D_BxM[~np.isnan(D_BxM).any(axis=1)]
@@ -287,7 +300,8 @@ def runs_table4(pruned: pd.DataFrame, scratch: pd.DataFrame, level=LEVEL):
     """Table 4 from the runs, no law: scratch_data_from_runs(pruned, scratch) and per sparsity the
     geometric mean of exc. and inc. over the models whose twins reach their loss, with its Student-t
     interval over them (geometric_mean_interval; NaN where fewer than two models, all NaN where
-    none). Returns (models, means)."""
+    none). Returns (models, means).
+    measured, means = runs_table4(pruned, main) with read_runs' frames."""
     measured = scratch_data_from_runs(pruned, scratch)
 
     def summary(q, at):
@@ -301,7 +315,8 @@ def runs_table4(pruned: pd.DataFrame, scratch: pd.DataFrame, level=LEVEL):
 def table4(models: pd.DataFrame, means: pd.DataFrame) -> pd.DataFrame:
     """Table 4 as printed: one row per pretrained model (N_dense) and a last row "geometric mean",
     one column per (sparsity, exc./inc.); – where a value is missing, the mean's interval where it
-    has one (models from law_table4 or runs_table4, means from the same)."""
+    has one (models from law_table4 or runs_table4, means from the same).
+    table4(*runs_table4(pruned, main))."""
     out = {}
     for s, mean in means.iterrows():
         at = np.isclose(models.sparsity, s)
@@ -315,7 +330,8 @@ def table4(models: pd.DataFrame, means: pd.DataFrame) -> pd.DataFrame:
 
 def from_runs_table(measured: pd.DataFrame, law: pd.DataFrame) -> pd.DataFrame:
     """The pruned models with from-scratch twins (runs_table4's models): their twins' loss range, the
-    D_scratch, exc. and inc. read off them, and the law's D_scratch (law_table4's models) over it."""
+    D_scratch, exc. and inc. read off them, and the law's D_scratch (law_table4's models) over it.
+    from_runs_table(measured, law_table4(pruned, coeffs, samples, 0.01)[0])."""
     twinned = measured[measured.twins > 0]
     return pd.DataFrame({"N_dense": twinned.N_dense, "S": twinned.S, "sparsity": twinned.sparsity, "N": twinned.N,
                          "loss": twinned.loss,
@@ -327,7 +343,8 @@ def from_runs_table(measured: pd.DataFrame, law: pd.DataFrame) -> pd.DataFrame:
 def from_runs_texts(measured: pd.DataFrame, runs: pd.DataFrame) -> dict:
     """The prose numbers of from_runs_table (`runs`): how many models have twins and how many are read
     between two twins, the range of the law's D_scratch over the runs' (all, below the highest
-    sparsity, at it), and the data range the runs' D_scratch spans."""
+    sparsity, at it), and the data range the runs' D_scratch spans.
+    from_runs_texts(measured, from_runs_table(measured, table))."""
     read = np.isfinite(runs.D_scratch).to_numpy()
     ratio = runs["law's D_scratch / runs'"]
     span = lambda x, fmt=".2f": f"{x.min():{fmt}} to {x.max():{fmt}}" if len(x) else "–"
@@ -373,7 +390,8 @@ def tested_claims(measured: pd.DataFrame, means: pd.DataFrame) -> list:
     INC_BOUND. Each holds if the LEVEL Student-t interval over the models lies above the bound, does
     not hold if below it, and is not resolved otherwise (or with fewer than two models). rule_after
     is True: the rules were fixed for the law's Table 4 and moved to the runs' once the law's
-    sparsity term came out flat."""
+    sparsity term came out flat.
+    tested_claims(*runs_table4(pruned, main))."""
     paper = paper_table4()
     scope = (f"{measured.N_dense.nunique()} dense models, N_dense {measured.N_dense.min():,}-{measured.N_dense.max():,}, "
              f"pruned on {measured.D.max():,} tokens after {measured.D_pretrain.max():,}")
@@ -414,7 +432,8 @@ def law_table4_texts(table: pd.DataFrame, main: pd.DataFrame, resamples: int, n_
     """The prose numbers of law_table4's models (`table`): resamples used of n_boot, models below the
     law's limit, models whose interval reaches ∞, where D_scratch lies against the main grid's
     largest budget, and the models whose star lies between the pruning data and the data with
-    pretraining (D < D_scratch < D_pretrain + D)."""
+    pretraining (D < D_scratch < D_pretrain + D).
+    law_table4_texts(table, main, used, n_boot=200) with law_table4's table and used."""
     beyond = table.D_scratch / main.D.max()
     n_beyond = int((beyond > 1).sum())
     between = ((table.D < table.D_scratch) & (table.D_scratch < table.D_pretrain + table.D)).to_numpy()
@@ -432,7 +451,8 @@ def table4_texts(measured: pd.DataFrame, runs_means: pd.DataFrame, law_means: pd
     sparsity (names end in 50, 75, 875 for 0.5, 0.75, 0.875) the models with twins, the runs' and the
     law's geometric-mean exc. and inc., and which route is cheaper with the pretraining counted; the
     factor from exc. to inc.; the runs' exc. over the paper's; exc. by model size at the lowest
-    sparsity; the range of 1 / inc."""
+    sparsity; the range of 1 / inc.
+    table4_texts(measured, runs_means, law_means)['exc_50'] -> '14.8' on our runs."""
     share = (measured.D / (measured.D_pretrain + measured.D)).iloc[0]
     out = {"inc_factor": f"{share:.4f}", "exc_edge": f"{1 / share:.1f}"}
     for s, row in runs_means.iterrows():
@@ -466,7 +486,8 @@ def dense_check(dense: pd.DataFrame, coeffs: dict) -> pd.DataFrame:
     """The law (Eq. 1 at S = 0) against the pretrained dense models (law frame, one row per model):
     measured loss, the law's loss at their N and D, law − measured, and the data at which the law
     reaches the measured loss over the data taken (above 1: the law is pessimistic about dense
-    training there)."""
+    training there).
+    dense_check(dense, law.params) with read_runs' dense."""
     predicted = laws.sparse_law(0.0, dense.N, dense.D, **coeffs)
     return pd.DataFrame({"N_dense": dense.N, "D_pretrain": dense.D, "measured loss": dense.loss, "law's loss": predicted,
                          "law − measured": predicted - dense.loss,
@@ -477,7 +498,8 @@ def half_gaps(table: pd.DataFrame, dense: pd.DataFrame, coeffs: dict, sparsity=0
     """The models pruned to `sparsity` (table: with_parents' or efficiency's frame) against their dense
     parents: losses, gap, gap over the dense loss, the law's gap at equal data
     L(S, N, D) - L(0, N_dense, D), and, without the law, the dense size among the pretrained dense
-    models (x_at_loss of their N and losses) that ends at the pruned model's loss, over its N."""
+    models (x_at_loss of their N and losses) that ends at the pruned model's loss, over its N.
+    half_gaps(table, dense, law.params)."""
     half = table[np.isclose(table.sparsity, sparsity)]
     return pd.DataFrame({"N_dense": half.N_dense, "dense loss": half.L_dense, "50% loss": half.loss,
                          "gap": half.loss - half.L_dense, "gap / dense loss": (half.loss - half.L_dense) / half.L_dense,
@@ -489,7 +511,8 @@ def half_gaps(table: pd.DataFrame, dense: pd.DataFrame, coeffs: dict, sparsity=0
 def half_gap_texts(gaps: pd.DataFrame, vit_dense_loss) -> dict:
     """The prose numbers of half_gaps: the gap's range (absolute, and over the dense loss), the
     matched dense sizes, and the paper's 0.2 to 0.3 gap over the losses of its dense ViT runs
-    (vit_dense_loss, e.g. kit.fit.paper.load_vit()'s at the longest budget)."""
+    (vit_dense_loss, e.g. kit.fit.paper.load_vit()'s at the longest budget).
+    half_gap_texts(half_gaps(table, dense, coeffs), [2.9, 3.1])."""
     matched = gaps["dense size matched / N"].dropna()
     rel = gaps["gap / dense loss"]
     return {"gain_runs": " and ".join(f"{v:.2f}x" for v in matched) if len(matched) else "–",
@@ -504,7 +527,8 @@ def plot_equivalence(table: pd.DataFrame, dense: pd.DataFrame, main: pd.DataFram
     (kit.report.plots.sparsity_colour); the dense checkpoint (square); each pruned model's loss from
     its pruning data (open circle) to its data with pretraining (filled); the star where its curve
     reaches that loss; crosses: its from-scratch twins in `main`. table: law_table4's models; dense,
-    main: law frames. Returns the figure."""
+    main: law frames. Returns the figure.
+    plot_equivalence(table, dense, main, law.params); plt.show()."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter
 
@@ -541,7 +565,8 @@ def plot_equivalence(table: pd.DataFrame, dense: pd.DataFrame, main: pd.DataFram
 
 def law_models_table(table: pd.DataFrame) -> pd.DataFrame:
     """law_table4's models as printed: size, S, loss, the law's limit for D -> infinity, and D_scratch,
-    exc. and inc. with their bootstrap intervals (ratio_text, ∞ where unreachable)."""
+    exc. and inc. with their bootstrap intervals (ratio_text, ∞ where unreachable).
+    law_models_table(law_table4(pruned, coeffs, samples, 0.01)[0])."""
     shown = lambda q, unit: [ratio_text(v, lo, hi, ".3g", unit)
                              for v, lo, hi in table[[q, f"{q}_low", f"{q}_high"]].itertuples(index=False)]
     return pd.DataFrame({"N_dense": table.N_dense, "S": table.S, "loss": table.loss, "limit (D → ∞)": table.L_limit,
