@@ -33,6 +33,12 @@ def test_claims_have_valid_verdicts_and_link_to_labelled_sections(chapter):
     for claim in found.values():
         assert claim["verdict"] in claims.VERDICTS and claim["paper"] in claims.PAPERS
         assert claim["section"] in labels, f"{claim['key']}: no label ({claim['section']})= in the chapter"
+        assert claim["rule_after"] is False
+    kinds = {key: claim["kind"] for key, claim in found.items()}
+    assert kinds["optimal-cmul-eq4"] == "implementation"
+    assert {key for key, kind in kinds.items() if kind == "published"} == {
+        "optimal-contours-parallel", "optimal-chinchilla-line-table7", "optimal-multiples-table7", "optimal-table2-table7"}
+    assert found["optimal-overtaking"]["scope"] == "N 1.54k–3.07k, D 10.2k–20.5k tokens"
 
 
 def test_table_7_gives_the_papers_section_3_3_and_table_2(chapter):
@@ -68,6 +74,8 @@ def test_our_numbers_are_intervals(chapter):
     assert over["numbers"]["wins_pairs"] >= 1
     values = glued(chapter[0])
     assert values["sparsity_term"] in ("'vanishes'", "'does not vanish'")  # the reading of our law's sparsity term
+    # the multiples of Table 7's laws with intervals from the bootstrap refits of the authors' runs
+    assert values["multiple_vit_sparse"] == "'1.68x [1.51x, 1.84x]'" and values["tokens_vit_sparse"] == "'33.5 [30.2, 36.8]'"
 
 
 def test_defaults_are_the_grids_of_kit_grids():

@@ -20,7 +20,8 @@ STEM = "04_nm_sparsity"
 BASE = {**TINY_BASE, "width_multiple": 8}  # the m = 8 patterns need widths in multiples of 8
 PATTERNS = [[2, 4], [4, 8], [1, 4], [2, 8]]
 TINY = dict(base=BASE, n_nonzero=[2048, 6144], tokens=TINY_GRID["tokens"], sparsities=TINY_GRID["sparsities"],
-            patterns=PATTERNS, n_starts=4, n_boot=20)
+            patterns=PATTERNS, seed_n_nonzero=[2048], seed_tokens=TINY_GRID["tokens"], seed_sparsities=[0.0, 0.75],
+            seeds=[0, 1, 2], n_starts=4, n_boot=20)
 KEYS = {"nm-exact-masks", "nm-50-like-unstructured-2-4", "nm-50-like-unstructured-4-8",
         "nm-75-behind-unstructured-1-4", "nm-75-behind-unstructured-2-8"}
 
@@ -30,6 +31,8 @@ def test_defaults_are_the_grids():
     assert (d["n_nonzero"], d["tokens"], d["sparsities"]) == (grids.MAIN["n_nonzero"], grids.MAIN["tokens"],
                                                                grids.MAIN["sparsity"])
     assert [tuple(p) for p in d["patterns"]] == grids.NM_PATTERNS and d["base"] == {}
+    assert (d["seed_n_nonzero"], d["seed_tokens"], d["seed_sparsities"], d["seeds"]) == (
+        grids.SEEDS["n_nonzero"], grids.SEEDS["tokens"], grids.SEEDS["sparsity"], grids.SEEDS["seed"])
     assert d["runs_dir"] is None and d["results_dir"] is None
     config = RunConfig(**d["base"])  # so the chapter asks for exactly the sweep's runs
     assert grids.main_grid(config, n_nonzero=d["n_nonzero"], tokens=d["tokens"], sparsity=d["sparsities"]) == grids.main_grid()
@@ -55,6 +58,9 @@ def test_chapter_4_claims_and_numbers(executed):
     for claim in found.values():
         claims.Claim(**claim)  # a valid claim: verdict in claims.VERDICTS, a MyST label, numbers
         assert claim["section"] in {"ch4-exact-masks", "ch4-findings"}
+        # the masks are a check of our implementation; the findings' rules were set after the run table was seen
+        assert (claim["kind"], claim["rule_after"]) == (("implementation", False) if claim["key"] == "nm-exact-masks"
+                                                        else ("own runs", True))
     # Algorithm 1's masks are exact in every run the chapter read, as the records say
     store, base = RunStore(runs_dir), RunConfig(**BASE)
     nm_runs = law_frame(run_sweep(grids.nm_grid(base, n_nonzero=TINY["n_nonzero"], tokens=TINY["tokens"],

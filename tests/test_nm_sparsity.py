@@ -79,3 +79,105 @@ def test_gap_summary_gives_the_mean_gap_with_a_t_interval_in_percent():
     np.testing.assert_allclose(table.loc["2:4", ["mean", "low", "high", "least", "most"]].to_numpy(float),
                                100 * np.expm1([0.02, 0.02 - half, 0.02 + half, 0.01, 0.03]), rtol=1e-6)
     assert np.isnan(table.loc["1:4", "low"]) and table.loc["1:4", "mean"] == pytest.approx(100 * np.expm1(0.05))
+
+
+# ----------------------------------------------------------------------------- chapter 4's analysis
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def test_masks_claim():
+    table = pd.DataFrame({"runs": [2], "kernels": [4], "violations": [0], "target": [0.5], "min_sparsity": [0.5],
+                          "max_sparsity": [0.5], "exact": [True]}, index=pd.Index(["2:4"], name="pattern"))
+    claim = nm_sparsity.masks_claim(table)
+    assert claim.verdict == "holds" and claim.kind == "implementation" and claim.numbers["kernels"] == 4
+    broken = table.assign(violations=[3], exact=[False])
+    assert nm_sparsity.masks_claim(broken).verdict == "does not hold" and "not exact: 2:4" in nm_sparsity.masks_claim(broken).reason
+
+
+def test_pattern_sparsity_scope_and_parameter_checks():
+    assert nm_sparsity.pattern_sparsity("2:8") == 0.75
+    nm_runs = runs_frame({"n_nonzero": [13_824, 27_648, 13_824], "tokens": [600_064, 600_064, 1_200_128], "sparsity": [0.5] * 3})
+    assert nm_sparsity.nm_scope(nm_runs) == "every N 13.8k–27.6k at D 600k, every D 600k–1.2M at N 13.8k"
+    nm_sparsity.check_patterns([(2, 4)], [0.0, 0.5], [1, 2], [10])
+    for args, message in ((([(2, 4)], [0.5], [1, 2], [10]), "need 0.0"), (([(1, 8)], [0.0, 0.5], [1, 2], [10]), "1:8 ends"),
+                          (([(2, 4)], [0.0, 0.5], [1], [10]), "two or more values")):
+        with pytest.raises(ValueError, match=message):
+            nm_sparsity.check_patterns(*args)
+
+
+def grid_runs(coeffs, S=(0.0, 0.5, 0.75), n_nonzero=(10_000, 20_000, 40_000), tokens=(1_000_000, 2_000_000, 4_000_000)):
+    rows = [dict(sparsity=s, n_nonzero=n, tokens=d, seed=0, nm=None) for s in S for n in n_nonzero for d in tokens]
+    frame = runs_frame(rows)
+    return frame.assign(loss=laws.sparse_law(frame.S, frame.N, frame.D, **coeffs))
+
+
+def test_versus_dense_budget_table_and_law_words():
+    coeffs = {**TABLE7["t5"], "a_D": 1e5}
+    main = grid_runs(coeffs)
+    versus = nm_sparsity.versus_dense(main)
+    assert (versus["diff"] < 0).all()  # Eq. 1 with a sparsity term: every sparse run below its dense twin
+    table = nm_sparsity.budget_table(versus)
+    assert list(table.columns) == ["S = 0.5", "S = 0.75"] and table.index.name == "tokens D"
+    fit = type("Fit", (), {"params": coeffs, "residuals": np.array([0.01, -0.01])})()
+    words = nm_sparsity.law_words(fit, main, table)
+    assert words["u_flat"] == "not flat" and words["u_rms"] == "1.00%" and words["budget_short"] == "1,000,000"
+    flat = type("Fit", (), {"params": {**coeffs, "a_S": 0.0}, "residuals": np.zeros(2)})()
+    assert nm_sparsity.law_words(flat, main, table)["u_flat"] == "flat"
+
+
+def test_fit_groups_term_table_table3_and_group_words():
+    true = {**TABLE7["t5"], **TABLE7["t5_nm"], "a_D": 1e5}
+    main = grid_runs(true)
+    nm_runs = main[main.sparsity > 0].assign(nm=lambda f: [(2, 4) if s == 0.5 else (1, 4) for s in f.sparsity], m=4)
+    points = sorted({(n, d) for n, d in zip(main.n_nonzero, main.tokens)})
+    groups = nm_sparsity.fit_groups(main, nm_runs, true, points, starts=4)
+    assert list(groups) == ["n:4"] and len(groups["n:4"][0]) == 27  # 9 dense runs and 18 n:4 runs
+    assert nm_sparsity.gain(groups["n:4"][1].params, 0.5) == pytest.approx(nm_sparsity.gain(true, 0.5), rel=1e-3)
+    assert nm_sparsity.term_table(groups).loc["n:4", "runs"] == 27
+    rows = pd.DataFrame({"estimate": [1.5, 1.6], "low": [1.4, 1.5], "high": [1.6, np.inf]}, index=["gain(0.5)", "gain(0.75)"])
+    table = nm_sparsity.table3({"n:4": rows, "other": rows})
+    assert table.loc["n:4", "S = 0.5"] == "1.50x [1.40, 1.60]" and table.loc["other", "paper, S = 0.5"] == "–"
+    words = nm_sparsity.group_words(groups, nm_sparsity.versus_dense(main), points, [(2, 4), (1, 4)])
+    assert words["nm_gains"].startswith("n:4 1.67") and words["t7_f0_ratio"] == "10.1"
+
+
+def gaps_table(rows):
+    return pd.DataFrame(rows, index=pd.Index(["2:4", "1:4"], name="pattern"), columns=["points", "mean", "low", "high"])
+
+
+@pytest.mark.parametrize("half, quarter, verdicts", [
+    ((0.1, -0.5, 0.7), (2.0, 1.0, 3.0), ("holds", "holds")),
+    ((3.0, 2.0, 4.0), (-2.0, -3.0, -1.0), ("does not hold", "does not hold")),
+    ((0.5, -0.5, 1.5), (0.5, -0.5, 1.5), ("not resolved", "not resolved"))])
+def test_findings_claims(half, quarter, verdicts):
+    found, table = nm_sparsity.findings_claims(gaps_table([(3, *half), (3, *quarter)]), scope="somewhere")
+    assert [c.key for c in found] == ["nm-50-like-unstructured-2-4", "nm-75-behind-unstructured-1-4"]
+    assert tuple(c.verdict for c in found) == verdicts and list(table.verdict) == list(verdicts)
+    assert all(c.rule_after and c.kind == "own runs" and c.scope == "somewhere" for c in found)
+    assert f"±{nm_sparsity.MARGIN:g}%" in found[0].rule and found[0].paper_value == "gain 1.56x vs 1.59x"
+
+
+def test_twin_intervals_gap_words_finding_words_and_the_figure():
+    pairs = pd.DataFrame({"pattern": ["2:4", "1:4", "2:4", "1:4"], "m": [4] * 4, "n_nonzero": [100, 100, 100, 100],
+                          "tokens": [10, 10, 20, 20], "D": [10.0, 10.0, 20.0, 20.0], "S": [0.5, 0.75] * 2, "N": [100.0] * 4, "twin_N": [100.0] * 4,
+                          "loss": [2.0] * 4, "twin_loss": [2.0, 2.0, 1.9, 1.9], "gap": [0.0, 0.01, 0.02, 0.05]})
+    noise = pd.DataFrame({"sigma": [0.02, 0.01], "dof": [4, 4]}, index=pd.Index([10, 20], name="tokens"))
+    found = nm_sparsity.twin_intervals(pairs, noise)
+    half = 2.776445 * np.sqrt(2) * 0.02 / 2.0  # t(0.975, 4) sqrt(2) sigma / twin loss, in log
+    np.testing.assert_allclose(found.loc[0, ["percent", "low", "high"]].to_numpy(float),
+                               100 * np.expm1([0.0, -half, half]), rtol=1e-5)
+    words = nm_sparsity.gap_words(found)
+    assert words["gap_short"] == "+0.00% to +1.01%" and words["gap_long_75"] == "+1.01% to +5.13%"
+    gaps = nm_sparsity.gap_summary(pairs)
+    claims_found, _ = nm_sparsity.findings_claims(gaps)
+    runs = pd.DataFrame({"tokens": [10, 20], "loss": [2.0, 1.0]})
+    words = nm_sparsity.finding_words(claims_found, gaps, pairs, noise, runs)
+    assert words["seed_noise"] == "1.00% at 10 tokens, 1.00% at 20 tokens" and words["same_N"] == "every"
+    assert words["verdict_nm_50_like_unstructured_2_4"] == claims_found[0].verdict
+    fig = nm_sparsity.twin_figure(found)
+    assert [ax.get_title() for ax in fig.axes] == ["D = 10", "N = 100"]
+    plt.close("all")

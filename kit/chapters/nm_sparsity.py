@@ -13,12 +13,16 @@ None), its metrics (nm_violations, layer_sparsity) and the laws' inputs S, N, D,
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from kit.fit import fitting
 from kit import laws
+from kit.chapters import corelaw
+from kit.fit import fitting, lawfit, noise
+from kit.report import claims, plots
+from kit.report.claims import Claim
 
 SPARSITY_TERM = ("a_S", "b_S", "c_S")  # what an n:m fit refits (Appendix C)
 DENSE_TERMS = ("b_N", "a_D", "b_D", "c")  # held at the unstructured fit's values
@@ -140,3 +144,270 @@ def gain(params: dict, S) -> float:
     """Eq. 7, the dense size multiplier of sparsity S under a fit's params (kit.laws.gain)."""
     return float(laws.gain(S, params["a_S"], params["b_S"], params["c_S"], params["b_N"]))
 
+
+
+# ----------------------------------------------------------------------------- chapter 4
+
+PAPER = "Frantar et al. 2024"
+LEVEL = 0.95  # coverage of chapter 4's intervals
+SEED = 0  # seeds the random starts and the resampling
+U = "unstructured"
+GAIN_S = (0.5, 0.75)  # the sparsities of Table 3
+PAPER_GAINS = {"n:4": {0.5: 1.56, 0.75: 1.62}, "n:8": {0.5: 1.67, 0.75: 1.81},  # Table 3
+               U: {0.5: 1.59, 0.75: 2.16}}  # Table 2, T5/C4
+MARGIN = 1.0  # percent of the loss: a 50% pattern "performs like" unstructured 50% within this
+FLAT = 1.01  # a fit whose every gain is below this has a flat sparsity term: no size gain
+
+
+def masks_claim(masks_table: pd.DataFrame) -> Claim:
+    """Gradual n:m pruning ends in exact patterns (masks' table): holds if no group of any run
+    holds more than n non-zeros and every kernel ends at exactly 1 - n/m; does not hold otherwise."""
+    violations, kernels, runs = (int(masks_table[c].sum()) for c in ("violations", "kernels", "runs"))
+    exact = bool(masks_table.exact.all())
+    return Claim(
+        "nm-exact-masks", PAPER,
+        "Gradual n:m pruning (Algorithm 1) ends with exactly n non-zeros in every group of m consecutive weights.",
+        "ch4-exact-masks", "exact by construction", None, f"{violations} violating groups in {kernels} kernels",
+        "holds" if exact else "does not hold",
+        "Holds if no group of m consecutive input weights of any n:m run's final backbone holds more than n "
+        "non-zeros and every kernel ends at sparsity exactly 1 − n/m; does not hold otherwise.",
+        f"{violations} groups with more than n non-zeros over {runs} runs and {kernels} kernels; kernel sparsities "
+        f"{masks_table.min_sparsity.min():.4f} to {masks_table.max_sparsity.max():.4f}; patterns not exact: "
+        f"{', '.join(masks_table.index[~masks_table.exact]) or 'none'}.",
+        {"violations": violations, "runs": runs, "kernels": kernels, "patterns_exact": float(masks_table.exact.sum()),
+         "patterns": float(len(masks_table))}, kind="implementation")
+
+
+def versus_dense(main_runs: pd.DataFrame) -> pd.DataFrame:
+    """Each sparse run of the main grid against the dense run of the same n_nonzero and tokens:
+    its rows with diff, 100 (loss / dense loss - 1) (> 0: the sparse run ends higher)."""
+    dense_loss = main_runs[main_runs.sparsity == 0].set_index(["n_nonzero", "tokens"]).loss
+    sparse = main_runs[main_runs.sparsity > 0]
+    at = dense_loss.loc[list(zip(sparse.n_nonzero, sparse.tokens))].to_numpy()
+    return sparse.assign(diff=100 * (sparse.loss.to_numpy() / at - 1))
+
+
+def rms(fit: fitting.FitResult) -> float:
+    """The rms residual of a fit (of log L for the Huber fits of log L)."""
+    return float(np.sqrt(np.mean(fit.residuals ** 2)))
+
+
+def fit_groups(main_runs: pd.DataFrame, nm_runs: pd.DataFrame, base: dict, points, *, starts=16, seed=SEED) -> dict:
+    """One law per group size m, as in Table 3 (fit_sparsity_term on top of base, the unstructured
+    fit's params): the n:m runs of that m together with the main grid's dense runs at the n:m
+    `points` ((n_nonzero, tokens) pairs), which anchor f(0) = a_S + c_S. nm_runs need a column m.
+    Returns {"n:m": (runs, fit)}."""
+    at_points = np.array([(n, d) in set(points) for n, d in zip(main_runs.n_nonzero, main_runs.tokens)])
+    dense = main_runs[at_points & (main_runs.sparsity == 0)]
+    out = {}
+    for m in sorted(set(nm_runs.m)):
+        runs = pd.concat([dense, nm_runs[nm_runs.m == m]], ignore_index=True)
+        out[f"n:{m}"] = (runs, fit_sparsity_term(runs, base, starts=starts, seed=seed))
+    return out
+
+
+def term_table(fits: dict) -> pd.DataFrame:
+    """Per law (name -> (runs, fit)): runs, a_S, b_S, c_S, f(0) = a_S + c_S and the rms residual."""
+    return pd.DataFrame({g: {"runs": len(runs), **{c: f.params[c] for c in SPARSITY_TERM},
+                             "f(0) = a_S + c_S": f.params["a_S"] + f.params["c_S"], "rms residual of log L": rms(f)}
+                         for g, (runs, f) in fits.items()}).T
+
+
+def table3(intervals: dict) -> pd.DataFrame:
+    """Our gains at GAIN_S per law (name -> kit.fit.fitting.fit_intervals' table with "gain(S)" rows)
+    beside the paper's (Table 3 for n:4 and n:8, Table 2's T5 row for unstructured)."""
+    text = lambda row: corelaw.interval_text(row.estimate, row.low, row.high, ".2f", "x")
+    table = pd.DataFrame({f"S = {s:g}": {g: text(t.loc[f"gain({s:g})"]) for g, t in intervals.items()} for s in GAIN_S})
+    for s in GAIN_S:
+        table[f"paper, S = {s:g}"] = [f"{PAPER_GAINS[g][s]:.2f}x" if g in PAPER_GAINS else "–" for g in intervals]
+    return table.rename_axis("law")
+
+
+def pattern_sparsity(label_text: str) -> float:
+    """The sparsity 1 - n/m of a pattern's label: pattern_sparsity("2:4") -> 0.5."""
+    n, m = (int(x) for x in label_text.split(":"))
+    return 1 - n / m
+
+
+def nm_scope(nm_runs: pd.DataFrame) -> str:
+    """The n:m points a verdict covers, for a claim's scope: "every N 13.8k–221k at D 600k, every D
+    600k–4.8M at N 13.8k" (the n:m grid: every size at the smallest budget, every budget at the
+    smallest size)."""
+    n, d, short = nm_runs.n_nonzero, nm_runs.tokens, plots.short_number
+    return (f"every N {short(n.min())}–{short(n.max())} at D {short(d.min())}, "
+            f"every D {short(d.min())}–{short(d.max())} at N {short(n.min())}")
+
+
+def findings_claims(gaps: pd.DataFrame, level=LEVEL, scope=None) -> tuple[list, pd.DataFrame]:
+    """Section 4.1's findings, run against run (gaps: gap_summary's table, in percent): each 50%
+    pattern performs like unstructured 50% (claims.equivalence_verdict within ±MARGIN percent), each
+    75% pattern falls behind unstructured 75%, so it ends above its twin (claims.direction_verdict,
+    above 0). Patterns at other sparsities are not claimed. Returns (claims, a table of them); the
+    rules were set after the run table was seen (rule_after)."""
+    out, rows = [], []
+    for label_text in gaps.index:
+        s, m = pattern_sparsity(label_text), int(label_text.split(":")[1])
+        est, lo, hi = (float(gaps.loc[label_text, k]) for k in ("mean", "low", "high"))
+        quantity = f"the mean loss difference of {label_text} from its unstructured twin"
+        g, key_tail = f"n:{m}", label_text.replace(":", "-")
+        paper = (f"gain {PAPER_GAINS[g][s]:.2f}x vs {PAPER_GAINS[U][s]:.2f}x"
+                 if g in PAPER_GAINS and s in PAPER_GAINS[g] and s in PAPER_GAINS[U] else None)
+        numbers = {"estimate": est, "low": lo, "high": hi, "points": float(gaps.loc[label_text, "points"])}
+        interval = (f"the {level:.0%} Student-t interval, over the n:m points, of the mean loss difference of the "
+                    f"{s:.0%} pattern from its unstructured twin")
+        if np.isclose(s, 0.5):
+            verdict, reason = claims.equivalence_verdict(est, lo, hi, MARGIN, quantity=quantity, unit="%", fmt="+.2f")
+            key, numbers["margin"] = f"nm-50-like-unstructured-{key_tail}", MARGIN
+            statement = f"The 50% pattern {label_text} performs very similar to unstructured 50% sparsity."
+            rule = (f"Holds if {interval} (same N, D, sparsity, width and seed) lies within ±{MARGIN:g}% of the loss; "
+                    f"does not hold if it lies wholly outside; not resolved otherwise.")
+            said = f"like unstructured (±{MARGIN:g}%)"
+        elif np.isclose(s, 0.75):
+            verdict, reason = claims.direction_verdict(est, lo, hi, +1, quantity=quantity, unit="%", fmt="+.2f")
+            key = f"nm-75-behind-unstructured-{key_tail}"
+            statement = (f"The 75% pattern {label_text} falls behind unstructured 75% sparsity (Table 3), so it ends at "
+                         f"a higher loss than its unstructured twin.")
+            rule = (f"Holds if {interval} lies above 0 (the pattern ends higher); does not hold if it lies below 0; not "
+                    f"resolved otherwise.")
+            said = "above its twin"
+        else:
+            continue
+        ours = f"{claims.interval_text(est, lo, hi, '+.2f', '%')} in loss"
+        out.append(Claim(key, PAPER, statement, "ch4-findings", paper, None, ours, verdict, rule, reason, numbers,
+                         kind="own runs", scope=scope, rule_after=True))
+        rows.append({"pattern": label_text, "claim": said, "ours": ours, "paper (Table 3)": paper or "–",
+                     "verdict": verdict})
+    return out, pd.DataFrame(rows)
+
+
+def twin_intervals(pairs: pd.DataFrame, seed_noise: pd.DataFrame, level=LEVEL) -> pd.DataFrame:
+    """Each n:m run's loss relative to its unstructured twin (twins' output), in percent,
+    100 (exp(gap) - 1), with the `level` interval of one pair from the seed noise of a run
+    (kit.fit.noise.seed_noise's table by tokens, read at each pair's budget by noise_at): two
+    independent runs, so the std of their difference is sqrt(2) sigma, as a share of the twin's
+    loss, and Student's t with the noise's degrees of freedom. Columns of pairs plus percent,
+    low, high."""
+    found = [noise.noise_at(seed_noise, float(d)) for d in pairs.tokens]
+    sigma = np.array([s for s, _ in found])
+    t = stats.t.ppf((1 + level) / 2, [dof for _, dof in found])
+    half = t * np.sqrt(2) * sigma / pairs.twin_loss.to_numpy()
+    return pairs.assign(percent=100 * np.expm1(pairs.gap), low=100 * np.expm1(pairs.gap - half),
+                        high=100 * np.expm1(pairs.gap + half))
+
+
+def twin_figure(differences: pd.DataFrame, margin=MARGIN):
+    """Fig. 6's comparison drawn as a difference: each n:m run's loss minus its unstructured twin's
+    (twin_intervals, percent, with its seed-noise interval as error bars), against N at the smallest
+    token budget (left) and against D at the smallest size (right); one series per pattern, colour
+    its sparsity (plots.sparsity_colour), marker its group size; the ±margin band of the 50% claims
+    shaded; line style by group size too. Returns the figure."""
+    fig, axes = plots.panel_grid(2, aspect=0.8, sharey=True)
+    slices = [("tokens", differences.tokens.min(), "N", "non-zero parameters $N$"),
+              ("n_nonzero", differences.n_nonzero.min(), "D", "training tokens $D$")]
+    markers = dict(zip(sorted(set(differences.m)), ("o", "s", "^", "D")))
+    styles = dict(zip(sorted(set(differences.m)), ("-", "--", ":", "-.")))
+    patterns = list(dict.fromkeys(differences.pattern))
+    for ax, (column, value, x, xlabel) in zip(axes, slices):
+        here = differences[differences[column] == value]
+        for i, pattern in enumerate(patterns):
+            runs = here[here.pattern == pattern].sort_values(x)
+            shift = 1.0 + 0.03 * (i - (len(patterns) - 1) / 2)  # side by side at the same x
+            m = int(pattern.split(":")[1])
+            ax.errorbar(runs[x] * shift, runs.percent, yerr=[runs.percent - runs.low, runs.high - runs.percent],
+                        marker=markers[m], ls=styles[m], lw=1, capsize=3, ms=5,
+                        color=plots.sparsity_colour(pattern_sparsity(pattern)),
+                        label=f"{pattern} − unstructured {pattern_sparsity(pattern):g}")
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.axhspan(-margin, margin, color="0.9", zorder=0, label=f"±{margin:g}% (the 50% claims' margin)")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: plots.short_number(v)))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"{'D' if column == 'tokens' else 'N'} = {plots.short_number(value)}")
+    axes[0].set_ylabel("n:m − its twin (% of loss)")
+    plots.legend_outside(fig, ncols=3)
+    return fig
+
+
+def gap_words(differences: pd.DataFrame) -> dict:
+    """Chapter 4's words on where the gaps come from (twin_intervals' frame): gap_short, the range
+    at the smallest budget; gap_long_50 and gap_long_75, the ranges of the 50% and 75% patterns at
+    the smallest size and the two longest budgets; and those budgets and size."""
+    budgets = sorted(set(differences.tokens))
+    short = differences[differences.tokens == budgets[0]]
+    longer = differences[(differences.n_nonzero == differences.n_nonzero.min()) & (differences.tokens >= budgets[-2])]
+    span = lambda d: f"{d.percent.min():+.2f}% to {d.percent.max():+.2f}%" if len(d) else "–"
+    S = longer.pattern.map(pattern_sparsity)
+    return {"gap_short": span(short), "gap_long_50": span(longer[np.isclose(S, 0.5)]),
+            "gap_long_75": span(longer[np.isclose(S, 0.75)]),
+            "long_budgets": " and ".join(plots.short_number(t) for t in budgets[-2:]),
+            "short_budget": plots.short_number(budgets[0]),
+            "small_size": plots.short_number(differences.n_nonzero.min())}
+
+
+def check_patterns(patterns, sparsities, n_nonzero, tokens) -> None:
+    """Chapter 4's parameters fit together, else ValueError: sparsities hold 0.0 (the dense runs that
+    anchor the n:m fits) and every pattern's sparsity 1 - n/m (its unstructured twins), and n_nonzero
+    or tokens two or more values (two or more n:m points per pattern)."""
+    if 0.0 not in sparsities:
+        raise ValueError(f"sparsities = {sparsities}: need 0.0, the dense runs that anchor the n:m fits")
+    for n, m in patterns:
+        if not np.isclose(sparsities, 1 - n / m).any():
+            raise ValueError(f"patterns = {[list(p) for p in patterns]}: {n}:{m} ends at sparsity {1 - n / m:g}, which "
+                             f"is not in sparsities = {sparsities}; every pattern needs unstructured twins at its sparsity")
+    if len(n_nonzero) < 2 and len(tokens) < 2:
+        raise ValueError(f"n_nonzero = {n_nonzero}, tokens = {tokens}: need two or more values in one of them, so the "
+                         f"n:m grid has two or more points to compare each pattern with its unstructured twin over")
+
+
+def budget_table(versus: pd.DataFrame) -> pd.DataFrame:
+    """versus_dense's diff averaged per token budget (rows) and sparsity (columns "S = 0.5", ...)."""
+    table = versus.pivot_table(index="tokens", columns="sparsity", values="diff", aggfunc="mean")
+    table.columns = [f"S = {s:g}" for s in table.columns]
+    return table.rename_axis("tokens D")
+
+
+def law_words(unstructured: fitting.FitResult, runs: pd.DataFrame, by_budget: pd.DataFrame) -> dict:
+    """Chapter 4's words on the unstructured law fitted to `runs` and on budget_table's frame: rms
+    residual, runs, a_S, c_S, the gains at the runs' sparsities, whether the term is flat (every
+    gain below FLAT), and the range of sparse-minus-dense differences at the shortest and longest
+    budgets."""
+    gains = {s: gain(unstructured.params, s) for s in sorted(set(runs.sparsity)) if s > 0}
+    first, last = by_budget.iloc[0], by_budget.iloc[-1]
+    return {"u_rms": f"{rms(unstructured):.2%}", "u_runs": f"{len(runs)}", "u_a_S": f"{unstructured.params['a_S']:.2g}",
+            "u_c_S": f"{unstructured.params['c_S']:.3g}", "u_gains": ", ".join(f"{g:.3f}x at {s:g}" for s, g in gains.items()),
+            "u_flat": "flat" if max(gains.values()) < FLAT else "not flat",
+            "vs_dense_short": f"{first.min():+.1f}% to {first.max():+.1f}%",
+            "vs_dense_long": f"{last.min():+.1f}% to {last.max():+.1f}%",
+            "budget_short": f"{by_budget.index[0]:,}", "budget_long": f"{by_budget.index[-1]:,}"}
+
+
+def group_words(fits: dict, versus: pd.DataFrame, points, patterns) -> dict:
+    """Chapter 4's words on the n:m fits (fit_groups' output): their gains at GAIN_S (nm_gains); how
+    the unstructured runs at the n:m points and the sparsities of `patterns` ([n, m] pairs) end against dense
+    (nm_points_vs_dense, versus_dense's frame); and Table 7's f(0) = a_S + c_S for its unstructured
+    and n:m T5 rows and their ratio."""
+    at = versus[[(n, d) in set(points) for n, d in zip(versus.n_nonzero, versus.tokens)]]
+    at_patterns = np.isclose(at.sparsity.to_numpy()[:, None], [1 - n / m for n, m in patterns]).any(axis=1)
+    f0 = {row: laws.TABLE7[row]["a_S"] + laws.TABLE7[row]["c_S"] for row in ("t5", "t5_nm")}
+    return {"nm_gains": "; ".join(f"{g} {', '.join(f'{gain(fit.params, s):.3f}x at {s:g}' for s in GAIN_S)}"
+                                  for g, (_, fit) in fits.items()),
+            "nm_points_vs_dense": f"{at[at_patterns]['diff'].mean():+.1f}%",
+            "t7_f0_u": f"{f0['t5']:.1f}", "t7_f0_nm": f"{f0['t5_nm']:.1f}", "t7_f0_ratio": f"{f0['t5_nm'] / f0['t5']:.1f}"}
+
+
+def finding_words(found: list, gaps: pd.DataFrame, pairs: pd.DataFrame, seed_noise: pd.DataFrame,
+                  runs: pd.DataFrame) -> dict:
+    """Chapter 4's words on its findings: each claim's verdict and reason (verdict_<key>, reason_<key>,
+    - as _), the margin, the smallest margin the 50% patterns' intervals meet (margin_needed),
+    whether every pair has the same N (same_N, twins' frame), and the seed noise of one run as a
+    share of the mean loss of `runs` at each budget of seed_noise's table."""
+    half = gaps[np.isclose(gaps.index.map(pattern_sparsity), 0.5)]
+    words = {"same_N": "every" if bool((pairs.N == pairs.twin_N).all()) else "not every", "margin": f"±{MARGIN:g}%",
+             "margin_needed": f"±{half[['low', 'high']].abs().to_numpy().max():.2f}%" if len(half) else "–",
+             "seed_noise": ", ".join(f"{100 * row.sigma / runs.loss[runs.tokens == d].mean():.2f}% at "
+                                     f"{plots.short_number(d)} tokens" for d, row in seed_noise.iterrows())}
+    for c in found:
+        words |= {f"verdict_{c.key.replace('-', '_')}": c.verdict, f"reason_{c.key.replace('-', '_')}": c.reason}
+    return words

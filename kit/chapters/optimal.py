@@ -27,12 +27,20 @@ into a verdict for claims such as "< 3x" and "about 70x".
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from kit.chapters import fairness
 from kit import laws
+from kit.chapters import corelaw, fairness
+from kit.engine.store import law_frame
+from kit.engine.sweep import run_sweep
+from kit.fit import fitting, lawfit
+from kit.report import claims, plots
+from kit.report.claims import Claim
 
 NEVER = 1e12  # Chinchilla multiples: beyond this a sparsity "never" pays
 
@@ -108,10 +116,11 @@ def chinchilla_line(C, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
 def multiple_text(value, low=None, high=None) -> str:
     """A multiple (and its interval) as the book prints it: "2.44x", "2.44x [1.3x, 7.9x]"; "never"
     at NEVER, "> 1e10x" from 1e10 on (an interval's end that bootstrap percentiles put between
-    a finite multiple and NEVER), and "< 0.001x" below 1e-3 but above 0 (a law whose sparsity term
+    a finite multiple and NEVER), "14,000x" with thousands separated from 1e4 on, and "< 0.001x"
+    below 1e-3 but above 0 (a law whose sparsity term
     is a step, b_S in the hundreds, makes the smallest sparsity pay at once)."""
     show = lambda v: ("never" if v >= NEVER else "> 1e10x" if v >= 1e10 else "< 0.001x" if 0 < v < 1e-3
-                      else f"{v:.3g}x")
+                      else f"{float(f'{v:.3g}'):,.0f}x" if v >= 1e4 else f"{v:.3g}x")
     text = show(float(value))
     return text if low is None else f"{text} [{show(float(low))}, {show(float(high))}]"
 
@@ -233,3 +242,671 @@ def gap_change(runs: pd.DataFrame, pairs: pd.DataFrame, sigma: pd.Series, dof: f
         return {"estimate": np.nan, "se": np.nan, "half_width": np.nan, "low": np.nan, "high": np.nan, "lines": 0}
     change = fairness.difference(pairs.loc[ends["idxmax"]], pairs.loc[ends["idxmin"]], sigma, dof, level)
     return {**change, "lines": len(ends)}
+
+
+# ----------------------------------------------------------------------------- chapter 3: the laws
+
+PAPER = "Frantar et al. 2024"
+OURS = "our runs"
+# k, FLOPs per non-zero parameter and token ("6ND ... or half for encoder-decoder architecture
+# models"): T5 is an encoder-decoder, ViT and our models are not.
+K = {"T5/C4": 3, "ViT/JFT": 6, OURS: 6}
+PAPER_S = 0.5  # the sparsity of the paper's "how much longer than Chinchilla" multiples
+NEGLIGIBLE = 1e-6  # nats: a sparsity term that changes no run's loss by more than this is no term at all
+TOKENS_PER_PARAMETER = 20  # the usual reading of Chinchilla: about 20 training tokens per parameter
+
+
+def derived_quantities(coeffs, sparsities) -> dict:
+    """Every number chapter 3 reports from a law: for each cost, the multiple from which any sparsity
+    is optimal ("optimal_from(0, cost)"), S_opt on the Chinchilla line ("s_opt_chinchilla(cost)",
+    the same at every N; read at N = 1e5), and per sparsity s the multiples "optimal_from(s, cost)"
+    and "beats_dense_from(s, cost)" and the gain "gain(s)" (Eq. 7).
+
+        derived_quantities(kit.laws.TABLE7["t5"], [0.5])["optimal_from(0.5, sparse)"]  # 2.44
+    """
+    out = {}
+    for cost in laws.COSTS:
+        out[f"optimal_from(0, {cost})"] = float(optimal_from(0.0, coeffs, cost))
+        C_chin = 6 * 1e5 * float(chinchilla_tokens(1e5, coeffs))
+        out[f"s_opt_chinchilla({cost})"] = float(chinchilla_line(C_chin, coeffs, cost, 6))
+        for s in sparsities:
+            out[f"optimal_from({s:g}, {cost})"] = float(optimal_from(s, coeffs, cost))
+            out[f"beats_dense_from({s:g}, {cost})"] = float(beats_dense_from(s, coeffs, cost))
+    for s in sparsities:
+        out[f"gain({s:g})"] = float(laws.gain(s, *(coeffs[c] for c in ("a_S", "b_S", "c_S", "b_N"))))
+    return out
+
+
+@dataclass(frozen=True)
+class OurLaw:
+    """Eq. 1 fitted to our runs with its intervals (fit_our_law): fit, the kit.fit.fitting.FitResult;
+    samples, one row per bootstrap resample with the coefficients and derived_quantities; table,
+    estimate, low, high per coefficient and derived quantity; unidentified, True where the profile
+    leaves a gain unbounded (the runs fit a sparsity term of any strength); scope, the range of the
+    runs it was fitted on (grid_scope), which a verdict on the law covers."""
+
+    fit: fitting.FitResult
+    samples: pd.DataFrame
+    table: pd.DataFrame
+    unidentified: bool
+    scope: str
+
+    @property
+    def params(self) -> dict:
+        return self.fit.params
+
+    def text(self, quantity: str, fmt=None, unit="") -> str:
+        """A quantity of `table` as the book prints it: a multiple with multiple_text, or, with fmt, a
+        number with kit.chapters.corelaw.interval_text ("1x [1, unbounded]")."""
+        row = self.table.loc[quantity]
+        if fmt is None:
+            return multiple_text(row.estimate, row.low, row.high)
+        return corelaw.interval_text(row.estimate, row.low, row.high, fmt, unit)
+
+
+def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=0.95) -> OurLaw:
+    """Chapter 2's fit of Eq. 1 to `runs` (a law frame: S, N, D, loss; the paper's T5 procedure,
+    kit.fit.lawfit.fit_family "ours") with intervals for every coefficient and derived_quantities at
+    `sparsities`. Each bootstrap resample is refitted from the full fit and from four starts with a
+    sparsity term (a_S a share of the capacity a_S + c_S, b_S from 1 to 100), keeping its best fit:
+    where the full fit puts a_S at 0 it cannot leave that boundary alone. The coefficients and gains
+    take the hull of that bootstrap and a profile likelihood (kit.fit.fitting.fit_intervals); the
+    thresholds (optimal_from, beats_dense_from) the bootstrap's percentiles, widened to the whole
+    range (1e-12 to NEVER) where the profile leaves a gain unbounded.
+
+        fit_our_law(runs, [0.5, 0.75], starts=4, n_boot=20).text("optimal_from(0.5, sparse)")
+    """
+    fit_ours = lambda frame: lawfit.fit_family(frame, "ours", starts=starts)
+    fit = fit_ours(runs)
+    capacity = fit.params["a_S"] + fit.params["c_S"]
+    sparsity_starts = [{"a_S": share * capacity, "b_S": b_S}
+                       for share, b_S in ((0.004, 1.0), (0.04, 1.0), (0.04, 10.0), (0.4, 100.0))]
+    samples = fitting.bootstrap(fit_ours, runs, n_boot=n_boot, seed=0, starts=sparsity_starts)
+    samples = samples.join(pd.DataFrame([derived_quantities(p, sparsities)
+                                         for p in samples[list(laws.COEFF_NAMES)].to_dict("records")]))
+    table = fitting.intervals(samples, level=level, estimate={**fit.params, **derived_quantities(fit.params, sparsities)})
+    hull = fitting.fit_intervals(fit, lawfit.derived_quantities(sparsities), n_boot=n_boot, level=level)
+    for name in hull.index.intersection(table.index):
+        table.loc[name, ["low", "high"]] = hull.loc[name, ["low", "high"]].to_numpy(float)
+    unidentified = bool(np.isinf(hull.loc[[f"gain({s:g})" for s in sparsities], "high"]).any())
+    if unidentified:
+        for name in table.index:
+            if name.startswith(("optimal_from", "beats_dense_from")):
+                table.loc[name, ["low", "high"]] = [1e-12, NEVER]
+    return OurLaw(fit, samples, table, unidentified, grid_scope(runs))
+
+
+def sparsity_term(runs: pd.DataFrame, our: OurLaw, sparsities) -> dict:
+    """What our law's sparsity term does, as chapter 3 glues it: sparsity_effect (the most it lowers
+    a run's loss against a dense model of the same N and D), sparsity_term ("vanishes" below
+    NEGLIGIBLE), gain_free_share (the share of resamples whose fit has a sparsity term),
+    step_share (how many of those find the same gain at every sparsity: a step) and twin_gap (sparse
+    minus dense loss at equal n_nonzero and tokens, averaged per budget, shortest and longest).
+    runs: a law frame with sparsity, n_nonzero, tokens, loss."""
+    effect_R = (laws.sparse_law(0.0, runs["N"], runs["D"], **our.params)
+                - laws.sparse_law(runs["S"], runs["N"], runs["D"], **our.params))
+    gain_samples = our.samples[[f"gain({s:g})" for s in sparsities]]
+    with_term = gain_samples[gain_samples.max(axis=1) > 1 + NEGLIGIBLE]
+    steps = (with_term.max(axis=1) / with_term.min(axis=1) < 1 + 1e-3).sum()
+    twins = runs[runs["sparsity"] > 0].merge(runs[runs["sparsity"] == 0][["n_nonzero", "tokens", "loss"]],
+                                             on=["n_nonzero", "tokens"], suffixes=("", "_dense"))
+    twin_gap = (twins["loss"] - twins["loss_dense"]).groupby(twins["tokens"]).mean()
+    return {"sparsity_effect": f"{effect_R.max():.1g} nats",
+            "sparsity_term": "vanishes" if float(effect_R.max()) < NEGLIGIBLE else "does not vanish",
+            "gain_free_share": f"{len(with_term) / len(gain_samples):.0%}",
+            "step_share": f"all {steps}" if steps == len(with_term) else f"{steps} of {len(with_term)}",
+            "twin_gap": f"{twin_gap.iloc[0]:+.3f} nats at {_short(twin_gap.index[0])} tokens to "
+                        f"{twin_gap.iloc[-1]:+.3f} nats at {_short(twin_gap.index[-1])}"}
+
+
+def grid_scope(runs: pd.DataFrame) -> str:
+    """The range a verdict on `runs` covers, for a claim's scope: "N 13.8k–221k, D 600k–4.8M tokens"
+    (n_nonzero and tokens of the runs)."""
+    n, d = runs["n_nonzero"], runs["tokens"]
+    return f"N {_short_count(n.min())}–{_short_count(n.max())}, D {_short(d.min())}–{_short(d.max())} tokens"
+
+
+def _short_count(x) -> str:
+    return f"{x / 1e6:.3g}M" if x >= 1e6 else f"{x / 1e3:.3g}k" if x >= 1e3 else f"{x:g}"
+
+
+# ----------------------------------------------------------------------------- chapter 3: claims
+
+COST_MARGIN = 0.02  # Eq. 4 describes our runs if every measured c_mul lies within this share of it
+SPREAD_TOLERANCE = 1e-6  # contours parallel to the Chinchilla line: S_opt along it varies less than this
+LINE_POINTS = 25  # points of the Chinchilla line across a map's compute range
+PAPER_MULTIPLE = {("ViT/JFT", "sparse"): ("< 2x", 2), ("T5/C4", "sparse"): ("< 3x", 3),
+                  ("ViT/JFT", "dense"): ("≈ 5x", 5), ("T5/C4", "dense"): ("≈ 70x", 70)}  # Section 3.3, at PAPER_S
+FACTOR = 1.5  # "≈": within this factor either way
+GAIN_MAX_WIDTH = 1.0  # Table 2 on our runs: each interval at most this wide (units of the gain)
+
+
+def cost_claim(sparse_runs: pd.DataFrame, start=0.25, end=0.75, kind="cubic") -> tuple[pd.DataFrame, Claim]:
+    """Does Eq. 4 (kit.laws.cmul with the window start, end, kind) describe what our sparse runs
+    spend? Per sparsity a table of runs, Eq. 4, the smallest and largest measured c_mul and the
+    largest relative deviation; and the claim: holds if every run's measured c_mul (cmul_measured)
+    lies within ±COST_MARGIN of Eq. 4 at its final sparsity S (kit.report.claims.equivalence_verdict).
+
+        table, claim = cost_claim(runs[runs.sparsity > 0])
+    """
+    eq4 = pd.Series(laws.cmul(sparse_runs["S"].to_numpy(), start, end, kind), index=sparse_runs.index)
+    deviation = sparse_runs["cmul_measured"] / eq4 - 1
+    by = sparse_runs["sparsity"]
+    table = pd.DataFrame({"runs": deviation.groupby(by).size(), "Eq. 4": eq4.groupby(by).mean(),
+                          "measured, smallest": sparse_runs.groupby("sparsity")["cmul_measured"].min(),
+                          "measured, largest": sparse_runs.groupby("sparsity")["cmul_measured"].max(),
+                          "largest deviation": deviation.groupby(by).agg(lambda d: d[d.abs().idxmax()])}).rename_axis("S")
+    verdict, reason = claims.equivalence_verdict(
+        deviation.mean(), deviation.min(), deviation.max(), COST_MARGIN,
+        quantity="the measured c_mul relative to Eq. 4 (mean, [smallest, largest])", fmt="+.2%")
+    claim = Claim(
+        "optimal-cmul-eq4", PAPER,
+        "A run pruned by the cubic 25–75% schedule costs $c_\\text{mul}(S)$ times the FLOPs of dense training at its "
+        "final non-zeros, Eq. 4 (Section 3.3, Appendix D).",
+        "ch3-cost", "Eq. 4", None,
+        claims.interval_text(deviation.mean(), deviation.min(), deviation.max(), "+.2%") + " vs Eq. 4", verdict,
+        f"Holds if every sparse run's measured c_mul lies within ±{COST_MARGIN:.0%} of Eq. 4 at its final sparsity; "
+        f"does not hold if every one lies beyond it; otherwise not resolved.", reason,
+        {"mean": deviation.mean(), "low": deviation.min(), "high": deviation.max(), "runs": len(deviation)},
+        kind="implementation", scope=grid_scope(sparse_runs))
+    return table, claim
+
+
+def line_table(coefficient_sets: dict, compute_ranges: dict, our: OurLaw) -> pd.DataFrame:
+    """S_opt along the Chinchilla line of each law (name -> coefficients; OURS for ours) and cost, at
+    LINE_POINTS points across its map's compute range (name -> (log10 C low, high)): its mean
+    (ours with its interval), its spread (max - min) and the multiple from which S_opt leaves 0.
+    Index (law, FLOPs)."""
+    rows = []
+    for name, coeffs in coefficient_sets.items():
+        C_line = np.logspace(*compute_ranges[name], LINE_POINTS)
+        for cost in laws.COSTS:
+            s_line = chinchilla_line(C_line, coeffs, cost, K[name])
+            if name == OURS:
+                on_line, leaves = our.text(f"s_opt_chinchilla({cost})", ".3f"), our.text(f"optimal_from(0, {cost})")
+            else:
+                on_line, leaves = f"{s_line.mean():.3f}", multiple_text(optimal_from(0.0, coeffs, cost))
+            rows.append({"law": name, "FLOPs": cost, "S_opt on the Chinchilla line": on_line,
+                         "its spread (max − min)": float(np.ptp(s_line)), "S_opt > 0 from (× Chinchilla)": leaves})
+    return pd.DataFrame(rows).set_index(["law", "FLOPs"])
+
+
+def parallel_claim(lines: pd.DataFrame) -> Claim:
+    """All optimal-sparsity contours parallel to the Chinchilla line (line_table's spreads): holds if
+    every law's and cost's spread is below SPREAD_TOLERANCE."""
+    spread = lines["its spread (max − min)"]
+    paper, ours, largest = spread.drop(OURS, level="law"), spread.xs(OURS, level="law"), float(spread.max())
+    return Claim(
+        "optimal-contours-parallel", PAPER,
+        "All optimal-sparsity contours are parallel to the Chinchilla compute-optimal line (Section 3.3).",
+        "ch3-contours", "parallel, by construction", f"S_opt spread along the line ≤ {paper.max():.1e}",
+        f"S_opt spread along the line ≤ {ours.max():.1e}",
+        "holds" if largest < SPREAD_TOLERANCE else "does not hold",
+        f"Holds if, for each law (Table 7's T5 and ViT, ours) and cost, S_opt at {LINE_POINTS} points of the Chinchilla "
+        f"line across the map's compute range varies by less than {SPREAD_TOLERANCE:.0e}.".replace("e-0", "e-"),
+        f"The largest spread of S_opt along the Chinchilla line, over the three laws and both costs, is {largest:.1e}.",
+        {"largest_spread": largest}, kind="published", scope=None)
+
+
+def line_claims(table7: dict, our: OurLaw, level=0.95) -> tuple[Claim, Claim]:
+    """Under sparse FLOPs a non-zero sparsity is already optimal on the Chinchilla line: from Table 7
+    (table7: name -> coefficients of T5/C4 and ViT/JFT; holds if for both the multiple from which
+    S_opt leaves 0 is below 1) and for our law (bound_verdict on its interval: below 1 holds, above 1
+    does not hold, else not resolved)."""
+    leaves = {name: float(optimal_from(0.0, coeffs, "sparse")) for name, coeffs in table7.items()}
+    on_line = {name: float(derived_quantities(coeffs, [])["s_opt_chinchilla(sparse)"]) for name, coeffs in table7.items()}
+    below = all(m < 1 for m in leaves.values())
+    statement = "Under sparse FLOPs a non-zero sparsity is already optimal on the Chinchilla line (Section 3.3)"
+    claim_table7 = Claim(
+        "optimal-chinchilla-line-table7", PAPER, statement + ", from Table 7.", "ch3-contours",
+        "S_opt > 0 on the line (sparse FLOPs)",
+        ", ".join(f"{name}: S_opt {on_line[name]:.3f}, > 0 from {multiple_text(m)}" for name, m in leaves.items()), None,
+        "holds" if below else "does not hold",
+        "Holds if, for both of Table 7's laws, the compute from which S_opt leaves 0 under sparse FLOPs is below the "
+        "Chinchilla compute of the same N.",
+        "S_opt leaves 0 at " + " and ".join(f"{multiple_text(m)} ({name})" for name, m in leaves.items())
+        + (" the Chinchilla compute: below it for both." if below else " the Chinchilla compute: not below it for both."),
+        {f"optimal_from_0_sparse_{name[:2].lower()}": m for name, m in leaves.items()}, kind="published")
+    row = our.table.loc["optimal_from(0, sparse)"]
+    verdict, reason = bound_verdict(row.estimate, row.low, row.high, 1, -1,
+                                    quantity="the compute, in Chinchilla multiples, from which S_opt leaves 0")
+    claim_ours = Claim(
+        "optimal-chinchilla-line-ours", PAPER, statement + ", for our law.", "ch3-contours",
+        "S_opt > 0 on the line (sparse FLOPs)", None, f"S_opt > 0 from {our.text('optimal_from(0, sparse)')}", verdict,
+        f"Holds if the {level:.0%} interval of the compute from which S_opt leaves 0 under sparse FLOPs lies below the "
+        f"Chinchilla compute (1x); does not hold if it lies above; otherwise not resolved.", reason,
+        {"estimate": row.estimate, "low": row.low, "high": row.high}, kind="own runs", scope=our.scope)
+    return claim_table7, claim_ours
+
+
+def _multiple_verdict(estimate, low, high, name, cost, quantity):
+    said, value = PAPER_MULTIPLE[name, cost]
+    if cost == "sparse":
+        return bound_verdict(estimate, low, high, value, -1, quantity=quantity)
+    return factor_verdict(estimate, low, high, value, FACTOR, quantity=quantity)
+
+
+def _band(name, cost) -> str:
+    said, value = PAPER_MULTIPLE[name, cost]
+    return f"below {value:g}x" if cost == "sparse" else f"within a factor {FACTOR:g} of {value:g}x"
+
+
+def multiples_claim_table7(table7: dict) -> Claim:
+    """Section 3.3's four multiples from Table 7 (table7: name -> coefficients of T5/C4 and ViT/JFT):
+    PAPER_S optimal from below 2x (ViT) and 3x (T5) the Chinchilla compute under sparse FLOPs
+    (bound_verdict) and within FACTOR of 5x and 70x under dense FLOPs (factor_verdict); holds if all
+    four hold (kit.chapters.corelaw.combine_verdicts)."""
+    found = {f"{name} {cost}": float(optimal_from(PAPER_S, table7[name], cost)) for name, cost in PAPER_MULTIPLE}
+    parts = [_multiple_verdict(m, m, m, name, cost, f"the {name} multiple under {cost} FLOPs")
+             for (name, cost), m in zip(PAPER_MULTIPLE, found.values())]
+    verdict, reason = corelaw.combine_verdicts(parts)
+    return Claim(
+        "optimal-multiples-table7", PAPER,
+        f"{PAPER_S:.0%} sparsity is optimal from < 2x (ViT) and < 3x (T5) the Chinchilla compute with sparse FLOPs, "
+        f"from about 5x and 70x with dense FLOPs (Section 3.3), from Table 7.",
+        "ch3-longer", "; ".join(", ".join(said for (_, c), (said, _) in PAPER_MULTIPLE.items() if c == cost)
+                                for cost in ("sparse", "dense")),
+        ", ".join(f"{multiple_text(m)} ({k})" for k, m in found.items()), None,
+        verdict,
+        f"Holds if, from Table 7, S = {PAPER_S:g} is optimal from " + "; ".join(
+            f"{_band(name, cost)} the Chinchilla compute ({name}, {cost} FLOPs)" for name, cost in PAPER_MULTIPLE)
+        + "; all four must hold.", reason, found, kind="published")
+
+
+def multiple_claims_ours(our: OurLaw, level=0.95) -> dict:
+    """The T5 multiples of Section 3.3 for our law (a language model, beside T5), one claim per cost
+    (cost -> Claim): under sparse FLOPs holds if the `level` interval of our multiple at PAPER_S
+    lies wholly below 3x (bound_verdict); under dense FLOPs if it lies wholly within FACTOR of 70x
+    (factor_verdict); not resolved where the interval straddles the bound or band."""
+    out = {}
+    for cost in ("sparse", "dense"):
+        key = f"optimal_from({PAPER_S:g}, {cost})"
+        row = our.table.loc[key]
+        verdict, reason = _multiple_verdict(row.estimate, row.low, row.high, "T5/C4", cost,
+                                            f"our multiple at S = {PAPER_S:g} under {cost} FLOPs")
+        said, _ = PAPER_MULTIPLE["T5/C4", cost]
+        vit, _ = PAPER_MULTIPLE["ViT/JFT", cost]
+        out[cost] = Claim(
+            f"optimal-multiple-{cost}-ours", PAPER,
+            (f"With sparse FLOPs, {PAPER_S:.0%} sparsity is optimal from {said} the Chinchilla compute (T5; ViT: {vit}), "
+             f"for our law." if cost == "sparse" else
+             f"With dense FLOPs, {PAPER_S:.0%} sparsity is optimal from about {said[2:]} the Chinchilla compute (T5; ViT: "
+             f"about {vit[2:]}), for our law."),
+            "ch3-longer", said, None, f"{our.text(key)} at S = {PAPER_S:g}", verdict,
+            f"Holds if the {level:.0%} interval of our multiple lies wholly {_band('T5/C4', cost)}, does not hold if "
+            f"wholly {'above' if cost == 'sparse' else 'outside'}, otherwise not resolved.",
+            reason, {"estimate": row.estimate, "low": row.low, "high": row.high}, kind="own runs", scope=our.scope)
+    return out
+
+
+def table2_tested(sparsities) -> dict:
+    """Table 2's printed gains at those of `sparsities` it has: family -> {S: gain}."""
+    return {family: {s: g for s, g in corelaw.TABLE2[family].items() if any(abs(s - t) < 1e-9 for t in sparsities)}
+            for family in corelaw.TABLE2}
+
+
+def _percent(s) -> str:
+    return f"{100 * s:g}%"
+
+
+def gains_claims(table7: dict, our: OurLaw, sparsities, level=0.95) -> list:
+    """Table 2 at the sparsities of `sparsities` it prints (table2_tested; no claim where there is
+    none): from Table 7 (table7: family -> coefficients; holds if every computed gain, Eq. 7, rounds
+    to the printed one at two decimals) and for our law against T5's row (kit.chapters.corelaw.
+    gains_verdict: each printed gain inside our `level` interval, every interval at most
+    GAIN_MAX_WIDTH wide). Statements and numbers name the tested sparsities only."""
+    table2 = table2_tested(sparsities)
+    if not table2["T5/C4"]:
+        return []
+    tested = list(table2["T5/C4"])
+    at = ", ".join(_percent(s) for s in tested)
+    printed_t5 = ", ".join(f"{g:.2f}x" for g in table2["T5/C4"].values())
+    printed_vit = ", ".join(f"{g:.2f}x" for g in table2["ViT/JFT"].values())
+    computed = {family: {s: float(laws.gain(s, *(table7[family][c] for c in ("a_S", "b_S", "c_S", "b_N"))))
+                         for s in table2[family]} for family in table2}
+    printed = [(family, s, g) for family in table2 for s, g in table2[family].items()]
+    rounded = sum(round(computed[family][s], 2) == g for family, s, g in printed)
+    claim_table7 = Claim(
+        "optimal-table2-table7", PAPER,
+        f"Table 2: a sparse model with $N$ non-zeros matches a dense one of {printed_t5} (T5) and {printed_vit} (ViT) "
+        f"its size at {at} sparsity; from Table 7.",
+        "ch3-gains", f"T5 {printed_t5}; ViT {printed_vit}",
+        "; ".join(f"{family} " + ", ".join(f"{g:.3f}x" for g in computed[family].values()) for family in table2), None,
+        "holds" if rounded == len(printed) else "does not hold",
+        "Holds if every gain computed from Table 7 (Eq. 7) rounds to Table 2's at two decimals.",
+        f"{rounded} of {len(printed)} computed gains round to Table 2's.", {"rounded": rounded, "printed": len(printed)},
+        kind="published")
+    verdict, reason = corelaw.gains_verdict(our.table, table2["T5/C4"], max_width=GAIN_MAX_WIDTH)
+    claim_ours = Claim(
+        "optimal-table2-ours", PAPER, f"Table 2's gains (T5: {printed_t5} at {at} sparsity), for our law.",
+        "ch3-gains", printed_t5, None, ", ".join(our.text(f"gain({s:g})", ".3g", "x") for s in tested), verdict,
+        f"Holds if each of T5's Table 2 gains lies inside our {level:.0%} interval and every interval is at most "
+        f"{GAIN_MAX_WIDTH:g} wide; does not hold if any lies outside; otherwise not resolved.", reason,
+        {f"gain_{s:g}": our.table.loc[f"gain({s:g})", "estimate"] for s in tested}, kind="own runs", scope=our.scope)
+    return [claim_table7, claim_ours]
+
+
+def overtaking_claim(change: dict, wins: dict, level=0.95, scope=None) -> Claim:
+    """With longer training the comparison at equal sparse compute moves towards the sparse runs
+    (Fig. 5): change is gap_change's output, wins kit.chapters.fairness.win_counts' for the same pairs.
+    Holds if the `level` interval of the mean change of the gap excludes 0 above
+    (kit.report.claims.direction_verdict), does not hold if below; not resolved without a line of two
+    compared runs."""
+    numbers = {k: float(v) for k, v in change.items() if np.isfinite(v)}
+    numbers |= {f"wins_{k}": float(v) for k, v in wins.items()}
+    if change["lines"]:
+        verdict, reason = claims.direction_verdict(change["estimate"], change["low"], change["high"], +1,
+                                                   quantity="the mean change of the gap", unit=" nats", fmt="+.3f")
+        said = (f"gap change {claims.interval_text(change['estimate'], change['low'], change['high'], '+.3f', ' nats')} "
+                f"over {change['lines']} lines; ")
+    else:
+        verdict, reason, said = "not resolved", "No line has two or more sparse runs with a dense run at equal compute.", ""
+    return Claim(
+        "optimal-overtaking", PAPER,
+        "With longer training the comparison at equal (sparse) compute moves in the sparse models' favour: 'the gains "
+        "of further training dense models start to slow down' (Section 3.3, Fig. 5). Whether sparse runs overtake dense "
+        "ones within our budgets is chapter 1's equal-compute claim.",
+        "ch3-overtaking", "the gap moves towards sparse (Fig. 5)", None,
+        said + f"{wins['lower']} of {wins['pairs']} runs below the dense curve", verdict,
+        f"Holds if the {level:.0%} interval of the mean change, over the lines of one target N and sparsity, of the gap "
+        f"(dense at equal sparse model FLOPs − sparse) from the line's shortest to its longest compared budget excludes 0 "
+        f"above; does not hold if it excludes 0 below; otherwise not resolved.", reason, numbers,
+        kind="own runs", scope=scope)
+
+
+# ----------------------------------------------------------------------------- chapter 3: tables
+
+
+def multiple_samples(samples: pd.DataFrame, S, cost, level=0.95) -> tuple[float, float]:
+    """The `level` percentile interval of optimal_from(S, ., cost) over bootstrap samples of a law's
+    coefficients (one row per resample, columns kit.laws.COEFF_NAMES: a Law's samples file,
+    kit.planner.plan.read_samples)."""
+    values = [optimal_from(S, row, cost) for row in samples[list(laws.COEFF_NAMES)].to_dict("records")]
+    return tuple(float(v) for v in np.quantile(values, [(1 - level) / 2, (1 + level) / 2]))
+
+
+def multiple_table(coefficient_sets: dict, samples: dict, our: OurLaw, level=0.95) -> pd.DataFrame:
+    """From when PAPER_S is optimal, per law (name -> coefficients; OURS for ours) and cost: the
+    paper's statement, C / C_chin(N) with its `level` interval (ours from our bootstrap; another law's
+    from samples[name], its bootstrap samples, where given), the same read as training tokens per
+    parameter at the usual TOKENS_PER_PARAMETER of Chinchilla, and the data the sparse run sees,
+    D_S / D_chin(N) = the multiple / c_mul(S). Index (law, FLOPs)."""
+    rows = []
+    for name, coeffs in coefficient_sets.items():
+        for cost in laws.COSTS:
+            c_mul = laws.cmul_dense(PAPER_S) if cost == "dense" else laws.cmul(PAPER_S)
+            if name == OURS:
+                row = our.table.loc[f"optimal_from({PAPER_S:g}, {cost})"]
+                m, low, high = row.estimate, row.low, row.high
+            else:
+                m = float(optimal_from(PAPER_S, coeffs, cost))
+                low, high = multiple_samples(samples[name], PAPER_S, cost, level) if name in samples else (None, None)
+            ends = () if low is None else (low, high)
+            scaled = lambda factor: [v if v >= NEVER else v * factor for v in (m, *ends)]  # "never" stays never
+            tokens = scaled(TOKENS_PER_PARAMETER)
+            rows.append({"law": name, "FLOPs": cost, f"paper (S = {PAPER_S:g})": PAPER_MULTIPLE.get((name, cost), ("–",))[0],
+                         "C / C_chin": multiple_text(m, *ends),
+                         f"tokens per parameter (× {TOKENS_PER_PARAMETER})": multiple_text(*tokens).replace("x", ""),
+                         "D_S / D_chin (data the run sees)": multiple_text(*scaled(1 / c_mul))})
+    return pd.DataFrame(rows).set_index(["law", "FLOPs"])
+
+
+def pay_table(coefficient_sets: dict, our: OurLaw, sparsities) -> pd.DataFrame:
+    """Per law (OURS with intervals), cost and sparsity: the multiples from which it beats dense
+    (beats_dense_from) and from which it is optimal (optimal_from). Index (law, FLOPs, S)."""
+    rows = {}
+    for name, coeffs in coefficient_sets.items():
+        for cost in laws.COSTS:
+            for s in sparsities:
+                keys = [f"beats_dense_from({s:g}, {cost})", f"optimal_from({s:g}, {cost})"]
+                cells = ([our.text(k) for k in keys] if name == OURS else
+                         [multiple_text(beats_dense_from(s, coeffs, cost)), multiple_text(optimal_from(s, coeffs, cost))])
+                rows[(name, cost, f"{s:g}")] = dict(zip(["beats dense from", "optimal from"], cells))
+    return pd.DataFrame(rows).T.rename_axis(["law", "FLOPs", "S"])
+
+
+def gain_table(table7: dict, our: OurLaw, sparsities) -> pd.DataFrame:
+    """Eq. 7's gains per law at `sparsities`: Table 7's (table7: family -> coefficients) with Table
+    2's printed value in brackets where it has one, ours with its interval."""
+    printed = table2_tested(sparsities)
+    rows = {family: {f"S = {s:g}": f"{laws.gain(s, *(coeffs[c] for c in ('a_S', 'b_S', 'c_S', 'b_N'))):.3f}x"
+                     + (f" ({printed[family][s]:.2f}x)" if s in printed[family] else "") for s in sparsities}
+            for family, coeffs in table7.items()}
+    rows[OURS] = {f"S = {s:g}": our.text(f"gain({s:g})", ".3g", "x") for s in sparsities}
+    return pd.DataFrame(rows).T.rename_axis("law (Table 2 in brackets)")
+
+
+# ----------------------------------------------------------------------------- chapter 3: figures
+
+# pruning windows whose c_mul the chapter compares (kit.laws.cmul's start, end, kind)
+SCHEDULES = {"cubic 25–75% (Eq. 4, paper)": dict(start=0.25, end=0.75, kind="cubic"),
+             "geometric 25–75%": dict(start=0.25, end=0.75, kind="geometric"),
+             "cubic 0–100%": dict(start=0.0, end=1.0, kind="cubic"),
+             "cubic 10–50%": dict(start=0.1, end=0.5, kind="cubic"),
+             "cubic 50–90%": dict(start=0.5, end=0.9, kind="cubic")}
+DENSE_BELOW = 0.01  # a map's grey: S_opt below this, dense optimal
+
+
+def sopt_maps(coefficient_sets: dict, ranges: dict, n_grid: int) -> dict:
+    """S_opt over each law's map (name -> (log10 N range, log10 C range)) for both costs:
+    {(name, cost): (N, C, S_opt_NxC)} on n_grid x n_grid points (kit.laws.s_opt, k from K)."""
+    out = {}
+    for name, (range_N, range_C) in ranges.items():
+        N, C = np.logspace(*range_N, n_grid), np.logspace(*range_C, n_grid)
+        for cost in laws.COSTS:
+            out[name, cost] = (N, C, laws.s_opt(N[:, None], C[None, :], coefficient_sets[name], cost, K[name]))
+    return out
+
+
+def uniform_laws(maps: dict) -> list:
+    """The laws whose S_opt maps (sopt_maps) hold one colour at both costs: dense optimal (below
+    DENSE_BELOW) everywhere, or one band throughout. Such a map is not drawn."""
+    names = dict.fromkeys(name for name, _ in maps)
+    return [name for name in names
+            if all(np.ptp(S) < DENSE_BELOW or (S < DENSE_BELOW).all() for (n, _), (_, _, S) in maps.items() if n == name)]
+
+
+def contour_figure(coefficient_sets: dict, maps: dict, sparsities, titles: dict, points=None):
+    """Optimal-sparsity maps (sopt_maps), one column per law not in uniform_laws, dense costs on top
+    and sparse costs below, with each law's Chinchilla line and the contours of `sparsities` in
+    white; one colour bar. points: {(name, cost): (label, C, N)} runs to mark on a map. Returns the
+    figure."""
+    names = [name for name in dict.fromkeys(n for n, _ in maps) if name not in uniform_laws(maps)]
+    fig, axes = plots.panel_grid(2 * len(names), aspect=1.0, per_row=len(names))
+    for row, cost in enumerate(laws.COSTS):
+        for col, name in enumerate(names):
+            ax, (N, C, S_opt_NxC) = axes[len(names) * row + col], maps[name, cost]
+            plots.plot_sopt_contours(ax, N, C, S_opt_NxC, lines=(), colorbar=False, legend=None, dense_below=DENSE_BELOW,
+                                     chinchilla=(C, laws.chinchilla_n_opt(C, coefficient_sets[name], K[name])))
+            tabled = [s for s in sparsities if S_opt_NxC.min() < s < S_opt_NxC.max()]
+            if tabled:  # the tabled sparsities as white lines, unlabelled: the colour bar names the bands
+                ax.contour(C, N, S_opt_NxC, levels=tabled, colors="white", linewidths=0.8)
+            if (name, cost) in (points or {}):
+                label, C_runs, N_runs = points[name, cost]
+                ax.scatter(C_runs, N_runs, s=5, color="k", label=label)
+            ax.set_title(f"{titles[name]}\n{cost} FLOPs", fontsize=10)
+            ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=3))
+            ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=6))
+            ax.set_ylabel("non-zeros $N$" if col == 0 else "")
+            ax.set_xlabel("compute $C$ (FLOPs)" if row else "")
+    bands = next(c for c in axes[0].collections if isinstance(c, matplotlib.contour.ContourSet))
+    fig.colorbar(bands, ax=axes, orientation="horizontal", location="bottom", format="%g", shrink=0.6, aspect=40,
+                 pad=0.02, label=f"optimal sparsity $S_\\mathrm{{opt}}$ (grey: below {DENSE_BELOW:g}, dense optimal)")
+    plots.legend_outside(fig)
+    return fig
+
+
+def multiple_figure(coefficient_sets: dict, run_span, top=1e6):
+    """The two multiples against S for every law (name -> coefficients): from when S is optimal
+    (optimal_from, left) and from when it beats dense (beats_dense_from, right); colour the law,
+    dashed dense FLOPs; a law that never pays is named "never: not drawn". run_span: the multiples
+    our sparse runs span (run_multiples), a grey band. Returns the figure."""
+    S_curve = np.linspace(0.02, 0.95, 120)
+    fig, axes = plots.panel_grid(2, aspect=0.85, sharey=True)
+    curves = {"from when $S$ is optimal": optimal_from, "from when $S$ beats dense": beats_dense_from}
+    law_colour = dict(zip(coefficient_sets, ("C0", "C1", "k")))
+    for ax, (title, f) in zip(axes, curves.items()):
+        keys = [(name, cost) for name in coefficient_sets for cost in laws.COSTS]
+        values = {key: f(S_curve, coefficient_sets[key[0]], key[1]) for key in keys}
+        labelled = {f"{name}, {cost} FLOPs" + (" (never: not drawn)" if np.all(v >= NEVER) else
+                                               " (above the panel)" if np.all(v > top) else ""): v
+                    for (name, cost), v in values.items()}
+        plots.plot_chinchilla_multiple(ax, S_curve, labelled, legend=None)
+        for drawn, (name, cost) in zip(ax.lines, keys):  # colour: the law; dashed: dense FLOPs
+            drawn.set(color=law_colour[name], linestyle="--" if cost == "dense" else "-")
+        ax.set_title(title)
+        ax.set_ylabel("$C / C_\\mathrm{chin}(N)$" if ax is axes[0] else "")
+        ax.set_ylim(1e-2, top)
+        ax.axhspan(np.min(run_span), np.max(run_span), color="0.85", zorder=0,
+                   label="our sparse runs (sparse FLOPs, our law)")
+    plots.legend_outside(fig, ncols=2)
+    return fig
+
+
+def overtaking_figure(runs: pd.DataFrame, gaps: pd.Series, n_nonzero):
+    """Fig. 5's analogue: per target N (n_nonzero, one panel each), loss against sparse model FLOPs,
+    one line per sparsity through its budgets in the book's sparsity colours; squares the dense
+    curve, a filled circle a sparse run below it at equal compute (gaps > 0: fairness.match_compute's
+    gap by run index), an open one above, a dot where no dense run brackets its compute. Returns the
+    figure."""
+    s_values = sorted(runs["sparsity"].unique())
+    colours = plots.sparsity_palette(s_values)
+    spare = len(n_nonzero) % 3 != 0  # a free cell in the last row holds the legend
+    fig, axes = plots.panel_grid(len(n_nonzero) + spare, aspect=0.9, sharey=True)
+    for ax, n in zip(axes, n_nonzero):
+        for s in s_values:
+            line = runs[(runs["n_nonzero"] == n) & (runs["sparsity"] == s)].sort_values("model_flops_sparse")
+            if line.empty:
+                continue
+            C_line = line["model_flops_sparse"] / 1e12
+            if s == 0:  # the dense curve itself
+                ax.plot(C_line, line["loss"], "s-", ms=4, color=colours[s], lw=1.2, label="S = 0 (the dense curve)")
+                continue
+            ax.plot(C_line, line["loss"], "-", color=colours[s], lw=1.2, label=f"S = {s:g}")
+            gap = gaps.reindex(line.index)
+            for at, face in ((gap > 0, colours[s]), (gap <= 0, "white")):
+                ax.plot(C_line[at], line.loc[at, "loss"], "o", ms=5, color=colours[s], mfc=face)
+            ax.plot(C_line[gap.isna()], line.loc[gap.isna(), "loss"], ".", ms=4, color=colours[s])
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:g}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_title(f"target N = {plots.short_number(n)}")
+    for ax in axes[::3]:
+        ax.set_ylabel("validation loss (nats/byte)")
+    fig.supxlabel("model FLOPs spent, sparse count ($10^{12}$)", fontsize=plt.rcParams["axes.labelsize"])
+    axes[0].plot([], [], "ko", ms=5, label="sparse, below the dense curve")
+    axes[0].plot([], [], "ko", ms=5, mfc="white", label="sparse, above it")
+    axes[0].plot([], [], "k.", ms=4, label="no dense run at equal compute")
+    if spare:
+        entries = {}
+        for ax in axes[:-1]:
+            entries.update({label: h for h, label in zip(*ax.get_legend_handles_labels()) if label not in entries})
+        axes[-1].axis("off")
+        axes[-1].legend(list(entries.values()), list(entries), loc="center", frameon=False).set_in_layout(False)
+    else:
+        plots.legend_outside(fig, ncols=3)
+    return fig
+
+
+def gain_glues(table7: dict, our: OurLaw, sparsities, found: list) -> dict:
+    """Chapter 3's words on the gains at `sparsities`: the verdicts of gains_claims' claims (`found`;
+    "is not tested" where there are none), gains_rounded (how many computed gains round to Table
+    2's), gains_apart (the largest difference of Table 7's computed T5 and ViT gains),
+    gains_printed_apart (of Table 2's printed ones, "–" where none is tested), gains_ours (ours with
+    intervals), gain_ours_highest (the highest upper end of ours) and gains_ours_reading (what that
+    end says)."""
+    untested = "is not tested (no sparsity of Table 2 among table_sparsities)"
+    words = {f"{key}_verdict": next((claims.verb(c.verdict) for c in found if c.key == key), untested)
+             for key in ("optimal-table2-table7", "optimal-table2-ours")}
+    words["gains_rounded"] = (f"{found[0].numbers['rounded']:.0f} of {found[0].numbers['printed']:.0f}" if found
+                              else "none")
+    printed = table2_tested(sparsities)
+    computed = {family: [laws.gain(s, *(coeffs[c] for c in ("a_S", "b_S", "c_S", "b_N"))) for s in sparsities]
+                for family, coeffs in table7.items()}
+    apart = max(abs(t5 - vit) for t5, vit in zip(computed["T5/C4"], computed["ViT/JFT"]))
+    printed_apart = [abs(printed["T5/C4"][s] - printed["ViT/JFT"][s]) for s in printed["T5/C4"]]
+    highest = max(our.table.loc[f"gain({s:g})", "high"] for s in sparsities)
+    return words | {"gains_apart": f"{apart:.4f}", "gains_printed_apart": f"{max(printed_apart):.2f}" if printed_apart else "–",
+            "gains_ours": ", ".join(f"{our.text(f'gain({s:g})', '.3g', 'x')} at S = {s:g}" for s in sparsities),
+            "gain_ours_highest": corelaw.width_text(highest, ".3g") + ("" if np.isinf(highest) else "x"),
+            "gains_ours_reading": "the profile leaves the upper ends of their intervals unbounded: our runs rule out "
+            "neither T5's gains nor larger ones, and credit sparsity with nothing they can pin" if np.isinf(highest) else
+            f"even the upper ends of their intervals, at most {highest:.3g}x, fall short of T5's smallest gain: at equal "
+            "$N$ and $D$ our law credits sparsity with almost nothing"}
+
+
+# ----------------------------------------------------------------------------- chapter 3: words
+
+
+def read_runs(store, corpus, grids_: dict) -> tuple[dict, pd.DataFrame]:
+    """The runs of each grid (name -> list of RunConfig) from `store` (kit.engine.store.RunStore;
+    missing runs are trained on `corpus`): ({name: law frame of its finished runs}, every run's
+    record once, finished or not)."""
+    frames = {name: run_sweep(configs, store=store, corpus=corpus, progress=False) for name, configs in grids_.items()}
+    ok = {name: law_frame(frame[frame["status"] == "ok"].reset_index(drop=True)) for name, frame in frames.items()}
+    return ok, pd.concat(frames.values()).drop_duplicates("id")
+
+
+def line_words(lines: pd.DataFrame, our: OurLaw) -> dict:
+    """Chapter 3's words on the Chinchilla line (line_table's frame): the largest spread, the
+    tolerance, our S_opt on the line and, per cost, the multiples from which S_opt leaves 0 (ours
+    with intervals, leaves_ours_<cost>; Table 7's, leaves_t5_<cost> and leaves_vit_<cost>)."""
+    words = {"largest_spread": f"{lines['its spread (max − min)'].max():.1e}",
+             "spread_tolerance": f"{SPREAD_TOLERANCE:.0e}".replace("e-0", "e-"),
+             "line_ours_sparse": our.text("s_opt_chinchilla(sparse)", ".3f")}
+    for cost in laws.COSTS:
+        words[f"leaves_ours_{cost}"] = our.text(f"optimal_from(0, {cost})")
+        for name, short in (("T5/C4", "t5"), ("ViT/JFT", "vit")):
+            words[f"leaves_{short}_{cost}"] = lines.loc[(name, cost), "S_opt > 0 from (× Chinchilla)"]
+    return words
+
+
+def multiple_words(multiples: pd.DataFrame, our: OurLaw, table7_claim: Claim, refit: str) -> dict:
+    """Chapter 3's words on the multiples (multiple_table's frame with the rows ViT/JFT and `refit`,
+    the name of the refit of the authors' T5 runs): multiple_<law>_<cost> and tokens_<law>_<cost>
+    (law vit or refit), multiple_ours_<cost>, Table 7's four (multiples_table7), the share of our
+    resamples where PAPER_S never pays (never_share) and the constants."""
+    tokens_column = f"tokens per parameter (× {TOKENS_PER_PARAMETER})"
+    words = {"s_half": f"{PAPER_S:g}", "tokens_per_parameter": f"{TOKENS_PER_PARAMETER}", "factor": f"{FACTOR:g}",
+             "never_share": f"{(our.samples[f'optimal_from({PAPER_S:g}, sparse)'] >= NEVER).mean():.0%}",
+             "multiples_table7": ", ".join(f"{multiple_text(m)} ({k} FLOPs)" for k, m in table7_claim.numbers.items())}
+    for cost in laws.COSTS:
+        words[f"multiple_ours_{cost}"] = our.text(f"optimal_from({PAPER_S:g}, {cost})")
+        for name, short in (("ViT/JFT", "vit"), (refit, "refit")):
+            words[f"multiple_{short}_{cost}"] = multiples.loc[(name, cost), "C / C_chin"]
+            words[f"tokens_{short}_{cost}"] = multiples.loc[(name, cost), tokens_column]
+    return words
+
+
+def pay_words(table7: dict, our: OurLaw, run_span) -> dict:
+    """Chapter 3's words on beating dense at PAPER_S under sparse FLOPs: ours (pay_ours_sparse), where
+    its lower end lies against run_span, the multiples our sparse runs span (pay_low_where), and T5's
+    two multiples (pay_t5_sparse, opt_t5_sparse)."""
+    low = our.table.loc[f"beats_dense_from({PAPER_S:g}, sparse)", "low"]
+    return {"pay_ours_sparse": our.text(f"beats_dense_from({PAPER_S:g}, sparse)"),
+            "pay_low_where": "beyond" if low > np.max(run_span) else "within" if low >= np.min(run_span) else "below",
+            "pay_t5_sparse": multiple_text(beats_dense_from(PAPER_S, table7["T5/C4"], "sparse")),
+            "opt_t5_sparse": multiple_text(optimal_from(PAPER_S, table7["T5/C4"], "sparse"))}
+
+
+def overtaking_words(wins: dict, change: dict, lines: pd.DataFrame, our: OurLaw, spans: dict, sparsities) -> dict:
+    """Chapter 3's words on Fig. 5's analogue: win counts per compute count (wins: {"sparse" | "dense":
+    win_counts}), the gap change, how many lines cross (line_summary's frame), the multiples the
+    dense and sparse runs span (spans: {"dense" | "sparse": run_multiples}) and where our law's
+    earliest break-even at `sparsities` falls against the sparse runs' span (law_first)."""
+    words = {"gap_change": (f"{claims.interval_text(change['estimate'], change['low'], change['high'], '+.3f', ' nats')} "
+                            f"over {change['lines']} lines") if change["lines"] else "– (no line has two compared runs)",
+             "lines_crossing": f"{lines['label'].str.startswith('crosses').sum()} of {len(lines)}"}
+    for name, w in wins.items():
+        words |= {f"wins_{name}": f"{w['lower']} of {w['pairs']}", f"wins_{name}_resolved": f"{w['resolved_lower']}",
+                  f"losses_{name}_resolved": f"{w['resolved_higher']}"}
+    for name, span in spans.items():
+        words[f"span_{name}"] = f"{multiple_text(np.min(span))} to {multiple_text(np.max(span))}"
+    first, span = min(our.table.loc[f"beats_dense_from({s:g}, sparse)", "estimate"] for s in sparsities), spans["sparse"]
+    words["law_first"] = ("never comes: no training length makes a tabled sparsity beat dense" if first >= NEVER else
+                          f"comes at {multiple_text(first)}, " + (
+                              "below the compute of our shortest sparse runs" if first < np.min(span) else
+                              "within the compute our sparse runs span" if first <= np.max(span) else
+                              "beyond the compute of our longest sparse runs"))
+    return words
