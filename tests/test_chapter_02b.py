@@ -70,7 +70,7 @@ def test_our_runs_part(executed):
     assert re.fullmatch(DURATION, names["runtime_cached"])
     assert names["grid_runs"] == "'12'" and names["runs_read"] == f"'{12 + 4 + 1}'"  # 2 seeds x 2 budgets x 2 S, half in the grid
     figures = [c for c in nb.cells if c.cell_type == "code" and "mystnb" in c.metadata]
-    assert len(figures) == 5 and all([o.output_type for o in c.outputs] == ["display_data"] for c in figures)
+    assert len(figures) == 6 and all([o.output_type for o in c.outputs] == ["display_data"] for c in figures)
     shown = [str(o.get("data", {}).get(kind, "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs
              for kind in ("text/markdown", "text/plain")]
     assert not [t for t in shown if re.search(r"\binf\b", t)]

@@ -436,9 +436,11 @@ def test_held_out_claim_and_targets(ours):
 
 def test_figures_of_our_runs(ours):
     runs, fit = ours
+    t5 = corelaw.fit_published(4, intervals=False)["T5/C4"]
     summary, _, _ = corelaw.noise_summary(runs, [600_064, 1_200_128, 2_400_256])
     z = corelaw.standardised_residuals(runs.main, fit, summary.of_run_R)
     for fig, panels in ((corelaw.figure_noise_floor(summary.floor), 1), (corelaw.figure_residuals(runs.main, fit, z), 1),
-                        (corelaw.figure_ours_loss_vs_size(runs.main, fit), 3), (corelaw.figure_held_out(fit, runs), 1)):
+                        (corelaw.figure_ours_loss_vs_size(runs.main, fit), 3), (corelaw.figure_held_out(fit, runs, t5), 2),
+                        (corelaw.figure_size_side_by_side(t5, runs.main, fit), 2)):
         assert len([ax for ax in fig.axes if ax.has_data()]) == panels
         plt.close(fig)

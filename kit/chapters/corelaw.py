@@ -1315,16 +1315,44 @@ def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.9
     return table, claim, texts
 
 
-def figure_held_out(fit: OursFit, runs: OurRuns):
-    """Fig. 1's analogue on our runs: every main-grid run against the joint law's prediction,
-    coloured by sparsity, the held-out run (never fitted) as a star."""
-    main, x = runs.main, runs.held_out.iloc[0]
-    predicted = fit.result.predict(S=main.S, N=main.N, D=main.D)
-    fig, ax = matplotlib.pyplot.subplots(figsize=(plots.PAGE_WIDTH, 3.6))
-    plots.plot_predicted_vs_actual(ax, main.loss, predicted, hue=main.sparsity,
+def figure_held_out(fit: OursFit, runs: OurRuns, t5: FamilyFit):
+    """Fig. 1 side by side: the paper's T5 runs against our fit of them, T5-XL (never fitted) as
+    a star (left), and our main grid against our joint law, the held-out run (never fitted) as a
+    star (right), both coloured by sparsity."""
+    main, x, xl = runs.main, runs.held_out.iloc[0], paper.T5_XL
+    fig, (left, right) = plots.panel_grid(2, aspect=1.0)
+    plots.plot_predicted_vs_actual(left, t5.runs.loss, t5.result.predict(S=t5.runs.S, N=t5.runs.N, D=t5.runs.D),
+                                   hue=t5.runs.S,
+                                   points={"T5-XL (not fitted)": (xl["loss"], float(t5.result.predict(S=xl["S"], N=xl["N"], D=xl["D"])))},
+                                   quantity=LOSS_LABEL["T5/C4"], legend=None)
+    left.set_title("the paper's T5/C4 runs")
+    plots.plot_predicted_vs_actual(right, main.loss, fit.result.predict(S=main.S, N=main.N, D=main.D), hue=main.sparsity,
                                    points={f"held out, {x.N / main.N.max():.1f}x N (not fitted)":
                                            (x.loss, fit.table.loc["L(held out)", "estimate"])},
-                                   quantity="validation loss (nats/byte)", legend="right")
+                                   quantity="validation loss (nats/byte)", legend=None)
+    right.set_title("our runs")
+    plots.legend_outside(fig)
+    return fig
+
+
+def figure_size_side_by_side(t5: FamilyFit, main: pd.DataFrame, fit: OursFit):
+    """Fig. 2 side by side: loss against non-zeros per sparsity at each sweep's longest training,
+    the paper's T5 runs (loss - 1, as its Fig. 2) beside ours, each with its own joint fit."""
+    fig, (left, right) = plots.panel_grid(2, aspect=0.9)
+    longest = t5.runs[t5.runs.steps == t5.runs.steps.max()]
+    order = [_sparsity_label(s) for s in OBSERVED_S]
+    plots.plot_scaling_curves(left, runs_by_label(longest, "S", "N", _sparsity_label),
+                              law_curves(longest, "S", "N", _sparsity_label, t5.result.params), offset=1.0,
+                              ylabel="validation loss − 1 (nats/token)", order=order)
+    left.set_title(f"the paper's T5/C4, {t5.runs.steps.max() / 1e3:g}k steps")
+    ours = main[main.tokens == main.tokens.max()]
+    plots.plot_scaling_curves(right, runs_by_label(ours, "sparsity", "N", _sparsity_label),
+                              law_curves(ours, "sparsity", "N", _sparsity_label, fit.result.params),
+                              ylabel="validation loss (nats/byte)", order=order)
+    right.set_title(f"ours, D = {plots.short_number(main.tokens.max())} tokens ({main.steps.max():,} steps)")
+    left.set_yticks([0.6, 0.8, 1, 1.5, 2], ["0.6", "0.8", "1", "1.5", "2"])
+    left.yaxis.set_minor_formatter(ticker.NullFormatter())
+    plots.legend_outside(fig, title="dots are runs, lines each sweep's joint fit")
     return fig
 
 
