@@ -121,7 +121,7 @@ def test_numbers_written_as_strings_are_read_as_numbers_exactly():
     assert params.token_budgets("tokens", ["1e6", 2_000_000]) == [1_000_000, 2_000_000]
     assert params.seed_list("seeds", ["0", "1"]) == [0, 1]
     assert params.sparsity("S", "0.5") == 0.5 and params.sparsity_list("sparsities", ["0", "7.5e-1"]) == [0.0, 0.75]
-    assert params.probability("level", "0.95") == 0.95
+    assert params.probability("level", "0.95") == 0.95 and params.positive_number("eps", "1e-3") == 0.001
     assert params.fraction("f", "1") == 1.0 and params.fraction_list("starts", ["0", "0.25"]) == [0.0, 0.25]
     assert params.increasing_pair("log10_N", ["6", "1.1e1"]) == (6.0, 11.0)
     assert params.nm_patterns("patterns", [["2", "4"]]) == [(2, 4)]
