@@ -11,6 +11,7 @@ import pytest
 from conftest import CHAPTERS, DURATION, execute_chapter, glued
 
 from kit import laws
+from kit.chapters import planning
 from kit.planner import plan
 
 STEM = "07_should_i_sparsify"
@@ -53,7 +54,7 @@ def test_chapter_7_with_tiny_parameters(tmp_path):
     assert order["numbers"]["strict"] == 1.0 and order["numbers"]["points"] == 2 * 21 * 25
     # arithmetic on Table 7's published law, over the budgets its rule names, with the rule fixed first
     assert (order["kind"], order["rule_after"]) == ("published", False)
-    assert plan.ORDER_GRID in order["rule"] and order["scope"].startswith("Table 7's laws; N 1e6 to 1e11")
+    assert planning.ORDER_GRID in order["rule"] and order["scope"].startswith("Table 7's laws; N 1e6 to 1e11")
     # the key-findings box right after the introduction, and every figure numbered and captioned
     assert nb.cells[0].source.index("```{admonition} Key findings") < nb.cells[0].source.index("Rerun this chapter")
     figures = [c.metadata["mystnb"]["figure"] for c in nb.cells if "mystnb" in c.metadata]
