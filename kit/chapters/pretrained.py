@@ -394,7 +394,7 @@ def tested_claims(measured: pd.DataFrame, means: pd.DataFrame) -> list:
     tested_claims(*runs_table4(pruned, main))."""
     paper = paper_table4()
     scope = (f"{measured.N_dense.nunique()} dense models, N_dense {measured.N_dense.min():,}-{measured.N_dense.max():,}, "
-             f"pruned on {measured.D.max():,} tokens after {measured.D_pretrain.max():,}")
+             f"pruned on {measured.D.max():,} tokens after {measured.D_pretrain.max():,} of pretraining")
     over = f"Holds if the {LEVEL:.0%} Student-t interval, over the pretrained models with from-scratch twins, of the"
     tail = "lies above 0; does not hold if it lies below 0; not resolved otherwise."
     none = (np.nan, np.nan, np.nan)
