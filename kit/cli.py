@@ -31,6 +31,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import socket
 import sys
 import threading
@@ -166,8 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plan":  # the planner reads no run store
-        from kit.planner import plan
-        return plan.command(args)
+        return plan_command(args)
     asked = Asked()
     try:
         return _command(args, asked)
@@ -277,6 +277,128 @@ def list_runs(store, columns: str | None = None, where: str | None = None, form:
              else f"{r['id']}  unreadable saved state (delete it to train that run from step 0)" for r in running]
     return table + ("\n\nin progress (rerun its sweep to resume):\n" + "\n".join(lines) if lines else "")
 
+
+# ----------------------------------------------------------------------------- plan
+
+def _plan_verdict(plans: list[planner.Plan], names: list[str]) -> str:
+    """One line: which run reaches the lower loss, and which costs less to train."""
+    if len(plans) < 2:
+        return ""
+    best = min(range(len(plans)), key=lambda i: plans[i].loss)
+    cheap = min(range(len(plans)), key=lambda i: plans[i].C)
+    others = [p.loss for i, p in enumerate(plans) if i != best]
+    return (f"lowest loss: {names[best]} ({plans[best].loss:.4f}, {min(others) - plans[best].loss:.4f} below the next); "
+            f"cheapest to train: {names[cheap]} ({plans[cheap].C / max(p.C for p in plans):.2g}x the costliest)")
+
+
+# `python -m kit plan`'s options (main's parser defines them) and their defaults.
+PLAN_OPTIONS = dict(run=(), law="t5", cost=("dense", "sparse"), speedup=None, kernel="jax-bcsr", layer="t5-base",
+               window=("0.25", "0.75"), schedule="cubic", k=None, samples=None, no_intervals=False, json=False)
+
+
+def _cost_model(name, speedup=None, kernel="jax-bcsr", layer="t5-base"):
+    """--cost: 'dense', 'sparse', or 'measured': the speedup curve of kit.planner.sparse_speed.read_curve."""
+    from kit import laws
+
+    if name in laws.COSTS:
+        return name
+    if name != "measured":
+        raise ValueError(f"--cost {name!r}: allowed dense, sparse, measured")
+    from kit.planner import sparse_speed  # imports jax: only when a measured cost is asked for
+
+    return sparse_speed.read_curve(speedup, kernel, layer)
+
+
+def _shown(path) -> str:
+    """A path as the planner prints it: relative to the working directory when inside it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def plan_command(args) -> int:
+    """`python -m kit plan`: prints a table per cost model, with 95% intervals from the law's bootstrap
+    samples (or --samples) unless --no-intervals, and the warnings of each plan; JSON with --json.
+    args: kit.cli's namespace (an option it lacks takes its default in PLAN_OPTIONS)."""
+    from kit import laws
+    from kit.planner import plan as planner
+    from kit.planner.speedup import SpeedupCurve
+
+    o = dict(PLAN_OPTIONS, **vars(args))
+    try:
+        if not o["run"]:
+            raise ValueError("give at least one --run, e.g. --run S=0.8,N=200e6,D=100e9")
+        law = planner.load_law(o["law"])
+        k = laws.flops_per_token(law, None if o["k"] is None else planner._number("--k", o["k"]))
+        start, end = (planner._number("--window", v) for v in o["window"])
+        runs = [planner.parse_run(text) for text in o["run"]]
+        costs = [_cost_model(name, o["speedup"], o["kernel"], o["layer"]) for name in o["cost"]]
+        samples_path = None if o["no_intervals"] else o["samples"] or law.samples
+        samples = planner.read_samples(samples_path) if samples_path is not None else None
+        out = []
+        for cost in costs:
+            plans = [planner.plan(law, run, cost, k, start, end, o["schedule"]) for run in runs]
+            bounds = ([planner.intervals(law, samples, run, cost, k, start, end, o["schedule"]) for run in runs]
+                      if samples is not None else None)
+            out.append((plans[0].cost, plans, bounds))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    notes = [note for note, due in (
+        ("this law states no range of the runs it was fitted on: no query is checked against it", not law.data),
+        ("this law has no bootstrap samples: no intervals (give --samples CSV)", samples is None and not o["no_intervals"]),
+    ) if due]
+    names = [f"run {i + 1}" for i in range(len(runs))]
+    if o["json"]:
+        finite = lambda x: x if not isinstance(x, float) or math.isfinite(x) else None  # JSON has no NaN
+        print(json.dumps({
+            "law": law.name, "coeffs": dict(law), "k": k, "data": {q: list(b) for q, b in law.data.items()},
+            "samples": None if samples is None else _shown(samples_path), "level": None if samples is None else planner.LEVEL,
+            "notes": notes, "schedule": {"start": start, "end": end, "kind": o["schedule"]},
+            "measured": [{"kernel": c.label, "hardware": c.hardware, "backend": c.backend, "layer": c.layer,
+                          "date": c.date, "S": list(c.S), "speedup": list(c.speedup)}
+                         for c in costs if isinstance(c, SpeedupCurve)],
+            "plans": [{"run": o["run"][i], **{f: finite(v) for f, v in dataclasses.asdict(p).items()},
+                       **({"intervals": {q: [finite(float(b[i].loc[q, "low"])), finite(float(b[i].loc[q, "high"]))]
+                                         for q in planner.NUMBERS},
+                           "outside_interval": planner.outside_interval(b[i])} if b else {})}
+                      for _, plans, b in out for i, p in enumerate(plans)]}, indent=1))
+        return 0
+    print(f"{law.name}, k = {k:g} FLOPs per non-zero parameter and token, "
+          f"{o['schedule']} pruning from {start:.0%} to {end:.0%} of training")
+    if law.data:
+        print("  fitted on runs with " + ", ".join(f"{q} {planner.format_value('', lo)} to {planner.format_value('', hi)}"
+                                                   for q, (lo, hi) in law.data.items()))
+    if samples is not None:
+        print(f"  {planner.LEVEL:.0%} intervals: percentiles over the {len(samples)} bootstrap samples of "
+              f"{_shown(samples_path)}")
+    for note in notes:
+        print(f"  note: {note}")
+    for name, text in zip(names, o["run"]):
+        print(f"  {name}: {text}")
+    said = set()
+    for label, plans, bounds in out:
+        print(f"\ncost: {label}")
+        frame = planner.table(plans, names)
+        for name, b in zip(names, bounds or []):
+            frame[f"{name} {planner.LEVEL:.0%} interval"] = [
+                f"[{planner.format_value(q, b.loc[q, 'low'])}, {planner.format_value(q, b.loc[q, 'high'])}]" for q in planner.NUMBERS]
+        print(frame.to_string())
+        if len(plans) > 1:
+            print(_plan_verdict(plans, names))
+        for name, p in zip(names, plans):
+            for line in p.warnings:
+                if (name, line) not in said:
+                    print(f"warning: {name}: {line}")
+                said.add((name, line))
+        for name, b in zip(names, bounds or []):
+            if planner.outside_interval(b):
+                print(f"note: {name}: the estimate lies outside its {planner.LEVEL:.0%} interval for "
+                      f"{', '.join(planner.outside_interval(b))} "
+                      f"(the bootstrap refits of the law's runs land elsewhere than the law)")
+    return 0
+
+
+# ----------------------------------------------------------------------------- dask
 
 def check_dask_options(args) -> dict | None:
     """The keyword arguments of dask_client for the sweep's --dask options, or None to train in

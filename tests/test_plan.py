@@ -235,8 +235,8 @@ def test_parse_run():
 
 
 def planned(capsys, *runs, **options):
-    """`python -m kit plan` on runs with options (kit.planner.plan.OPTIONS' names), as JSON."""
-    assert plan.command(argparse.Namespace(run=list(runs), json=True, **options)) == 0, capsys.readouterr().err
+    """`python -m kit plan` on runs with options (kit.cli.PLAN_OPTIONS' names), as JSON."""
+    assert cli.plan_command(argparse.Namespace(run=list(runs), json=True, **options)) == 0, capsys.readouterr().err
     return json.loads(capsys.readouterr().out)
 
 
@@ -350,7 +350,7 @@ def test_the_7b_2t_question_warns_how_far_it_leaves_the_t5_data(capsys):
                           "D = 2e12 is 30.5x the largest D of the data this law was fitted on (6.55e10)")
     out = planned(capsys, "N=7e9,D=2e12", cost=["dense"], no_intervals=True)
     assert out["plans"][0]["warnings"] == list(p.warnings) and out["plans"][0]["outside"][0]["limit"] == 84_934_656
-    assert plan.command(argparse.Namespace(run=["N=7e9,D=2e12"], cost=["dense"])) == 0
+    assert cli.plan_command(argparse.Namespace(run=["N=7e9,D=2e12"], cost=["dense"])) == 0
     text = capsys.readouterr().out
     assert "warning: run 1: N = 7e9 is 82.4x the largest N of the data this law was fitted on (8.49e7)" in text
     assert "fitted on runs with S 0 to 0.875, N 1.33e6 to 8.49e7, D 1.64e10 to 6.55e10" in text
@@ -396,7 +396,7 @@ def test_gain_and_friends_take_a_law():
 
 
 def test_the_measured_cost_names_its_hardware_and_date_and_is_not_a_default(capsys):
-    assert "measured" not in plan.OPTIONS["cost"]
+    assert "measured" not in cli.PLAN_OPTIONS["cost"]
     out = planned(capsys, "S=0.9,N=2e8,D=1e11", cost=["measured"], no_intervals=True)
     (m,) = out["measured"]
     assert (m["kernel"], m["hardware"], m["layer"], m["date"]) == (
@@ -405,7 +405,7 @@ def test_the_measured_cost_names_its_hardware_and_date_and_is_not_a_default(caps
     label = ("measured: jax-bcsr at t5-base (768 -> 3072, 512 tokens) on one core of a 2-core AMD EPYC CPU "
              "(jax 0.10.2 BCSR vs XLA dense, cpu), measured 2026-11-29")
     assert out["plans"][0]["cost"] == label
-    assert plan.command(argparse.Namespace(run=["S=0.9,N=2e8,D=1e11"], cost=["measured"], no_intervals=True)) == 0
+    assert cli.plan_command(argparse.Namespace(run=["S=0.9,N=2e8,D=1e11"], cost=["measured"], no_intervals=True)) == 0
     assert f"cost: {label}" in capsys.readouterr().out
 
 

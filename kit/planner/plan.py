@@ -21,7 +21,7 @@ dict, unless k is given.
 
     plan(TABLE7["t5"], Run(N=200e6, D=100e9, S=0.8), cost="sparse")
 
-`python -m kit plan` is the same from the shell (`command` below).
+`python -m kit plan` is the same from the shell (kit.cli.plan_command).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ import dataclasses
 import functools
 import json
 import math
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -443,7 +441,7 @@ def outside_interval(table: pd.DataFrame) -> list[str]:
     return [q for q in table.index if est[q] < low[q] - 1e-9 * abs(low[q]) or est[q] > high[q] + 1e-9 * abs(high[q])]
 
 
-# ----------------------------------------------------------------------------- the shell
+# ----------------------------------------------------------------------------- reading queries and laws
 
 
 def parse_run(spec) -> Run:
@@ -555,115 +553,3 @@ def table(plans: list[Plan], names: list[str]) -> pd.DataFrame:
     """Plans side by side: one column per plan (headed by names), one row per Plan number."""
     return pd.DataFrame({name: {LABELS[f]: format_value(f, getattr(p, f)) for f in NUMBERS}
                          for name, p in zip(names, plans)})
-
-
-def verdict(plans: list[Plan], names: list[str]) -> str:
-    """One line: which run reaches the lower loss, and which costs less to train."""
-    if len(plans) < 2:
-        return ""
-    best = min(range(len(plans)), key=lambda i: plans[i].loss)
-    cheap = min(range(len(plans)), key=lambda i: plans[i].C)
-    others = [p.loss for i, p in enumerate(plans) if i != best]
-    return (f"lowest loss: {names[best]} ({plans[best].loss:.4f}, {min(others) - plans[best].loss:.4f} below the next); "
-            f"cheapest to train: {names[cheap]} ({plans[cheap].C / max(p.C for p in plans):.2g}x the costliest)")
-
-
-# `python -m kit plan`'s options (kit.cli defines them) and their defaults.
-OPTIONS = dict(run=(), law="t5", cost=("dense", "sparse"), speedup=None, kernel="jax-bcsr", layer="t5-base",
-               window=("0.25", "0.75"), schedule="cubic", k=None, samples=None, no_intervals=False, json=False)
-
-
-def cost_model(name, speedup=None, kernel="jax-bcsr", layer="t5-base"):
-    """--cost: 'dense', 'sparse', or 'measured': the speedup curve of kit.planner.sparse_speed.read_curve."""
-    if name in laws.COSTS:
-        return name
-    if name != "measured":
-        raise ValueError(f"--cost {name!r}: allowed dense, sparse, measured")
-    from kit.planner import sparse_speed  # imports jax: only when a measured cost is asked for
-
-    return sparse_speed.read_curve(speedup, kernel, layer)
-
-
-def _shown(path) -> str:
-    """A path as the planner prints it: relative to the working directory when inside it."""
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
-
-
-def command(args) -> int:
-    """`python -m kit plan`: prints a table per cost model, with 95% intervals from the law's bootstrap
-    samples (or --samples) unless --no-intervals, and the warnings of each plan; JSON with --json.
-    args: kit.cli's namespace (an option it lacks takes its default in OPTIONS)."""
-    o = dict(OPTIONS, **vars(args))
-    try:
-        if not o["run"]:
-            raise ValueError("give at least one --run, e.g. --run S=0.8,N=200e6,D=100e9")
-        law = load_law(o["law"])
-        k = laws.flops_per_token(law, None if o["k"] is None else _number("--k", o["k"]))
-        start, end = (_number("--window", v) for v in o["window"])
-        runs = [parse_run(text) for text in o["run"]]
-        costs = [cost_model(name, o["speedup"], o["kernel"], o["layer"]) for name in o["cost"]]
-        samples_path = None if o["no_intervals"] else o["samples"] or law.samples
-        samples = read_samples(samples_path) if samples_path is not None else None
-        out = []
-        for cost in costs:
-            plans = [plan(law, run, cost, k, start, end, o["schedule"]) for run in runs]
-            bounds = ([intervals(law, samples, run, cost, k, start, end, o["schedule"]) for run in runs]
-                      if samples is not None else None)
-            out.append((plans[0].cost, plans, bounds))
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    notes = [note for note, due in (
-        ("this law states no range of the runs it was fitted on: no query is checked against it", not law.data),
-        ("this law has no bootstrap samples: no intervals (give --samples CSV)", samples is None and not o["no_intervals"]),
-    ) if due]
-    names = [f"run {i + 1}" for i in range(len(runs))]
-    if o["json"]:
-        finite = lambda x: x if not isinstance(x, float) or math.isfinite(x) else None  # JSON has no NaN
-        print(json.dumps({
-            "law": law.name, "coeffs": dict(law), "k": k, "data": {q: list(b) for q, b in law.data.items()},
-            "samples": None if samples is None else _shown(samples_path), "level": None if samples is None else LEVEL,
-            "notes": notes, "schedule": {"start": start, "end": end, "kind": o["schedule"]},
-            "measured": [{"kernel": c.label, "hardware": c.hardware, "backend": c.backend, "layer": c.layer,
-                          "date": c.date, "S": list(c.S), "speedup": list(c.speedup)}
-                         for c in costs if isinstance(c, SpeedupCurve)],
-            "plans": [{"run": o["run"][i], **{f: finite(v) for f, v in dataclasses.asdict(p).items()},
-                       **({"intervals": {q: [finite(float(b[i].loc[q, "low"])), finite(float(b[i].loc[q, "high"]))]
-                                         for q in NUMBERS},
-                           "outside_interval": outside_interval(b[i])} if b else {})}
-                      for _, plans, b in out for i, p in enumerate(plans)]}, indent=1))
-        return 0
-    print(f"{law.name}, k = {k:g} FLOPs per non-zero parameter and token, "
-          f"{o['schedule']} pruning from {start:.0%} to {end:.0%} of training")
-    if law.data:
-        print("  fitted on runs with " + ", ".join(f"{q} {format_value('', lo)} to {format_value('', hi)}"
-                                                   for q, (lo, hi) in law.data.items()))
-    if samples is not None:
-        print(f"  {LEVEL:.0%} intervals: percentiles over the {len(samples)} bootstrap samples of "
-              f"{_shown(samples_path)}")
-    for note in notes:
-        print(f"  note: {note}")
-    for name, text in zip(names, o["run"]):
-        print(f"  {name}: {text}")
-    said = set()
-    for label, plans, bounds in out:
-        print(f"\ncost: {label}")
-        frame = table(plans, names)
-        for name, b in zip(names, bounds or []):
-            frame[f"{name} {LEVEL:.0%} interval"] = [
-                f"[{format_value(q, b.loc[q, 'low'])}, {format_value(q, b.loc[q, 'high'])}]" for q in NUMBERS]
-        print(frame.to_string())
-        if len(plans) > 1:
-            print(verdict(plans, names))
-        for name, p in zip(names, plans):
-            for line in p.warnings:
-                if (name, line) not in said:
-                    print(f"warning: {name}: {line}")
-                said.add((name, line))
-        for name, b in zip(names, bounds or []):
-            if outside_interval(b):
-                print(f"note: {name}: the estimate lies outside its {LEVEL:.0%} interval for "
-                      f"{', '.join(outside_interval(b))} "
-                      f"(the bootstrap refits of the law's runs land elsewhere than the law)")
-    return 0
