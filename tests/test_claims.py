@@ -1,7 +1,7 @@
 import pytest
 
 from kit.report import claims
-from kit.report.claims import Claim, contains_verdict, direction_verdict, equivalence_verdict, interval_text
+from kit.report.claims import Claim, direction_verdict, equivalence_verdict, interval_text
 
 
 def claim(**changes):
@@ -82,28 +82,11 @@ def test_equivalence_reason_gives_the_smallest_supported_margin():
                            "at the smallest.")
 
 
-@pytest.mark.parametrize("value, max_width, verdict", [
-    (1.7, None, "holds"), (1.61, None, "holds"), (1.59, None, "does not hold"), (2.0, None, "does not hold"),
-    (1.7, 0.2, "not resolved"), (1.7, 0.4, "holds"), (1.5, 0.2, "does not hold"),
-])
-def test_contains_verdict(value, max_width, verdict):
-    assert contains_verdict(1.77, 1.61, 1.92, value, max_width=max_width)[0] == verdict
-
-
-def test_contains_reason_says_how_far_outside():
-    verdict, reason = contains_verdict(1.77, 1.61, 1.92, 1.59, unit="x", quantity="our gain at S = 0.75")
-    assert (verdict, reason) == ("does not hold", "Our gain at S = 0.75 is 1.77x [1.61, 1.92]: the paper's 1.59x "
-                                                  "lies 0.02x below the interval.")
-    verdict, reason = contains_verdict(1.77, 1.61, 1.92, 1.7, unit="x")
-    assert verdict == "holds" and "0.31x wide" in reason
-
-
 @pytest.mark.parametrize("call, message", [
     (lambda: direction_verdict(0.0, 0.1, -0.1, +1), r"interval \[0.1, -0.1\]: low must not exceed high"),
     (lambda: direction_verdict(0.0, -0.1, 0.1, 2), r"sign must be \+1"),
     (lambda: direction_verdict(float("nan"), -0.1, 0.1, 1), "must be finite numbers"),
     (lambda: equivalence_verdict(0.0, -0.1, 0.1, 0.0), "margin must be a positive number"),
-    (lambda: contains_verdict(1.0, 0.9, 1.1, float("inf")), "value must be a finite number"),
 ])
 def test_verdicts_refuse_bad_input(call, message):
     with pytest.raises(ValueError, match=message):

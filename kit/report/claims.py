@@ -182,28 +182,3 @@ def equivalence_verdict(estimate, low, high, margin, *, quantity="the difference
                             f"at this noise it would support a margin of ±{needed}{unit} at the smallest.")
 
 
-def contains_verdict(estimate, low, high, value, *, max_width=None, quantity="our estimate", unit="", fmt=".3g"):
-    """Is the paper's value consistent with ours: is `value` inside our interval [low, high]?
-
-    Holds if it is (and, when max_width is given, the interval is at most max_width wide); does
-    not hold if the value lies outside, and the reason says by how much; not resolved if the value
-    is inside an interval wider than max_width, too wide to test the claim. Returns (verdict,
-    one-sentence reason)."""
-    estimate, low, high = _checked(estimate, low, high)
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"value must be a finite number (the paper's); got {value!r}")
-    said = interval_text(estimate, low, high, fmt, unit)
-    paper = f"the paper's {format(value, fmt)}{unit}"
-    width = format(high - low, fmt)
-    if value < low or value > high:
-        distance = format(low - value if value < low else value - high, fmt)
-        where = "below" if value < low else "above"
-        return "does not hold", (f"{_capital(quantity)} is {said}: {paper} lies {distance}{unit} {where} "
-                                 f"the interval.")
-    if max_width is not None and high - low > max_width:
-        return "not resolved", (f"{_capital(quantity)} is {said}: the interval contains {paper} but is "
-                                f"{width}{unit} wide, wider than the {format(max_width, fmt)}{unit} the rule "
-                                f"allows, so it cannot test the claim.")
-    return "holds", (f"{_capital(quantity)} is {said}: the interval contains {paper}; it is {width}{unit} wide, "
-                     f"so it does not tell apart values closer than that.")
