@@ -264,7 +264,7 @@ def test_gains_claims_name_only_the_sparsities_tested():
     assert optimal.gains_claims(other, stub_law(rows), [0.5])[0].verdict == "does not hold"
     narrow = {"gain(0.5)": (1.6, 1.5, 1.7)}
     assert optimal.gains_claims(T7, stub_law(narrow), [0.5])[1].verdict == "holds"
-    words = optimal.gain_glues(T7, stub_law(rows), [0.5, 0.75, 0.9], found)
+    words = optimal.gain_words(T7, stub_law(rows), [0.5, 0.75, 0.9], found)
     assert words["gains_rounded"] == "4 of 4" and words["gains_printed_apart"] == "0.01"
 
 

@@ -9,6 +9,13 @@ None), its metrics (nm_violations, layer_sparsity) and the laws' inputs S, N, D,
     pairs = nm_sparsity.twins(main_runs, nm_runs)           # log-loss gap to the unstructured twin
     term = nm_sparsity.fit_sparsity_term(group, unstructured.params)   # a_S, b_S, c_S only
     gains = nm_sparsity.gain(term.params, 0.5)                         # Eq. 7
+
+Chapter 4 (book/chapters/04_nm_sparsity.ipynb) calls the rest, section by section:
+`check_patterns` (its parameters), `masks_claim`; `versus_dense`, `budget_table`, `law_words` (the
+unstructured law); `fit_groups`, `term_table`, `group_words` (the n:m laws), `table3`;
+`twin_intervals` and `twin_figure` (each pattern minus its twin, with the seed noise of a run);
+`gap_summary`, `findings_claims` (MARGIN; rules set after the run table was seen), `finding_words`,
+`gap_words`, `step_shares`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from scipy import stats
 
 from kit import laws
 from kit.chapters import corelaw
-from kit.fit import fitting, lawfit, noise
+from kit.fit import fitting, noise
 from kit.report import claims, plots
 from kit.report.claims import Claim
 
@@ -161,7 +168,10 @@ FLAT = 1.01  # a fit whose every gain is below this has a flat sparsity term: no
 
 def masks_claim(masks_table: pd.DataFrame) -> Claim:
     """Gradual n:m pruning ends in exact patterns (masks' table): holds if no group of any run
-    holds more than n non-zeros and every kernel ends at exactly 1 - n/m; does not hold otherwise."""
+    holds more than n non-zeros and every kernel ends at exactly 1 - n/m; does not hold otherwise.
+
+        masks_claim(masks(nm_runs)).verdict  # "holds"
+    """
     violations, kernels, runs = (int(masks_table[c].sum()) for c in ("violations", "kernels", "runs"))
     exact = bool(masks_table.exact.all())
     return Claim(
@@ -180,7 +190,10 @@ def masks_claim(masks_table: pd.DataFrame) -> Claim:
 
 def versus_dense(main_runs: pd.DataFrame) -> pd.DataFrame:
     """Each sparse run of the main grid against the dense run of the same n_nonzero and tokens:
-    its rows with diff, 100 (loss / dense loss - 1) (> 0: the sparse run ends higher)."""
+    its rows with diff, 100 (loss / dense loss - 1) (> 0: the sparse run ends higher).
+
+        versus_dense(main_runs).groupby("tokens")["diff"].mean()
+    """
     dense_loss = main_runs[main_runs.sparsity == 0].set_index(["n_nonzero", "tokens"]).loss
     sparse = main_runs[main_runs.sparsity > 0]
     at = dense_loss.loc[list(zip(sparse.n_nonzero, sparse.tokens))].to_numpy()
@@ -188,7 +201,10 @@ def versus_dense(main_runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def rms(fit: fitting.FitResult) -> float:
-    """The rms residual of a fit (of log L for the Huber fits of log L)."""
+    """The rms residual of a fit (of log L for the Huber fits of log L).
+
+        rms(fit_sparsity_term(group, unstructured.params))  # 0.01: 1% of the loss
+    """
     return float(np.sqrt(np.mean(fit.residuals ** 2)))
 
 
@@ -196,7 +212,10 @@ def fit_groups(main_runs: pd.DataFrame, nm_runs: pd.DataFrame, base: dict, point
     """One law per group size m, as in Table 3 (fit_sparsity_term on top of base, the unstructured
     fit's params): the n:m runs of that m together with the main grid's dense runs at the n:m
     `points` ((n_nonzero, tokens) pairs), which anchor f(0) = a_S + c_S. nm_runs need a column m.
-    Returns {"n:m": (runs, fit)}."""
+    Returns {"n:m": (runs, fit)}.
+
+        fit_groups(main_runs, nm_runs, unstructured.params, [(13_824, 600_064), (27_648, 600_064)])["n:4"]
+    """
     at_points = np.array([(n, d) in set(points) for n, d in zip(main_runs.n_nonzero, main_runs.tokens)])
     dense = main_runs[at_points & (main_runs.sparsity == 0)]
     out = {}
@@ -207,7 +226,10 @@ def fit_groups(main_runs: pd.DataFrame, nm_runs: pd.DataFrame, base: dict, point
 
 
 def term_table(fits: dict) -> pd.DataFrame:
-    """Per law (name -> (runs, fit)): runs, a_S, b_S, c_S, f(0) = a_S + c_S and the rms residual."""
+    """Per law (name -> (runs, fit)): runs, a_S, b_S, c_S, f(0) = a_S + c_S and the rms residual.
+
+        term_table(fit_groups(main_runs, nm_runs, unstructured.params, points))
+    """
     return pd.DataFrame({g: {"runs": len(runs), **{c: f.params[c] for c in SPARSITY_TERM},
                              "f(0) = a_S + c_S": f.params["a_S"] + f.params["c_S"], "rms residual of log L": rms(f)}
                          for g, (runs, f) in fits.items()}).T
@@ -215,7 +237,10 @@ def term_table(fits: dict) -> pd.DataFrame:
 
 def table3(intervals: dict) -> pd.DataFrame:
     """Our gains at GAIN_S per law (name -> kit.fit.fitting.fit_intervals' table with "gain(S)" rows)
-    beside the paper's (Table 3 for n:4 and n:8, Table 2's T5 row for unstructured)."""
+    beside the paper's (Table 3 for n:4 and n:8, Table 2's T5 row for unstructured).
+
+        table3({"n:4": kit.fit.fitting.fit_intervals(fit, kit.fit.lawfit.derived_quantities(GAIN_S))})
+    """
     text = lambda row: corelaw.interval_text(row.estimate, row.low, row.high, ".2f", "x")
     table = pd.DataFrame({f"S = {s:g}": {g: text(t.loc[f"gain({s:g})"]) for g, t in intervals.items()} for s in GAIN_S})
     for s in GAIN_S:
@@ -232,7 +257,10 @@ def pattern_sparsity(label_text: str) -> float:
 def nm_scope(nm_runs: pd.DataFrame) -> str:
     """The n:m points a verdict covers, for a claim's scope: "every N 13.8k–221k at D 600k, every D
     600k–4.8M at N 13.8k" (the n:m grid: every size at the smallest budget, every budget at the
-    smallest size)."""
+    smallest size).
+
+        nm_scope(nm_runs)  # "every N 13.8k–221k at D 600k, every D 600k–4.8M at N 13.8k"
+    """
     n, d, short = nm_runs.n_nonzero, nm_runs.tokens, plots.short_number
     return (f"every N {short(n.min())}–{short(n.max())} at D {short(d.min())}, "
             f"every D {short(d.min())}–{short(d.max())} at N {short(n.min())}")
@@ -243,7 +271,10 @@ def findings_claims(gaps: pd.DataFrame, level=LEVEL, scope=None) -> tuple[list, 
     pattern performs like unstructured 50% (claims.equivalence_verdict within ±MARGIN percent), each
     75% pattern falls behind unstructured 75%, so it ends above its twin (claims.direction_verdict,
     above 0). Patterns at other sparsities are not claimed. Returns (claims, a table of them); the
-    rules were set after the run table was seen (rule_after)."""
+    rules were set after the run table was seen (rule_after).
+
+        found, table = findings_claims(gap_summary(twins(main_runs, nm_runs)), scope=nm_scope(nm_runs))
+    """
     out, rows = [], []
     for label_text in gaps.index:
         s, m = pattern_sparsity(label_text), int(label_text.split(":")[1])
@@ -286,7 +317,10 @@ def twin_intervals(pairs: pd.DataFrame, seed_noise: pd.DataFrame, level=LEVEL) -
     (kit.fit.noise.seed_noise's table by tokens, read at each pair's budget by noise_at): two
     independent runs, so the std of their difference is sqrt(2) sigma, as a share of the twin's
     loss, and Student's t with the noise's degrees of freedom. Columns of pairs plus percent,
-    low, high."""
+    low, high.
+
+        twin_intervals(twins(main_runs, nm_runs), kit.fit.noise.seed_noise(seed_runs, ["n_nonzero", "sparsity"]))
+    """
     found = [noise.noise_at(seed_noise, float(d)) for d in pairs.tokens]
     sigma = np.array([s for s, _ in found])
     t = stats.t.ppf((1 + level) / 2, [dof for _, dof in found])
@@ -300,7 +334,10 @@ def twin_figure(differences: pd.DataFrame, margin=MARGIN):
     (twin_intervals, percent, with its seed-noise interval as error bars), against N at the smallest
     token budget (left) and against D at the smallest size (right); one series per pattern, colour
     its sparsity (plots.sparsity_colour), marker its group size; the ±margin band of the 50% claims
-    shaded; line style by group size too. Returns the figure."""
+    shaded; line style by group size too. Returns the figure.
+
+        twin_figure(twin_intervals(pairs, seed_noise))
+    """
     fig, axes = plots.panel_grid(2, aspect=0.8, sharey=True)
     slices = [("tokens", differences.tokens.min(), "N", "non-zero parameters $N$"),
               ("n_nonzero", differences.n_nonzero.min(), "D", "training tokens $D$")]
@@ -333,7 +370,10 @@ def twin_figure(differences: pd.DataFrame, margin=MARGIN):
 def gap_words(differences: pd.DataFrame) -> dict:
     """Chapter 4's words on where the gaps come from (twin_intervals' frame): gap_short, the range
     at the smallest budget; gap_long_50 and gap_long_75, the ranges of the 50% and 75% patterns at
-    the smallest size and the two longest budgets; and those budgets and size."""
+    the smallest size and the two longest budgets; and those budgets and size.
+
+        gap_words(twin_intervals(pairs, seed_noise))["gap_short"]  # "-1.04% to +0.33%"
+    """
     budgets = sorted(set(differences.tokens))
     short = differences[differences.tokens == budgets[0]]
     longer = differences[(differences.n_nonzero == differences.n_nonzero.min()) & (differences.tokens >= budgets[-2])]
@@ -349,7 +389,10 @@ def gap_words(differences: pd.DataFrame) -> dict:
 def check_patterns(patterns, sparsities, n_nonzero, tokens) -> None:
     """Chapter 4's parameters fit together, else ValueError: sparsities hold 0.0 (the dense runs that
     anchor the n:m fits) and every pattern's sparsity 1 - n/m (its unstructured twins), and n_nonzero
-    or tokens two or more values (two or more n:m points per pattern)."""
+    or tokens two or more values (two or more n:m points per pattern).
+
+        check_patterns([(2, 4), (1, 8)], [0.0, 0.5, 0.75], [13_824], [600_064])  # ValueError: 1:8 ends at 0.875
+    """
     if 0.0 not in sparsities:
         raise ValueError(f"sparsities = {sparsities}: need 0.0, the dense runs that anchor the n:m fits")
     for n, m in patterns:
@@ -362,7 +405,10 @@ def check_patterns(patterns, sparsities, n_nonzero, tokens) -> None:
 
 
 def budget_table(versus: pd.DataFrame) -> pd.DataFrame:
-    """versus_dense's diff averaged per token budget (rows) and sparsity (columns "S = 0.5", ...)."""
+    """versus_dense's diff averaged per token budget (rows) and sparsity (columns "S = 0.5", ...).
+
+        budget_table(versus_dense(main_runs))
+    """
     table = versus.pivot_table(index="tokens", columns="sparsity", values="diff", aggfunc="mean")
     table.columns = [f"S = {s:g}" for s in table.columns]
     return table.rename_axis("tokens D")
@@ -372,7 +418,10 @@ def law_words(unstructured: fitting.FitResult, runs: pd.DataFrame, by_budget: pd
     """Chapter 4's words on the unstructured law fitted to `runs` and on budget_table's frame: rms
     residual, runs, a_S, c_S, the gains at the runs' sparsities, whether the term is flat (every
     gain below FLAT), and the range of sparse-minus-dense differences at the shortest and longest
-    budgets."""
+    budgets.
+
+        law_words(unstructured, main_runs, budget_table(versus_dense(main_runs)))["u_flat"]  # "flat"
+    """
     gains = {s: gain(unstructured.params, s) for s in sorted(set(runs.sparsity)) if s > 0}
     first, last = by_budget.iloc[0], by_budget.iloc[-1]
     return {"u_rms": f"{rms(unstructured):.2%}", "u_runs": f"{len(runs)}", "u_a_S": f"{unstructured.params['a_S']:.2g}",
@@ -387,7 +436,10 @@ def group_words(fits: dict, versus: pd.DataFrame, points, patterns) -> dict:
     """Chapter 4's words on the n:m fits (fit_groups' output): their gains at GAIN_S (nm_gains); how
     the unstructured runs at the n:m points and the sparsities of `patterns` ([n, m] pairs) end against dense
     (nm_points_vs_dense, versus_dense's frame); and Table 7's f(0) = a_S + c_S for its unstructured
-    and n:m T5 rows and their ratio."""
+    and n:m T5 rows and their ratio.
+
+        group_words(fit_groups(main_runs, nm_runs, params, points), versus_dense(main_runs), points, [(2, 4)])
+    """
     at = versus[[(n, d) in set(points) for n, d in zip(versus.n_nonzero, versus.tokens)]]
     at_patterns = np.isclose(at.sparsity.to_numpy()[:, None], [1 - n / m for n, m in patterns]).any(axis=1)
     f0 = {row: laws.TABLE7[row]["a_S"] + laws.TABLE7[row]["c_S"] for row in ("t5", "t5_nm")}
@@ -402,7 +454,10 @@ def finding_words(found: list, gaps: pd.DataFrame, pairs: pd.DataFrame, seed_noi
     """Chapter 4's words on its findings: each claim's verdict and reason (verdict_<key>, reason_<key>,
     - as _), the margin, the smallest margin the 50% patterns' intervals meet (margin_needed),
     whether every pair has the same N (same_N, twins' frame), and the seed noise of one run as a
-    share of the mean loss of `runs` at each budget of seed_noise's table."""
+    share of the mean loss of `runs` at each budget of seed_noise's table.
+
+        finding_words(found, gaps, pairs, seed_noise, main_runs)["margin_needed"]  # "±0.72%"
+    """
     half = gaps[np.isclose(gaps.index.map(pattern_sparsity), 0.5)]
     words = {"same_N": "every" if bool((pairs.N == pairs.twin_N).all()) else "not every", "margin": f"±{MARGIN:g}%",
              "margin_needed": f"±{half[['low', 'high']].abs().to_numpy().max():.2f}%" if len(half) else "–",

@@ -22,6 +22,22 @@ the dense curve of its target N read at the sparse run's compute. `line_summary`
 (one N and S over the budgets) from those pairs, and `gap_change` measures whether the sparse runs'
 advantage grows with training. `bound_verdict` and `factor_verdict` turn an interval of a multiple
 into a verdict for claims such as "< 3x" and "about 70x".
+
+Chapter 3 (book/chapters/03_optimal_sparsity.ipynb) calls the rest, section by section; each claim
+function writes its rule sentence from the module constant its check applies:
+
+- the laws: `fit_our_law` (Eq. 1 on our runs with intervals, an `OurLaw`), `derived_quantities`,
+  `sparsity_term`; Table 7's laws are kit.laws.TABLE7.
+- what a sparse run costs: `SCHEDULES`, `cost_claim` (COST_MARGIN).
+- optimal-sparsity contours: `sopt_maps`, `uniform_laws`, `contour_figure`, `line_table`,
+  `parallel_claim` (SPREAD_TOLERANCE, LINE_POINTS), `line_claims`, `line_words`.
+- how much longer than Chinchilla: `multiple_table` (intervals from a law's bootstrap samples,
+  `multiple_samples`; TOKENS_PER_PARAMETER), `multiples_claim_table7` and `multiple_claims_ours`
+  (PAPER_S, PAPER_MULTIPLE, FACTOR), `multiple_words`, `multiple_figure`, `pay_table`, `pay_words`.
+- Table 2: `table2_tested` (only the sparsities a rerun tests), `gain_table`, `gains_claims`
+  (GAIN_MAX_WIDTH), `gain_words`.
+- Fig. 5: `read_runs`, `overtaking_figure`, `line_summary`, `gap_change`, `overtaking_claim`,
+  `overtaking_words`.
 """
 
 from __future__ import annotations
@@ -297,7 +313,10 @@ class OurLaw:
 
     def text(self, quantity: str, fmt=None, unit="") -> str:
         """A quantity of `table` as the book prints it: a multiple with multiple_text, or, with fmt, a
-        number with kit.chapters.corelaw.interval_text ("1x [1, unbounded]")."""
+        number with kit.chapters.corelaw.interval_text ("1x [1, unbounded]").
+
+            our.text("gain(0.5)", ".3g", "x")  # "1x [1, unbounded]"
+        """
         row = self.table.loc[quantity]
         if fmt is None:
             return multiple_text(row.estimate, row.low, row.high)
@@ -342,7 +361,10 @@ def sparsity_term(runs: pd.DataFrame, our: OurLaw, sparsities) -> dict:
     NEGLIGIBLE), gain_free_share (the share of resamples whose fit has a sparsity term),
     step_share (how many of those find the same gain at every sparsity: a step) and twin_gap (sparse
     minus dense loss at equal n_nonzero and tokens, averaged per budget, shortest and longest).
-    runs: a law frame with sparsity, n_nonzero, tokens, loss."""
+    runs: a law frame with sparsity, n_nonzero, tokens, loss.
+
+        sparsity_term(runs, our, [0.5, 0.75])["sparsity_term"]  # "vanishes"
+    """
     effect_R = (laws.sparse_law(0.0, runs["N"], runs["D"], **our.params)
                 - laws.sparse_law(runs["S"], runs["N"], runs["D"], **our.params))
     gain_samples = our.samples[[f"gain({s:g})" for s in sparsities]]
@@ -361,7 +383,10 @@ def sparsity_term(runs: pd.DataFrame, our: OurLaw, sparsities) -> dict:
 
 def grid_scope(runs: pd.DataFrame) -> str:
     """The range a verdict on `runs` covers, for a claim's scope: "N 13.8k–221k, D 600k–4.8M tokens"
-    (n_nonzero and tokens of the runs)."""
+    (n_nonzero and tokens of the runs).
+
+        grid_scope(runs)  # "N 13.8k–221k, D 600k–4.8M tokens"
+    """
     n, d = runs["n_nonzero"], runs["tokens"]
     return f"N {_short_count(n.min())}–{_short_count(n.max())}, D {_short(d.min())}–{_short(d.max())} tokens"
 
@@ -416,7 +441,10 @@ def line_table(coefficient_sets: dict, compute_ranges: dict, our: OurLaw) -> pd.
     """S_opt along the Chinchilla line of each law (name -> coefficients; OURS for ours) and cost, at
     LINE_POINTS points across its map's compute range (name -> (log10 C low, high)): its mean
     (ours with its interval), its spread (max - min) and the multiple from which S_opt leaves 0.
-    Index (law, FLOPs)."""
+    Index (law, FLOPs).
+
+        line_table({"T5/C4": kit.laws.TABLE7["t5"], OURS: our.params}, {"T5/C4": (15, 27), OURS: (9, 16)}, our)
+    """
     rows = []
     for name, coeffs in coefficient_sets.items():
         C_line = np.logspace(*compute_ranges[name], LINE_POINTS)
@@ -433,7 +461,10 @@ def line_table(coefficient_sets: dict, compute_ranges: dict, our: OurLaw) -> pd.
 
 def parallel_claim(lines: pd.DataFrame) -> Claim:
     """All optimal-sparsity contours parallel to the Chinchilla line (line_table's spreads): holds if
-    every law's and cost's spread is below SPREAD_TOLERANCE."""
+    every law's and cost's spread is below SPREAD_TOLERANCE.
+
+        parallel_claim(line_table(laws_by_name, compute_ranges, our)).verdict  # "holds"
+    """
     spread = lines["its spread (max − min)"]
     paper, ours, largest = spread.drop(OURS, level="law"), spread.xs(OURS, level="law"), float(spread.max())
     return Claim(
@@ -452,7 +483,10 @@ def line_claims(table7: dict, our: OurLaw, level=0.95) -> tuple[Claim, Claim]:
     """Under sparse FLOPs a non-zero sparsity is already optimal on the Chinchilla line: from Table 7
     (table7: name -> coefficients of T5/C4 and ViT/JFT; holds if for both the multiple from which
     S_opt leaves 0 is below 1) and for our law (bound_verdict on its interval: below 1 holds, above 1
-    does not hold, else not resolved)."""
+    does not hold, else not resolved).
+
+        table7, ours = line_claims({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}, our)
+    """
     leaves = {name: float(optimal_from(0.0, coeffs, "sparse")) for name, coeffs in table7.items()}
     on_line = {name: float(derived_quantities(coeffs, [])["s_opt_chinchilla(sparse)"]) for name, coeffs in table7.items()}
     below = all(m < 1 for m in leaves.values())
@@ -495,7 +529,10 @@ def multiples_claim_table7(table7: dict) -> Claim:
     """Section 3.3's four multiples from Table 7 (table7: name -> coefficients of T5/C4 and ViT/JFT):
     PAPER_S optimal from below 2x (ViT) and 3x (T5) the Chinchilla compute under sparse FLOPs
     (bound_verdict) and within FACTOR of 5x and 70x under dense FLOPs (factor_verdict); holds if all
-    four hold (kit.chapters.corelaw.combine_verdicts)."""
+    four hold (kit.chapters.corelaw.combine_verdicts).
+
+        multiples_claim_table7({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}).verdict  # "holds"
+    """
     found = {f"{name} {cost}": float(optimal_from(PAPER_S, table7[name], cost)) for name, cost in PAPER_MULTIPLE}
     parts = [_multiple_verdict(m, m, m, name, cost, f"the {name} multiple under {cost} FLOPs")
              for (name, cost), m in zip(PAPER_MULTIPLE, found.values())]
@@ -517,7 +554,10 @@ def multiple_claims_ours(our: OurLaw, level=0.95) -> dict:
     """The T5 multiples of Section 3.3 for our law (a language model, beside T5), one claim per cost
     (cost -> Claim): under sparse FLOPs holds if the `level` interval of our multiple at PAPER_S
     lies wholly below 3x (bound_verdict); under dense FLOPs if it lies wholly within FACTOR of 70x
-    (factor_verdict); not resolved where the interval straddles the bound or band."""
+    (factor_verdict); not resolved where the interval straddles the bound or band.
+
+        multiple_claims_ours(our, level=0.95)["sparse"].verdict
+    """
     out = {}
     for cost in ("sparse", "dense"):
         key = f"optimal_from({PAPER_S:g}, {cost})"
@@ -540,7 +580,10 @@ def multiple_claims_ours(our: OurLaw, level=0.95) -> dict:
 
 
 def table2_tested(sparsities) -> dict:
-    """Table 2's printed gains at those of `sparsities` it has: family -> {S: gain}."""
+    """Table 2's printed gains at those of `sparsities` it has: family -> {S: gain}.
+
+        table2_tested([0.5, 0.9])  # {"T5/C4": {0.5: 1.59}, "ViT/JFT": {0.5: 1.6}}
+    """
     return {family: {s: g for s, g in corelaw.TABLE2[family].items() if any(abs(s - t) < 1e-9 for t in sparsities)}
             for family in corelaw.TABLE2}
 
@@ -554,7 +597,10 @@ def gains_claims(table7: dict, our: OurLaw, sparsities, level=0.95) -> list:
     none): from Table 7 (table7: family -> coefficients; holds if every computed gain, Eq. 7, rounds
     to the printed one at two decimals) and for our law against T5's row (kit.chapters.corelaw.
     gains_verdict: each printed gain inside our `level` interval, every interval at most
-    GAIN_MAX_WIDTH wide). Statements and numbers name the tested sparsities only."""
+    GAIN_MAX_WIDTH wide). Statements and numbers name the tested sparsities only.
+
+        gains_claims({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}, our, [0.5, 0.75, 0.9])
+    """
     table2 = table2_tested(sparsities)
     if not table2["T5/C4"]:
         return []
@@ -591,7 +637,10 @@ def overtaking_claim(change: dict, wins: dict, level=0.95, scope=None) -> Claim:
     (Fig. 5): change is gap_change's output, wins kit.chapters.fairness.win_counts' for the same pairs.
     Holds if the `level` interval of the mean change of the gap excludes 0 above
     (kit.report.claims.direction_verdict), does not hold if below; not resolved without a line of two
-    compared runs."""
+    compared runs.
+
+        overtaking_claim(gap_change(sparse, pairs, sigma, dof), fairness.win_counts(pairs, sigma, dof))
+    """
     numbers = {k: float(v) for k, v in change.items() if np.isfinite(v)}
     numbers |= {f"wins_{k}": float(v) for k, v in wins.items()}
     if change["lines"]:
@@ -620,7 +669,10 @@ def overtaking_claim(change: dict, wins: dict, level=0.95, scope=None) -> Claim:
 def multiple_samples(samples: pd.DataFrame, S, cost, level=0.95) -> tuple[float, float]:
     """The `level` percentile interval of optimal_from(S, ., cost) over bootstrap samples of a law's
     coefficients (one row per resample, columns kit.laws.COEFF_NAMES: a Law's samples file,
-    kit.planner.plan.read_samples)."""
+    kit.planner.plan.read_samples).
+
+        multiple_samples(kit.planner.plan.read_samples(kit.laws.TABLE7["vit"].samples), 0.5, "sparse")  # (1.51, 1.84)
+    """
     values = [optimal_from(S, row, cost) for row in samples[list(laws.COEFF_NAMES)].to_dict("records")]
     return tuple(float(v) for v in np.quantile(values, [(1 - level) / 2, (1 + level) / 2]))
 
@@ -630,7 +682,10 @@ def multiple_table(coefficient_sets: dict, samples: dict, our: OurLaw, level=0.9
     paper's statement, C / C_chin(N) with its `level` interval (ours from our bootstrap; another law's
     from samples[name], its bootstrap samples, where given), the same read as training tokens per
     parameter at the usual TOKENS_PER_PARAMETER of Chinchilla, and the data the sparse run sees,
-    D_S / D_chin(N) = the multiple / c_mul(S). Index (law, FLOPs)."""
+    D_S / D_chin(N) = the multiple / c_mul(S). Index (law, FLOPs).
+
+        multiple_table({"ViT/JFT": kit.laws.TABLE7["vit"], OURS: our.params}, {"ViT/JFT": vit_samples}, our)
+    """
     rows = []
     for name, coeffs in coefficient_sets.items():
         for cost in laws.COSTS:
@@ -653,7 +708,10 @@ def multiple_table(coefficient_sets: dict, samples: dict, our: OurLaw, level=0.9
 
 def pay_table(coefficient_sets: dict, our: OurLaw, sparsities) -> pd.DataFrame:
     """Per law (OURS with intervals), cost and sparsity: the multiples from which it beats dense
-    (beats_dense_from) and from which it is optimal (optimal_from). Index (law, FLOPs, S)."""
+    (beats_dense_from) and from which it is optimal (optimal_from). Index (law, FLOPs, S).
+
+        pay_table({"T5/C4": kit.laws.TABLE7["t5"], OURS: our.params}, our, [0.5, 0.75])
+    """
     rows = {}
     for name, coeffs in coefficient_sets.items():
         for cost in laws.COSTS:
@@ -667,7 +725,10 @@ def pay_table(coefficient_sets: dict, our: OurLaw, sparsities) -> pd.DataFrame:
 
 def gain_table(table7: dict, our: OurLaw, sparsities) -> pd.DataFrame:
     """Eq. 7's gains per law at `sparsities`: Table 7's (table7: family -> coefficients) with Table
-    2's printed value in brackets where it has one, ours with its interval."""
+    2's printed value in brackets where it has one, ours with its interval.
+
+        gain_table({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}, our, [0.5, 0.75])
+    """
     printed = table2_tested(sparsities)
     rows = {family: {f"S = {s:g}": f"{laws.gain(s, *(coeffs[c] for c in ('a_S', 'b_S', 'c_S', 'b_N'))):.3f}x"
                      + (f" ({printed[family][s]:.2f}x)" if s in printed[family] else "") for s in sparsities}
@@ -689,7 +750,10 @@ DENSE_BELOW = 0.01  # a map's grey: S_opt below this, dense optimal
 
 def sopt_maps(coefficient_sets: dict, ranges: dict, n_grid: int) -> dict:
     """S_opt over each law's map (name -> (log10 N range, log10 C range)) for both costs:
-    {(name, cost): (N, C, S_opt_NxC)} on n_grid x n_grid points (kit.laws.s_opt, k from K)."""
+    {(name, cost): (N, C, S_opt_NxC)} on n_grid x n_grid points (kit.laws.s_opt, k from K).
+
+        maps = sopt_maps({"T5/C4": kit.laws.TABLE7["t5"]}, {"T5/C4": ((6, 11), (15, 27))}, 50)
+    """
     out = {}
     for name, (range_N, range_C) in ranges.items():
         N, C = np.logspace(*range_N, n_grid), np.logspace(*range_C, n_grid)
@@ -700,7 +764,10 @@ def sopt_maps(coefficient_sets: dict, ranges: dict, n_grid: int) -> dict:
 
 def uniform_laws(maps: dict) -> list:
     """The laws whose S_opt maps (sopt_maps) hold one colour at both costs: dense optimal (below
-    DENSE_BELOW) everywhere, or one band throughout. Such a map is not drawn."""
+    DENSE_BELOW) everywhere, or one band throughout. Such a map is not drawn.
+
+        uniform_laws(sopt_maps({OURS: {**kit.laws.TABLE7["t5"], "a_S": 0.0}}, {OURS: ((3, 7), (9, 16))}, 20))  # [OURS]
+    """
     names = dict.fromkeys(name for name, _ in maps)
     return [name for name in names
             if all(np.ptp(S) < DENSE_BELOW or (S < DENSE_BELOW).all() for (n, _), (_, _, S) in maps.items() if n == name)]
@@ -710,7 +777,10 @@ def contour_figure(coefficient_sets: dict, maps: dict, sparsities, titles: dict,
     """Optimal-sparsity maps (sopt_maps), one column per law not in uniform_laws, dense costs on top
     and sparse costs below, with each law's Chinchilla line and the contours of `sparsities` in
     white; one colour bar. points: {(name, cost): (label, C, N)} runs to mark on a map. Returns the
-    figure."""
+    figure.
+
+        contour_figure({"T5/C4": kit.laws.TABLE7["t5"]}, maps, [0.5, 0.75], {"T5/C4": "T5/C4 (Table 7)"})
+    """
     names = [name for name in dict.fromkeys(n for n, _ in maps) if name not in uniform_laws(maps)]
     fig, axes = plots.panel_grid(2 * len(names), aspect=1.0, per_row=len(names))
     for row, cost in enumerate(laws.COSTS):
@@ -740,7 +810,10 @@ def multiple_figure(coefficient_sets: dict, run_span, top=1e6):
     """The two multiples against S for every law (name -> coefficients): from when S is optimal
     (optimal_from, left) and from when it beats dense (beats_dense_from, right); colour the law,
     dashed dense FLOPs; a law that never pays is named "never: not drawn". run_span: the multiples
-    our sparse runs span (run_multiples), a grey band. Returns the figure."""
+    our sparse runs span (run_multiples), a grey band. Returns the figure.
+
+        multiple_figure({"T5/C4": kit.laws.TABLE7["t5"]}, run_multiples(S, N, D, our.params, "sparse"))
+    """
     S_curve = np.linspace(0.02, 0.95, 120)
     fig, axes = plots.panel_grid(2, aspect=0.85, sharey=True)
     curves = {"from when $S$ is optimal": optimal_from, "from when $S$ beats dense": beats_dense_from}
@@ -768,7 +841,10 @@ def overtaking_figure(runs: pd.DataFrame, gaps: pd.Series, n_nonzero):
     one line per sparsity through its budgets in the book's sparsity colours; squares the dense
     curve, a filled circle a sparse run below it at equal compute (gaps > 0: fairness.match_compute's
     gap by run index), an open one above, a dot where no dense run brackets its compute. Returns the
-    figure."""
+    figure.
+
+        overtaking_figure(runs, fairness.match_compute(sparse, dense, "model_flops_sparse")["gap"], [13_824])
+    """
     s_values = sorted(runs["sparsity"].unique())
     colours = plots.sparsity_palette(s_values)
     spare = len(n_nonzero) % 3 != 0  # a free cell in the last row holds the legend
@@ -809,13 +885,16 @@ def overtaking_figure(runs: pd.DataFrame, gaps: pd.Series, n_nonzero):
     return fig
 
 
-def gain_glues(table7: dict, our: OurLaw, sparsities, found: list) -> dict:
+def gain_words(table7: dict, our: OurLaw, sparsities, found: list) -> dict:
     """Chapter 3's words on the gains at `sparsities`: the verdicts of gains_claims' claims (`found`;
     "is not tested" where there are none), gains_rounded (how many computed gains round to Table
     2's), gains_apart (the largest difference of Table 7's computed T5 and ViT gains),
     gains_printed_apart (of Table 2's printed ones, "–" where none is tested), gains_ours (ours with
     intervals), gain_ours_highest (the highest upper end of ours) and gains_ours_reading (what that
-    end says)."""
+    end says).
+
+        gain_words(table7, our, [0.5, 0.75], gains_claims(table7, our, [0.5, 0.75]))["gains_rounded"]  # "4 of 4"
+    """
     untested = "is not tested (no sparsity of Table 2 among table_sparsities)"
     words = {f"{key}_verdict": next((claims.verb(c.verdict) for c in found if c.key == key), untested)
              for key in ("optimal-table2-table7", "optimal-table2-ours")}
@@ -842,7 +921,10 @@ def gain_glues(table7: dict, our: OurLaw, sparsities, found: list) -> dict:
 def read_runs(store, corpus, grids_: dict) -> tuple[dict, pd.DataFrame]:
     """The runs of each grid (name -> list of RunConfig) from `store` (kit.engine.store.RunStore;
     missing runs are trained on `corpus`): ({name: law frame of its finished runs}, every run's
-    record once, finished or not)."""
+    record once, finished or not).
+
+        ok, every_run = read_runs(RunStore(None), load_corpus(None), {"main grid": kit.engine.grids.main_grid()})
+    """
     frames = {name: run_sweep(configs, store=store, corpus=corpus, progress=False) for name, configs in grids_.items()}
     ok = {name: law_frame(frame[frame["status"] == "ok"].reset_index(drop=True)) for name, frame in frames.items()}
     return ok, pd.concat(frames.values()).drop_duplicates("id")
@@ -851,7 +933,10 @@ def read_runs(store, corpus, grids_: dict) -> tuple[dict, pd.DataFrame]:
 def line_words(lines: pd.DataFrame, our: OurLaw) -> dict:
     """Chapter 3's words on the Chinchilla line (line_table's frame): the largest spread, the
     tolerance, our S_opt on the line and, per cost, the multiples from which S_opt leaves 0 (ours
-    with intervals, leaves_ours_<cost>; Table 7's, leaves_t5_<cost> and leaves_vit_<cost>)."""
+    with intervals, leaves_ours_<cost>; Table 7's, leaves_t5_<cost> and leaves_vit_<cost>).
+
+        line_words(line_table(laws_by_name, compute_ranges, our), our)["leaves_t5_sparse"]  # "0.0238x"
+    """
     words = {"largest_spread": f"{lines['its spread (max − min)'].max():.1e}",
              "spread_tolerance": f"{SPREAD_TOLERANCE:.0e}".replace("e-0", "e-"),
              "line_ours_sparse": our.text("s_opt_chinchilla(sparse)", ".3f")}
@@ -866,7 +951,10 @@ def multiple_words(multiples: pd.DataFrame, our: OurLaw, table7_claim: Claim, re
     """Chapter 3's words on the multiples (multiple_table's frame with the rows ViT/JFT and `refit`,
     the name of the refit of the authors' T5 runs): multiple_<law>_<cost> and tokens_<law>_<cost>
     (law vit or refit), multiple_ours_<cost>, Table 7's four (multiples_table7), the share of our
-    resamples where PAPER_S never pays (never_share) and the constants."""
+    resamples where PAPER_S never pays (never_share) and the constants.
+
+        multiple_words(multiple_table(laws_by_name, samples, our), our, multiples_claim_table7(table7), REFIT)
+    """
     tokens_column = f"tokens per parameter (× {TOKENS_PER_PARAMETER})"
     words = {"s_half": f"{PAPER_S:g}", "tokens_per_parameter": f"{TOKENS_PER_PARAMETER}", "factor": f"{FACTOR:g}",
              "never_share": f"{(our.samples[f'optimal_from({PAPER_S:g}, sparse)'] >= NEVER).mean():.0%}",
@@ -882,7 +970,10 @@ def multiple_words(multiples: pd.DataFrame, our: OurLaw, table7_claim: Claim, re
 def pay_words(table7: dict, our: OurLaw, run_span) -> dict:
     """Chapter 3's words on beating dense at PAPER_S under sparse FLOPs: ours (pay_ours_sparse), where
     its lower end lies against run_span, the multiples our sparse runs span (pay_low_where), and T5's
-    two multiples (pay_t5_sparse, opt_t5_sparse)."""
+    two multiples (pay_t5_sparse, opt_t5_sparse).
+
+        pay_words({"T5/C4": kit.laws.TABLE7["t5"]}, our, run_multiples(S, N, D, our.params, "sparse"))
+    """
     low = our.table.loc[f"beats_dense_from({PAPER_S:g}, sparse)", "low"]
     return {"pay_ours_sparse": our.text(f"beats_dense_from({PAPER_S:g}, sparse)"),
             "pay_low_where": "beyond" if low > np.max(run_span) else "within" if low >= np.min(run_span) else "below",
@@ -894,7 +985,10 @@ def overtaking_words(wins: dict, change: dict, lines: pd.DataFrame, our: OurLaw,
     """Chapter 3's words on Fig. 5's analogue: win counts per compute count (wins: {"sparse" | "dense":
     win_counts}), the gap change, how many lines cross (line_summary's frame), the multiples the
     dense and sparse runs span (spans: {"dense" | "sparse": run_multiples}) and where our law's
-    earliest break-even at `sparsities` falls against the sparse runs' span (law_first)."""
+    earliest break-even at `sparsities` falls against the sparse runs' span (law_first).
+
+        overtaking_words({"sparse": wins}, gap_change(...), line_summary(...), our, {"sparse": span}, [0.5])
+    """
     words = {"gap_change": (f"{claims.interval_text(change['estimate'], change['low'], change['high'], '+.3f', ' nats')} "
                             f"over {change['lines']} lines") if change["lines"] else "– (no line has two compared runs)",
              "lines_crossing": f"{lines['label'].str.startswith('crosses').sum()} of {len(lines)}"}
