@@ -1146,6 +1146,8 @@ def fit_table(fit: OursFit, runs: OurRuns):
              "embed_share_small": f"{embed_share[main.n_nonzero == main.n_nonzero.min()].mean():.0%}",
              "embed_share_large": f"{embed_share[main.n_nonzero == main.n_nonzero.max()].mean():.0%}",
              "gains_ours": ", ".join(row_text(table.loc[f"gain({s:g})"], ".3g", "x") for s in TABLE2_S),
+             "gains_ours_estimates": ", ".join(f"{table.loc[f'gain({s:g})', 'estimate']:.2f}x" for s in TABLE2_S),
+             "ours_a_S_estimate": f"{fit.result.params['a_S']:.1g}",
              **{f"ours_{c}": row_text(table.loc[c]) for c in laws.COEFF_NAMES},
              **{f"ours_total_{c}": f"{fit.total.params[c]:.3g}" for c in laws.COEFF_NAMES}}
     return pd.DataFrame(rows).T.rename_axis("quantity"), texts
