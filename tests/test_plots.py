@@ -462,7 +462,7 @@ def test_every_sparsity_of_the_book_has_a_colour_of_its_own():
 
 
 def test_labels_that_name_a_sparsity_take_its_colour_and_others_a_colormap():
-    by_label = plots._colours(["S = 0", "S = 0.5", "S=0.875 (ours)"])
-    assert list(by_label.values()) == [plots.sparsity_colour(S) for S in (0.0, 0.5, 0.875)]
+    by_label = plots._colours(["S = 0", "S = 0.5", "S=0.875 (ours)", "dense (Chinchilla)"])
+    assert list(by_label.values()) == [plots.sparsity_colour(S) for S in (0.0, 0.5, 0.875, 0.0)]
     others = plots._colours(["2:4", "Eq. 4"])
     assert len(set(others.values())) == 2 and plots.sparsity_colour(0.5) not in others.values()

@@ -209,9 +209,11 @@ def sparsity_palette(values) -> dict:
 
 
 def _sparsity_of(label):
-    """The sparsity a label names (0.5, "0.5", "S = 0.5", "S=0.875 (ours)"), or None."""
+    """The sparsity a label names (0.5, "0.5", "S = 0.5", "S=0.875 (ours)", "dense" for 0), or None."""
     if isinstance(label, (int, float, np.floating, np.integer)) and not isinstance(label, bool):
         return float(label)
+    if str(label).strip().lower().startswith("dense"):
+        return 0.0
     import re
     found = re.fullmatch(r"\s*(?:S\s*=\s*)?([01]?\.?\d*)\b.*", str(label))
     try:
