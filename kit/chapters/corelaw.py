@@ -15,7 +15,12 @@ Chapter 2 runs these on the authors' published sweeps (kit.fit.paper) and on our
   `std_ratio_interval` between budgets), and the interval of a single held-out run's loss
   (`prediction_interval`, `extrapolation_verdict`);
 - kit.fit.fitting's intervals as the book prints them, an unbounded side as "unbounded"
-  (`interval_text`, `width_text`).
+  (`interval_text`, `width_text`);
+- chapter 2's pages (02a the authors' data, 02b our runs, 02c the appendix): the thresholds of
+  every rule (OPTIMUM_TOLERANCE, CONVERGED_SHARE, EXTRAPOLATION_WIDTH, GAIN_WIDTH, PARALLEL_MARGIN,
+  INTERACTION_MARGIN) and the rule sentences written from them (RULES), the published fits
+  (`fit_published`), our runs and their fit (`our_runs`, `fit_ours`), the claims, tables, figures
+  and glued texts of each section (the section "chapter 2's pages" below).
 
 Every function takes a frame of runs with columns S (sparsity), N (non-zero parameters), D (data)
 and loss, as kit.fit.paper.load_t5 and kit.engine.store.law_frame give them; columns naming a grid point (the
@@ -522,6 +527,7 @@ PAPER = "Frantar et al. 2024"
 TABLE2_S = (0.5, 0.75, 0.875)  # the sparsities of Table 2, each doubling the compression
 OBSERVED_S = (0.0, *TABLE2_S)  # the sparsities of the paper's Fig. 2
 UNITS = {"T5/C4": "tokens", "ViT/JFT": "images"}  # the data unit D of each published family
+FAMILY_KEYS = {"T5/C4": "t5", "ViT/JFT": "vit"}  # kit.fit.lawfit's family of each published sweep
 LOSS_LABEL = {"T5/C4": "validation loss (nats/token)", "ViT/JFT": "validation loss"}
 _WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight")
 
@@ -590,7 +596,9 @@ def table7_gain(family: str, s: float) -> float:
 
 
 def table7_xl() -> float:
-    """Table 7's T5 prediction of the T5-XL run's loss (kit.fit.paper.T5_XL): about 1.468."""
+    """Table 7's T5 prediction of the T5-XL run's loss (kit.fit.paper.T5_XL): about 1.468.
+    Call: table7_xl() -> 1.4689...
+    """
     xl = paper.T5_XL
     return float(laws.sparse_law(xl["S"], xl["N"], xl["D"], **laws.TABLE7["t5"]))
 
@@ -599,7 +607,9 @@ def table7_xl() -> float:
 class FamilyFit:
     """Eq. 1 fitted to one published sweep: name ("T5/C4"), key (kit.fit.lawfit's family, "t5"),
     the runs, the fit (kit.fit.fitting.FitResult) and its intervals (estimate, low, high, bounded,
-    relative width per coefficient, gain(S) and, for T5, L(T5-XL))."""
+    relative width per coefficient, gain(S) and, for T5, L(T5-XL)).
+    Call: fit_published()["T5/C4"] is one; its .table.loc["gain(0.75)", "estimate"] -> about 2.27.
+    """
     name: str
     key: str
     runs: pd.DataFrame
@@ -628,7 +638,9 @@ def fit_published(n_starts=16, n_boot=200, level=0.95, seed=0, intervals=True) -
 
 
 def sweep_texts(t5: pd.DataFrame, vit: pd.DataFrame) -> dict:
-    """What the prose says of the published sweeps against Table 1 and of the T5-XL run."""
+    """What the prose says of the published sweeps against Table 1 and of the T5-XL run.
+    Call: sweep_texts(paper.load_t5(), paper.load_vit())["xl_factor"] -> "7.11x" (the README's N).
+    """
     extra = vit[~vit.S.isin(OBSERVED_S)]
     xl = paper.T5_XL
     return {"vit_875_sizes": number_word(int(vit[vit.S == 0.875].N.nunique())), "vit_extra": f"{len(extra)}",
@@ -639,7 +651,9 @@ def sweep_texts(t5: pd.DataFrame, vit: pd.DataFrame) -> dict:
 
 
 def coefficient_table(families: dict, level=0.95) -> pd.DataFrame:
-    """Our coefficients with their intervals beside Table 7's, one column pair per family."""
+    """Our coefficients with their intervals beside Table 7's, one column pair per family.
+    Call: coefficient_table(fit_published(4, 8)) -> 7 rows, one column pair per family.
+    """
     columns = {}
     for f in families.values():
         columns[(f.name, f"ours [{level:.0%} interval]")] = {c: row_text(f.table.loc[c]) for c in laws.COEFF_NAMES}
@@ -648,7 +662,9 @@ def coefficient_table(families: dict, level=0.95) -> pd.DataFrame:
 
 
 def table7_claims(families: dict):
-    """The test of Table 7 (RULES["table7"]) per family: (objectives table, claims, texts)."""
+    """The test of Table 7 (RULES["table7"]) per family: (objectives table, claims, texts).
+    Call: objectives, made, texts = table7_claims(fit_published(4, 8)); made[1].verdict -> 'holds' (ViT).
+    """
     rows, out, texts = {}, [], {}
     for f in families.values():
         fit, table, key = f.result, f.table, f.key
@@ -705,7 +721,9 @@ def convergence_verdict(replays: dict, share=None) -> tuple[str, str]:
 def optimiser_checks(families: dict, n_starts=16, seed=0) -> dict:
     """Per family: our optimiser from each random start (start_agreement), from Table 7's
     coefficients (kit.fit.lawfit.fit_family), and the authors' procedure replayed (replay_authors)
-    against the lower optimum of the two optimisers: {name: {"ours", "from table7", "authors"}}."""
+    against the lower optimum of the two optimisers: {name: {"ours", "from table7", "authors"}}.
+    Call: checks = optimiser_checks(fit_published(4, 8), n_starts=4); checks["ViT/JFT"]["ours"]["reached"] -> 4.
+    """
     out = {}
     for name, f in families.items():
         agreement = start_agreement(f.runs, f.key, n_starts=n_starts, seed=seed)
@@ -717,7 +735,9 @@ def optimiser_checks(families: dict, n_starts=16, seed=0) -> dict:
 
 def convergence_claim(checks: dict):
     """The test of the paper's convergence statement (RULES["converges"]) on optimiser_checks:
-    (claim, texts)."""
+    (claim, texts).
+    Call: claim, texts = convergence_claim(optimiser_checks(fit_published(4, 8), n_starts=4)); claim.verdict -> 'does not hold'.
+    """
     replays = {name: c["authors"] for name, c in checks.items()}
     verdict, reason = convergence_verdict(replays)
     n_starts = next(iter(replays.values()))["starts"]
@@ -740,11 +760,11 @@ def convergence_claim(checks: dict):
     return claim, texts
 
 
-FAMILY_KEYS = {"T5/C4": "t5", "ViT/JFT": "vit"}
-
 
 def optimiser_table(families: dict, checks: dict):
-    """The appendix's table of the optimisers (one column per family) and its texts."""
+    """The appendix's table of the optimisers (one column per family) and its texts.
+    Call: table, texts = optimiser_table(families, optimiser_checks(families)), families = fit_published().
+    """
     rows, texts = {}, {}
     for name, f in families.items():
         ours, t7, replay = checks[name]["ours"], checks[name]["from table7"], checks[name]["authors"]
@@ -770,7 +790,9 @@ def optimiser_table(families: dict, checks: dict):
 def residual_tables(families: dict):
     """Per family, residual_table of our fit and Table 7's coefficients (as printed, "+.4f"), and
     texts on how the mean residual drifts over the budgets (shortest to longest):
-    ({name: table}, texts)."""
+    ({name: table}, texts).
+    Call: tables, texts = residual_tables(fit_published(intervals=False)); texts["t5_drift_table7"] -> "+0.0027 to -0.0015".
+    """
     tables, texts = {}, {}
     for name, f in families.items():
         table = residual_table(f.runs, {"our fit": f.result.params, "Table 7": laws.TABLE7[f.key]}, f.key)
@@ -782,7 +804,9 @@ def residual_tables(families: dict):
 
 
 def xl_claim(t5: FamilyFit):
-    """The T5-XL test (RULES["t5-xl"]) on the T5 fit's interval of L(T5-XL): (table, claim, texts)."""
+    """The T5-XL test (RULES["t5-xl"]) on the T5 fit's interval of L(T5-XL): (table, claim, texts).
+    Call: table, claim, texts = xl_claim(fit_published(4, 8)["T5/C4"]); claim.verdict -> "not resolved".
+    """
     xl, q, t7 = paper.T5_XL, t5.table.loc["L(T5-XL)"], table7_xl()
     verdict, reason = extrapolation_verdict(q.estimate, q.low, q.high, xl["loss"], max_half_width=EXTRAPOLATION_WIDTH)
     claim = claims.Claim(
@@ -803,7 +827,9 @@ def xl_claim(t5: FamilyFit):
 
 def observation_rows(tests: dict, label: str) -> dict:
     """One row per observation of observations(): the difference tested, its interval, the
-    rule's margin ("sign" where the rule has none) and the verdict, keyed (label, observation)."""
+    rule's margin ("sign" where the rule has none) and the verdict, keyed (label, observation).
+    Call: observation_rows(observations(runs, coeffs, [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D"), "T5/C4").
+    """
     return {(label, name): {"difference": spec[2], "estimate [interval]": claims.interval_text(
                 tests[name]["estimate"], tests[name]["low"], tests[name]["high"], spec[3]),
             "margin": f"±{tests[name]['margin']:.3f}" if "margin" in tests[name] else "sign",
@@ -812,7 +838,9 @@ def observation_rows(tests: dict, label: str) -> dict:
 
 def observation_claims(tests: dict, key_suffix: str, section: str, where: str, authors: bool, scope: str) -> list:
     """The three observations of observations() as claims (rules RULES[observation]): keys
-    core-parallel-<key_suffix> etc., the numbers on the authors' data (authors=True) or our runs."""
+    core-parallel-<key_suffix> etc., the numbers on the authors' data (authors=True) or our runs.
+    Call: observation_claims(tests, "t5", "ch2-observations", "T5/C4 sweep", authors=True, scope="48 runs"), tests from observations().
+    """
     out = []
     for name, (key, statement, _, fmt) in OBSERVATIONS.items():
         t = tests[name]
@@ -827,7 +855,9 @@ def observation_claims(tests: dict, key_suffix: str, section: str, where: str, a
 
 def observation_texts(tests: dict, key: str) -> dict:
     """The verdict and interval of each observation, the exponents per sparsity and the loss
-    drops per doubling of the data, for the prose (names suffixed with `key`)."""
+    drops per doubling of the data, for the prose (names suffixed with `key`).
+    Call: observation_texts(tests, "t5")["obs_parallel_t5"] -> "holds" on the T5 sweep (tests from observations()).
+    """
     texts = {}
     for obs, (_, _, _, fmt) in OBSERVATIONS.items():
         t = tests[obs]
@@ -840,7 +870,9 @@ def observation_texts(tests: dict, key: str) -> dict:
 
 
 def gain_claims(families: dict):
-    """The test of Table 2 (RULES["table2"]) per family: (table of gains, claims, texts)."""
+    """The test of Table 2 (RULES["table2"]) per family: (table of gains, claims, texts).
+    Call: gains, made, texts = gain_claims(fit_published(4, 8)); texts["gains_vit"] -> "1.60x, 2.17x, 2.63x".
+    """
     rows, out, texts = {}, [], {}
     for f in families.values():
         table, paper_gains = f.table, TABLE2[f.name]
@@ -866,7 +898,9 @@ def gain_claims(families: dict):
 
 def width_texts(families: dict) -> dict:
     """Which quantities each published fit pins well (relative width below 0.5), poorly (above
-    1) or leaves unbounded on a side, for the prose."""
+    1) or leaves unbounded on a side, for the prose.
+    Call: width_texts(fit_published(4, 8))["t5_unbounded"] names the quantities the T5 profile leaves open.
+    """
     texts = {}
     for f in families.values():
         width = f.table["relative width"]
@@ -885,7 +919,9 @@ def runs_by_label(runs: pd.DataFrame, key: str, x: str, fmt) -> dict:
 
 def law_curves(runs: pd.DataFrame, key: str, x: str, fmt, coeffs: dict, n=50) -> dict:
     """{fmt(value): (x grid, law)}: Eq. 1 at `coeffs` over each group's range of x (geometric, n
-    points), the other inputs (S, N, D) at the group's first run."""
+    points), the other inputs (S, N, D) at the group's first run.
+    Call: law_curves(t5, "S", "N", lambda s: f"S = {s:g}", TABLE7["t5"]) with t5 = paper.load_t5().
+    """
     curves = {}
     for v, g in runs.groupby(key):
         grid = np.geomspace(g[x].min(), g[x].max(), n)
@@ -911,7 +947,9 @@ def short_label(n) -> str:
 def figure_predicted_vs_actual(families: dict):
     """Fig. 1's analogue: every published run's loss against its prediction, with our
     coefficients (left) and Table 7's (right), one row per family, coloured by sparsity; the
-    T5-XL run, fitted by neither, as a star."""
+    T5-XL run, fitted by neither, as a star.
+    Call: fig = figure_predicted_vs_actual(fit_published(intervals=False)).
+    """
     xl = paper.T5_XL
     fig, axes = plots.panel_grid(2 * len(families), per_row=2, aspect=1.0)
     for row, f in enumerate(families.values()):
@@ -928,7 +966,9 @@ def figure_predicted_vs_actual(families: dict):
 
 def figure_t5_loss_vs_size(t5: FamilyFit):
     """Fig. 2's analogue: T5 loss - 1 against non-zeros, one panel per training length, one
-    colour per sparsity (kit.report.plots' palette), dots the runs, lines our joint fit."""
+    colour per sparsity (kit.report.plots' palette), dots the runs, lines our joint fit.
+    Call: fig = figure_t5_loss_vs_size(fit_published(intervals=False)["T5/C4"]).
+    """
     runs, coeffs = t5.runs, t5.result.params
     steps = sorted(runs.steps.unique())
     fig, axes = plots.panel_grid(len(steps), sharey=True)
@@ -949,7 +989,10 @@ def figure_loss_vs_data(runs: pd.DataFrame, coeffs: dict, size: str, budget: str
                         ylabel, title, per_row=plots.MAX_PER_ROW, aspect=0.9):
     """Fig. 3's analogue: loss against data, one panel per sparsity, one colour per size (column
     `size`, labelled by `label`; the same colour for the same size in every panel), dots the
-    runs, lines the joint law at `coeffs`, log-log; x ticks at the values of column `budget`."""
+    runs, lines the joint law at `coeffs`, log-log; x ticks at the values of column `budget`.
+    Call: fig = figure_loss_vs_data(vit.runs, vit.result.params, "N", "D", "S", millions_label, "images",
+    "loss", "ViT/JFT") with vit = fit_published(intervals=False)["ViT/JFT"].
+    """
     order = [label(n) for n in sorted(runs[size].unique())]
     budgets = sorted(runs[budget].unique())
     values = sorted(runs[sparsity].unique())
@@ -966,7 +1009,9 @@ def figure_loss_vs_data(runs: pd.DataFrame, coeffs: dict, size: str, budget: str
 
 
 def vit_budget_texts(vit: FamilyFit) -> dict:
-    """The ViT fit's rms residual per training budget, and whether the smallest budget is worst."""
+    """The ViT fit's rms residual per training budget, and whether the smallest budget is worst.
+    Call: vit_budget_texts(fit_published(intervals=False)["ViT/JFT"])["vit_worst_budget"] -> "the smallest".
+    """
     rms = pd.Series(vit.result.residuals).groupby(vit.runs.D.to_numpy()).agg(lambda r: float(np.sqrt(np.mean(r ** 2))))
     return {"vit_panels": number_word(int(vit.runs.S.nunique())),
             "vit_rms_by_budget": ", ".join(f"{r:.3f} at {d:.3g} images" for d, r in rms.items()),
@@ -976,7 +1021,9 @@ def vit_budget_texts(vit: FamilyFit) -> dict:
 def figure_intervals(families: dict, level=0.95):
     """How well each published sweep pins each quantity: its interval divided by our estimate
     (one log axis for both panels, bars cut at 1/50 and 50 times the estimate), Table 7's values
-    as crosses."""
+    as crosses.
+    Call: fig = figure_intervals(fit_published(4, 8)).
+    """
     fig, axes = plots.panel_grid(len(families), aspect=1.1)
     for ax, f in zip(axes, families.values()):
         reference = {**laws.TABLE7[f.key], **{f"gain({s:g})": table7_gain(f.key, s) for s in TABLE2_S}}
@@ -1001,7 +1048,9 @@ def figure_intervals(families: dict, level=0.95):
 def xl_profiles(t5: FamilyFit, grid=None) -> dict:
     """The T5 fit's profiles (profile) along b_N and b_D, each row with the T5-XL loss its
     coefficients predict: {coefficient: frame}. Default grid: b_N 0.20 to 0.28 (Table 7's 0.245
-    inside), b_D 0.10 to 0.70."""
+    inside), b_D 0.10 to 0.70.
+    Call: xl_profiles(t5, {"b_N": [0.22, 0.245]})["b_N"]["T5-XL"], t5 = fit_published(intervals=False)["T5/C4"].
+    """
     grid = grid or {"b_N": np.linspace(0.20, 0.28, 17), "b_D": np.linspace(0.10, 0.70, 13)}
     xl = paper.T5_XL
     out = {}
@@ -1016,7 +1065,9 @@ def xl_profiles(t5: FamilyFit, grid=None) -> dict:
 def figure_xl_profiles(t5: FamilyFit, profiles: dict):
     """Per profile of xl_profiles: the objective and the predicted T5-XL loss along the
     coefficient held fixed, with our optimum, Table 7's value, the objective at Table 7's
-    coefficients and the measured T5-XL loss marked."""
+    coefficients and the measured T5-XL loss marked.
+    Call: fig = figure_xl_profiles(t5, xl_profiles(t5)), t5 = fit_published(intervals=False)["T5/C4"].
+    """
     at_table7 = objective(t5.runs, laws.TABLE7["t5"], "t5")
     fig, axes = plots.panel_grid(2 * len(profiles), per_row=2, aspect=0.75)
     for (ax_objective, ax_xl), (c, frame) in zip(zip(axes[::2], axes[1::2]), profiles.items()):
@@ -1030,7 +1081,9 @@ def figure_xl_profiles(t5: FamilyFit, profiles: dict):
 
 
 def xl_profile_texts(t5: FamilyFit, profiles: dict) -> dict:
-    """What the prose reads off the profiles of xl_profiles."""
+    """What the prose reads off the profiles of xl_profiles.
+    Call: xl_profile_texts(t5, xl_profiles(t5))["profile_at_table7_bN"] -> "0.245".
+    """
     texts = {}
     for c, frame in profiles.items():
         texts |= {f"profile_{c}_xl": f"{frame['T5-XL'].min():.4f} to {frame['T5-XL'].max():.4f}",
@@ -1051,7 +1104,9 @@ def xl_profile_texts(t5: FamilyFit, profiles: dict) -> dict:
 @dataclass(frozen=True)
 class OurRuns:
     """Our runs as chapter 2 reads them (kit.engine.store.law_frame, with N_total as a float):
-    the main grid, the seed repeats, the held-out run(s), and every record read (unique ids)."""
+    the main grid, the seed repeats, the held-out run(s), and every record read (unique ids).
+    Call: our_runs(...) returns one (see there).
+    """
     main: pd.DataFrame
     repeats: pd.DataFrame
     held_out: pd.DataFrame
@@ -1067,7 +1122,13 @@ def our_runs(runs_dir=None, corpus=None, base=None, *, n_nonzero, tokens, sparsi
              seed_sparsities, extrapolation_n_nonzero, extrapolation_tokens, extrapolation_sparsities) -> OurRuns:
     """The main grid, the seed repeats and the held-out run of kit.engine.grids at these values,
     read from the run store at runs_dir (None: runs/), training only the runs it lacks on `corpus`
-    (kit.engine.data.load_corpus) with further RunConfig fields `base`."""
+    (kit.engine.data.load_corpus) with further RunConfig fields `base`.
+    Call: runs = our_runs(n_nonzero=grids.MAIN["n_nonzero"], tokens=grids.MAIN["tokens"], sparsities=grids.MAIN["sparsity"],
+    seeds=grids.SEEDS["seed"], seed_n_nonzero=grids.SEEDS["n_nonzero"], seed_tokens=grids.SEEDS["tokens"],
+    seed_sparsities=grids.SEEDS["sparsity"], extrapolation_n_nonzero=grids.EXTRAPOLATION["n_nonzero"],
+    extrapolation_tokens=grids.EXTRAPOLATION["tokens"], extrapolation_sparsities=grids.EXTRAPOLATION["sparsity"])
+    reads grid v2 from runs/ (the calls below name it `runs`; fit = fit_ours(runs), noise = noise_summary(runs, grids.MAIN["tokens"])[0]).
+    """
     from kit.engine import grids  # the engine is only needed here
     from kit.engine.config import RunConfig
     from kit.engine.data import load_corpus
@@ -1086,7 +1147,9 @@ def our_runs(runs_dir=None, corpus=None, base=None, *, n_nonzero, tokens, sparsi
 
 def grid_table(runs: OurRuns, n_nonzero, sparsities):
     """Per requested size and sparsity, the measured N, N_total and the width trained; and the
-    grid's texts (sizes, budgets, runs, steps, tokens per non-zero, training time)."""
+    grid's texts (sizes, budgets, runs, steps, tokens per non-zero, training time).
+    Call: table, texts = grid_table(runs, grids.MAIN["n_nonzero"], grids.MAIN["sparsity"]); texts["grid_runs"] -> "80".
+    """
     main = runs.main
     widths = main.groupby(["n_nonzero", "sparsity"]).first()
     cells = {f"S = {s:g}": {f"{n:,}": f"{widths.loc[(n, s), 'N']:,.0f} ({widths.loc[(n, s), 'N_total']:,.0f}), "
@@ -1110,7 +1173,9 @@ def grid_scope(main: pd.DataFrame) -> str:
 @dataclass(frozen=True)
 class OursFit:
     """Eq. 1 fitted to our main grid: with N (result, and table: intervals of the coefficients,
-    the gains at TABLE2_S and "L(held out)", plus relative width), and with N_total (total)."""
+    the gains at TABLE2_S and "L(held out)", plus relative width), and with N_total (total).
+    Call: fit_ours(runs) returns one.
+    """
     result: fitting.FitResult
     table: pd.DataFrame
     total: fitting.FitResult
@@ -1119,7 +1184,9 @@ class OursFit:
 def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0) -> OursFit:
     """Eq. 1 fitted to runs.main as the paper fits T5 (kit.fit.lawfit.FAMILIES["ours"]), with
     intervals (and the held-out run's loss among the derived quantities), and with N counting
-    every non-zero parameter (N_total), the estimates only."""
+    every non-zero parameter (N_total), the estimates only.
+    Call: fit_ours(runs, n_starts=4, n_boot=8).result.params["a_S"] -> about 0 on grid v2 (the degenerate fit).
+    """
     x = runs.held_out.iloc[0]
     fitted = lawfit.fit_with_intervals(runs.main, "ours", starts=n_starts, n_boot=n_boot, level=level, seed=seed,
                                        derived=lawfit.derived_quantities(TABLE2_S, points={"held out": (x.S, x.N, x.D)}))
@@ -1131,7 +1198,9 @@ def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0) -> Ours
 
 def fit_table(fit: OursFit, runs: OurRuns):
     """The fit with N (intervals, relative widths) beside the fit with N_total (estimates), the
-    held-out loss, rms error and objective of each; and the prose's texts."""
+    held-out loss, rms error and objective of each; and the prose's texts.
+    Call: table, texts = fit_table(fit_ours(runs), runs); texts["ours_rms"] -> "0.0717".
+    """
     table, x, main = fit.table, runs.held_out.iloc[0], runs.main
     rows = {c: {"N: estimate [interval]": row_text(table.loc[c]), "N: relative width": width_text(table.loc[c, "relative width"]),
                 "N_total: estimate": f"{fit.total.params[c]:.3g}"} for c in laws.COEFF_NAMES}
@@ -1157,7 +1226,9 @@ def fit_table(fit: OursFit, runs: OurRuns):
 class NoiseSummary:
     """The seed noise of our runs: the floor per budget (noise_floor), the std at the grid's
     middle budget (geometric) with its interval, the std at each main-grid run's budget
-    (of_run_R) and their rms."""
+    (of_run_R) and their rms.
+    Call: noise_summary(runs, grids.MAIN["tokens"])[0] is one.
+    """
     floor: pd.DataFrame
     middle: float
     sigma_mid: float
@@ -1170,7 +1241,9 @@ class NoiseSummary:
 def noise_summary(runs: OurRuns, tokens, level=0.95):
     """The noise floor of the seed repeats (noise_floor by token budget), read off at the grid's
     middle budget and at every main-grid run's budget (kit.fit.noise.noise_at): (NoiseSummary,
-    table of the floor, texts)."""
+    table of the floor, texts).
+    Call: noise, table, texts = noise_summary(runs, grids.MAIN["tokens"]); noise.rms -> about 0.024 nats.
+    """
     floor = noise_floor(runs.repeats, ["n_nonzero", "sparsity"], by="tokens", level=level)
     middle = float(np.exp(np.mean(np.log(tokens))))
     sigma_mid, dof_mid = noise.noise_at(floor, middle)
@@ -1197,7 +1270,9 @@ def noise_summary(runs: OurRuns, tokens, level=0.95):
 
 
 def figure_noise_floor(floor: pd.DataFrame, level=0.95):
-    """The seed-to-seed std per budget with its chi-square interval, log budget axis."""
+    """The seed-to-seed std per budget with its chi-square interval, log budget axis.
+    Call: fig = figure_noise_floor(noise.floor).
+    """
     fig, ax = matplotlib.pyplot.subplots(figsize=(plots.PAGE_WIDTH / 2, 3.0))
     ax.errorbar(floor.index, floor.sigma, yerr=[floor.sigma - floor.low, floor.high - floor.sigma], fmt="o", capsize=4,
                 label=f"seed std, {level:.0%} interval")
@@ -1212,13 +1287,17 @@ def figure_noise_floor(floor: pd.DataFrame, level=0.95):
 
 
 def standardised_residuals(main: pd.DataFrame, fit: OursFit, noise_of_run_R) -> np.ndarray:
-    """Each run's measured minus predicted loss over the seed std at its budget."""
+    """Each run's measured minus predicted loss over the seed std at its budget.
+    Call: z_R = standardised_residuals(runs.main, fit, noise.of_run_R).
+    """
     predicted = fit.result.predict(S=main.S, N=main.N, D=main.D)
     return np.asarray((main.loss - predicted) / noise_of_run_R, dtype=float)
 
 
 def figure_residuals(main: pd.DataFrame, fit: OursFit, z_R):
-    """Standardised residuals against the predicted loss, coloured by sparsity, ±1 and ±2 bands."""
+    """Standardised residuals against the predicted loss, coloured by sparsity, ±1 and ±2 bands.
+    Call: fig = figure_residuals(runs.main, fit, standardised_residuals(runs.main, fit, noise.of_run_R)).
+    """
     fig, ax = matplotlib.pyplot.subplots(figsize=(plots.PAGE_WIDTH, 3.2))
     plots.plot_residuals(ax, fit.result.predict(S=main.S, N=main.N, D=main.D), z_R, hue=main.sparsity,
                          bands={"± 1 seed std": 1.0, "± 2 seed std": 2.0}, xlabel="predicted loss (nats/byte)",
@@ -1227,7 +1306,9 @@ def figure_residuals(main: pd.DataFrame, fit: OursFit, z_R):
 
 
 def residual_cells(main: pd.DataFrame, z_R):
-    """The mean standardised residual per sparsity and budget, and the prose's texts on it."""
+    """The mean standardised residual per sparsity and budget, and the prose's texts on it.
+    Call: table, texts = residual_cells(runs.main, z_R), z_R from standardised_residuals.
+    """
     cells = main.assign(z=z_R).pivot_table(index="sparsity", columns="tokens", values="z", aggfunc="mean")
     dense, sparse = cells.iloc[0], cells.iloc[-1]
     texts = {"beyond_two": f"{int(np.sum(np.abs(z_R) > 2))} of {len(main)}",
@@ -1240,7 +1321,9 @@ def residual_cells(main: pd.DataFrame, z_R):
 
 def figure_ours_loss_vs_size(main: pd.DataFrame, fit: OursFit):
     """Fig. 2's analogue on our runs: loss against non-zeros per sparsity, one panel per budget,
-    log-log, the joint fit as lines (no offset)."""
+    log-log, the joint fit as lines (no offset).
+    Call: fig = figure_ours_loss_vs_size(runs.main, fit).
+    """
     budgets, sizes = sorted(main.tokens.unique()), sorted(main.n_nonzero.unique())
     order = [_sparsity_label(s) for s in sorted(main.sparsity.unique())]
     fig, axes = plots.panel_grid(len(budgets), per_row=2, aspect=0.7, sharey=True)
@@ -1257,7 +1340,10 @@ def figure_ours_loss_vs_size(main: pd.DataFrame, fit: OursFit):
 
 
 def steps_table(tests: dict) -> pd.DataFrame:
-    """observations()' loss drop per step in sparsity, with its interval and points, as printed."""
+    """observations()' loss drop per step in sparsity, with its interval and points, as printed.
+    Call: steps_table(observations(runs.main, fit.result.params, [0, 0.5, 0.75, 0.875], ["n_nonzero", "tokens"],
+    "n_nonzero", "tokens", sparsity="sparsity")).
+    """
     steps = tests["steps"]
     return pd.DataFrame({"mean loss drop [interval] (nats)": [claims.interval_text(r["mean drop"], r.low, r.high, "+.4f")
                                                              for _, r in steps.iterrows()],
@@ -1266,7 +1352,9 @@ def steps_table(tests: dict) -> pd.DataFrame:
 
 def sparse_vs_dense(main: pd.DataFrame):
     """Per budget and sparsity: the mean loss minus the dense run's of the same requested size,
-    and how many runs end above it; and the prose's texts (where sparsity fails)."""
+    and how many runs end above it; and the prose's texts (where sparsity fails).
+    Call: table, texts = sparse_vs_dense(runs.main); texts["sparse_above_shorter"] -> "38 of 45".
+    """
     versus = main.pivot_table(index=["n_nonzero", "tokens"], columns="sparsity", values="loss")
     dense = versus.columns.min()
     versus = versus.sub(versus[dense], axis=0).drop(columns=dense)
@@ -1290,7 +1378,9 @@ def sparse_vs_dense(main: pd.DataFrame):
 
 def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.95):
     """The held-out test (RULES["extrapolation"]): the fit's interval of the held-out run's loss
-    widened by the seed noise at its budget (prediction_interval): (table, claim, texts)."""
+    widened by the seed noise at its budget (prediction_interval): (table, claim, texts).
+    Call: table, claim, texts = held_out_claim(fit, runs, noise); claim.verdict -> "not resolved".
+    """
     q, x, main = fit.table.loc["L(held out)"], runs.held_out.iloc[0], runs.main
     sigma, dof = noise.noise_at(summary.floor, x.D)
     low, high = prediction_interval(q.estimate, q.low, q.high, sigma, dof, level)
@@ -1320,7 +1410,9 @@ def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.9
 def figure_held_out(fit: OursFit, runs: OurRuns, t5: FamilyFit):
     """Fig. 1 side by side: the paper's T5 runs against our fit of them, T5-XL (never fitted) as
     a star (left), and our main grid against our joint law, the held-out run (never fitted) as a
-    star (right), both coloured by sparsity."""
+    star (right), both coloured by sparsity.
+    Call: fig = figure_held_out(fit, runs, fit_published(intervals=False)["T5/C4"]).
+    """
     main, x, xl = runs.main, runs.held_out.iloc[0], paper.T5_XL
     fig, (left, right) = plots.panel_grid(2, aspect=1.0)
     plots.plot_predicted_vs_actual(left, t5.runs.loss, t5.result.predict(S=t5.runs.S, N=t5.runs.N, D=t5.runs.D),
@@ -1339,7 +1431,9 @@ def figure_held_out(fit: OursFit, runs: OurRuns, t5: FamilyFit):
 
 def figure_size_side_by_side(t5: FamilyFit, main: pd.DataFrame, fit: OursFit):
     """Fig. 2 side by side: loss against non-zeros per sparsity at each sweep's longest training,
-    the paper's T5 runs (loss - 1, as its Fig. 2) beside ours, each with its own joint fit."""
+    the paper's T5 runs (loss - 1, as its Fig. 2) beside ours, each with its own joint fit.
+    Call: fig = figure_size_side_by_side(fit_published(intervals=False)["T5/C4"], runs.main, fit).
+    """
     fig, (left, right) = plots.panel_grid(2, aspect=0.9)
     longest = t5.runs[t5.runs.steps == t5.runs.steps.max()]
     order = [_sparsity_label(s) for s in OBSERVED_S]
@@ -1374,7 +1468,9 @@ TARGET_HELD_OUT = 0.01  # the held-out run's relative error
 def targets_table(fit: OursFit, runs: OurRuns, summary: NoiseSummary, held_out: dict, level=0.95):
     """Grid v2's four targets, each measured with its interval and met or not (met); held_out:
     the held-out claim's numbers. Returns (table, texts), the texts including the profile of c
-    that shows why b_N, b_D and c are loosely determined."""
+    that shows why b_N, b_D and c are loosely determined.
+    Call: table, texts = targets_table(fit, runs, noise, held_out_claim(fit, runs, noise)[1].numbers).
+    """
     table, main = fit.table, runs.main
     width = table.loc[list(laws.COEFF_NAMES), "relative width"]
     unbounded = set(table.index[~table.bounded.astype(bool)])
@@ -1415,12 +1511,16 @@ def targets_table(fit: OursFit, runs: OurRuns, summary: NoiseSummary, held_out: 
 
 
 def claims_table(chosen) -> pd.DataFrame:
-    """Claims as the chapter lists them: statement, verdict in bold, the rule's result."""
+    """Claims as the chapter lists them: statement, verdict in bold, the rule's result.
+    Call: claims_table(table7_claims(fit_published(4, 8))[1]) -> one row per claim.
+    """
     return pd.DataFrame([{"claim": c.statement, "verdict": f"**{c.verdict}**", "result": c.reason} for c in chosen])
 
 
 def summary_texts(chosen) -> dict:
-    """How many claims the page tests and how many of each verdict."""
+    """How many claims the page tests and how many of each verdict.
+    Call: summary_texts(made)["summary_counts"] -> "holds: 1; does not hold: 1; not resolved: 0" for table7_claims' two.
+    """
     chosen = list(chosen)
     return {"summary_claims": f"{len(chosen)}",
             "summary_counts": "; ".join(f"{v}: {sum(c.verdict == v for c in chosen)}" for v in claims.VERDICTS)}
