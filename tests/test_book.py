@@ -161,3 +161,20 @@ def test_the_build_drops_results_of_chapters_that_no_longer_exist(monkeypatch, t
     monkeypatch.setattr(build, "RESULTS", executed / "results")
     build.main(["nothing-selected"], render=False)
     assert sorted(p.name for p in executed.rglob("*.*")) == ["01_kept.ipynb", "01_kept.json"]
+
+
+CELL_CODE_LINES = 1_300  # non-blank lines of code in all chapters' cells together: the analysis lives in kit
+
+
+def test_cells_call_kit_and_define_no_functions():
+    """Chapters only set parameters, call kit, show and glue: no function or class is defined in
+    a cell, and all chapters' cells together stay under CELL_CODE_LINES non-blank lines."""
+    total = 0
+    for stem in NOTEBOOKS:
+        for cell in read(stem).cells:
+            if cell.cell_type != "code":
+                continue
+            defined = [n.name for n in ast.walk(ast.parse(cell.source)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+            assert not defined, f"{stem} defines {defined} in a cell; put them in kit/chapters"
+            total += sum(1 for line in cell.source.splitlines() if line.strip())
+    assert total < CELL_CODE_LINES, f"{total} lines of code in the chapters' cells"

@@ -143,3 +143,14 @@ def test_the_table_prints_intervals_and_names_columns_for_a_reader():
     assert set(transient.TABLE_FORMATS) <= set(table.columns)
     assert table["x* (steps)"].iloc[1].startswith("40,") or table["x* (steps)"].iloc[1][:2] in {"38", "39", "41", "42"}
     assert transient.budget_text(float("inf")) == "never" and transient.budget_text(2.5e8) == "2.5e+08"
+
+
+def test_the_claim_carries_the_verdict_its_rule_gives_and_the_summary_its_numbers():
+    per_run = synthetic_gaps(np.random.default_rng(1), {0.5: 1.0, 0.875: 400.0}).assign(n_nonzero=1000)
+    fits = transient.fit_curves(per_run, "steps", n_boot=20, gamma=1.0)
+    claim = transient.in_regime_claim("k", "Runs are in regime.", "sec", fits, STEPS.max(), [0.5, 0.875], scope="here")
+    assert (claim.verdict, claim.kind, claim.scope) == ("does not hold", "question", "here")
+    assert claim.rule == transient.in_regime_rule() and claim.numbers["x_star_0.875"] == fits.x_star.iloc[1]
+    texts = transient.summary(per_run, fits, 1.0)
+    assert texts["tr_xstar_75"] == "(not in the grid)" and texts["tr_gamma"] == "1"
+    assert float(texts["tr_multiple_875"]) == pytest.approx(fits.x_star.iloc[1] / STEPS.max(), abs=0.05)

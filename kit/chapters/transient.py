@@ -256,3 +256,31 @@ def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "ste
     right.axhline(eps, color="0.3", ls="--", lw=1, label=f"ε = {eps:g} nats")
     right.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="transient left, a x^−γ (nats)")
     return axes
+
+
+def in_regime_claim(key: str, statement: str, section: str, fits: pd.DataFrame, largest: float, sparsities,
+                    eps: float = EPS, scope: str | None = None, rule_after: bool = False):
+    """The claim that runs up to `largest` steps are in regime, judged by in_regime_verdict on
+    fit_curves' `fits` (kind "question": neither paper asks it), as kit.report.claims.Claim."""
+    from kit.report.claims import Claim
+
+    verdict, reason = in_regime_verdict(fits, largest, sparsities)
+    ours = "; ".join(f"S = {r.sparsity:g}: x* = {budget_text(r.x_star)} steps" for r in fits.itertuples()) or None
+    numbers = {f"x_star_{r.sparsity:g}": r.x_star for r in fits.itertuples()} | {"largest": largest, "eps": eps}
+    return Claim(key, "Frantar et al. 2024", statement, section, None, None, ours, verdict, in_regime_rule(eps),
+                 reason, numbers, kind="question", scope=scope, rule_after=rule_after)
+
+
+def summary(per_run: pd.DataFrame, fits: pd.DataFrame, gamma) -> dict:
+    """The chapter's glued texts for one set of runs (prefix 'tr_'): pairs, sizes, gamma, and per
+    sparsity 0.5/0.75/0.875 its x* and the gap's change over the last doubling, and x* at 0.875 as
+    a multiple of the largest budget ("(not in the grid)" where a sparsity was not fitted)."""
+    row = fits.set_index("sparsity")
+    missing = "(not in the grid)"
+    out = {"tr_pairs": f"{len(per_run)}", "tr_sizes": f"{per_run['n_nonzero'].nunique()}",
+           "tr_gamma": "fitted" if gamma is None else f"{gamma:g}"}
+    for S, key in [(0.5, "50"), (0.75, "75"), (0.875, "875")]:
+        out[f"tr_xstar_{key}"] = budget_text(row.x_star[S]) if S in row.index else missing
+        out[f"tr_closing_{key}"] = f"{-row.closing[S]:.3f}" if S in row.index else missing
+    out["tr_multiple_875"] = (f"{row.x_star[0.875] / per_run['steps'].max():.1f}" if 0.875 in row.index else missing)
+    return out
