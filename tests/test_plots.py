@@ -145,32 +145,6 @@ def test_plot_profile(ax):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ours", "Table 7", "measured"]
 
 
-def test_plot_nm_scaling(ax):
-    N = np.array([1e4, 2e4])
-    points = {(0.0, None): (N, np.array([2.5, 2.4])), (0.5, None): (N, np.array([2.4, 2.3])),
-              (0.5, 4): (N, np.array([2.42, 2.31])), (0.75, 8): (N[:1], np.array([2.38]))}
-    curves = {(0.5, 4): (N, np.array([2.41, 2.32])), (0.75, 4): (N, np.array([2.37, 2.27]))}
-    out = plots.plot_nm_scaling(ax, points, curves)
-    assert out is ax
-    assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
-    dense, unstr, p24, p28, c24, c14 = ax.get_lines()
-    np.testing.assert_array_equal(p28.get_ydata(), [2.38])
-    np.testing.assert_array_equal(c14.get_ydata(), [2.37, 2.27])
-    # colour by sparsity, marker and line style by group size m
-    assert unstr.get_color() == p24.get_color() == c24.get_color() != dense.get_color()
-    assert p28.get_color() == c14.get_color() != p24.get_color()
-    assert [line.get_marker() for line in (dense, unstr, p24, p28)] == ["o", "o", "s", "^"]
-    assert unstr.get_markerfacecolor() != "none" and p24.get_markerfacecolor() == "none"  # open n:m markers
-    assert (c24.get_linestyle(), c14.get_linestyle()) == ("--", "--")
-    # a curve is labelled only when no runs carry its key
-    assert [t.get_text() for t in ax.legend().get_texts()] == ["dense", "unstructured 0.5", "2:4", "2:8", "1:4"]
-
-
-def test_plot_nm_scaling_rejects_sparsity_off_the_pattern(ax):
-    with pytest.raises(ValueError, match=r"\(S=0.6, m=4\): \(1 - S\) m = 1.6 is not an integer n"):
-        plots.plot_nm_scaling(ax, {(0.6, 4): ([1e4], [2.0])})
-
-
 def test_plot_pruned_vs_scratch(ax):
     D = np.array([1e5, 1e6, 1e7])
     curves = {"dense": np.array([3.0, 2.5, 2.2]), "S = 0.5": np.array([3.2, 2.7, 2.4])}

@@ -344,43 +344,6 @@ def plot_profile(ax, values, y, xlabel, ylabel, marks=None, level=None, legend="
     return ax
 
 
-NM_STYLES = [("s", "--"), ("^", ":"), ("D", "-.")]  # marker, line style per n:m group size m (sorted)
-
-
-def plot_nm_scaling(ax, points, curves=None, xlabel="non-zero parameters $N$", ylabel="validation loss"):
-    """Loss against size for n:m patterns beside unstructured sparsity (Section 4.1, Fig. 6), log-log.
-
-    points and curves map a key (S, m) to a pair (x, loss): measured runs as markers, a law's curves
-    as lines. m is the group size of the n:m pattern n:m with n = (1 - S) m, or None for unstructured
-    sparsity S (S = 0: dense). Colour follows S, so a pattern takes the colour of the unstructured
-    runs at its sparsity; marker and line style follow m: unstructured filled dots and solid lines,
-    the smallest m open squares and dashed lines, the next open triangles and dotted lines, then
-    open diamonds (open, so that runs at the same size stay visible over each other)."""
-    curves = curves or {}
-    keys = list(dict.fromkeys([*points, *curves]))
-    group_sizes = sorted({m for _, m in keys if m is not None})
-    if len(group_sizes) > len(NM_STYLES):
-        raise ValueError(f"group sizes m = {group_sizes}: at most {len(NM_STYLES)} can be told apart")
-    for S, m in keys:
-        if m is not None and abs((1 - S) * m - round((1 - S) * m)) > 1e-9:
-            raise ValueError(f"key (S={S!r}, m={m!r}): (1 - S) m = {(1 - S) * m:g} is not an integer n, "
-                             f"so S is not the sparsity 1 - n/m of an n:m pattern")
-    styles = {None: ("o", "-"), **dict(zip(group_sizes, NM_STYLES))}
-    colours = _colours(sorted({S for S, _ in keys}))
-
-    def label(S, m):
-        if m is not None:
-            return f"{round((1 - S) * m)}:{m}"
-        return "dense" if S == 0 else f"unstructured {S:.4g}"
-
-    for (S, m), (x, loss) in points.items():
-        open_marker = {} if m is None else dict(markerfacecolor="none", markeredgewidth=1.5, markersize=8)
-        ax.plot(x, loss, styles[m][0], color=colours[S], label=label(S, m), **open_marker)
-    for (S, m), (x, loss) in curves.items():
-        ax.plot(x, loss, styles[m][1], color=colours[S], label=None if (S, m) in points else label(S, m))
-    return _log_log(ax, xlabel, ylabel)
-
-
 def plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=None, vmax=None, colorbar=True, cells="loss and gap"):
     """Final loss over pruning windows (Jin et al.'s schedule sweep): one cell per (start, end),
     rows `starts` (top to bottom), columns `ends`; loss_SxE[i, j] is the loss at starts[i],
