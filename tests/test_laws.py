@@ -67,7 +67,7 @@ def test_laws_broadcast():
         (lambda: laws.dense_law(1e6, 0.0, 1, 1, 1, 1, 1), "D must be > 0"),
         (lambda: laws.cmul(0.5, start=0.8, end=0.2), "start <= end"),
         (lambda: laws.cmul(0.5, kind="linear"), "kind='linear'"),
-        (lambda: laws.s_opt(1e6, 1e15, TABLE7["t5_nm"]), "exactly the keys"),
+        (lambda: laws.s_opt(1e6, 1e15, TABLE7["t5_nm"]), "coefficient set lacks b_N, a_D, b_D, c"),
         (lambda: laws.s_opt(1e6, 1e15, TABLE7["t5"], cost="flops"), "cost='flops'"),
     ],
 )
@@ -375,3 +375,25 @@ def test_bad_laws_raise_one_clear_line(make, match):
     with pytest.raises(ValueError, match=match) as err:
         make()
     assert "\n" not in str(err.value)
+
+
+def test_chinchilla_tokens_invert_the_chinchilla_size():
+    N = np.geomspace(1e6, 1e11, 6)
+    for family in ("t5", "vit"):
+        D = laws.chinchilla_tokens(N, TABLE7[family])
+        np.testing.assert_allclose(laws.chinchilla_n_opt(6 * N * D, TABLE7[family], 6), N, rtol=1e-10)
+    with pytest.raises(ValueError, match="coefficient b_D=0.0: must be a finite number > 0"):
+        laws.chinchilla_tokens(1e8, {**TABLE7["t5"], "b_D": 0.0})
+
+
+def test_one_coefficient_check_for_every_law_and_its_users():
+    checked = laws.check_coefficients({**TABLE7["t5"], "gain_0.5": 1.6})  # other keys are ignored
+    assert list(checked) == list(laws.COEFF_NAMES) and checked["b_N"] == TABLE7["t5"]["b_N"]
+    assert laws.check_coefficients({**TABLE7["t5"], "a_S": 0.0})["a_S"] == 0.0  # a fit may drive one to 0
+    for bad, message in [({"a_S": 1.0}, "coefficient set lacks b_S"), ({**TABLE7["t5"], "c": -1}, "c=-1.0: must be a finite number >= 0"),
+                         ({**TABLE7["t5"], "b_N": 0.0}, "b_N=0.0: must be a finite number > 0"),
+                         ({**TABLE7["t5"], "a_D": float("nan")}, "a_D=nan")]:
+        with pytest.raises(ValueError, match=message):
+            laws.check_coefficients(bad)
+    with pytest.raises(ValueError, match="coefficient set lacks"):
+        laws.s_opt(1e9, 1e21, {"a_S": 1.0})

@@ -25,8 +25,8 @@ def test_optimal_from_gives_the_papers_section_3_3_multiples():
 def test_beats_dense_from_is_where_the_losses_at_equal_compute_meet_and_comes_before_optimal(family, cost):
     coeffs, S, N, k = TABLE7[family], np.array([0.5, 0.75, 0.875]), 3e8, 6
     m = optimal.beats_dense_from(S, coeffs, cost)
-    C = m * k * N * optimal.chinchilla_tokens(N, coeffs)
-    np.testing.assert_allclose(m * plan.chinchilla_tokens(N, coeffs),  # the planner's tokens, the same threshold
+    C = m * k * N * laws.chinchilla_tokens(N, coeffs)
+    np.testing.assert_allclose(m * laws.chinchilla_tokens(N, coeffs),  # the planner's tokens, the same threshold
                                plan.payoff_tokens(S, N, coeffs, c_mul := (laws.cmul(S) if cost == "sparse"
                                                                            else laws.cmul_dense(S))), rtol=1e-10)
     sparse = laws.sparse_law(S, N, C / (k * N * c_mul), **coeffs)
@@ -50,19 +50,9 @@ def test_beats_dense_from_refuses_the_dense_model_and_caps_a_law_without_capacit
     assert optimal.beats_dense_from(0.5, TABLE7["t5"], "sparse", start=0.0, end=0.0) == 0.0
 
 
-def test_chinchilla_tokens_invert_the_chinchilla_size():
-    for family in ("t5", "vit"):
-        N = np.array([1e7, 1e9])
-        D = optimal.chinchilla_tokens(N, TABLE7[family])
-        np.testing.assert_allclose(laws.chinchilla_n_opt(6 * N * D, TABLE7[family], 6), N, rtol=1e-10)
-        np.testing.assert_allclose(D, plan.chinchilla_tokens(N, TABLE7[family]), rtol=1e-12)
-    with pytest.raises(ValueError, match="b_D = 0.0"):
-        optimal.chinchilla_tokens(1e8, {**TABLE7["t5"], "b_D": 0.0})
-
-
 def test_run_multiples_put_a_chinchilla_run_at_one():
     coeffs, N = TABLE7["t5"], np.array([1e8, 1e9])
-    D = optimal.chinchilla_tokens(N, coeffs)
+    D = laws.chinchilla_tokens(N, coeffs)
     np.testing.assert_allclose(optimal.run_multiples(0.0, N, D, coeffs, "sparse"), 1.0, rtol=1e-12)
     np.testing.assert_allclose(optimal.run_multiples(0.75, N, 2 * D, coeffs, "dense"), 2 * 4.0, rtol=1e-12)
     np.testing.assert_allclose(optimal.run_multiples(0.75, N, D, coeffs, "sparse"), laws.cmul(0.75), rtol=1e-12)

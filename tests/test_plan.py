@@ -91,7 +91,7 @@ def test_payoff_is_where_sparse_passes_dense_at_equal_compute(coeffs, cost):
 def test_optimal_from_is_where_s_opt_reaches_s(coeffs, cost):
     k, N, S = k_of(coeffs), 5e7, 0.85
     m = plan.optimal_from(S, N, coeffs, cost, k=k)
-    C_chin = k * N * plan.chinchilla_tokens(N, coeffs)
+    C_chin = k * N * laws.chinchilla_tokens(N, coeffs)
     assert plan.s_opt(N, m * 0.999 * C_chin, coeffs, cost, k=k) < S <= plan.s_opt(N, m * 1.001 * C_chin, coeffs, cost, k=k)
 
 
@@ -102,13 +102,6 @@ def test_section_3_3_multiples_as_planner_queries():
              for name, c in (("vit", VIT), ("t5", T5)) for cost in laws.COSTS}
     assert from_["vit", "sparse"] < 2 and from_["t5", "sparse"] < 3
     assert from_["vit", "dense"] == pytest.approx(5, rel=0.15) and from_["t5", "dense"] == pytest.approx(70, rel=0.15)
-
-
-def test_chinchilla_tokens_inverts_chinchilla_n_opt():
-    N = np.geomspace(1e6, 1e11, 6)
-    for coeffs in (T5, VIT):
-        D = plan.chinchilla_tokens(N, coeffs)
-        np.testing.assert_allclose(laws.chinchilla_n_opt(6 * N * D, coeffs, 6), N, rtol=1e-10)
 
 
 # ----------------------------------------------------------------------------- measured costs
@@ -138,7 +131,7 @@ def test_speedup_interpolates_log_speedup_in_log_compression():
 @pytest.mark.parametrize("coeffs", [T5, VIT])
 def test_ideal_curve_reproduces_the_sparse_cost_optimum(coeffs):
     k, N = k_of(coeffs), np.array([1e7, 1e8, 1e9])
-    C = k * N * plan.chinchilla_tokens(N, coeffs) * np.array([0.5, 4.0, 30.0])
+    C = k * N * laws.chinchilla_tokens(N, coeffs) * np.array([0.5, 4.0, 30.0])
     expected = laws.s_opt(N, C, coeffs, "sparse", k)
     assert np.all(expected < 0.94)  # inside the curve's range
     np.testing.assert_allclose(plan.s_opt(N, C, coeffs, IDEAL, k), expected, atol=2e-6)
@@ -150,7 +143,7 @@ def test_measured_costs_lie_between_the_ideal_ones():
     S = np.linspace(0.0, 0.95, 30)
     c = plan.cmul_measured(S, REAL)
     assert np.all(c >= laws.cmul(S) * (1 - 1e-6)) and np.all(c <= laws.cmul_dense(S) * (1 + 1e-12))
-    N, C = 1e8, 3 * 1e8 * plan.chinchilla_tokens(1e8, T5) * 100
+    N, C = 1e8, 3 * 1e8 * laws.chinchilla_tokens(1e8, T5) * 100
     s_dense, s_real, s_sparse = (plan.s_opt(N, C, T5, cost, 3) for cost in ("dense", REAL, "sparse"))
     assert s_dense <= s_real <= s_sparse
 

@@ -72,7 +72,7 @@ def test_answer_names_the_better_run_and_what_its_loss_costs_densely():
     dense_only = [Run(N=1e9, D=20e9)]
     assert planning.answer(dense_only, {"dense FLOPs": [plan.plan(T5, dense_only[0], "dense")]}).endswith(
         "so it is itself about the cheapest way to that loss")
-    C = 3 * 3 * 1e8 * float(plan.chinchilla_tokens(1e8, T5))  # 3x Chinchilla: with free zeros S = 0.5 is cheaper
+    C = 3 * 3 * 1e8 * float(laws.chinchilla_tokens(1e8, T5))  # 3x Chinchilla: with free zeros S = 0.5 is cheaper
     cheap = [Run(N=1e8, C=C, S=0.5)]
     assert "it is the cheaper way to that loss under sparse FLOPs" in planning.answer(
         cheap, {"dense FLOPs": [plan.plan(T5, cheap[0], "dense")], "sparse FLOPs": [plan.plan(T5, cheap[0], "sparse")]})
@@ -99,7 +99,7 @@ def test_optimum_table_matches_plan_queries():
     table = planning.optimum_table(T5, costs, 2e8, [1.0, 100.0])
     assert table.index.name == "C / C_chin" and list(table.columns[:3]) == ["C (FLOPs)", "S_opt, dense FLOPs",
                                                                               "gain (nats), dense FLOPs"]
-    C_chin = 3 * 2e8 * float(plan.chinchilla_tokens(2e8, T5))
+    C_chin = 3 * 2e8 * float(laws.chinchilla_tokens(2e8, T5))
     for m in (1.0, 100.0):
         for name, cost in costs.items():
             p = plan.plan(T5, Run(N=2e8, C=m * C_chin, S=None), cost)

@@ -79,10 +79,11 @@ def beats_dense_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
       multiple = [(c_mul^b_D - 1) b_N (a_S + c_S) / (b_D a_S (1 - (1 - S)^b_S))]^(1 / b_D),
 
     independent of N, a_D and k; evaluated in logs (kit.planner.plan.payoff_tokens gives the same in tokens)."""
-    S = laws._check_sparsity(S)
+    S = laws.check_sparsity(S)
     if np.any(S <= 0):
         raise ValueError(f"S = {S}: beats_dense_from needs sparsities > 0 (S = 0 is the dense model itself)")
-    a_S, b_S, c_S, b_N, b_D = _coefficients(coeffs, "a_S", "b_S", "c_S", "b_N", "b_D")
+    c = laws.check_coefficients(coeffs)
+    a_S, b_S, c_S, b_N, b_D = (c[name] for name in ("a_S", "b_S", "c_S", "b_N", "b_D"))
     c_mul = laws.cmul_dense(S) if cost == "dense" else laws.cmul(S, start, end, kind)
     costs_more = c_mul > 1.0
     capacity = a_S * -np.expm1(b_S * np.log1p(-S))  # what sparsity removes from the capacity term
@@ -94,33 +95,12 @@ def beats_dense_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
     return np.where(costs_more, multiple, 0.0)[()]
 
 
-def chinchilla_tokens(N, coeffs):
-    """Tokens for which a dense model of N parameters is compute optimal under the S = 0 law
-    (kit.laws.chinchilla_n_opt inverted): D_chin^b_D = b_D a_D^b_D N^b_N / (b_N (a_S + c_S))."""
-    a_S, c_S, b_N, a_D, b_D = _coefficients(coeffs, "a_S", "c_S", "b_N", "a_D", "b_D")
-    N = laws._check_positive("N", N)
-    return (a_D * (b_D * N**b_N / (b_N * (a_S + c_S))) ** (1.0 / b_D))[()]
-
-
 def run_multiples(S, N, D, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
     """Where runs sit on the same scale: C / C_chin(N) of runs with final sparsity S, N non-zeros and
     D tokens, C = k N D c_mul(S) in the law's units (the dense-equivalent data D c_mul(S) over the
     Chinchilla data of N, so k cancels)."""
     c_mul = laws.cmul_dense(S) if cost == "dense" else laws.cmul(S, start, end, kind)
-    return (np.asarray(D, dtype=float) * c_mul / chinchilla_tokens(N, coeffs))[()]
-
-
-def _coefficients(coeffs, *names):
-    """The named coefficients as floats: each >= 0 and finite (a fit may drive one to 0), the
-    exponents b_N and b_D > 0."""
-    missing = [name for name in names if name not in coeffs]
-    if missing:
-        raise ValueError(f"coefficient set lacks {missing}; needs all of {laws.COEFF_NAMES}")
-    values = [float(coeffs[name]) for name in names]
-    for name, value in zip(names, values):
-        if not (np.isfinite(value) and (value > 0 if name in ("b_N", "b_D") else value >= 0)):
-            raise ValueError(f"coefficient {name} = {value}: need a finite number {'> 0' if name in ('b_N', 'b_D') else '>= 0'}")
-    return values
+    return (np.asarray(D, dtype=float) * c_mul / laws.chinchilla_tokens(N, coeffs))[()]
 
 
 def chinchilla_line(C, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
@@ -283,7 +263,7 @@ def derived_quantities(coeffs, sparsities) -> dict:
     out = {}
     for cost in laws.COSTS:
         out[f"optimal_from(0, {cost})"] = float(optimal_from(0.0, coeffs, cost))
-        C_chin = 6 * 1e5 * float(chinchilla_tokens(1e5, coeffs))
+        C_chin = 6 * 1e5 * float(laws.chinchilla_tokens(1e5, coeffs))
         out[f"s_opt_chinchilla({cost})"] = float(chinchilla_line(C_chin, coeffs, cost, 6))
         for s in sparsities:
             out[f"optimal_from({s:g}, {cost})"] = float(optimal_from(s, coeffs, cost))

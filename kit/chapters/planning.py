@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kit import laws
-from kit.planner.plan import (LABELS, LEVEL, Run, check_coeffs, chinchilla_tokens, cost_multiplier, format_value,
+from kit.planner.plan import (LABELS, LEVEL, Run, cost_multiplier, format_value,
                               loss_at_compute, optimal_from, plan, s_opt, table)
 from kit.planner.speedup import SpeedupCurve
 
@@ -44,7 +44,7 @@ def section_3_3(N) -> pd.DataFrame:
     for (family, cost), (value, text) in SECTION_3_3.items():
         law = laws.TABLE7[FAMILIES[family]]
         m = optimal_from(SECTION_3_3_S, N, law, cost, **PAPER_WINDOW)
-        query = plan(law, Run(N=N, C=m * law.k * N * float(chinchilla_tokens(N, law)), S=None), cost, **PAPER_WINDOW)
+        query = plan(law, Run(N=N, C=m * law.k * N * float(laws.chinchilla_tokens(N, law)), S=None), cost, **PAPER_WINDOW)
         near = m < value if cost == "sparse" else float(f"{m:.1g}") == value
         rows.append({"family": family, "cost": f"{cost} FLOPs", "paper": text, "multiple": m, "S_opt": query.S,
                      "met": bool(near and abs(query.S - SECTION_3_3_S) < 1e-6)})
@@ -63,7 +63,7 @@ def order_check(nonzero=ORDER_NONZERO, multiples=ORDER_MULTIPLES) -> dict:
     worst, strict, points = -np.inf, True, 0
     for name in FAMILIES.values():
         law = laws.TABLE7[name]
-        C = np.asarray(multiples, dtype=float)[None, :] * law.k * N * chinchilla_tokens(N, law)
+        C = np.asarray(multiples, dtype=float)[None, :] * law.k * N * laws.chinchilla_tokens(N, law)
         dense, sparse = (s_opt(N, C, law, cost, **PAPER_WINDOW) for cost in ("dense", "sparse"))
         worst = max(worst, float(np.max(dense - sparse)))
         strict &= bool(np.all(dense[sparse > 0] < sparse[sparse > 0]))
@@ -147,8 +147,8 @@ def optimum_table(coeffs, costs: dict, N, multiples, k=None, start=0.25, end=0.7
 
         optimum_table(laws.TABLE7["t5"], {"dense FLOPs": "dense"}, 2e8, [1, 100])  # S_opt 0.000, 0.537"""
     k = laws.flops_per_token(coeffs, k)
-    C = np.asarray(multiples, dtype=float) * k * N * float(chinchilla_tokens(N, coeffs))
-    dense = laws.sparse_law(0.0, N, C / (k * N), **check_coeffs(coeffs))
+    C = np.asarray(multiples, dtype=float) * k * N * float(laws.chinchilla_tokens(N, coeffs))
+    dense = laws.sparse_law(0.0, N, C / (k * N), **laws.check_coefficients(coeffs))
     table = {"C (FLOPs)": C}
     for name, cost in costs.items():
         s = np.atleast_1d(s_opt(N, C, coeffs, cost, k, start, end, kind))
@@ -205,7 +205,7 @@ def payoff_table(coeffs, costs: dict, sparsities, N, k=None, start=0.25, end=0.7
             p = plan(coeffs, Run(N=N, D=1e9, S=s), cost, k, start, end, kind)
             row[f"beats dense from, {name}"] = p.payoff_chinchilla
             row[f"optimal from, {name}"] = p.optimal_from
-        row["dense size of equal loss (Eq. 7)"] = float(laws.gain(s, **check_coeffs(coeffs)))
+        row["dense size of equal loss (Eq. 7)"] = float(laws.gain(s, **laws.check_coefficients(coeffs)))
         rows.append(row)
     return pd.DataFrame(rows).set_index("S")
 
@@ -218,7 +218,7 @@ def far_answers(coeffs, N, D, sparsities, k=None) -> dict:
 
         far_answers(laws.TABLE7["t5"], 7e9, 2e12, [0.5])["N = 7e9, D = 2e12: optimal sparsity"]  # 0.1539"""
     k = laws.flops_per_token(coeffs, k)
-    c = check_coeffs(coeffs)
+    c = laws.check_coefficients(coeffs)
     label = f"N = {format_value('N', N)}, D = {format_value('D', D)}"
     dense = plan(c, Run(N=N, D=D), "dense", k)
     half = plan(c, Run(N=N, C=k * N * D, S=SECTION_3_3_S), "dense", k)

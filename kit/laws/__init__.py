@@ -101,30 +101,46 @@ _LOG_MAX = float(np.log(np.finfo(float).max))  # exp of anything above overflows
 # ----------------------------------------------------------------------------- input checks
 
 
-def _check_sparsity(S):
+def check_sparsity(S):
+    """S as a float array, every sparsity in [0, 1); else one ValueError naming the bad values."""
     S = np.asarray(S, dtype=float)
     if not np.all((S >= 0.0) & (S < 1.0)):
         raise ValueError(f"sparsity S must lie in [0, 1); got {S[(S < 0) | (S >= 1) | np.isnan(S)]}")
     return S
 
 
-def _check_positive(name, x):
+def check_positive(name, x):
+    """x as a float array, every value > 0; else one ValueError naming `name` and the bad values."""
     x = np.asarray(x, dtype=float)
     if not np.all(x > 0.0):
         raise ValueError(f"{name} must be > 0; got {x[~(x > 0)]}")
     return x
 
 
-def _check_window(start, end, kind):
+def check_window(start, end, kind):
+    """A pruning window and schedule: 0 <= start <= end <= 1 and kind in KINDS; else a ValueError."""
     if not 0.0 <= start <= end <= 1.0:
         raise ValueError(f"pruning window needs 0 <= start <= end <= 1; got start={start}, end={end}")
     if kind not in KINDS:
         raise ValueError(f"schedule kind={kind!r}: allowed {KINDS}")
 
 
-def _check_coeffs(coeffs):
-    if set(coeffs) != set(COEFF_NAMES):
-        raise ValueError(f"coeffs must have exactly the keys {COEFF_NAMES}; got {tuple(coeffs)}")
+def check_coefficients(coeffs) -> dict:
+    """The seven coefficients of Eq. 1 (COEFF_NAMES) of `coeffs` as floats, other keys ignored
+    (a bootstrap sample's derived quantities, say): each finite, the exponents b_N and b_D > 0
+    (they divide), every other >= 0 (a fit may drive one to 0). Every law, cost and optimum here
+    checks its coefficients with it, and so do kit.planner and the chapters.
+
+        check_coefficients(TABLE7["t5"])["b_N"]  # 0.54"""
+    missing = [name for name in COEFF_NAMES if name not in coeffs]
+    if missing:
+        raise ValueError(f"coefficient set lacks {', '.join(missing)}; needs all of {', '.join(COEFF_NAMES)}")
+    out = {name: float(coeffs[name]) for name in COEFF_NAMES}
+    for name, value in out.items():
+        positive = name in ("b_N", "b_D")
+        if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+            raise ValueError(f"coefficient {name}={value}: must be a finite number {'> 0' if positive else '>= 0'}")
+    return out
 
 
 def _check_cost(cost):
@@ -137,7 +153,7 @@ def _check_cost(cost):
 
 def dense_law(N, D, a_N, b_N, a_D, b_D, c):
     """Eq. 2: L(N, D) = (a_N / N)^b_N + (a_D / D)^b_D + c."""
-    N, D = _check_positive("N", N), _check_positive("D", D)
+    N, D = check_positive("N", N), check_positive("D", D)
     return (a_N / N) ** b_N + (a_D / D) ** b_D + c
 
 
@@ -145,8 +161,8 @@ def sparse_law(S, N, D, a_S, b_S, c_S, b_N, a_D, b_D, c):
     """Eq. 1/3: L(S, N, D) = (a_S (1 - S)^b_S + c_S) (1 / N)^b_N + (a_D / D)^b_D + c.
 
     N counts non-zero parameters. S = 0 gives Eq. 2 with a_N^b_N = a_S + c_S."""
-    S = _check_sparsity(S)
-    N, D = _check_positive("N", N), _check_positive("D", D)
+    S = check_sparsity(S)
+    N, D = check_positive("N", N), check_positive("D", D)
     return (a_S * (1.0 - S) ** b_S + c_S) * N**-b_N + (a_D / D) ** b_D + c
 
 
@@ -192,21 +208,21 @@ def cmul(S, start=0.25, end=0.75, kind="cubic"):
 
     since the cubic window's mean density is 1 - 3S/4 and the geometric one's, of (1 - S)^u, is
     -S / ln(1 - S). start=0.25, end=0.75, cubic is Eq. 4: (0.25 + 0.5 (1 - 0.75 S)) / (1 - S) + 0.25."""
-    S = _check_sparsity(S)
-    _check_window(start, end, kind)
+    S = check_sparsity(S)
+    check_window(start, end, kind)
     return _cost_and_slope(1.0 - S, "sparse", start, end, kind)[0]
 
 
 def cmul_dense(S):
     """Dense training-cost multiplier (Section 3.3, cost (a)): a dense model of N / (1 - S)
     parameters for the same steps costs 1 / (1 - S) times the dense N model."""
-    return 1.0 / (1.0 - _check_sparsity(S))
+    return 1.0 / (1.0 - check_sparsity(S))
 
 
 def n_avg(N, S, start=0.25, end=0.75, kind="cubic"):
     """Jin et al. (2025) average non-zero parameter count over training of a run that ends with
     N non-zeros at sparsity S: N_avg = integral_0^1 N (1 - S_t) / (1 - S) dt = N c_mul(S) (Eq. 4)."""
-    return _check_positive("N", N) * cmul(S, start, end, kind)
+    return check_positive("N", N) * cmul(S, start, end, kind)
 
 
 # ----------------------------------------------------------------------------- optima
@@ -233,10 +249,10 @@ def s_opt(N, C, coeffs, cost="dense", flops_per_param_token=None, start=0.25, en
     (default: the law's, see flops_per_token),
     c_mul = cmul_dense (cost='dense') or cmul(S, start, end, kind) (cost='sparse'), by bisecting the
     root of Eq. 5 in r = -ln(1 - S). Returns 0 where dense is best."""
-    _check_coeffs(coeffs)
+    check_coefficients(coeffs)
     _check_cost(cost)
-    _check_window(start, end, kind)
-    N, C = np.broadcast_arrays(_check_positive("N", N), _check_positive("C", C))
+    check_window(start, end, kind)
+    N, C = np.broadcast_arrays(check_positive("N", N), check_positive("C", C))
     D0 = C / (flops_per_token(coeffs, flops_per_param_token) * N)
     residual = lambda r: _eq5_residual(np.exp(-r), D0, N, coeffs, cost, start, end, kind)
     lo, hi = np.zeros_like(D0), np.full_like(D0, 700.0)  # e^-700 is still a normal float
@@ -255,12 +271,23 @@ def s_opt_closed_form(N, C, coeffs, flops_per_param_token=None):
     Eq. 5 reads a_D^b_D b_D D0^-b_D (1 - S)^(-1 - b_D) = a_S b_S (1 - S)^(b_S - 1) N^-b_N,
     so S_opt = max{1 - exp([log(a_D^b_D b_D / (a_S b_S)) + b_N log N] / (b_D + b_S)) D0^(-b_D / (b_D + b_S)), 0}.
     (The typeset Eq. 6 is garbled: it writes b_N a_D b_D for a_D^b_D b_D and a comma for the product.)"""
-    _check_coeffs(coeffs)
-    N, C = _check_positive("N", N), _check_positive("C", C)
+    check_coefficients(coeffs)
+    N, C = check_positive("N", N), check_positive("C", C)
     a_S, b_S, b_N, a_D, b_D = (coeffs[name] for name in ("a_S", "b_S", "b_N", "a_D", "b_D"))
     D0 = C / (flops_per_token(coeffs, flops_per_param_token) * N)
     log_x = (np.log(a_D**b_D * b_D / (a_S * b_S)) + b_N * np.log(N) - b_D * np.log(D0)) / (b_D + b_S)
     return np.maximum(-np.expm1(log_x), 0.0)[()]
+
+
+def chinchilla_tokens(N, coeffs):
+    """Tokens for which a dense model of N parameters is compute optimal (Hoffmann et al. 2022) under
+    the S = 0 law, chinchilla_n_opt inverted: D_chin(N)^b_D = b_D a_D^b_D N^b_N / (b_N (a_S + c_S)),
+    so C_chin(N) = k N D_chin(N).
+
+        chinchilla_tokens(1e9, TABLE7["t5"])"""
+    c = check_coefficients(coeffs)
+    N = check_positive("N", N)
+    return (c["a_D"] * (c["b_D"] * N ** c["b_N"] / (c["b_N"] * (c["a_S"] + c["c_S"]))) ** (1.0 / c["b_D"]))[()]
 
 
 def chinchilla_n_opt(C, coeffs, flops_per_param_token=None):
@@ -269,8 +296,8 @@ def chinchilla_n_opt(C, coeffs, flops_per_param_token=None):
 
     minimising (a_S + c_S) N^-b_N + (a_D k N / C)^b_D over N gives
     N_opt = [b_N (a_S + c_S) / (b_D a_D^b_D)]^(1 / (b_N + b_D)) (C / k)^(b_D / (b_N + b_D))."""
-    _check_coeffs(coeffs)
-    C = _check_positive("C", C)
+    check_coefficients(coeffs)
+    C = check_positive("C", C)
     a_N_bN, b_N, a_D, b_D = coeffs["a_S"] + coeffs["c_S"], coeffs["b_N"], coeffs["a_D"], coeffs["b_D"]
     G = b_N * a_N_bN / (b_D * a_D**b_D)
     return G ** (1.0 / (b_N + b_D)) * (C / flops_per_token(coeffs, flops_per_param_token)) ** (b_D / (b_N + b_D))
@@ -287,7 +314,7 @@ def gain(S, a_S, b_S, c_S, b_N, a_D=None, b_D=None, c=None):
 
     Takes a whole coefficient set as keywords, gain(S, **TABLE7["t5"]): the data term's a_D, b_D and c
     do not enter Eq. 7."""
-    S = _check_sparsity(S)
+    S = check_sparsity(S)
     return ((a_S * (1.0 - S) ** b_S + c_S) / (a_S + c_S)) ** (-1.0 / b_N)
 
 
@@ -308,11 +335,11 @@ def chinchilla_multiple(S, N, coeffs, cost="dense", start=0.25, end=0.75, kind="
     large b_S) still gives the finite multiple. Where sparsity buys no capacity (a_S b_S = 0, e.g.
     a fit whose a_S went to 0) or the multiple exceeds the largest float, it is inf: sparsity S
     never becomes optimal."""
-    _check_coeffs(coeffs)
+    check_coefficients(coeffs)
     _check_cost(cost)
-    _check_window(start, end, kind)
-    S = _check_sparsity(S)
-    _check_positive("N", N)
+    check_window(start, end, kind)
+    S = check_sparsity(S)
+    check_positive("N", N)
     a_S, b_S, c_S, b_N, b_D = (coeffs[name] for name in ("a_S", "b_S", "c_S", "b_N", "b_D"))
     x = 1.0 - S
     c_mul, slope = _cost_and_slope(x, cost, start, end, kind)
@@ -332,9 +359,9 @@ def data_for_loss(L, S, N, coeffs):
     e.g. the data a run from scratch needs to match the loss of a model pruned from a pretrained
     checkpoint (Section 4.2, Table 4). Raises ValueError where L is at or below the law's D -> infinity
     limit (a_S (1 - S)^b_S + c_S) N^-b_N + c, which no finite D reaches."""
-    _check_coeffs(coeffs)
-    S = _check_sparsity(S)
-    N = _check_positive("N", N)
+    check_coefficients(coeffs)
+    S = check_sparsity(S)
+    N = check_positive("N", N)
     L = np.asarray(L, dtype=float)
     a_S, b_S, c_S, b_N, a_D, b_D, c = (coeffs[name] for name in COEFF_NAMES)
     data_term = L - (a_S * (1.0 - S) ** b_S + c_S) * N**-b_N - c  # (a_D / D)^b_D

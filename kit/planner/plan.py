@@ -111,23 +111,10 @@ LABELS = {  # Plan field -> its row label in tables (unique)
 # ----------------------------------------------------------------------------- checks
 
 
-def check_coeffs(coeffs) -> dict:
-    """The seven coefficients of Eq. 1 as floats (further keys, e.g. a bootstrap's derived
-    quantities, are ignored); every one finite and > 0, c >= 0."""
-    missing = [name for name in laws.COEFF_NAMES if name not in coeffs]
-    if missing:
-        raise ValueError(f"coefficient set lacks {', '.join(missing)}; needs all of {', '.join(laws.COEFF_NAMES)}")
-    out = {name: float(coeffs[name]) for name in laws.COEFF_NAMES}
-    for name, value in out.items():
-        if not (math.isfinite(value) and (value >= 0 if name == "c" else value > 0)):
-            raise ValueError(f"coefficient {name}={value}: must be a finite number {'>= 0' if name == 'c' else '> 0'}")
-    return out
-
-
 def check_cost(cost, start=0.25, end=0.75, kind="cubic") -> str:
     """The cost model's label (a measured one names its kernel, layer, hardware, backend and date);
     raises on anything but 'dense', 'sparse' or a SpeedupCurve."""
-    laws._check_window(start, end, kind)
+    laws.check_window(start, end, kind)
     if isinstance(cost, SpeedupCurve):
         return f"measured: {cost.describe()}"
     if cost not in laws.COSTS:
@@ -136,7 +123,7 @@ def check_cost(cost, start=0.25, end=0.75, kind="cubic") -> str:
 
 
 def _check_on_curve(S, curve: SpeedupCurve):
-    S = laws._check_sparsity(S)
+    S = laws.check_sparsity(S)
     if np.any(S > curve.S[-1]):
         raise ValueError(f"sparsity {np.max(S):g} is beyond the speedup curve {curve.label!r}, "
                          f"measured up to S={curve.S[-1]:g}")
@@ -168,7 +155,7 @@ def cmul_measured(S, curve: SpeedupCurve, start=0.25, end=0.75, kind="cubic"):
     S_u the schedule across the window (kit.laws.schedules), integrated by the midpoint rule. The ideal
     s = 1 / (1 - S) gives kit.laws.cmul; s <= 1 everywhere gives the dense cost 1 / (1 - S)."""
     S = _check_on_curve(S, curve)
-    laws._check_window(start, end, kind)
+    laws.check_window(start, end, kind)
     u = (np.arange(N_QUADRATURE) + 0.5) / N_QUADRATURE
     S_u = SCHEDULES[kind](u, S[..., None], 0.0, 1.0)
     window = np.mean(1.0 / np.maximum(speedup_at(S_u, curve), 1.0), axis=-1)
@@ -203,11 +190,11 @@ def s_opt(N, C, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic"):
     refined by bounded Brent search between the grid neighbours of the best point (c_mul is
     then only piecewise smooth, and the loss need not have a single minimum)."""
     k = laws.flops_per_token(coeffs, k)
-    coeffs = check_coeffs(coeffs)
+    coeffs = laws.check_coefficients(coeffs)
     check_cost(cost, start, end, kind)
     if not isinstance(cost, SpeedupCurve):
         return laws.s_opt(N, C, coeffs, cost, k, start, end, kind)
-    N, C = np.broadcast_arrays(laws._check_positive("N", N), laws._check_positive("C", C))
+    N, C = np.broadcast_arrays(laws.check_positive("N", N), laws.check_positive("C", C))
     S_grid, c_grid = _measured_grid(cost, start, end, kind)
     out = np.empty(N.shape)
     for idx in np.ndindex(N.shape):
@@ -227,23 +214,13 @@ def _measured_grid(curve: SpeedupCurve, start, end, kind):
     return S_grid, cmul_measured(S_grid, curve, start, end, kind)
 
 
-def chinchilla_tokens(N, coeffs):
-    """Tokens for which a dense model of N parameters is compute optimal (Hoffmann et al. 2022) under
-    the S = 0 law: D_chin(N)^b_D = b_D a_D^b_D N^b_N / (b_N (a_S + c_S)), so C_chin(N) = k N D_chin(N)
-    (kit.laws.chinchilla_n_opt inverted)."""
-    coeffs = check_coeffs(coeffs)
-    N = laws._check_positive("N", N)
-    a_S, c_S, b_N, a_D, b_D = (coeffs[name] for name in ("a_S", "c_S", "b_N", "a_D", "b_D"))
-    return (b_D * a_D**b_D * N**b_N / (b_N * (a_S + c_S))) ** (1.0 / b_D)
-
-
 def cheapest_dense(L, coeffs, k=None):
     """The dense model that reaches loss L with the least compute (Eq. 2 with S = 0): minimising
     k N D subject to (a_S + c_S) N^-b_N + (a_D / D)^b_D = L - c puts the share b_D / (b_N + b_D) of
     L - c on the capacity term and b_N / (b_N + b_D) on the data term. Returns (N, D, C); k: the
     law's unless given."""
     k = laws.flops_per_token(coeffs, k)
-    coeffs = check_coeffs(coeffs)
+    coeffs = laws.check_coefficients(coeffs)
     L = np.asarray(L, dtype=float)
     a_S, c_S, b_N, a_D, b_D, c = (coeffs[name] for name in ("a_S", "c_S", "b_N", "a_D", "b_D", "c"))
     if not np.all(L > c):
@@ -262,9 +239,9 @@ def payoff_tokens(S, N, coeffs, c_mul):
     better when (a_D / D)^b_D (c_mul^b_D - 1) < a_S (1 - (1 - S)^b_S) N^-b_N, i.e. for
     D > a_D ((c_mul^b_D - 1) / (a_S (1 - (1 - S)^b_S) N^-b_N))^(1 / b_D); from any D if c_mul <= 1.
     The sparse run itself trains on that divided by c_mul. NaN at S = 0."""
-    coeffs = check_coeffs(coeffs)
-    S, N = laws._check_sparsity(S), laws._check_positive("N", N)
-    c_mul = laws._check_positive("c_mul", c_mul)
+    coeffs = laws.check_coefficients(coeffs)
+    S, N = laws.check_sparsity(S), laws.check_positive("N", N)
+    c_mul = laws.check_positive("c_mul", c_mul)
     a_S, b_S, b_N, a_D, b_D = (coeffs[name] for name in ("a_S", "b_S", "b_N", "a_D", "b_D"))
     capacity_gain = a_S * -np.expm1(b_S * np.log1p(-S)) * N**-b_N
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -280,15 +257,15 @@ def optimal_from(S, N, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic")
     curve: the smallest multiple, on a scan of 4 per decade over [1e-3, 1e12] refined by bisection,
     at which s_opt reaches S; inf if it never does. NaN at S = 0. k: the law's unless given."""
     k = laws.flops_per_token(coeffs, k)
-    coeffs = check_coeffs(coeffs)
+    coeffs = laws.check_coefficients(coeffs)
     check_cost(cost, start, end, kind)
-    S = float(laws._check_sparsity(S))
+    S = float(laws.check_sparsity(S))
     if S == 0:
         return np.nan
     if not isinstance(cost, SpeedupCurve):
         return float(laws.chinchilla_multiple(S, N, coeffs, cost, start, end, kind))
     _check_on_curve(S, cost)
-    C_chin = k * N * chinchilla_tokens(N, coeffs)
+    C_chin = k * N * laws.chinchilla_tokens(N, coeffs)
     reaches = lambda m: s_opt(N, m * C_chin, coeffs, cost, k, start, end, kind) >= S
     scan = np.logspace(-3, 12, 61)
     hit = next((j for j, m in enumerate(scan) if reaches(m)), None)
@@ -315,7 +292,7 @@ def plan(coeffs, run: Run, cost="sparse", k=None, start=0.25, end=0.75, kind="cu
     every plan warns of a degenerate budget (budget_warnings)."""
     k = laws.flops_per_token(coeffs, k)
     data = getattr(coeffs, "data", {})
-    coeffs = check_coeffs(coeffs)
+    coeffs = laws.check_coefficients(coeffs)
     label = check_cost(cost, start, end, kind)
     N = run.N
     if run.S is None:
@@ -332,7 +309,7 @@ def plan(coeffs, run: Run, cost="sparse", k=None, start=0.25, end=0.75, kind="cu
     S_best = float(s_opt(N, C, coeffs, cost, k, start, end, kind)) if run.S is not None else S
     gain_N = float(laws.gain(S, **coeffs)) * N
     cheapest_N, cheapest_D, cheapest_C = cheapest_dense(loss, coeffs, k)
-    D_chin = float(chinchilla_tokens(N, coeffs))
+    D_chin = float(laws.chinchilla_tokens(N, coeffs))
     payoff = float(payoff_tokens(S, N, coeffs, c_mul))
     answer = Plan(
         cost=label, S=S, N=N, D=D, C=C, c_mul=c_mul, chinchilla=C / (k * N * D_chin), loss=loss,
@@ -514,7 +491,7 @@ def read_law(path) -> laws.Law:
     if texts:
         raise ValueError(f"law file {str(path)!r}: {texts[0]} must be a string; got {law[texts[0]]!r}")
     try:
-        return laws.Law(check_coeffs(law), name=law.get("name", f"law from {path}"), k=law["k"], data=law.get("data"),
+        return laws.Law(laws.check_coefficients(law), name=law.get("name", f"law from {path}"), k=law["k"], data=law.get("data"),
                         samples=Path(path).parent / law["samples"] if "samples" in law else None)
     except ValueError as err:
         raise ValueError(f"law file {str(path)!r}: {err}") from None

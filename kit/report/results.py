@@ -5,7 +5,7 @@ scripts/build_book.py passes results_dir and, after executing every chapter, tur
 book/results.md with results_page. A chapter's formatted tables are markdown_table's output shown
 with IPython.display.Markdown, so the numbers read as text, not as a raw DataFrame:
 
-    results.write(results_dir, "02_core_law", [claim_gain, claim_extrapolation])  # None: no file
+    results.write(results_dir, "02b_core_law_ours", [claim_gain, claim_extrapolation])  # None: no file
     display(Markdown(results.markdown_table(table, {"gap": "{:+.3f}", "S": "{:g}"})))
 """
 
