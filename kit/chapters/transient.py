@@ -251,10 +251,16 @@ def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "ste
             right.plot(grid, transient(grid, 0.0, r.a, r.gamma), "-", color=colour, lw=1.5, label=f"S = {S:g}")
             if np.isfinite(r.x_star) and r.x_star <= grid[-1]:
                 right.plot([r.x_star], [eps], "o", color=colour, ms=6)
+    import matplotlib.ticker as ticker
+
     left.axhline(0.0, color="0.3", lw=0.8)
     left.set(xscale="log", xlabel=xlabel, ylabel="sparse − dense loss at equal N (nats)")
     right.axhline(eps, color="0.3", ls="--", lw=1, label=f"ε = {eps:g} nats")
     right.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="transient left, a x^−γ (nats)")
+    budgets = np.sort(curves[x].unique())
+    left.set_xticks(budgets, [f"{b:,.0f}" for b in budgets])  # the budgets trained, and no crowded minor labels
+    for ax in axes:
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     return axes
 
 
