@@ -109,3 +109,8 @@ def test_a_claim_names_the_kind_of_its_evidence_and_its_scope():
                          (dict(rule_after="yes"), "rule_after")]:
         with pytest.raises(ValueError, match=message):
             claims.Claim(**base, **bad)
+
+
+def test_an_infinite_end_reads_unbounded():
+    assert interval_text(6.7e-58, 0.0, float("inf")) == "6.7e-58 [0, unbounded]"
+    assert interval_text(1.0, float("-inf"), 2.0, unit="x") == "1x [unbounded, 2]"

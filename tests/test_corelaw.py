@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from kit.chapters import corelaw
+from kit.report import claims
 from kit.fit import fitting, lawfit, paper
 from kit.laws import COEFF_NAMES, TABLE7, gain, sparse_law
 
@@ -151,8 +152,8 @@ def test_extrapolation_verdict(measured, verdict, words):
 
 
 def test_unbounded_sides_read_unbounded():
-    assert corelaw.interval_text(1.77, 1.61, 1.92, unit="x") == "1.77x [1.61, 1.92]"
-    assert corelaw.interval_text(6.7e-58, 0.0, math.inf) == "6.7e-58 [0, unbounded]"
+    assert claims.interval_text(1.77, 1.61, 1.92, unit="x") == "1.77x [1.61, 1.92]"
+    assert claims.interval_text(6.7e-58, 0.0, math.inf) == "6.7e-58 [0, unbounded]"
     assert corelaw.width_text(math.inf) == "unbounded" and corelaw.width_text(2.19) == "2.2"
     table = pd.DataFrame({"estimate": [1.0, 1.77, 0.4], "low": [1.0, 1.61, 0.0], "high": [math.inf, 1.92, 1.0]},
                          index=["gain(0.5)", "gain(0.75)", "c"])  # kit.fit.fitting ends an unbounded gain at 1 or inf

@@ -14,8 +14,8 @@ Chapter 2 runs these on the authors' published sweeps (kit.fit.paper) and on our
 - the seed-to-seed noise floor as a function of the data (`noise_floor`, on kit.fit.noise, and
   `std_ratio_interval` between budgets), and the interval of a single held-out run's loss
   (`prediction_interval`, `extrapolation_verdict`);
-- kit.fit.fitting's intervals as the book prints them, an unbounded side as "unbounded"
-  (`interval_text`, `width_text`);
+- the width of kit.fit.fitting's intervals as the book prints it
+  (`width_text`);
 - chapter 2's pages (02a the authors' data, 02b our runs, 02c the appendix): the thresholds of
   every rule (OPTIMUM_TOLERANCE, CONVERGED_SHARE, EXTRAPOLATION_WIDTH, GAIN_WIDTH, PARALLEL_MARGIN,
   INTERACTION_MARGIN) and the rule sentences written from them (RULES), the published fits
@@ -105,7 +105,7 @@ def start_agreement(runs: pd.DataFrame, family: str, n_starts=16, seed=0, tolera
     lowest and highest objective of the other starts (None if there are none)."""
     spec = lawfit.fit_family(runs, family, starts=1, seed=seed).problem
     # kit.fit.fitting draws the random starts of fit(); here every start's end point is kept
-    z_BxP, objective_B, _ = spec.solve(fitting._random_starts(spec.names, spec.y, n_starts, seed + 1))
+    z_BxP, objective_B, _ = spec.solve(fitting.random_starts(spec.names, spec.y, n_starts, seed + 1))
     best = int(np.nanargmin(objective_B))
     reached = np.flatnonzero(objective_B <= objective_B[best] * (1 + tolerance))
     params = [spec.decode(z) for z in z_BxP[reached]]
@@ -401,16 +401,6 @@ def prediction_interval(estimate, low, high, noise_std=0.0, dof=None, level=0.95
     return (float(estimate - math.hypot(estimate - low, half)), float(estimate + math.hypot(high - estimate, half)))
 
 
-def interval_text(estimate, low, high, fmt=".3g", unit="") -> str:
-    """kit.report.claims.interval_text for kit.fit.fitting's intervals, whose sides the profile left
-    unbounded are 0 or inf: an infinite side reads "unbounded" (interval_text(1.0, 1.0, inf, unit="x")
-    -> "1x [1, unbounded]"); a side at 0 is the edge of a positive quantity's range and stays 0."""
-    if not (math.isinf(float(low)) or math.isinf(float(high))):
-        return claims.interval_text(estimate, low, high, fmt, unit)
-    ends = ["unbounded" if math.isinf(float(v)) else format(float(v), fmt) for v in (low, high)]
-    return f"{format(float(estimate), fmt)}{unit} [{ends[0]}, {ends[1]}]"
-
-
 def width_text(width, fmt=".2g") -> str:
     """A relative width (high - low) / estimate as the book prints it: "unbounded" if infinite."""
     return "unbounded" if math.isinf(float(width)) else format(float(width), fmt)
@@ -427,7 +417,7 @@ def extrapolation_verdict(predicted, low, high, measured, max_half_width=0.02):
         raise ValueError(f"need finite predicted and measured, low <= high; got {predicted}, {low}, {high}, {measured}")
     error = predicted / measured - 1
     half = max(predicted - low, high - predicted) / predicted
-    said = (f"predicted {interval_text(predicted, low, high, '.4f')}, measured {measured:.4f}: "
+    said = (f"predicted {claims.interval_text(predicted, low, high, '.4f')}, measured {measured:.4f}: "
             f"the prediction errs by {error:+.2%}")
     if measured < low or measured > high:
         side, gap = ("below", low - measured) if measured < low else ("above", measured - high)
@@ -482,7 +472,7 @@ def gains_verdict(table: pd.DataFrame, paper_gains: dict, max_width=1.0):
     parts, outside, wide, unbounded = [], [], [], []
     for s, value in paper_gains.items():
         row = table.loc[f"gain({s:g})"]
-        parts.append(f"{interval_text(row.estimate, row.low, row.high, '.3g', 'x')} at S = {s:g} (paper {value:.2f}x)")
+        parts.append(f"{claims.interval_text(row.estimate, row.low, row.high, '.3g', 'x')} at S = {s:g} (paper {value:.2f}x)")
         if value < row.low or value > row.high:
             outside.append(f"S = {s:g}")
         elif row.high - row.low > max_width:
@@ -587,7 +577,7 @@ def number_word(n: int) -> str:
 def row_text(row, fmt=".3g", unit="") -> str:
     """A row of kit.fit.fitting's intervals (estimate, low, high) as interval_text writes it:
     row_text(pd.Series({"estimate": 1.0, "low": 0.9, "high": 1.2})) -> '1 [0.9, 1.2]'."""
-    return interval_text(row["estimate"], row["low"], row["high"], fmt, unit)
+    return claims.interval_text(row["estimate"], row["low"], row["high"], fmt, unit)
 
 
 def table7_gain(family: str, s: float) -> float:
@@ -1390,7 +1380,7 @@ def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.9
         key="core-extrapolation-ours", paper=PAPER, section="ch2-ours-extrapolation",
         statement="Eq. 1 fitted to a sweep predicts the loss of a sparse model far beyond the sweep's largest N closely.",
         paper_value=f"{table7_xl() / paper.T5_XL['loss'] - 1:+.1%} at T5-XL", authors_data=None,
-        our_runs=f"{error:+.2%}; {interval_text(q.estimate, low, high, '.4f')} vs {x.loss:.4f}",
+        our_runs=f"{error:+.2%}; {claims.interval_text(q.estimate, low, high, '.4f')} vs {x.loss:.4f}",
         verdict=verdict, reason=reason, rule=RULES["extrapolation"],
         numbers={"predicted": q.estimate, "fit_low": q.low, "fit_high": q.high, "low": low, "high": high,
                  "measured": x.loss, "noise": sigma, "N": x.N, "D": x.D},
@@ -1399,7 +1389,7 @@ def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.9
     table = pd.DataFrame({"held-out run": {
         "S": f"{x.S:g}", "N": f"{x.N:,.0f} ({x.N / main.N.max():.1f}x the largest fitted)", "D": f"{x.D:,.0f}",
         "predicted (fit interval)": row_text(q, ".4f"),
-        "interval of one run": interval_text(q.estimate, low, high, ".4f").split(" ", 1)[1],
+        "interval of one run": claims.interval_text(q.estimate, low, high, ".4f").split(" ", 1)[1],
         "measured": f"{x.loss:.4f}", "relative error": f"{error:+.2%}"}}).rename_axis("quantity")
     texts = {"held_out_factor": f"{x.N / main.N.max():.1f}x", "held_out_error": f"{error:+.2%}",
              "held_out_in_noise": f"{abs(q.estimate - x.loss) / sigma:.1f}", "verdict_held_out": claims.verb(verdict),

@@ -241,7 +241,7 @@ def table3(intervals: dict) -> pd.DataFrame:
 
         table3({"n:4": kit.fit.fitting.fit_intervals(fit, kit.fit.lawfit.derived_quantities(GAIN_S))})
     """
-    text = lambda row: corelaw.interval_text(row.estimate, row.low, row.high, ".2f", "x")
+    text = lambda row: claims.interval_text(row.estimate, row.low, row.high, ".2f", "x")
     table = pd.DataFrame({f"S = {s:g}": {g: text(t.loc[f"gain({s:g})"]) for g, t in intervals.items()} for s in GAIN_S})
     for s in GAIN_S:
         table[f"paper, S = {s:g}"] = [f"{PAPER_GAINS[g][s]:.2f}x" if g in PAPER_GAINS else "–" for g in intervals]

@@ -293,14 +293,14 @@ class OurLaw:
 
     def text(self, quantity: str, fmt=None, unit="") -> str:
         """A quantity of `table` as the book prints it: a multiple with multiple_text, or, with fmt, a
-        number with kit.chapters.corelaw.interval_text ("1x [1, unbounded]").
+        number with kit.report.claims.interval_text ("1x [1, unbounded]").
 
             our.text("gain(0.5)", ".3g", "x")  # "1x [1, unbounded]"
         """
         row = self.table.loc[quantity]
         if fmt is None:
             return multiple_text(row.estimate, row.low, row.high)
-        return corelaw.interval_text(row.estimate, row.low, row.high, fmt, unit)
+        return claims.interval_text(row.estimate, row.low, row.high, fmt, unit)
 
 
 def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=0.95) -> OurLaw:

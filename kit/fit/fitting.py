@@ -224,7 +224,7 @@ def _decode(z, names: Sequence[str], fixed: Mapping, refs: dict, order: Sequence
     return {name: values[name] for name in order}
 
 
-def _random_starts(names, y, n, seed) -> np.ndarray:
+def random_starts(names, y, n, seed) -> np.ndarray:
     """n random starts (rows) in the optimiser's coordinates, log-uniform in ranges relative to
     the loss: exponents b_* in [0.1, 3], c in [0.1, 0.95] * min(y), every other term's value at
     the reference point in [0.01, 1] * mean(y)."""
@@ -515,7 +515,7 @@ def fit(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3, starts=1
     if isinstance(starts, (int, np.integer)):
         if starts < 1:
             raise ValueError(f"starts={starts}: need at least 1")
-        z0_BxP = _random_starts(spec.names, spec.y, starts, seed)
+        z0_BxP = random_starts(spec.names, spec.y, starts, seed)
     else:
         starts = list(starts)
         if not starts:

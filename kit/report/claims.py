@@ -114,11 +114,14 @@ def verb(verdict: str) -> str:
 def interval_text(estimate, low=None, high=None, fmt=".3g", unit="") -> str:
     """An estimate and its interval as the book prints them: interval_text(1.77, 1.61, 1.92,
     unit="x") -> "1.77x [1.61, 1.92]". fmt is a format spec for all three numbers ("+.3f" for
-    signed differences); unit is appended to the estimate as given (" nats", "x", "%")."""
+    signed differences); unit is appended to the estimate as given (" nats", "x", "%"). An infinite
+    end, where a profile found no bound (kit.fit.fitting), reads "unbounded": interval_text(1.0, 1.0,
+    inf, unit="x") -> "1x [1, unbounded]" (an end at 0 is the edge of a positive quantity's range)."""
     text = f"{format(float(estimate), fmt)}{unit}"
     if low is None and high is None:
         return text
-    return f"{text} [{format(float(low), fmt)}, {format(float(high), fmt)}]"
+    low, high = ("unbounded" if math.isinf(float(v)) else format(float(v), fmt) for v in (low, high))
+    return f"{text} [{low}, {high}]"
 
 
 def _checked(estimate, low, high):
