@@ -380,13 +380,21 @@ def synthetic_our_runs(sparse_excess=0.0, noise=0.004, seed=0, longest=False):
 
 def test_the_fit_degenerates_where_sparse_runs_end_above_dense_ones():
     # Eq. 1 can only lower the loss with sparsity: where sparse runs are worse, the fit switches a_S off
-    # (chapter 2b, ch2-degenerate). The degenerate fit is made with kit.fit.lawfit alone: at a_S = 0
-    # exactly, kit.fit.fitting.fit_intervals' profile fails (numpy AxisError in its refit).
+    # (chapter 2b, ch2-degenerate).
     good = corelaw.fit_ours(synthetic_our_runs(), n_starts=4, n_boot=8)
     assert good.result.params["a_S"] > 1 and good.table.loc["gain(0.75)", "estimate"] > 1.2
     bad = lawfit.fit_family(synthetic_our_runs(sparse_excess=0.3, longest=True).main, "ours", starts=4)
     assert bad.params["a_S"] < 1e-3 * good.result.params["a_S"]
     assert gain(0.75, **bad.params) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_intervals_of_a_degenerate_fit_leave_its_sparsity_term_unbounded():
+    """At a_S on its bound no side of the profile crosses the threshold: the interval reads
+    [0, unbounded] instead of the profile failing (it raised numpy's AxisError on an empty refit)."""
+    fit = corelaw.fit_ours(synthetic_our_runs(sparse_excess=0.3, longest=True), n_starts=4, n_boot=8)
+    a_S, gain_75 = fit.table.loc["a_S"], fit.table.loc["gain(0.75)"]
+    assert a_S.estimate < 1e-3 and a_S.low == 0.0 and a_S.high == float("inf")
+    assert gain_75.estimate == pytest.approx(1.0, abs=1e-3) and gain_75.high == float("inf")
 
 
 @pytest.fixture(scope="module")

@@ -679,6 +679,8 @@ def _profile(result: FitResult, named: dict, level: float, pool_z_BxP) -> pd.Dat
     under, over = {s: (Q_hat[s[0]], O_hat, z_hat) for s in sides}, {}
 
     def refit(todo: list, targets: list):
+        if not todo:  # no side left to move (none crossed the threshold, e.g. at an estimate on its bound)
+            return []
         ms = [m for m, _ in todo]
         pull = np.array([stiffness[s] for s in todo])
         O_B, Q_BxM, z_BxP = pool
