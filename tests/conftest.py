@@ -4,6 +4,7 @@ directory book/chapters), its results file written to a temporary results_dir an
 one temporary run store shared by every chapter of the session (the tiny main grid is trained once)."""
 
 import ast
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -83,3 +84,12 @@ def comparable(record: dict) -> dict:
     out = {k: v for k, v in record.items() if k not in ("created", "engine")}
     out["metrics"] = {k: v for k, v in record["metrics"].items() if k not in TIMINGS}
     return out
+
+
+def load_script(monkeypatch, name: str):
+    """scripts/<name>.py as a module (scripts/ is not a package; a script imports its siblings)."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -144,11 +144,8 @@ def test_a_chapter_opens_with_its_key_findings(stem):
 
 def test_the_build_drops_results_of_chapters_that_no_longer_exist(monkeypatch, tmp_path):
     """A renamed or split chapter leaves no results file (nor executed notebook) for the results page."""
-    import importlib.util
-    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    from conftest import load_script
+    build = load_script(monkeypatch, "build_book")
     chapters, executed = tmp_path / "chapters", tmp_path / "_executed"
     (executed / "results").mkdir(parents=True)
     chapters.mkdir()

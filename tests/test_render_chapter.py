@@ -3,12 +3,12 @@ folder of its own (its results file too) and rendered to an HTML page that shows
 nothing under book/ is written."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import load_script
 
 from kit.planner import plan
 
@@ -18,11 +18,7 @@ STEM = "07_should_i_sparsify"  # the cheapest chapter: no runs, 8 s at its defau
 
 @pytest.fixture
 def render_chapter(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # the script imports its sibling build_book
-    spec = importlib.util.spec_from_file_location("render_chapter", ROOT / "scripts" / "render_chapter.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(monkeypatch, "render_chapter")
 
 
 def test_a_chapter_is_named_by_its_stem_or_its_number(render_chapter, tmp_path):

@@ -4,7 +4,6 @@ the book's configuration lists pages that exist."""
 
 import ast
 import importlib.metadata
-import importlib.util
 import json
 import re
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from jupyter_book.config import get_final_config
+from conftest import load_script
 from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,11 +234,7 @@ def test_api_page_documents_every_kit_module_once():
 
 
 def build_book_script(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # the script imports its sibling modules
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(monkeypatch, "build_book")
 
 
 def test_repository_link_only_for_a_github_gitlab_or_bitbucket_origin(monkeypatch):
