@@ -111,13 +111,6 @@ def bracket(x, x_new):
     return out
 
 
-def loss_at(cost, loss, C) -> np.ndarray:
-    """The loss of a curve of runs (training compute `cost`, final `loss`) at compute C, linear in
-    log C between the runs around it; NaN outside the curve's range."""
-    loss = np.asarray(loss, dtype=float)
-    return np.array([np.nan if b is None else (1 - b[2]) * loss[b[0]] + b[2] * loss[b[1]] for b in bracket(cost, C)])
-
-
 def match_compute(sparse: pd.DataFrame, reference: pd.DataFrame, cost: str, on=("n_nonzero",)) -> pd.DataFrame:
     """Pair every row of `sparse` with the reference curve of its `on` group (e.g. the dense runs of
     its target N over their token budgets) read at the sparse run's training compute, the column
