@@ -223,3 +223,15 @@ def test_the_runs_page_lists_every_run_escaped_with_its_downloads():
     assert "<td>1.235</td>" in rows[0] and "<td>–</td>" in rows[1]  # 4 significant digits; NaN as a dash
     assert "&lt;script&gt;x&lt;/script&gt;" in rows[1] and "<script>x" not in page
     assert '<span id="runs-shown">2</span>' in page and page.count("<script>") == 1
+
+
+@pytest.mark.parametrize("verdict, said", [("does not hold", "are not long enough"), ("not resolved", "may not be long"),
+                                           ("holds", "are long enough for the law")])
+def test_the_findings_say_how_far_our_runs_go_when_the_transient_was_tested(verdict, said):
+    regime = claim(results.REGIME_CLAIM, verdict=verdict, our_runs="S = 0.875: x* = 8,232 steps", kind="question",
+                   numbers={"largest": 2344.0})
+    own = [claim(f"own-{i}", kind="own runs") for i in range(3)]
+    paragraphs = results.findings([regime, *own])
+    assert len(paragraphs) == 4 and paragraphs[1].startswith("**Our runs and the law's regime.**")
+    assert said in paragraphs[1] and "3 verdicts on our runs" in paragraphs[1]
+    assert len(results.findings(own)) == 3  # no such claim tested: no such paragraph

@@ -140,6 +140,30 @@ def kind_counts(claims) -> pd.DataFrame:
     return frame.assign(total=frame.sum(axis=1))
 
 
+REGIME_CLAIM = "transient-v2-in-regime"  # the transient chapter's test of whether grid v2's runs are long enough
+
+
+def regime(claims) -> str | None:
+    """The paragraph on how far the book's own runs go: whether grid v2's runs are in the regime
+    the law describes (the transient chapter's claim REGIME_CLAIM) and what that means for the
+    verdicts on our runs; None when no chapter of this build tested it."""
+    claims = list(claims)
+    found = [c for c in claims if c.key == REGIME_CLAIM]
+    if not found:
+        return None
+    c = found[0]
+    own = _count(sum(_kind(x) == "own runs" for x in claims), "verdict", "verdicts")
+    if c.verdict == "holds":
+        return (f"**Our runs and the law's regime.** Grid v2's runs are long enough for the law ({_link(c)}: "
+                f"{c.our_runs}): the {own} on our runs are about recovered models, as the papers' are.")
+    state = "are not" if c.verdict == "does not hold" else "may not be"
+    return (f"**Our runs and the law's regime.** Grid v2's runs {state} long enough for the law: the sparse runs' "
+            f"gap to dense is still closing at its largest budget, {c.numbers.get('largest', float('nan')):,.0f} steps "
+            f"({_link(c)}: {c.our_runs}). The {own} on our runs (kind: {KINDS['own runs']}) therefore describe models "
+            f"still in the transient of pruning, not the recovered models Eq. 1 is about: such a verdict may change "
+            f"with longer training, which grid v3 is for.")
+
+
 def findings(claims) -> list[str]:
     """The paragraphs the results page opens with, every number counted from `claims`: what the book
     tested and how it came out, what holds and what does not per kind of evidence (with our
@@ -195,7 +219,7 @@ def findings(claims) -> list[str]:
                      + ". Each one's result, below, gives the smallest effect its interval could have resolved.")
     else:
         undecided = "**What it could not decide.** Every claim tested is resolved: none is *not resolved*."
-    return [opening, "\n".join(found), undecided]
+    return [opening, *filter(None, [regime(claims)]), "\n".join(found), undecided]
 
 
 def _claims_table(claims) -> list[str]:
