@@ -44,7 +44,7 @@ def test_the_bootstrap_interval_covers_the_true_regime_start_most_of_the_time():
     assert hits >= 15  # nominal 95%; a parametric bootstrap of a 3-coefficient fit on 6 points is rough
 
 
-@pytest.mark.parametrize("x,gap,match", [([1, 2, 3], [0.1, 0.05, 0.02], "at least 4"),
+@pytest.mark.parametrize("x,gap,match", [([1, 2, 3], [0.1, 0.05, 0.02], "4 or more gaps when gamma is fitted"),
                                          ([1, 1, 2, 2], [0.1, 0.1, 0.05, 0.05], "3 or more"),
                                          ([1, 2, 3, -4], [0.1, 0.05, 0.02, 0.01], "> 0"),
                                          ([1, 2, 3], [0.1, 0.05], "one length")])
@@ -129,12 +129,12 @@ def test_the_figure_draws_one_curve_per_fitted_sparsity():
     plt.close(fig)
 
 
-def test_only_budgets_whose_runs_are_all_stored_are_read():
+def test_the_budgets_are_listed_per_sparsity():
     from kit.engine.config import RunConfig
-    configs = [RunConfig(seq_len=16, batch_size=4, tokens=64 * n, sparsity=s) for n in (10, 20, 40) for s in (0.0, 0.5)]
-    stored = {c for c in configs if c.steps != 40 and not (c.steps == 20 and c.sparsity == 0.5)}
-    assert transient.stored_steps(configs, lambda c: c in stored) == [10]
-    assert transient.stored_steps(configs, lambda c: True) == [10, 20, 40]
+    configs = [RunConfig(seq_len=16, batch_size=4, tokens=64 * n, sparsity=s) for n, s in
+               [(20, 0.0), (10, 0.0), (10, 0.5), (10, 0.0)]]
+    assert transient.budgets_text(configs) == "S = 0: 10, 20; S = 0.5: 10"
+    assert transient.budgets_text([]) == "none"
 
 
 def test_the_table_prints_intervals_and_names_columns_for_a_reader():
@@ -154,3 +154,12 @@ def test_the_claim_carries_the_verdict_its_rule_gives_and_the_summary_its_number
     texts = transient.summary(per_run, fits, 1.0)
     assert texts["tr_xstar_75"] == "(not in the grid)" and texts["tr_gamma"] == "1"
     assert float(texts["tr_multiple_875"]) == pytest.approx(fits.x_star.iloc[1] / STEPS.max(), abs=0.05)
+
+
+def test_one_gap_per_budget_fits_with_gamma_fixed_but_not_free():
+    """The pilot trains one size: three budgets give three gaps, enough for g_inf and a (gamma = 1)
+    but not for gamma as well, which fit_curves then leaves out."""
+    per_run = pd.DataFrame({"sparsity": 0.5, "steps": STEPS[:3], "gap": 0.01 + 20 / STEPS[:3]})
+    fixed = transient.fit_curves(per_run, "steps", n_boot=20, gamma=1.0)
+    assert len(fixed) == 1 and fixed.g_inf.iloc[0] == pytest.approx(0.01, abs=1e-6)
+    assert transient.fit_curves(per_run, "steps", n_boot=20, gamma=None).empty

@@ -48,9 +48,10 @@ def regime_start(a, gamma, eps):
 def fit_transient(x, gap, sigma=None, gamma=None, gamma_bounds=(0.05, 3.0)):
     """Least-squares fit of g(x) = g_inf + a x^-gamma to gaps measured at budgets x (weights
     1/sigma^2 if given: sigma per gap, or one number). Returns {'g_inf', 'a', 'gamma', 'rms'}
-    (rms: of the residuals over sigma, or in nats without sigma). Needs at least 4 gaps at 3 or
-    more distinct budgets. With `gamma` given, only g_inf and a are fitted (a few budgets over a
-    short range cannot tell a slow decay from a lower g_inf; fixing gamma = 1 is one answer).
+    (rms: of the residuals over sigma, or in nats without sigma). Needs gaps at 3 or more distinct
+    budgets, and at least 4 gaps when gamma is fitted too. With `gamma` given, only g_inf and a
+    are fitted (a few budgets over a short range cannot tell a slow decay from a lower g_inf;
+    fixing gamma = 1 is one answer).
 
     For each gamma on a grid the model is linear in (g_inf, a), so the fit is a 1-D search over
     gamma (a grid, then a bounded scalar minimisation around the best point): no starting values
@@ -58,8 +59,8 @@ def fit_transient(x, gap, sigma=None, gamma=None, gamma_bounds=(0.05, 3.0)):
     x, gap = np.asarray(x, float), np.asarray(gap, float)
     if x.shape != gap.shape or x.ndim != 1:
         raise ValueError(f"x and gap must be 1-D arrays of one length; got shapes {x.shape} and {gap.shape}")
-    if len(x) < 4 or len(np.unique(x)) < 3:
-        raise ValueError(f"need at least 4 gaps at 3 or more distinct budgets to fit g_inf, a and gamma; "
+    if len(x) < (3 if gamma is not None else 4) or len(np.unique(x)) < 3:
+        raise ValueError(f"need gaps at 3 or more distinct budgets (4 or more gaps when gamma is fitted too); "
                          f"got {len(x)} gaps at {len(np.unique(x))} budgets")
     if not (np.all(np.isfinite(x)) and np.all(x > 0) and np.all(np.isfinite(gap))):
         raise ValueError("x must be finite and > 0, and gap finite")
@@ -119,14 +120,13 @@ def gaps(frame, keys=("n_nonzero", "tokens", "batch_size", "seed")):
                       tokens_after_pruning=out["tokens"] * after)
 
 
-def stored_steps(configs, has) -> list[int]:
-    """The step budgets at which every config of `configs` is stored: `has(config)` tells (e.g.
-    lambda c: store.has(store.run_id(c, fingerprint))). A chapter's default reads only these, so it
-    trains nothing while a long grid is still training."""
-    by_steps = {}
+def budgets_text(configs) -> str:
+    """The step budgets of `configs` per sparsity, as the chapter lists them: 'S = 0: 1,172, 2,344;
+    S = 0.5: 1,172' (or 'none' for no config)."""
+    by_S = {}
     for config in configs:
-        by_steps.setdefault(config.steps, []).append(config)
-    return sorted(n for n, group in by_steps.items() if all(has(c) for c in group))
+        by_S.setdefault(config.sparsity, set()).add(config.steps)
+    return "; ".join(f"S = {S:g}: " + ", ".join(f"{n:,}" for n in sorted(steps)) for S, steps in sorted(by_S.items())) or "none"
 
 
 def gap_curves(per_run: pd.DataFrame, x: str = "steps") -> pd.DataFrame:
@@ -155,8 +155,11 @@ def fit_curves(per_run: pd.DataFrame, x: str = "steps", eps: float = EPS, n_boot
         budgets = np.sort(runs[x].unique())
         if len(budgets) < MIN_BUDGETS:
             continue
+        if gamma is None and len(runs) < 4:
+            continue  # three gaps cannot fix three coefficients
+        # one run at a budget: the spread of the sparsity's gaps over every budget (an overestimate)
         spread = runs.groupby(x)["gap"].transform("std").fillna(runs["gap"].std())
-        sigma = np.maximum(spread.to_numpy(), 1e-3)  # one run at a budget: the spread over every budget
+        sigma = np.maximum(spread.to_numpy(), 1e-3)
         boot = bootstrap_transient(runs[x].to_numpy(float), runs["gap"].to_numpy(float), sigma, eps, n_boot,
                                    level, seed, gamma)
         fit, means = boot["fit"], runs.groupby(x)["gap"].mean()
