@@ -397,3 +397,12 @@ def test_one_coefficient_check_for_every_law_and_its_users():
             laws.check_coefficients(bad)
     with pytest.raises(ValueError, match="coefficient set lacks"):
         laws.s_opt(1e9, 1e21, {"a_S": 1.0})
+
+
+def test_payoff_tokens_over_chinchilla_tokens_is_the_same_at_every_size():
+    """Eq. 1 at equal compute: the dense-equivalent tokens from which sparsity pays, in Chinchilla
+    multiples, do not depend on N; 0 where sparsity costs nothing, NaN for the dense model."""
+    t5, c_mul = TABLE7["t5"], laws.cmul(0.5)
+    multiples = [laws.payoff_tokens(0.5, N, t5, c_mul) / laws.chinchilla_tokens(N, t5) for N in (1e7, 1e9, 1e11)]
+    np.testing.assert_allclose(multiples, multiples[0], rtol=1e-10)
+    assert laws.payoff_tokens(0.5, 1e9, t5, 1.0) == 0.0 and np.isnan(laws.payoff_tokens(0.0, 1e9, t5, 2.0))

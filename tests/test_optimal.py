@@ -10,14 +10,14 @@ from kit.planner import plan
 from kit.laws import TABLE7
 
 
-def test_optimal_from_gives_the_papers_section_3_3_multiples():
+def test_optimal_multiple_gives_the_papers_section_3_3_multiples():
     # "50% sparsity is already optimal for < 2x (ViT) and < 3x (T5) longer training than Chinchilla;
     # for dense FLOPs it is ~5x and ~70x"
-    assert optimal.optimal_from(0.5, TABLE7["vit"], "sparse") == pytest.approx(1.6757, abs=1e-4)
-    assert optimal.optimal_from(0.5, TABLE7["t5"], "sparse") == pytest.approx(2.4357, abs=1e-4)
-    assert optimal.optimal_from(0.5, TABLE7["vit"], "dense") == pytest.approx(4.8163, abs=1e-4)
-    assert optimal.optimal_from(0.5, TABLE7["t5"], "dense") == pytest.approx(70.164, abs=1e-3)
-    assert optimal.optimal_from(0.5, {**TABLE7["t5"], "a_S": 0.0}, "dense") == optimal.NEVER
+    assert optimal.optimal_multiple(0.5, TABLE7["vit"], "sparse") == pytest.approx(1.6757, abs=1e-4)
+    assert optimal.optimal_multiple(0.5, TABLE7["t5"], "sparse") == pytest.approx(2.4357, abs=1e-4)
+    assert optimal.optimal_multiple(0.5, TABLE7["vit"], "dense") == pytest.approx(4.8163, abs=1e-4)
+    assert optimal.optimal_multiple(0.5, TABLE7["t5"], "dense") == pytest.approx(70.164, abs=1e-3)
+    assert optimal.optimal_multiple(0.5, {**TABLE7["t5"], "a_S": 0.0}, "dense") == optimal.NEVER
 
 
 @pytest.mark.parametrize("family", ["t5", "vit"])
@@ -27,7 +27,7 @@ def test_beats_dense_from_is_where_the_losses_at_equal_compute_meet_and_comes_be
     m = optimal.beats_dense_from(S, coeffs, cost)
     C = m * k * N * laws.chinchilla_tokens(N, coeffs)
     np.testing.assert_allclose(m * laws.chinchilla_tokens(N, coeffs),  # the planner's tokens, the same threshold
-                               plan.payoff_tokens(S, N, coeffs, c_mul := (laws.cmul(S) if cost == "sparse"
+                               laws.payoff_tokens(S, N, coeffs, c_mul := (laws.cmul(S) if cost == "sparse"
                                                                            else laws.cmul_dense(S))), rtol=1e-10)
     sparse = laws.sparse_law(S, N, C / (k * N * c_mul), **coeffs)
     dense = laws.sparse_law(0.0, N, C / (k * N), **coeffs)
@@ -36,7 +36,7 @@ def test_beats_dense_from_is_where_the_losses_at_equal_compute_meet_and_comes_be
     for factor, sign in ((1.1, -1), (0.9, 1)):
         gap = laws.sparse_law(S, N, factor * C / (k * N * c_mul), **coeffs) - laws.sparse_law(0.0, N, factor * C / (k * N), **coeffs)
         assert np.all(np.sign(gap) == sign)
-    assert np.all(m < optimal.optimal_from(S, coeffs, cost))
+    assert np.all(m < optimal.optimal_multiple(S, coeffs, cost))
 
 
 def test_beats_dense_from_refuses_the_dense_model_and_caps_a_law_without_capacity_gain():
@@ -170,10 +170,10 @@ def stub_law(rows: dict, params=None, samples=None) -> optimal.OurLaw:
 
 def test_derived_quantities_are_the_papers_numbers_from_table_7():
     found = optimal.derived_quantities(TABLE7["t5"], [0.5])
-    assert found["optimal_from(0.5, sparse)"] == pytest.approx(2.4357, abs=1e-4)
+    assert found["optimal_multiple(0.5, sparse)"] == pytest.approx(2.4357, abs=1e-4)
     assert found["gain(0.5)"] == pytest.approx(1.587, abs=1e-3)
-    assert found["optimal_from(0, sparse)"] < 1 < found["optimal_from(0, dense)"]
-    assert set(optimal.derived_quantities(FLAT, [])) == {f"{q}{c})" for q in ("optimal_from(0, ", "s_opt_chinchilla(")
+    assert found["optimal_multiple(0, sparse)"] < 1 < found["optimal_multiple(0, dense)"]
+    assert set(optimal.derived_quantities(FLAT, [])) == {f"{q}{c})" for q in ("optimal_multiple(0, ", "s_opt_chinchilla(")
                                                          for c in laws.COSTS}
 
 
@@ -184,7 +184,7 @@ def test_fit_our_law_recovers_a_sparsity_term_with_intervals():
     gain = our.table.loc["gain(0.5)"]
     assert gain.low <= gain.estimate <= gain.high and gain.estimate == pytest.approx(laws.gain(0.5, 2.0, 1.5, 1.0, 0.3), rel=1e-3)
     assert not our.unidentified and our.scope == "N 10k–80k, D 1M–4M tokens"
-    assert our.text("optimal_from(0.5, sparse)").count("[") == 1 and "x [" in our.text("gain(0.5)", ".3g", "x")
+    assert our.text("optimal_multiple(0.5, sparse)").count("[") == 1 and "x [" in our.text("gain(0.5)", ".3g", "x")
     words = optimal.sparsity_term(law_runs(truth), our, [0.5])
     assert words["sparsity_term"] == "does not vanish" and words["twin_gap"].startswith("-")
 
@@ -213,7 +213,7 @@ def test_cost_claim_against_eq_4(factor, verdict):
 
 def test_line_table_and_the_parallel_and_chinchilla_line_claims():
     our = stub_law({"s_opt_chinchilla(dense)": (0, 0, 0), "s_opt_chinchilla(sparse)": (0, 0, 0),
-                    "optimal_from(0, dense)": (optimal.NEVER,) * 3, "optimal_from(0, sparse)": (0.5, 0.1, 0.9)})
+                    "optimal_multiple(0, dense)": (optimal.NEVER,) * 3, "optimal_multiple(0, sparse)": (0.5, 0.1, 0.9)})
     lines = optimal.line_table({**T7, optimal.OURS: FLAT}, {"T5/C4": (15, 27), "ViT/JFT": (14, 23), optimal.OURS: (9, 16)}, our)
     assert lines["its spread (max − min)"].max() < optimal.SPREAD_TOLERANCE
     parallel = optimal.parallel_claim(lines)
@@ -223,9 +223,9 @@ def test_line_table_and_the_parallel_and_chinchilla_line_claims():
     table7, ours = optimal.line_claims(T7, our)
     assert (table7.verdict, ours.verdict, ours.kind, ours.scope) == ("holds", "holds", "own runs", "N 10k–80k")
     assert optimal.line_words(lines, our)["leaves_t5_sparse"] == "0.0238x"
-    never = optimal.line_claims({"T5/C4": FLAT, "ViT/JFT": TABLE7["vit"]}, stub_law({"optimal_from(0, sparse)": (3, 2, 5)}))
+    never = optimal.line_claims({"T5/C4": FLAT, "ViT/JFT": TABLE7["vit"]}, stub_law({"optimal_multiple(0, sparse)": (3, 2, 5)}))
     assert [c.verdict for c in never] == ["does not hold", "does not hold"]
-    assert optimal.line_claims(T7, stub_law({"optimal_from(0, sparse)": (1, 0.5, 2)}))[1].verdict == "not resolved"
+    assert optimal.line_claims(T7, stub_law({"optimal_multiple(0, sparse)": (1, 0.5, 2)}))[1].verdict == "not resolved"
 
 
 def test_multiples_claims():
@@ -235,7 +235,7 @@ def test_multiples_claims():
     assert optimal.multiples_claim_table7({**T7, "T5/C4": {**TABLE7["t5"], "b_D": 0.5}}).verdict == "does not hold"
     for interval, verdicts in (((1.5, 1.2, 2.0), ("holds", "does not hold")), ((70, 60, 80), ("does not hold", "holds")),
                                ((5, 2, 100), ("not resolved", "not resolved"))):
-        our = stub_law({"optimal_from(0.5, sparse)": interval, "optimal_from(0.5, dense)": interval})
+        our = stub_law({"optimal_multiple(0.5, sparse)": interval, "optimal_multiple(0.5, dense)": interval})
         found = optimal.multiple_claims_ours(our)
         assert (found["sparse"].verdict, found["dense"].verdict) == verdicts
 
@@ -270,7 +270,7 @@ def test_overtaking_claim():
 def test_multiple_table_reads_intervals_from_samples_and_tokens_per_parameter():
     samples = pd.DataFrame([dict(TABLE7["vit"])] * 5)
     assert optimal.multiple_samples(samples, 0.5, "sparse") == pytest.approx((1.6757, 1.6757), abs=1e-4)
-    our = stub_law({f"optimal_from(0.5, {c})": (optimal.NEVER,) * 3 for c in laws.COSTS})
+    our = stub_law({f"optimal_multiple(0.5, {c})": (optimal.NEVER,) * 3 for c in laws.COSTS})
     table = optimal.multiple_table({"ViT/JFT": TABLE7["vit"], optimal.OURS: FLAT}, {"ViT/JFT": samples}, our)
     assert table.loc[("ViT/JFT", "sparse"), "C / C_chin"] == "1.68x [1.68x, 1.68x]"
     assert table.loc[("ViT/JFT", "sparse"), "tokens per parameter (× 20)"] == "33.5 [33.5, 33.5]"
@@ -278,7 +278,7 @@ def test_multiple_table_reads_intervals_from_samples_and_tokens_per_parameter():
 
 
 def test_pay_and_gain_tables():
-    rows = {f"{q}({s:g}, {c})": (1.0, 0.5, 2.0) for q in ("beats_dense_from", "optimal_from") for s in (0.5,) for c in laws.COSTS}
+    rows = {f"{q}({s:g}, {c})": (1.0, 0.5, 2.0) for q in ("beats_dense_from", "optimal_multiple") for s in (0.5,) for c in laws.COSTS}
     our = stub_law({**rows, "gain(0.5)": (1.0, 1.0, np.inf)})
     pay = optimal.pay_table({"T5/C4": TABLE7["t5"], optimal.OURS: FLAT}, our, [0.5])
     assert pay.loc[("T5/C4", "sparse", "0.5"), "optimal from"] == "2.44x"

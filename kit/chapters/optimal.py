@@ -4,7 +4,7 @@ dense compute-optimal ("Chinchilla") compute of a model's non-zeros, and how mea
 At fixed non-zeros N and training compute C = k N D c_mul(S), two training lengths say when a
 sparsity S pays, both as C / C_chin(N) and both independent of N and of k:
 
-- `optimal_from` (kit.laws.chinchilla_multiple): from when S is the *optimal* sparsity, the contour
+- `optimal_multiple` (kit.laws.chinchilla_multiple): from when S is the *optimal* sparsity, the contour
   S_opt(N, C) = S of Eq. 5. The paper's "50% sparsity is already optimal for < 3x (T5) longer
   training than Chinchilla" is this number.
 - `beats_dense_from`: from when S reaches a lower loss than the dense model
@@ -12,7 +12,7 @@ sparsity S pays, both as C / C_chin(N) and both independent of N and of k:
   below the dense one in Fig. 5.
 
 At fixed (N, C) the loss has a single minimum in S (see kit.laws._eq5_residual), so at the compute
-where S is optimal it also beats dense: beats_dense_from <= optimal_from, and between the two S
+where S is optimal it also beats dense: beats_dense_from <= optimal_multiple, and between the two S
 beats dense while a smaller sparsity does better still. Multiples are capped at NEVER (10^12
 Chinchilla multiples, as in kit.planner.plan), so that bootstrap percentiles stay finite where a
 resample's law makes sparsity never pay.
@@ -61,7 +61,7 @@ from kit.report.claims import Claim
 NEVER = 1e12  # Chinchilla multiples: beyond this a sparsity "never" pays
 
 
-def optimal_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
+def optimal_multiple(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
     """C / C_chin(N) from which sparsity S is the optimal sparsity (Eq. 5; kit.laws.chinchilla_multiple),
     capped at NEVER. At S = 0: the compute from which any sparsity is better than dense."""
     return np.minimum(laws.chinchilla_multiple(S, 1.0, coeffs, cost, start, end, kind), NEVER)[()]
@@ -69,30 +69,16 @@ def optimal_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
 
 def beats_dense_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
     """C / C_chin(N) from which sparsity S > 0 has a lower loss than the dense model of the same N
-    trained with the same compute (Eq. 1 at equal C), capped at NEVER; 0 where S costs no more
-    than dense (c_mul <= 1).
-
-    At equal C the dense model sees D = C / (k N) and the sparse one D / c_mul, so by Eq. 1 the
-    sparse one is better where (a_D / D)^b_D (c_mul^b_D - 1) < a_S (1 - (1 - S)^b_S) N^-b_N. Over
-    the Chinchilla data of N (chinchilla_tokens) that threshold is
-
-      multiple = [(c_mul^b_D - 1) b_N (a_S + c_S) / (b_D a_S (1 - (1 - S)^b_S))]^(1 / b_D),
-
-    independent of N, a_D and k; evaluated in logs (kit.planner.plan.payoff_tokens gives the same in tokens)."""
+    trained with the same compute: kit.laws.payoff_tokens over kit.laws.chinchilla_tokens (the ratio
+    is the same at every N, so it is read at N = 1), capped at NEVER; 0 where S costs no more than
+    dense (c_mul <= 1)."""
     S = laws.check_sparsity(S)
     if np.any(S <= 0):
         raise ValueError(f"S = {S}: beats_dense_from needs sparsities > 0 (S = 0 is the dense model itself)")
-    c = laws.check_coefficients(coeffs)
-    a_S, b_S, c_S, b_N, b_D = (c[name] for name in ("a_S", "b_S", "c_S", "b_N", "b_D"))
     c_mul = laws.cmul_dense(S) if cost == "dense" else laws.cmul(S, start, end, kind)
-    costs_more = c_mul > 1.0
-    capacity = a_S * -np.expm1(b_S * np.log1p(-S))  # what sparsity removes from the capacity term
-    pays = costs_more & (capacity > 0)
-    log_ratio = (np.log(np.where(pays, np.expm1(b_D * np.log(c_mul)), 1.0))
-                 + np.log(np.where(pays, b_N * (a_S + c_S) / b_D, 1.0)) - np.log(np.where(pays, capacity, 1.0)))
-    log_multiple = np.where(pays, log_ratio / b_D, np.inf)
-    multiple = np.minimum(np.exp(np.minimum(log_multiple, 2 * np.log(NEVER))), NEVER)
-    return np.where(costs_more, multiple, 0.0)[()]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a law without capacity gain: inf / inf
+        multiple = laws.payoff_tokens(S, 1.0, coeffs, c_mul) / laws.chinchilla_tokens(1.0, coeffs)
+    return np.where(c_mul > 1.0, np.minimum(np.nan_to_num(multiple, nan=NEVER, posinf=NEVER), NEVER), 0.0)[()]
 
 
 def run_multiples(S, N, D, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
@@ -254,19 +240,19 @@ TOKENS_PER_PARAMETER = 20  # the usual reading of Chinchilla: about 20 training 
 
 def derived_quantities(coeffs, sparsities) -> dict:
     """Every number chapter 3 reports from a law: for each cost, the multiple from which any sparsity
-    is optimal ("optimal_from(0, cost)"), S_opt on the Chinchilla line ("s_opt_chinchilla(cost)",
-    the same at every N; read at N = 1e5), and per sparsity s the multiples "optimal_from(s, cost)"
+    is optimal ("optimal_multiple(0, cost)"), S_opt on the Chinchilla line ("s_opt_chinchilla(cost)",
+    the same at every N; read at N = 1e5), and per sparsity s the multiples "optimal_multiple(s, cost)"
     and "beats_dense_from(s, cost)" and the gain "gain(s)" (Eq. 7).
 
-        derived_quantities(kit.laws.TABLE7["t5"], [0.5])["optimal_from(0.5, sparse)"]  # 2.44
+        derived_quantities(kit.laws.TABLE7["t5"], [0.5])["optimal_multiple(0.5, sparse)"]  # 2.44
     """
     out = {}
     for cost in laws.COSTS:
-        out[f"optimal_from(0, {cost})"] = float(optimal_from(0.0, coeffs, cost))
+        out[f"optimal_multiple(0, {cost})"] = float(optimal_multiple(0.0, coeffs, cost))
         C_chin = 6 * 1e5 * float(laws.chinchilla_tokens(1e5, coeffs))
         out[f"s_opt_chinchilla({cost})"] = float(chinchilla_line(C_chin, coeffs, cost, 6))
         for s in sparsities:
-            out[f"optimal_from({s:g}, {cost})"] = float(optimal_from(s, coeffs, cost))
+            out[f"optimal_multiple({s:g}, {cost})"] = float(optimal_multiple(s, coeffs, cost))
             out[f"beats_dense_from({s:g}, {cost})"] = float(beats_dense_from(s, coeffs, cost))
     for s in sparsities:
         out[f"gain({s:g})"] = float(laws.gain(s, *(coeffs[c] for c in ("a_S", "b_S", "c_S", "b_N"))))
@@ -310,10 +296,10 @@ def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=
     sparsity term (a_S a share of the capacity a_S + c_S, b_S from 1 to 100), keeping its best fit:
     where the full fit puts a_S at 0 it cannot leave that boundary alone. The coefficients and gains
     take the hull of that bootstrap and a profile likelihood (kit.fit.fitting.fit_intervals); the
-    thresholds (optimal_from, beats_dense_from) the bootstrap's percentiles, widened to the whole
+    thresholds (optimal_multiple, beats_dense_from) the bootstrap's percentiles, widened to the whole
     range (1e-12 to NEVER) where the profile leaves a gain unbounded.
 
-        fit_our_law(runs, [0.5, 0.75], starts=4, n_boot=20).text("optimal_from(0.5, sparse)")
+        fit_our_law(runs, [0.5, 0.75], starts=4, n_boot=20).text("optimal_multiple(0.5, sparse)")
     """
     fit_ours = lambda frame: lawfit.fit_family(frame, "ours", starts=starts)
     fit = fit_ours(runs)
@@ -330,7 +316,7 @@ def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=
     unidentified = bool(np.isinf(hull.loc[[f"gain({s:g})" for s in sparsities], "high"]).any())
     if unidentified:
         for name in table.index:
-            if name.startswith(("optimal_from", "beats_dense_from")):
+            if name.startswith(("optimal_multiple", "beats_dense_from")):
                 table.loc[name, ["low", "high"]] = [1e-12, NEVER]
     return OurLaw(fit, samples, table, unidentified, grid_scope(runs))
 
@@ -431,9 +417,9 @@ def line_table(coefficient_sets: dict, compute_ranges: dict, our: OurLaw) -> pd.
         for cost in laws.COSTS:
             s_line = chinchilla_line(C_line, coeffs, cost, K[name])
             if name == OURS:
-                on_line, leaves = our.text(f"s_opt_chinchilla({cost})", ".3f"), our.text(f"optimal_from(0, {cost})")
+                on_line, leaves = our.text(f"s_opt_chinchilla({cost})", ".3f"), our.text(f"optimal_multiple(0, {cost})")
             else:
-                on_line, leaves = f"{s_line.mean():.3f}", multiple_text(optimal_from(0.0, coeffs, cost))
+                on_line, leaves = f"{s_line.mean():.3f}", multiple_text(optimal_multiple(0.0, coeffs, cost))
             rows.append({"law": name, "FLOPs": cost, "S_opt on the Chinchilla line": on_line,
                          "its spread (max − min)": float(np.ptp(s_line)), "S_opt > 0 from (× Chinchilla)": leaves})
     return pd.DataFrame(rows).set_index(["law", "FLOPs"])
@@ -467,7 +453,7 @@ def line_claims(table7: dict, our: OurLaw, level=0.95) -> tuple[Claim, Claim]:
 
         table7, ours = line_claims({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}, our)
     """
-    leaves = {name: float(optimal_from(0.0, coeffs, "sparse")) for name, coeffs in table7.items()}
+    leaves = {name: float(optimal_multiple(0.0, coeffs, "sparse")) for name, coeffs in table7.items()}
     on_line = {name: float(derived_quantities(coeffs, [])["s_opt_chinchilla(sparse)"]) for name, coeffs in table7.items()}
     below = all(m < 1 for m in leaves.values())
     statement = "Under sparse FLOPs a non-zero sparsity is already optimal on the Chinchilla line (Section 3.3)"
@@ -480,13 +466,13 @@ def line_claims(table7: dict, our: OurLaw, level=0.95) -> tuple[Claim, Claim]:
         "Chinchilla compute of the same N.",
         "S_opt leaves 0 at " + " and ".join(f"{multiple_text(m)} ({name})" for name, m in leaves.items())
         + (" the Chinchilla compute: below it for both." if below else " the Chinchilla compute: not below it for both."),
-        {f"optimal_from_0_sparse_{name[:2].lower()}": m for name, m in leaves.items()}, kind="published")
-    row = our.table.loc["optimal_from(0, sparse)"]
+        {f"optimal_multiple_0_sparse_{name[:2].lower()}": m for name, m in leaves.items()}, kind="published")
+    row = our.table.loc["optimal_multiple(0, sparse)"]
     verdict, reason = bound_verdict(row.estimate, row.low, row.high, 1, -1,
                                     quantity="the compute, in Chinchilla multiples, from which S_opt leaves 0")
     claim_ours = Claim(
         "optimal-chinchilla-line-ours", PAPER, statement + ", for our law.", "ch3-contours",
-        "S_opt > 0 on the line (sparse FLOPs)", None, f"S_opt > 0 from {our.text('optimal_from(0, sparse)')}", verdict,
+        "S_opt > 0 on the line (sparse FLOPs)", None, f"S_opt > 0 from {our.text('optimal_multiple(0, sparse)')}", verdict,
         f"Holds if the {level:.0%} interval of the compute from which S_opt leaves 0 under sparse FLOPs lies below the "
         f"Chinchilla compute (1x); does not hold if it lies above; otherwise not resolved.", reason,
         {"estimate": row.estimate, "low": row.low, "high": row.high}, kind="own runs", scope=our.scope)
@@ -513,7 +499,7 @@ def multiples_claim_table7(table7: dict) -> Claim:
 
         multiples_claim_table7({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}).verdict  # "holds"
     """
-    found = {f"{name} {cost}": float(optimal_from(PAPER_S, table7[name], cost)) for name, cost in PAPER_MULTIPLE}
+    found = {f"{name} {cost}": float(optimal_multiple(PAPER_S, table7[name], cost)) for name, cost in PAPER_MULTIPLE}
     parts = [_multiple_verdict(m, m, m, name, cost, f"the {name} multiple under {cost} FLOPs")
              for (name, cost), m in zip(PAPER_MULTIPLE, found.values())]
     verdict, reason = corelaw.combine_verdicts(parts)
@@ -540,7 +526,7 @@ def multiple_claims_ours(our: OurLaw, level=0.95) -> dict:
     """
     out = {}
     for cost in ("sparse", "dense"):
-        key = f"optimal_from({PAPER_S:g}, {cost})"
+        key = f"optimal_multiple({PAPER_S:g}, {cost})"
         row = our.table.loc[key]
         verdict, reason = _multiple_verdict(row.estimate, row.low, row.high, "T5/C4", cost,
                                             f"our multiple at S = {PAPER_S:g} under {cost} FLOPs")
@@ -647,13 +633,13 @@ def overtaking_claim(change: dict, wins: dict, level=0.95, scope=None) -> Claim:
 
 
 def multiple_samples(samples: pd.DataFrame, S, cost, level=0.95) -> tuple[float, float]:
-    """The `level` percentile interval of optimal_from(S, ., cost) over bootstrap samples of a law's
+    """The `level` percentile interval of optimal_multiple(S, ., cost) over bootstrap samples of a law's
     coefficients (one row per resample, columns kit.laws.COEFF_NAMES: a Law's samples file,
     kit.planner.plan.read_samples).
 
         multiple_samples(kit.planner.plan.read_samples(kit.laws.TABLE7["vit"].samples), 0.5, "sparse")  # (1.51, 1.84)
     """
-    values = [optimal_from(S, row, cost) for row in samples[list(laws.COEFF_NAMES)].to_dict("records")]
+    values = [optimal_multiple(S, row, cost) for row in samples[list(laws.COEFF_NAMES)].to_dict("records")]
     return tuple(float(v) for v in np.quantile(values, [(1 - level) / 2, (1 + level) / 2]))
 
 
@@ -671,10 +657,10 @@ def multiple_table(coefficient_sets: dict, samples: dict, our: OurLaw, level=0.9
         for cost in laws.COSTS:
             c_mul = laws.cmul_dense(PAPER_S) if cost == "dense" else laws.cmul(PAPER_S)
             if name == OURS:
-                row = our.table.loc[f"optimal_from({PAPER_S:g}, {cost})"]
+                row = our.table.loc[f"optimal_multiple({PAPER_S:g}, {cost})"]
                 m, low, high = row.estimate, row.low, row.high
             else:
-                m = float(optimal_from(PAPER_S, coeffs, cost))
+                m = float(optimal_multiple(PAPER_S, coeffs, cost))
                 low, high = multiple_samples(samples[name], PAPER_S, cost, level) if name in samples else (None, None)
             ends = () if low is None else (low, high)
             scaled = lambda factor: [v if v >= NEVER else v * factor for v in (m, *ends)]  # "never" stays never
@@ -688,7 +674,7 @@ def multiple_table(coefficient_sets: dict, samples: dict, our: OurLaw, level=0.9
 
 def pay_table(coefficient_sets: dict, our: OurLaw, sparsities) -> pd.DataFrame:
     """Per law (OURS with intervals), cost and sparsity: the multiples from which it beats dense
-    (beats_dense_from) and from which it is optimal (optimal_from). Index (law, FLOPs, S).
+    (beats_dense_from) and from which it is optimal (optimal_multiple). Index (law, FLOPs, S).
 
         pay_table({"T5/C4": kit.laws.TABLE7["t5"], OURS: our.params}, our, [0.5, 0.75])
     """
@@ -696,9 +682,9 @@ def pay_table(coefficient_sets: dict, our: OurLaw, sparsities) -> pd.DataFrame:
     for name, coeffs in coefficient_sets.items():
         for cost in laws.COSTS:
             for s in sparsities:
-                keys = [f"beats_dense_from({s:g}, {cost})", f"optimal_from({s:g}, {cost})"]
+                keys = [f"beats_dense_from({s:g}, {cost})", f"optimal_multiple({s:g}, {cost})"]
                 cells = ([our.text(k) for k in keys] if name == OURS else
-                         [multiple_text(beats_dense_from(s, coeffs, cost)), multiple_text(optimal_from(s, coeffs, cost))])
+                         [multiple_text(beats_dense_from(s, coeffs, cost)), multiple_text(optimal_multiple(s, coeffs, cost))])
                 rows[(name, cost, f"{s:g}")] = dict(zip(["beats dense from", "optimal from"], cells))
     return pd.DataFrame(rows).T.rename_axis(["law", "FLOPs", "S"])
 
@@ -788,7 +774,7 @@ def contour_figure(coefficient_sets: dict, maps: dict, sparsities, titles: dict,
 
 def multiple_figure(coefficient_sets: dict, run_span, top=1e6):
     """The two multiples against S for every law (name -> coefficients): from when S is optimal
-    (optimal_from, left) and from when it beats dense (beats_dense_from, right); colour the law,
+    (optimal_multiple, left) and from when it beats dense (beats_dense_from, right); colour the law,
     dashed dense FLOPs; a law that never pays is named "never: not drawn". run_span: the multiples
     our sparse runs span (run_multiples), a grey band. Returns the figure.
 
@@ -796,7 +782,7 @@ def multiple_figure(coefficient_sets: dict, run_span, top=1e6):
     """
     S_curve = np.linspace(0.02, 0.95, 120)
     fig, axes = plots.panel_grid(2, aspect=0.85, sharey=True)
-    curves = {"from when $S$ is optimal": optimal_from, "from when $S$ beats dense": beats_dense_from}
+    curves = {"from when $S$ is optimal": optimal_multiple, "from when $S$ beats dense": beats_dense_from}
     law_colour = dict(zip(coefficient_sets, ("C0", "C1", "k")))
     for ax, (title, f) in zip(axes, curves.items()):
         keys = [(name, cost) for name in coefficient_sets for cost in laws.COSTS]
@@ -921,7 +907,7 @@ def line_words(lines: pd.DataFrame, our: OurLaw) -> dict:
              "spread_tolerance": f"{SPREAD_TOLERANCE:.0e}".replace("e-0", "e-"),
              "line_ours_sparse": our.text("s_opt_chinchilla(sparse)", ".3f")}
     for cost in laws.COSTS:
-        words[f"leaves_ours_{cost}"] = our.text(f"optimal_from(0, {cost})")
+        words[f"leaves_ours_{cost}"] = our.text(f"optimal_multiple(0, {cost})")
         for name, short in (("T5/C4", "t5"), ("ViT/JFT", "vit")):
             words[f"leaves_{short}_{cost}"] = lines.loc[(name, cost), "S_opt > 0 from (× Chinchilla)"]
     return words
@@ -937,10 +923,10 @@ def multiple_words(multiples: pd.DataFrame, our: OurLaw, table7_claim: Claim, re
     """
     tokens_column = f"tokens per parameter (× {TOKENS_PER_PARAMETER})"
     words = {"s_half": f"{PAPER_S:g}", "tokens_per_parameter": f"{TOKENS_PER_PARAMETER}", "factor": f"{FACTOR:g}",
-             "never_share": f"{(our.samples[f'optimal_from({PAPER_S:g}, sparse)'] >= NEVER).mean():.0%}",
+             "never_share": f"{(our.samples[f'optimal_multiple({PAPER_S:g}, sparse)'] >= NEVER).mean():.0%}",
              "multiples_table7": ", ".join(f"{multiple_text(m)} ({k} FLOPs)" for k, m in table7_claim.numbers.items())}
     for cost in laws.COSTS:
-        words[f"multiple_ours_{cost}"] = our.text(f"optimal_from({PAPER_S:g}, {cost})")
+        words[f"multiple_ours_{cost}"] = our.text(f"optimal_multiple({PAPER_S:g}, {cost})")
         for name, short in (("ViT/JFT", "vit"), (refit, "refit")):
             words[f"multiple_{short}_{cost}"] = multiples.loc[(name, cost), "C / C_chin"]
             words[f"tokens_{short}_{cost}"] = multiples.loc[(name, cost), tokens_column]
@@ -958,7 +944,7 @@ def pay_words(table7: dict, our: OurLaw, run_span) -> dict:
     return {"pay_ours_sparse": our.text(f"beats_dense_from({PAPER_S:g}, sparse)"),
             "pay_low_where": "beyond" if low > np.max(run_span) else "within" if low >= np.min(run_span) else "below",
             "pay_t5_sparse": multiple_text(beats_dense_from(PAPER_S, table7["T5/C4"], "sparse")),
-            "opt_t5_sparse": multiple_text(optimal_from(PAPER_S, table7["T5/C4"], "sparse"))}
+            "opt_t5_sparse": multiple_text(optimal_multiple(PAPER_S, table7["T5/C4"], "sparse"))}
 
 
 def overtaking_words(wins: dict, change: dict, lines: pd.DataFrame, our: OurLaw, spans: dict, sparsities) -> dict:

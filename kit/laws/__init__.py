@@ -290,6 +290,27 @@ def chinchilla_tokens(N, coeffs):
     return (c["a_D"] * (c["b_D"] * N ** c["b_N"] / (c["b_N"] * (c["a_S"] + c["c_S"]))) ** (1.0 / c["b_D"]))[()]
 
 
+def payoff_tokens(S, N, coeffs, c_mul):
+    """Dense-equivalent tokens C / (k N) beyond which sparsity S (cost multiplier c_mul) beats the
+    dense model of N parameters trained with the same compute C (Eq. 1 at equal compute).
+
+    At equal C the dense model sees D and the sparse one D / c_mul; by Eq. 1 the sparse one is
+    better when (a_D / D)^b_D (c_mul^b_D - 1) < a_S (1 - (1 - S)^b_S) N^-b_N, i.e. for
+    D > a_D ((c_mul^b_D - 1) / (a_S (1 - (1 - S)^b_S) N^-b_N))^(1 / b_D); from any D if c_mul <= 1.
+    The sparse run itself trains on that divided by c_mul. NaN at S = 0; inf where sparsity buys no
+    capacity (a_S = 0). Over chinchilla_tokens(N) it is the same at every N:
+
+        payoff_tokens(0.5, 1e9, TABLE7["t5"], cmul(0.5)) / chinchilla_tokens(1e9, TABLE7["t5"])"""
+    coeffs = check_coefficients(coeffs)
+    S, N = check_sparsity(S), check_positive("N", N)
+    c_mul = check_positive("c_mul", c_mul)
+    a_S, b_S, b_N, a_D, b_D = (coeffs[name] for name in ("a_S", "b_S", "b_N", "a_D", "b_D"))
+    capacity_gain = a_S * -np.expm1(b_S * np.log1p(-S)) * N**-b_N
+    with np.errstate(divide="ignore", invalid="ignore"):
+        D = a_D * (np.maximum(c_mul**b_D - 1.0, 0.0) / capacity_gain) ** (1.0 / b_D)
+    return np.where(S > 0, D, np.nan)[()]
+
+
 def chinchilla_n_opt(C, coeffs, flops_per_param_token=None):
     """Compute-optimal dense size (Hoffmann et al. 2022) for the S = 0 law, Eq. 1 with D = C / (k N)
     (k: flops_per_param_token, default the law's):

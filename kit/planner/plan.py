@@ -231,24 +231,6 @@ def cheapest_dense(L, coeffs, k=None):
     return N[()], D[()], (k * N * D)[()]
 
 
-def payoff_tokens(S, N, coeffs, c_mul):
-    """Dense-equivalent tokens C / (k N) beyond which sparsity S (cost multiplier c_mul) beats the
-    dense model of N parameters trained with the same compute C.
-
-    At equal C the dense model sees D and the sparse one D / c_mul; by Eq. 1 the sparse one is
-    better when (a_D / D)^b_D (c_mul^b_D - 1) < a_S (1 - (1 - S)^b_S) N^-b_N, i.e. for
-    D > a_D ((c_mul^b_D - 1) / (a_S (1 - (1 - S)^b_S) N^-b_N))^(1 / b_D); from any D if c_mul <= 1.
-    The sparse run itself trains on that divided by c_mul. NaN at S = 0."""
-    coeffs = laws.check_coefficients(coeffs)
-    S, N = laws.check_sparsity(S), laws.check_positive("N", N)
-    c_mul = laws.check_positive("c_mul", c_mul)
-    a_S, b_S, b_N, a_D, b_D = (coeffs[name] for name in ("a_S", "b_S", "b_N", "a_D", "b_D"))
-    capacity_gain = a_S * -np.expm1(b_S * np.log1p(-S)) * N**-b_N
-    with np.errstate(divide="ignore", invalid="ignore"):
-        D = a_D * (np.maximum(c_mul**b_D - 1.0, 0.0) / capacity_gain) ** (1.0 / b_D)
-    return np.where(S > 0, D, np.nan)[()]
-
-
 def optimal_from(S, N, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic"):
     """C / C_chin(N) from which sparsity S is the optimal sparsity for N non-zeros (Section 3.3:
     "how much longer [than Chinchilla] training is necessary").
@@ -310,7 +292,7 @@ def plan(coeffs, run: Run, cost="sparse", k=None, start=0.25, end=0.75, kind="cu
     gain_N = float(laws.gain(S, **coeffs)) * N
     cheapest_N, cheapest_D, cheapest_C = cheapest_dense(loss, coeffs, k)
     D_chin = float(laws.chinchilla_tokens(N, coeffs))
-    payoff = float(payoff_tokens(S, N, coeffs, c_mul))
+    payoff = float(laws.payoff_tokens(S, N, coeffs, c_mul))
     answer = Plan(
         cost=label, S=S, N=N, D=D, C=C, c_mul=c_mul, chinchilla=C / (k * N * D_chin), loss=loss,
         S_opt=S_best, loss_opt=float(loss_at_compute(S_best, N, C, coeffs, cost, k, start, end, kind)),
