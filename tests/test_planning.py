@@ -169,3 +169,32 @@ def test_chapter_7_figures_draw_every_line_and_stagger_coinciding_markers():
     planning.plot_speedups(axes[0], speed, {"k": "dense-lib"}, ["l"])
     assert axes[0][0].get_title() == "k vs dense-lib" and "l" in [line.get_label() for line in axes[0][0].get_lines()]
     plt.close(fig)
+
+
+def test_the_order_claim_follows_its_numbers():
+    held = planning.order_claim({"max_dense_minus_sparse": -0.01, "strict": 1.0, "points": 12.0})
+    assert held.verdict == "holds" and held.kind == "published" and "12 budgets" in held.authors_data
+    for failing in ({"max_dense_minus_sparse": 0.02, "strict": 1.0, "points": 12.0},
+                    {"max_dense_minus_sparse": -0.01, "strict": 0.0, "points": 12.0}):
+        assert planning.order_claim(failing).verdict == "does not hold"
+
+
+def test_the_speed_texts_count_the_unstructured_timings():
+    speed = pd.DataFrame({"pattern": ["unstructured"] * 3 + ["2:4"], "implementation": ["a", "a", "b", "a"],
+                          "S": [0.5, 0.9, 0.9, 0.5], "speedup": [0.5, 1.5, 3.0, 9.0]})
+    machine = {"cores": 2, "cpu": "x", "blas": "b", "jax": "j", "scipy": "s", "date": "d", "load_average_1min": 0.5}
+    texts = planning.speed_texts(speed, REAL, machine)
+    assert texts["speed_faster"] == "2 of 3" and texts["speed_best"] == "a 1.50x, b 3.00x"
+    assert texts["speed_top"] == "3.00x against an ideal 10x" and texts["speed_break_even"] == "S = 0.8"
+    assert texts["speed_load"] == "0.5"
+
+
+def test_the_far_question_compares_both_t5_laws_with_an_interval():
+    named = {"Table 7": plan.load_law("t5"), "refit": plan.load_law("t5-refit")}
+    samples = plan.read_samples(named["refit"].samples)
+    shown, texts = planning.beyond(named, samples.iloc[:40], 7e9, 2e12, [0.5])
+    assert list(shown.columns) == ["Table 7", "refit", "95% interval"]
+    assert texts["beyond_text"] == "7e9 non-zeros trained on 2e12 tokens"
+    assert "largest N" in texts["far_warnings"]  # 7B is far beyond the T5 data
+    sopt = float(texts["far_sopt"].split(" ")[0])
+    assert sopt == pytest.approx(plan.plan(named["Table 7"], Run(N=7e9, D=2e12), "dense").S_opt, abs=5e-4)

@@ -318,3 +318,95 @@ def plot_optimum(axes, table: pd.DataFrame, costs: list):
     axes[0].set_ylabel(r"optimal sparsity $S_\mathrm{opt}$")
     axes[1].set_ylabel("loss of dense − loss at $S_\\mathrm{opt}$ (nats)")
     axes[1].set_title("what the optimal sparsity gains")
+
+
+# ----------------------------------------------------------------------------- the chapter's claim and texts
+
+
+def order_claim(order: dict):
+    """Section 3.3's "the optimal sparsity is lower for dense than for sparse FLOPs" as a claim, from
+    order_check's numbers (kind "published": arithmetic on Table 7's laws).
+
+        order_claim(order_check()).verdict  # holds"""
+    from kit.report.claims import Claim
+
+    worst, strict, points = order["max_dense_minus_sparse"], bool(order["strict"]), int(order["points"])
+    return Claim(
+        key="planner-dense-below-sparse", paper="Frantar et al. 2024",
+        statement="The optimal sparsity at a given point (N, C) is lower for dense than for sparse FLOPs.",
+        section="ch7-section-3-3", paper_value=None,
+        authors_data=f"S_opt(dense) − S_opt(sparse) ≤ {worst:+.3f} at {points} budgets", our_runs=None,
+        verdict="holds" if worst <= 0 and strict else "does not hold",
+        rule=f"Holds if on a grid of budgets ({ORDER_GRID}) S_opt under dense FLOPs never exceeds S_opt under sparse "
+             "FLOPs and is lower wherever the latter is above 0.",
+        reason=f"Over {points} budgets the largest S_opt(dense) − S_opt(sparse) is {worst:+.3f}, and the dense-FLOPs "
+               f"optimum is {'strictly lower wherever' if strict else 'not always lower where'} the sparse-FLOPs one is above 0.",
+        numbers=order, kind="published", rule_after=False,
+        scope=f"Table 7's laws; {ORDER_GRID.rsplit(', ', 1)[0]}; cubic pruning "
+              f"{PAPER_WINDOW['start']:.0%}–{PAPER_WINDOW['end']:.0%}")
+
+
+def speed_texts(speed: pd.DataFrame, measured: SpeedupCurve, machine: dict) -> dict:
+    """The chapter's glued texts on the measured kernels (keys speed_*): the machine, its load, how
+    many unstructured timings beat dense, each implementation's best, the best at the highest
+    sparsity against the ideal, where `measured` breaks even, and its curve."""
+    load = [machine.get("load_average_1min"), machine.get("load_average_1min_after")]
+    unstructured = speed[speed.pattern == "unstructured"]
+    at_top = unstructured[unstructured.S == unstructured.S.max()]
+    break_even = [s for s, v in zip(measured.S, measured.speedup) if v >= 1]
+    return {
+        "speed_machine": f"one core of a {machine['cores']}-core {machine['cpu']} ({machine['blas']}, jax {machine['jax']}, "
+                         f"scipy {machine['scipy']}, {machine['date']})",
+        "speed_load": " and ".join(f"{v:.1f}" for v in load if v is not None),
+        "speed_faster": f"{int((unstructured.speedup > 1).sum())} of {len(unstructured)}",
+        "speed_best": ", ".join(f"{i} {g.speedup.max():.2f}x" for i, g in unstructured.groupby("implementation", sort=False)),
+        "speed_top": f"{at_top.speedup.max():.2f}x against an ideal {1 / (1 - unstructured.S.max()):.0f}x",
+        "speed_break_even": f"S = {break_even[0]:g}" if break_even else "no measured sparsity",
+        "speed_curve": ", ".join(f"{v:.2f}x at {s:g}" for s, v in zip(measured.S, measured.speedup)),
+    }
+
+
+def beyond(named: dict, samples: pd.DataFrame, N, D, sparsities) -> tuple[pd.DataFrame, dict]:
+    """The chapter's last question, a run far beyond the T5 data (N non-zeros, D tokens), asked of
+    the T5 laws `named` ({"Table 7": ..., "refit": ...}, with the refit's bootstrap `samples`): the
+    table to show (compare_laws with a 95% interval column) and the glued texts (keys t5_range,
+    beyond_text, far_warnings, refit_objective, refit_coeffs, far_sopt, far_half, refit_multiple,
+    table7_outside, far_numbers)."""
+    import json
+
+    from kit.chapters import corelaw
+    from kit.fit import paper
+
+    compare = compare_laws(named, samples, N, D, sparsities)
+    low, high = compare.pop("low"), compare.pop("high")
+    shown = compare.assign(**{"95% interval": [f"[{format_value('', a)}, {format_value('', b)}]" for a, b in zip(low, high)]})
+    objective = {name: corelaw.objective(paper.load_t5(), c, "t5") for name, c in named.items()}
+    far_plan = plan(named["Table 7"], Run(N=N, D=D), "dense")
+    far_label = f"N = {format_value('N', N)}, D = {format_value('D', D)}"
+    key = lambda q: f"{far_label}: {q}"
+    half, dense = compare.loc[key("loss at S = 0.5, same compute")], compare.loc[key("loss")]
+    dense_from = "S = 0.5 optimal from (× Chinchilla), dense FLOPs"
+    outside = [q for q in compare.index if not low[q] <= compare.loc[q, "Table 7"] <= high[q]]
+    texts = {
+        "t5_range": " and ".join(f"{q} from {format_value(q, lo)} to {format_value(q, hi)}"
+                                 for q, (lo, hi) in named["refit"].data.items() if q != "S") + " tokens",
+        "beyond_text": f"{format_value('N', N)} non-zeros trained on {format_value('D', D)} tokens",
+        "far_warnings": "; ".join(far_plan.warnings) if far_plan.warnings else "it does not",
+        "refit_objective": f"objective {format_value('', objective['refit'])} against "
+                           f"{format_value('', objective['Table 7'])} at Table 7's coefficients",
+        "refit_coeffs": ", ".join(f"{c} = {named['refit'][c]:.3g}" for c in ("b_S", "b_D", "c")) + " where Table 7 has "
+                        + ", ".join(f"{named['Table 7'][c]:.3g}" for c in ("b_S", "b_D", "c")),
+        "far_sopt": " and ".join(f"{compare.loc[key('optimal sparsity'), n]:.3f} ({n})" for n in named)
+                    + f", with an interval of [{low[key('optimal sparsity')]:.3f}, {high[key('optimal sparsity')]:.3f}]",
+        "far_half": "; ".join(f"under {'the ' if n == 'refit' else ''}{n}, a 50%-sparse model with the same non-zeros and "
+                              f"compute {'beats' if half[n] < dense[n] else 'loses to'} the dense one ({half[n]:.4f} against "
+                              f"{dense[n]:.4f})" for n in named),
+        "refit_multiple": f"{compare.loc[dense_from, 'refit']:.3g}x instead of {compare.loc[dense_from, 'Table 7']:.3g}x "
+                          f"(interval [{format_value('', low[dense_from])}, {format_value('', high[dense_from])}])",
+        "table7_outside": (f"Table 7's own number lies outside the interval of the refits for the {'; the '.join(outside)}: "
+                           f"the resampled runs do not lead back to it there" if outside else
+                           "Table 7's own numbers all lie inside the intervals of the refits"),
+        "far_numbers": json.dumps(compare.to_dict() | {"low": low.to_dict(), "high": high.to_dict(),
+                                                       "warnings": list(far_plan.warnings)}),
+    }
+    return shown, texts
