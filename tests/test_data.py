@@ -120,7 +120,7 @@ def test_budget_over_capacity_names_the_numbers(folder):
     assert f"tokens={cap + 16}" in str(err.value) and f"{cap} training tokens" in str(err.value)
     assert "'texts'" in str(err.value)
     with pytest.raises(ConfigError, match=f"tokens={cap + 16}"):
-        data.train_batches(c, too_many)  # raises at the call, before any batch
+        data.window_starts(c, too_many)  # what a run reads is checked before it reads anything
 
 
 def test_eval_larger_than_validation_split_raises(folder):
@@ -137,11 +137,9 @@ def test_training_windows_never_overlap(folder):
     assert np.all(starts % 16 == 0) and len(np.unique(starts)) == len(starts)
     targets = (starts[:, None] + np.arange(1, 17)).ravel()  # byte positions each window predicts
     assert len(np.unique(targets)) == len(targets)
-    batches = list(data.train_batches(c, config))
-    assert len(batches) == config.steps
-    assert all(b.shape == (1, 17) and b.dtype == np.int32 for b in batches)
-    rows = np.concatenate(batches)
-    np.testing.assert_array_equal(rows, c.train[starts[:, None] + np.arange(17)])
+    batches = host_batches(c, config)
+    assert batches.shape == (config.steps, 1, 17) and batches.dtype == np.int32
+    np.testing.assert_array_equal(batches.reshape(-1, 17), c.train[starts[:, None] + np.arange(17)])
 
 
 def test_seed_sets_the_order(folder):
@@ -532,3 +530,11 @@ def test_corpus_summary_counts_documents_bytes_and_entropy(folder):
     assert (shakespeare["train_documents"], shakespeare["val_documents"]) == (35, 3)
     assert shakespeare["train_tokens"] == 4_857_920
     assert shakespeare["bits_per_byte"] == pytest.approx(4.76500, abs=1e-5)
+
+
+def host_batches(corpus, config):
+    """The batches a run reads, gathered here on the host from kit.engine.data.window_starts: int32
+    [steps, batch_size, seq_len + 1] (the train loop gathers the same windows on the device;
+    tests/test_train.py trains a reference loop on these)."""
+    starts_SxB = data.window_starts(corpus, config).reshape(config.steps, config.batch_size)
+    return corpus.train[starts_SxB[:, :, None] + np.arange(config.seq_len + 1)].astype(np.int32)

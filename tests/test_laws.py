@@ -176,7 +176,7 @@ def test_s_opt_minimises_the_loss(family, cost, kind):
 
 
 def test_s_opt_is_zero_when_dense_is_best_and_grows_with_compute():
-    # T5, N = 1e8: Chinchilla compute is about 6 N * 3e7 = 1.8e16 (chinchilla_d_opt below)
+    # T5, N = 1e8: Chinchilla compute is about 6 N * 3e7 = 1.8e16 (chinchilla_tokens)
     C = np.geomspace(1e15, 1e25, 30)
     s = laws.s_opt(1e8, C, TABLE7["t5"], "dense")
     assert s[0] == 0.0 and np.all(np.diff(s) >= 0) and s[-1] > 0.9
@@ -201,14 +201,15 @@ def test_chinchilla_n_opt_closed_form_matches_numeric(family, C):
     n_numeric = np.exp(optimize.minimize_scalar(loss, bounds=(0.0, 60.0), method="bounded",
                                                 options={"xatol": 1e-10}).x)
     assert laws.chinchilla_n_opt(C, coeffs) == pytest.approx(n_numeric, rel=1e-4)
-    assert laws.chinchilla_d_opt(C, coeffs) * coeffs.k * laws.chinchilla_n_opt(C, coeffs) == pytest.approx(C)
+    n_opt = laws.chinchilla_n_opt(C, coeffs)  # and its tokens are chinchilla_tokens(n_opt): C = k N D
+    assert coeffs.k * n_opt * laws.chinchilla_tokens(n_opt, coeffs) == pytest.approx(C, rel=1e-9)
 
 
 def test_chinchilla_by_hand():
     # b_N = b_D = 0.5, a_S + c_S = 2, a_D = 4, k = 2, C = 32: N^1 = (0.5 * 2 / (0.5 * 2)) (C / k)^0.5 = 4; D = 32 / 8
     coeffs = dict(a_S=1, b_S=1, c_S=1, b_N=0.5, a_D=4, b_D=0.5, c=0)
     assert laws.chinchilla_n_opt(32, coeffs, flops_per_param_token=2) == pytest.approx(4.0)
-    assert laws.chinchilla_d_opt(32, coeffs, flops_per_param_token=2) == pytest.approx(4.0)
+    assert laws.chinchilla_tokens(4.0, coeffs) == pytest.approx(4.0)  # D = C / (k N) = 32 / 8
 
 
 # ----------------------------------------------------------------------------- gains (Section 3.3.1)
@@ -343,7 +344,7 @@ def test_a_law_is_its_coefficients_and_carries_k_range_and_samples():
     assert laws.sparse_law(0.5, 1e8, 1e10, **t5) == laws.sparse_law(0.5, 1e8, 1e10, **dict(t5))
     assert laws.flops_per_token(t5) == 3 and laws.flops_per_token(t5, 6) == 6 and laws.flops_per_token(dict(t5)) == 6
     # every function that needs k takes the law's: C = 3 N D for T5
-    assert laws.chinchilla_d_opt(1e21, t5) * 3 * laws.chinchilla_n_opt(1e21, t5) == pytest.approx(1e21)
+    assert 3 * laws.chinchilla_n_opt(1e21, t5) * laws.chinchilla_tokens(laws.chinchilla_n_opt(1e21, t5), t5) == pytest.approx(1e21)
     np.testing.assert_allclose(laws.s_opt_closed_form(1e9, [1e19, 1e23], t5),
                                laws.s_opt_closed_form(1e9, [1e19, 1e23], dict(t5), flops_per_param_token=3), rtol=1e-15)
     assert laws.s_opt(1e9, 1e23, t5) == pytest.approx(laws.s_opt_closed_form(1e9, 1e23, t5), abs=1e-6)

@@ -11,6 +11,7 @@ from kit.engine import data, model, pruning, train
 from kit import laws
 from kit.engine.config import ConfigError, RunConfig
 from kit.engine.store import RunStore
+from test_data import host_batches
 
 STEPS = 200
 # A tiny model (2 layers of d_model 8: 1536 prunable weights) reading 128 tokens a step.
@@ -286,7 +287,7 @@ def reference_losses(config, corpus):
         return optax.apply_updates(params, updates), opt_state, loss
 
     losses = []
-    for batch in data.train_batches(corpus, config):
+    for batch in host_batches(corpus, config):
         params, opt_state, loss = step(params, opt_state, jnp.asarray(batch))
         losses.append(float(loss))
     return np.array(losses)

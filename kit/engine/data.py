@@ -44,7 +44,6 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path, PurePath
 
 import numpy as np
@@ -423,15 +422,6 @@ def window_starts(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> np
     order = np.random.default_rng(config.seed).permutation(n_windows)
     first = skip_tokens // config.seq_len
     return order[first: first + config.steps * config.batch_size] * config.seq_len
-
-
-def train_batches(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> Iterator[np.ndarray]:
-    """config.steps int32 batches [batch_size, seq_len + 1]; no window is read twice, nor any
-    of the first skip_tokens of the same order (see window_starts).
-
-    Raises ConfigError at the call (not at the first batch) if the budget exceeds the corpus."""
-    starts_SxB = window_starts(corpus, config, skip_tokens).reshape(config.steps, config.batch_size)
-    return (_windows(corpus.train, starts_B, config.seq_len) for starts_B in starts_SxB)
 
 
 def eval_batches(corpus: Corpus, config: RunConfig) -> list[np.ndarray]:

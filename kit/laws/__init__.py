@@ -324,12 +324,6 @@ def chinchilla_n_opt(C, coeffs, flops_per_param_token=None):
     return G ** (1.0 / (b_N + b_D)) * (C / flops_per_token(coeffs, flops_per_param_token)) ** (b_D / (b_N + b_D))
 
 
-def chinchilla_d_opt(C, coeffs, flops_per_param_token=None):
-    """Compute-optimal dense data D_opt = C / (k N_opt) for the S = 0 law (see chinchilla_n_opt)."""
-    k = flops_per_token(coeffs, flops_per_param_token)
-    return C / (k * chinchilla_n_opt(C, coeffs, k))
-
-
 def gain(S, a_S, b_S, c_S, b_N, a_D=None, b_D=None, c=None):
     """Eq. 7: dense size multiplier matching sparsity S, ((a_S (1 - S)^b_S + c_S) / (a_S + c_S))^(-1 / b_N).
 

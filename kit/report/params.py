@@ -153,14 +153,20 @@ def sparsity(name, value) -> float:
     return number
 
 
-def sparsity_list(name, value) -> list[float]:
-    """A non-empty list of distinct sparsities, each in [0, 1)."""
-    items = _items(name, value, "[0.0, 0.5, 0.75]")
+def _number_list(name, value, example, inside, what) -> list[float]:
+    """A non-empty list of distinct numbers, each one for which inside(number) holds (`what` says
+    which: "a sparsity in [0, 1)")."""
+    items = _items(name, value, example)
     for item in items:
         number = _number(item)
-        if number is None or not 0.0 <= number < 1.0:
-            _fail(name, value, f"{_show(item)} is not a sparsity in [0, 1); every entry must be")
+        if number is None or not inside(number):
+            _fail(name, value, f"{_show(item)} is not {what}; every entry must be")
     return _distinct(name, value, [_number(item) for item in items])
+
+
+def sparsity_list(name, value) -> list[float]:
+    """A non-empty list of distinct sparsities, each in [0, 1)."""
+    return _number_list(name, value, "[0.0, 0.5, 0.75]", lambda x: 0.0 <= x < 1.0, "a sparsity in [0, 1)")
 
 
 def probability(name, value) -> float:
@@ -189,12 +195,7 @@ def fraction(name, value) -> float:
 
 def fraction_list(name, value) -> list[float]:
     """A non-empty list of distinct fractions, each in [0, 1]."""
-    items = _items(name, value, "[0.0, 0.25, 0.5]")
-    for item in items:
-        number = _number(item)
-        if number is None or not 0.0 <= number <= 1.0:
-            _fail(name, value, f"{_show(item)} is not a fraction in [0, 1]; every entry must be")
-    return _distinct(name, value, [_number(item) for item in items])
+    return _number_list(name, value, "[0.0, 0.25, 0.5]", lambda x: 0.0 <= x <= 1.0, "a fraction in [0, 1]")
 
 
 def increasing_pair(name, value) -> tuple[float, float]:

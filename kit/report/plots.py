@@ -236,6 +236,19 @@ def _colours(labels, palette="sparsity"):
     return {label: cmap(0.9 * i / max(len(labels) - 1, 1)) for i, label in enumerate(labels)}
 
 
+def _scatter_by_hue(ax, x, y, hue, hue_name):
+    """One dot per run, coloured by its category in `hue` (one value per run, labelled
+    f"{hue_name} = {value:g}") or in one colour without."""
+    if hue is None:
+        ax.scatter(x, y, s=20, label="runs")
+        return
+    hue = np.asarray(hue)
+    if hue.shape != x.shape:
+        raise ValueError(f"hue needs one value per run; got shape {hue.shape}, runs {x.shape}")
+    for value, colour in _colours(np.unique(hue)).items():
+        ax.scatter(x[hue == value], y[hue == value], s=20, color=colour, label=f"{hue_name} = {value:g}")
+
+
 def plot_predicted_vs_actual(ax, actual, predicted, hue=None, hue_name="S", points=None,
                              quantity="validation loss", legend="right"):
     """Fitted law against measurement, one dot per run, with the diagonal (Fig. 1, left).
@@ -249,16 +262,7 @@ def plot_predicted_vs_actual(ax, actual, predicted, hue=None, hue_name="S", poin
     if actual.shape != predicted.shape:
         raise ValueError(f"actual and predicted need one value per run; "
                          f"got shapes {actual.shape}, {predicted.shape}")
-    if hue is None:
-        ax.scatter(actual, predicted, s=20, label="runs")
-    else:
-        hue = np.asarray(hue)
-        if hue.shape != actual.shape:
-            raise ValueError(f"hue needs one value per run; got shape {hue.shape}, runs {actual.shape}")
-        values = np.unique(hue)
-        for value, colour in _colours(values).items():
-            ax.scatter(actual[hue == value], predicted[hue == value], s=20, color=colour,
-                       label=f"{hue_name} = {value:g}")
+    _scatter_by_hue(ax, actual, predicted, hue, hue_name)
     extremes = [actual.min(), actual.max(), predicted.min(), predicted.max()]
     for i, (label, (x, y)) in enumerate((points or {}).items()):
         ax.scatter([x], [y], marker="*", s=STAR_SIZE, color=f"C{3 + i}", edgecolor="k", zorder=3, label=label,
@@ -477,15 +481,7 @@ def plot_residuals(ax, x, residuals, hue=None, hue_name="S", bands=None, xlabel=
         raise ValueError(f"x and residuals need one value per run; got shapes {x.shape}, {residuals.shape}")
     for i, (label, w) in enumerate(sorted((bands or {}).items(), key=lambda item: -item[1])):
         ax.axhspan(-w, w, color="0.5", alpha=0.15 + 0.15 * i, lw=0, label=label)
-    if hue is None:
-        ax.scatter(x, residuals, s=20, label="runs")
-    else:
-        hue = np.asarray(hue)
-        if hue.shape != x.shape:
-            raise ValueError(f"hue needs one value per run; got shape {hue.shape}, runs {x.shape}")
-        for value, colour in _colours(np.unique(hue)).items():
-            ax.scatter(x[hue == value], residuals[hue == value], s=20, color=colour,
-                       label=f"{hue_name} = {value:g}")
+    _scatter_by_hue(ax, x, residuals, hue, hue_name)
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
