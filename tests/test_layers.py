@@ -90,3 +90,21 @@ def test_laws_and_fit_copied_alone_run(tmp_path):
     done = subprocess.run([sys.executable, "-c", fit_beside], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-1500:]
     assert int(done.stdout) == 48  # as in the repository (tests/test_paper.py)
+
+
+@pytest.mark.parametrize("module", ["kit.laws", "kit.laws.schedules"])
+def test_every_public_function_of_the_laws_shows_a_call_that_works(module):
+    """kit/laws is the part a reader copies first: each public function and class writes a call of
+    itself in its docstring, and that call runs as written in the module's namespace."""
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(module)
+    for name, obj in vars(mod).items():
+        if name.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj)) or obj.__module__ != module:
+            continue
+        calls = [line.split("  #")[0].strip() for line in (obj.__doc__ or "").splitlines()
+                 if line.strip().startswith(f"{name}(")]
+        assert calls, f"{module}.{name}: its docstring shows no call of it"
+        for call in calls:
+            eval(call, vars(mod))  # raises if the call does not work as written

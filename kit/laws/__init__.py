@@ -35,7 +35,9 @@ class Law(dict):
                ({} if unknown), for the planner's range warnings
       samples  a CSV of bootstrap refits of those runs, one row per resample (None if there is none)
 
-    A copy (dict(law), {**law, "c": 1.0}) is a plain dict again, with k = DEFAULT_K."""
+    A copy (dict(law), {**law, "c": 1.0}) is a plain dict again, with k = DEFAULT_K.
+
+        Law(TABLE7["t5"], name="T5/C4", k=3.0)  # Law"""
 
     def __init__(self, coeffs, *, name: str, k: float, data=None, samples=None):
         if set(coeffs) != set(COEFF_NAMES):
@@ -68,7 +70,9 @@ def _check_range(name, data) -> dict:
 
 def flops_per_token(coeffs, k=None) -> float:
     """k, the FLOPs per non-zero parameter and token of C = k N D c_mul(S): k if given, else the law's
-    own (a Law), else DEFAULT_K (a plain dict of coefficients)."""
+    own (a Law), else DEFAULT_K (a plain dict of coefficients).
+
+        flops_per_token(TABLE7["t5"])  # 3"""
     k = getattr(coeffs, "k", DEFAULT_K) if k is None else k
     if isinstance(k, bool) or not (isinstance(k, (int, float, np.number)) and math.isfinite(k) and k > 0):
         raise ValueError(f"k={k!r}: FLOPs per parameter and token must be a finite number > 0")
@@ -102,7 +106,9 @@ _LOG_MAX = float(np.log(np.finfo(float).max))  # exp of anything above overflows
 
 
 def check_sparsity(S):
-    """S as a float array, every sparsity in [0, 1); else one ValueError naming the bad values."""
+    """S as a float array, every sparsity in [0, 1); else one ValueError naming the bad values.
+
+        check_sparsity([0.0, 0.5])  # [0, 0.5]"""
     S = np.asarray(S, dtype=float)
     if not np.all((S >= 0.0) & (S < 1.0)):
         raise ValueError(f"sparsity S must lie in [0, 1); got {S[(S < 0) | (S >= 1) | np.isnan(S)]}")
@@ -110,7 +116,9 @@ def check_sparsity(S):
 
 
 def check_positive(name, x):
-    """x as a float array, every value > 0; else one ValueError naming `name` and the bad values."""
+    """x as a float array, every value > 0; else one ValueError naming `name` and the bad values.
+
+        check_positive("N", 1e9)  # 1e+09"""
     x = np.asarray(x, dtype=float)
     if not np.all(x > 0.0):
         raise ValueError(f"{name} must be > 0; got {x[~(x > 0)]}")
@@ -118,7 +126,9 @@ def check_positive(name, x):
 
 
 def check_window(start, end, kind):
-    """A pruning window and schedule: 0 <= start <= end <= 1 and kind in KINDS; else a ValueError."""
+    """A pruning window and schedule: 0 <= start <= end <= 1 and kind in KINDS; else a ValueError.
+
+        check_window(0.25, 0.75, "cubic")  # None: the values are allowed"""
     if not 0.0 <= start <= end <= 1.0:
         raise ValueError(f"pruning window needs 0 <= start <= end <= 1; got start={start}, end={end}")
     if kind not in KINDS:
@@ -152,7 +162,9 @@ def _check_cost(cost):
 
 
 def dense_law(N, D, a_N, b_N, a_D, b_D, c):
-    """Eq. 2: L(N, D) = (a_N / N)^b_N + (a_D / D)^b_D + c."""
+    """Eq. 2: L(N, D) = (a_N / N)^b_N + (a_D / D)^b_D + c.
+
+        dense_law(1e9, 2e10, a_N=1e8, b_N=0.3, a_D=1e9, b_D=0.3, c=1.5)  # 2.408"""
     N, D = check_positive("N", N), check_positive("D", D)
     return (a_N / N) ** b_N + (a_D / D) ** b_D + c
 
@@ -160,7 +172,9 @@ def dense_law(N, D, a_N, b_N, a_D, b_D, c):
 def sparse_law(S, N, D, a_S, b_S, c_S, b_N, a_D, b_D, c):
     """Eq. 1/3: L(S, N, D) = (a_S (1 - S)^b_S + c_S) (1 / N)^b_N + (a_D / D)^b_D + c.
 
-    N counts non-zero parameters. S = 0 gives Eq. 2 with a_N^b_N = a_S + c_S."""
+    N counts non-zero parameters. S = 0 gives Eq. 2 with a_N^b_N = a_S + c_S.
+
+        sparse_law(0.5, 1e8, 1e10, **TABLE7["t5"])  # 1.837"""
     S = check_sparsity(S)
     N, D = check_positive("N", N), check_positive("D", D)
     return (a_S * (1.0 - S) ** b_S + c_S) * N**-b_N + (a_D / D) ** b_D + c
@@ -168,7 +182,9 @@ def sparse_law(S, N, D, a_S, b_S, c_S, b_N, a_D, b_D, c):
 
 def avg_param_law(N_avg, D, a_N, b_N, a_D, b_D, c):
     """Jin et al. (2025): Eq. 2 with N replaced by the average non-zero count over training,
-    L = (a_N / N_avg)^b_N + (a_D / D)^b_D + c (their E + A / N_avg^alpha + B / D^beta)."""
+    L = (a_N / N_avg)^b_N + (a_D / D)^b_D + c (their E + A / N_avg^alpha + B / D^beta).
+
+        avg_param_law(1e9, 2e10, a_N=1e8, b_N=0.3, a_D=1e9, b_D=0.3, c=1.5)  # 2.408"""
     return dense_law(N_avg, D, a_N, b_N, a_D, b_D, c)
 
 
@@ -207,7 +223,9 @@ def cmul(S, start=0.25, end=0.75, kind="cubic"):
       geometric: c_mul = (start + (end - start) (-S / ln(1 - S))) / (1 - S) + (1 - end)
 
     since the cubic window's mean density is 1 - 3S/4 and the geometric one's, of (1 - S)^u, is
-    -S / ln(1 - S). start=0.25, end=0.75, cubic is Eq. 4: (0.25 + 0.5 (1 - 0.75 S)) / (1 - S) + 0.25."""
+    -S / ln(1 - S). start=0.25, end=0.75, cubic is Eq. 4: (0.25 + 0.5 (1 - 0.75 S)) / (1 - S) + 0.25.
+
+        cmul(0.5)  # 1.375"""
     S = check_sparsity(S)
     check_window(start, end, kind)
     return _cost_and_slope(1.0 - S, "sparse", start, end, kind)[0]
@@ -215,13 +233,17 @@ def cmul(S, start=0.25, end=0.75, kind="cubic"):
 
 def cmul_dense(S):
     """Dense training-cost multiplier (Section 3.3, cost (a)): a dense model of N / (1 - S)
-    parameters for the same steps costs 1 / (1 - S) times the dense N model."""
+    parameters for the same steps costs 1 / (1 - S) times the dense N model.
+
+        cmul_dense(0.5)  # 2"""
     return 1.0 / (1.0 - check_sparsity(S))
 
 
 def n_avg(N, S, start=0.25, end=0.75, kind="cubic"):
     """Jin et al. (2025) average non-zero parameter count over training of a run that ends with
-    N non-zeros at sparsity S: N_avg = integral_0^1 N (1 - S_t) / (1 - S) dt = N c_mul(S) (Eq. 4)."""
+    N non-zeros at sparsity S: N_avg = integral_0^1 N (1 - S_t) / (1 - S) dt = N c_mul(S) (Eq. 4).
+
+        n_avg(1e8, 0.5)  # 1.375e+08"""
     return check_positive("N", N) * cmul(S, start, end, kind)
 
 
@@ -248,7 +270,9 @@ def s_opt(N, C, coeffs, cost="dense", flops_per_param_token=None, start=0.25, en
     Minimises L(S, N, D_S) over S in [0, 1) with D_S = C / (k N) / c_mul(S), k = flops_per_param_token
     (default: the law's, see flops_per_token),
     c_mul = cmul_dense (cost='dense') or cmul(S, start, end, kind) (cost='sparse'), by bisecting the
-    root of Eq. 5 in r = -ln(1 - S). Returns 0 where dense is best."""
+    root of Eq. 5 in r = -ln(1 - S). Returns 0 where dense is best.
+
+        s_opt(1e9, 1e21, TABLE7["t5"])  # 0.2512"""
     check_coefficients(coeffs)
     _check_cost(cost)
     check_window(start, end, kind)
@@ -270,7 +294,9 @@ def s_opt_closed_form(N, C, coeffs, flops_per_param_token=None):
     With D0 = C / (k N) (k: flops_per_param_token, default the law's),
     Eq. 5 reads a_D^b_D b_D D0^-b_D (1 - S)^(-1 - b_D) = a_S b_S (1 - S)^(b_S - 1) N^-b_N,
     so S_opt = max{1 - exp([log(a_D^b_D b_D / (a_S b_S)) + b_N log N] / (b_D + b_S)) D0^(-b_D / (b_D + b_S)), 0}.
-    (The typeset Eq. 6 is garbled: it writes b_N a_D b_D for a_D^b_D b_D and a comma for the product.)"""
+    (The typeset Eq. 6 is garbled: it writes b_N a_D b_D for a_D^b_D b_D and a comma for the product.)
+
+        s_opt_closed_form(1e9, 1e21, TABLE7["t5"])  # 0.2512"""
     check_coefficients(coeffs)
     N, C = check_positive("N", N), check_positive("C", C)
     a_S, b_S, b_N, a_D, b_D = (coeffs[name] for name in ("a_S", "b_S", "b_N", "a_D", "b_D"))
@@ -316,7 +342,9 @@ def chinchilla_n_opt(C, coeffs, flops_per_param_token=None):
     (k: flops_per_param_token, default the law's):
 
     minimising (a_S + c_S) N^-b_N + (a_D k N / C)^b_D over N gives
-    N_opt = [b_N (a_S + c_S) / (b_D a_D^b_D)]^(1 / (b_N + b_D)) (C / k)^(b_D / (b_N + b_D))."""
+    N_opt = [b_N (a_S + c_S) / (b_D a_D^b_D)]^(1 / (b_N + b_D)) (C / k)^(b_D / (b_N + b_D)).
+
+        chinchilla_n_opt(1e21, TABLE7["t5"])  # 2.981e+09"""
     check_coefficients(coeffs)
     C = check_positive("C", C)
     a_N_bN, b_N, a_D, b_D = coeffs["a_S"] + coeffs["c_S"], coeffs["b_N"], coeffs["a_D"], coeffs["b_D"]
@@ -328,7 +356,9 @@ def gain(S, a_S, b_S, c_S, b_N, a_D=None, b_D=None, c=None):
     """Eq. 7: dense size multiplier matching sparsity S, ((a_S (1 - S)^b_S + c_S) / (a_S + c_S))^(-1 / b_N).
 
     Takes a whole coefficient set as keywords, gain(S, **TABLE7["t5"]): the data term's a_D, b_D and c
-    do not enter Eq. 7."""
+    do not enter Eq. 7.
+
+        gain(0.5, **TABLE7["t5"])  # 1.59 (Table 2)"""
     S = check_sparsity(S)
     return ((a_S * (1.0 - S) ** b_S + c_S) / (a_S + c_S)) ** (-1.0 / b_N)
 
@@ -349,7 +379,9 @@ def chinchilla_multiple(S, N, coeffs, cost="dense", start=0.25, end=0.75, kind="
     Evaluated in logs, so a capacity term a_S (1 - S)^b_S below the smallest float (S near 1, a
     large b_S) still gives the finite multiple. Where sparsity buys no capacity (a_S b_S = 0, e.g.
     a fit whose a_S went to 0) or the multiple exceeds the largest float, it is inf: sparsity S
-    never becomes optimal."""
+    never becomes optimal.
+
+        chinchilla_multiple(0.5, 1e9, TABLE7["t5"], "sparse")  # 2.436"""
     check_coefficients(coeffs)
     _check_cost(cost)
     check_window(start, end, kind)
@@ -373,7 +405,9 @@ def data_for_loss(L, S, N, coeffs):
 
     e.g. the data a run from scratch needs to match the loss of a model pruned from a pretrained
     checkpoint (Section 4.2, Table 4). Raises ValueError where L is at or below the law's D -> infinity
-    limit (a_S (1 - S)^b_S + c_S) N^-b_N + c, which no finite D reaches."""
+    limit (a_S (1 - S)^b_S + c_S) N^-b_N + c, which no finite D reaches.
+
+        data_for_loss(2.0, 0.5, 1e8, TABLE7["t5"])  # 2.963e+09"""
     check_coefficients(coeffs)
     S = check_sparsity(S)
     N = check_positive("N", N)
