@@ -22,7 +22,7 @@ TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["
             seed_sparsities=[0.0, 0.75], seeds=[0, 1, 2], ablation_n_nonzero=[1536], ablation_tokens=[20_480],
             ablation_sparsities=[0.5, 0.75], recipe_widths=[[1536, 0.0], [3072, 0.5]], recipe_tokens=10_240,
             recipe_lrs=[0.003, 0.03], recipe_batch_sizes=[8, 16], long_lr_points=[[1536, 0.0]], long_lr_tokens=10_240)
-CLAIMS = {"fair-data-initial", "fair-data-trained", "fair-size-equal-n", "fair-size-grows-with-s", "fair-embedding",
+CLAIMS = {"fair-data-initial", "fair-data-trained", "fair-size-equal-n", "fair-embedding",
           "fair-compute-dense", "fair-compute-sparse", "fair-lr-long"}
 
 

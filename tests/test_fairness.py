@@ -265,7 +265,8 @@ def test_training_data_claims_follow_the_sparse_runs(per_s, sparse_wins):
 def test_model_size_claims_and_the_sign_change_in_scope(per_s, verdict):
     dense, sparse, floor = synthetic(per_s)
     found, by_s, by_d, texts = fairness.model_size(fairness.reference_pairs(sparse, dense), sparse, dense, floor, PAPER)
-    assert [c.verdict for c in found] == [verdict, verdict]  # equal N, and growing with S
+    assert [c.key for c in found] == ["fair-size-equal-n"] and found[0].verdict == verdict  # growth: chapter 2b's
+    assert texts["size_grows"].startswith("+" if per_s < 0 else "-")  # the advantage at S = 0.75 minus at 0.5
     assert "mean over 18 pairs" in found[0].scope and "moves with D" in found[0].scope
     assert list(by_s.index) == ["0.5", "0.75"] and list(by_d.index) == ["1k", "2k", "4k"]
     # a gap negative at the shortest budget and positive at the longest is said to change sign

@@ -640,9 +640,10 @@ def training_data(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise, paper: st
 
 def model_size(pairs: dict, sparse: pd.DataFrame, dense: pd.DataFrame, floor: SeedNoise,
                paper: str) -> tuple[list, pd.DataFrame, pd.DataFrame, dict]:
-    """Section 2's model-size axis: the claims (at equal N and D sparse is lower; its advantage grows
-    from the lowest S to the highest), the gaps by sparsity (same width and equal N), the equal-N gap
-    by token budget, and the texts (among them what the width rounding is worth):
+    """Section 2's model-size axis: the claim (at equal N and D sparse is lower; whether its advantage
+    grows with S is chapter 2b's claim core-diminishing-ours, so here only a number: size_grows, the
+    gap at the highest S minus that at the lowest), the gaps by sparsity (same width and equal N),
+    the equal-N gap by token budget, and the texts (among them what the width rounding is worth):
     found, by_s, by_d, texts = model_size(pairs, sparse, dense, floor, "Frantar et al. 2024")."""
     equal_n = pairs["equal N"]
     by_sparsity = {s: equal_n[sparse["sparsity"] == s] for s in sorted(sparse["sparsity"].unique())}
@@ -665,18 +666,10 @@ def model_size(pairs: dict, sparse: pd.DataFrame, dense: pd.DataFrame, floor: Se
             "At equal non-zero parameters $N$ and training tokens $D$, a sparse model reaches a lower loss than the "
             "dense one, on average over the grid's pairs (Section 3.2: 'the higher the sparsity the lower the loss'; "
             "here as Section 2's fair reference for size, run against run and over all sparsities, where chapter 2 "
-            "tests the same sentence step by step in $S$).", "ch1-model-size",
+            "tests the same sentence step by step in $S$, with whether the advantage grows and by how much less each step: claim core-diminishing-ours).", "ch1-model-size",
             "the mean gap, dense minus sparse loss at equal N and D,", found, +1, kind="own runs",
             scope=f"mean over {found['pairs']} pairs at {grid}{sign_change}", level=floor.level,
             paper_value="sparse lower (Fig. 2)", quantity="the mean gap (dense − sparse)"),
-        direction_claim(
-            "fair-size-grows-with-s", paper,
-            f"At equal $N$ and $D$, the sparse model's advantage grows with sparsity, from $S$ = {low_s:g} to {high_s:g} "
-            f"(Section 3.2: 'gains are quickly diminishing', but gains; here the two ends of the grid's sparsities "
-            f"against the same dense runs, where chapter 2 tests each step).", "ch1-model-size",
-            f"the mean gap at S = {high_s:g} minus the mean gap at S = {low_s:g} (both against the dense runs of equal "
-            f"N and D)", grows, +1, kind="own runs", scope=grid, level=floor.level,
-            paper_value="grows, diminishing (Fig. 2)", quantity=f"the gap at S = {high_s:g} minus that at S = {low_s:g}"),
     ]
     sizes = pd.DataFrame({f"{s:g}": {"pairs (equal N)": floor.mean_gap(p)["pairs"], "sparse lower": floor.mean_gap(p)["lower"],
                                      "mean gap, same width": interval_cell(floor.mean_gap(pairs["width"][sparse["sparsity"] == s])),

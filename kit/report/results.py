@@ -232,6 +232,25 @@ def _claims_table(claims) -> list[str]:
     return lines
 
 
+def chapter_table(claims) -> str:
+    """The claims a chapter tests, as the table it shows (MyST markdown): each claim's ID as the
+    results page uses it (AFTER marks a rule set after looking), linked to its entry there; the
+    claim; the book's number (on our runs, else on the authors' data); its scope; the verdict with
+    its mark. A chapter rendered alone (scripts/render_chapter.py) shows the IDs as plain text.
+
+        >>> from kit.report.claims import Claim
+        >>> c = Claim("fair-size", "Frantar et al. 2024", "Sparse beats dense at equal N.", "fair-size", None, None,
+        ...           "+0.03 nats [+0.01, +0.05]", "holds", "Holds if the interval excludes 0 above.", "It does.")
+        >>> print(chapter_table([c]).splitlines()[2])
+        | {ref}`fair-size <claim-fair-size>` | Sparse beats dense at equal N. | +0.03 nats [+0.01, +0.05] | – | ✓ **holds** |
+    """
+    lines = ["| ID | claim | ours | scope | verdict |", "|---|---|---|---|---|"]
+    for c in claims:
+        cells = [f"{{ref}}`{_id(c)} <claim-{c.key}>`", c.statement, _ours(c), c.scope, _mark(c.verdict)]
+        lines.append("| " + " | ".join("–" if v is None else _cell(v) for v in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 READING = (
     "**How to read it.** A claim's ID is its key, set once by the chapter that tests it: unique over the book and "
     "unchanged when claims are added, removed or reordered, so it can be cited; it links to the section that tests "
