@@ -42,7 +42,12 @@ def _file(name: str, root) -> Path:
 
 
 def load_t5(root=None) -> pd.DataFrame:
-    """The 48 T5/C4 runs: columns S, N (non-zeros), D (tokens), loss, plus raw scale and steps."""
+    """The 48 T5/C4 runs: columns S, N (non-zeros), D (tokens), loss, plus raw scale and steps.
+
+        >>> t5 = load_t5()
+        >>> t5.shape, list(t5.columns)
+        ((48, 6), ['S', 'N', 'D', 'loss', 'scale', 'steps'])
+    """
     raw = pd.read_csv(_file("t5-data.csv", root), index_col=0)
     S = raw["sparsity"]
     return pd.DataFrame({
@@ -57,7 +62,12 @@ def load_t5(root=None) -> pd.DataFrame:
 
 def load_vit(root=None) -> pd.DataFrame:
     """The 112 ViT/JFT-4B runs: columns S, N (non-zeros), D (images), loss, plus raw scale and
-    total_examples."""
+    total_examples.
+
+        >>> vit = load_vit()
+        >>> vit.shape, sorted(vit.S.unique().tolist())
+        ((112, 6), [0.0, 0.5, 0.75, 0.875, 0.9375])
+    """
     raw = pd.read_json(_file("vit-data.json", root)).sort_index()
     S = raw["sparsity"]
     return pd.DataFrame({
@@ -71,5 +81,9 @@ def load_vit(root=None) -> pd.DataFrame:
 
 
 def data_range(runs: pd.DataFrame) -> dict:
-    """The range of the runs a law is fitted on, as kit.laws.Law's data: {"S": (lowest, highest), "N": ..., "D": ...}."""
+    """The range of the runs a law is fitted on, as kit.laws.Law's data: {"S": (lowest, highest), "N": ..., "D": ...}.
+
+        >>> data_range(load_t5())
+        {'S': (0.0, 0.875), 'N': (1327104.0, 84934656.0), 'D': (16384000000.0, 65536000000.0)}
+    """
     return {name: (float(runs[name].min()), float(runs[name].max())) for name in ("S", "N", "D")}
