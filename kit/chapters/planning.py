@@ -39,7 +39,9 @@ def section_3_3(N) -> pd.DataFrame:
     and whether the rule is met: below the paper's bound with sparse FLOPs, equal to its number at
     one significant figure with dense FLOPs, and S_opt = 0.5 there.
 
-        section_3_3(200e6)["multiple"].round(2).tolist()  # [1.68, 2.44, 4.82, 70.16]"""
+        >>> section_3_3(200e6)["multiple"].round(2).tolist()
+        [1.68, 2.44, 4.82, 70.16]
+    """
     rows = []
     for (family, cost), (value, text) in SECTION_3_3.items():
         law = laws.TABLE7[FAMILIES[family]]
@@ -58,7 +60,9 @@ def order_check(nonzero=ORDER_NONZERO, multiples=ORDER_MULTIPLES) -> dict:
     strict, 1.0 if S_opt(dense) < S_opt(sparse) wherever the latter is above 0, else 0.0; points,
     the number of budgets.
 
-        order_check([1e8], [1.0, 100.0])  # {'max_dense_minus_sparse': -0.0416..., 'strict': 1.0, 'points': 4.0}"""
+        >>> order_check([1e8], [1.0, 100.0])
+        {'max_dense_minus_sparse': -0.0416..., 'strict': 1.0, 'points': 4.0}
+    """
     N = np.asarray(nonzero, dtype=float)[:, None]
     worst, strict, points = -np.inf, True, 0
     for name in FAMILIES.values():
@@ -72,12 +76,22 @@ def order_check(nonzero=ORDER_NONZERO, multiples=ORDER_MULTIPLES) -> dict:
 
 
 def format_multiple(value) -> str:
-    """A compute in Chinchilla multiples as the chapter's tables print it: "13.8x", "1.65e3x", "never"."""
+    """A compute in Chinchilla multiples as the chapter's tables print it: "13.8x", "1.65e3x", "never".
+
+        >>> format_multiple(13.79), format_multiple(1650.0), format_multiple(np.inf)
+        ('13.8x', '1.65e3x', 'never')
+    """
     return format_value("optimal_from", value) + ("" if np.isinf(value) else "x")
 
 
 def describe(run: Run) -> str:
-    """A run as the chapter's tables head it: "S = 0.800, N = 2e8, D = 1e11" ("S = optimal, ..." for S None)."""
+    """A run as the chapter's tables head it: "S = 0.800, N = 2e8, D = 1e11" ("S = optimal, ..." for S None).
+
+        >>> describe(Run(N=2e8, D=1e11, S=0.8))
+        'S = 0.800, N = 2e8, D = 1e11'
+        >>> describe(Run(N=1e9, C=6e19, S=None))
+        'S = optimal, N = 1e9, C = 6e19'
+    """
     given = ", ".join(f"{key} = {format_value(key, value)}" for key, value in (("S", run.S), ("N", run.N),
                                                                             ("D", run.D), ("C", run.C))
                       if value is not None)
@@ -91,8 +105,14 @@ def question_table(plans: dict) -> pd.DataFrame:
     """One run's plans under several cost models ({cost name: Plan}) side by side: a row per
     quantity of QUESTION_ROWS (labelled with LABELS), a column per cost model, values formatted.
 
-        run = Run(N=2e8, D=1e11, S=0.8)
-        question_table({cost: plan(laws.TABLE7["t5"], run, cost) for cost in ("dense", "sparse")})"""
+        >>> run = Run(N=2e8, D=1e11, S=0.8)
+        >>> table = question_table({cost: plan(laws.TABLE7["t5"], run, cost) for cost in ("dense", "sparse")})
+        >>> table.loc[["training FLOPs C", "cost multiplier c_mul", "predicted loss"]]
+                                dense  sparse
+        training FLOPs C         3e20  1.5e20
+        cost multiplier c_mul       5     2.5
+        predicted loss         1.4801  1.4801
+    """
     return pd.DataFrame({cost: {LABELS[f]: format_value(f, getattr(p, f)) for f in QUESTION_ROWS}
                          for cost, p in plans.items()})
 
@@ -101,7 +121,11 @@ def answer(runs: list, answers: dict) -> str:
     """The answer to "which run?": the run of lowest loss, and what its training costs against the
     cheapest dense model of the same loss under each cost model (answers: {cost name: [Plan per run]}).
 
-        answer([Run(N=1e9, D=20e9)], {"dense FLOPs": [plan(laws.TABLE7["t5"], Run(N=1e9, D=20e9), "dense")]})"""
+        >>> run = Run(N=1e9, D=20e9)
+        >>> answer([run], {"dense FLOPs": [plan(laws.TABLE7["t5"], run, "dense")]})
+        'Run 1 is the better model. Its training costs 1x (dense FLOPs) the compute of the cheapest dense model of
+        the same loss, so it is itself about the cheapest way to that loss'
+    """
     losses = [p.loss for p in next(iter(answers.values()))]  # a run's loss does not depend on how it is priced
     best = int(np.argmin(losses))
     dearer = {cost: plans[best].C / plans[best].cheapest_C for cost, plans in answers.items()}
@@ -123,7 +147,12 @@ def relative_costs(S, costs: dict, start=0.25, end=0.75, kind="cubic") -> pd.Dat
     final sparsities S (index): 1 for dense FLOPs and for a kernel never faster than dense, lower
     the more the zeros save. costs: {name: "dense", "sparse" or a SpeedupCurve}.
 
-        relative_costs([0.0, 0.5], {"sparse FLOPs": "sparse"})  # 1.0 at S = 0, 0.6875 at S = 0.5 (Eq. 4)"""
+        >>> relative_costs([0.0, 0.5], {"dense FLOPs": "dense", "sparse FLOPs": "sparse"})  # c_mul(0.5) (1 - 0.5)
+             dense FLOPs  sparse FLOPs
+        S
+        0.0          1.0        1.0000
+        0.5          1.0        0.6875
+    """
     S = np.asarray(S, dtype=float)
     frame = pd.DataFrame({name: cost_multiplier(S, cost, start, end, kind) / laws.cmul_dense(S)
                           for name, cost in costs.items()}, index=pd.Index(S, name="S"))
@@ -134,7 +163,11 @@ def cheaper_from(frame: pd.DataFrame) -> pd.Series:
     """For each cost model of a relative_costs table, the smallest final sparsity of its index at
     which a run costs less than dense training (beyond 1e-9); NaN if none does.
 
-        cheaper_from(relative_costs([0.0, 0.5, 0.9], {"free": "sparse"}))  # free: 0.5"""
+        >>> cheaper_from(relative_costs([0.0, 0.5, 0.9], {"free": "sparse", "dense": "dense"}))
+        free     0.5
+        dense    NaN
+        dtype: float64
+    """
     below = frame < 1 - 1e-9
     return pd.Series({name: frame.index[below[name].to_numpy()][0] if below[name].any() else np.nan
                       for name in frame.columns}, dtype=float)
@@ -145,7 +178,12 @@ def optimum_table(coeffs, costs: dict, N, multiples, k=None, start=0.25, end=0.7
     ({name: cost}): index C / C_chin, columns "C (FLOPs)", then "S_opt, <name>" and "gain (nats), <name>",
     the loss the optimal sparsity saves over the dense N model at the same compute.
 
-        optimum_table(laws.TABLE7["t5"], {"dense FLOPs": "dense"}, 2e8, [1, 100])  # S_opt 0.000, 0.537"""
+        >>> optimum_table(laws.TABLE7["t5"], {"dense FLOPs": "dense"}, 2e8, [1, 100]).round(3).iloc[:, 1:]
+                    S_opt, dense FLOPs  gain (nats), dense FLOPs
+        C / C_chin
+        1.0                      0.000                     0.00
+        100.0                    0.537                     0.02
+    """
     k = laws.flops_per_token(coeffs, k)
     C = np.asarray(multiples, dtype=float) * k * N * float(laws.chinchilla_tokens(N, coeffs))
     dense = laws.sparse_law(0.0, N, C / (k * N), **laws.check_coefficients(coeffs))
@@ -163,7 +201,13 @@ def measured_optimum(multiples, s_dense, s_sparse, s_measured, near=0.01, jump=0
     the numerical optimum's precision), and up to which budget it stays within `near` of the
     dense-FLOPs optimum, and whether it then jumps by more than `jump` within one budget step.
 
-        measured_optimum([1, 10, 100], [0.0, 0.2, 0.4], [0.5, 0.6, 0.7], [0.0, 0.2, 0.65])  # jumps after 10"""
+        >>> where, how = measured_optimum([1, 10, 100], [0.0, 0.2, 0.4], [0.5, 0.6, 0.7], [0.0, 0.2, 0.65])
+        >>> where
+        'at every one of the 3 budgets of the figure'
+        >>> print(how)
+        It stays within 0.01 of the dense-FLOPs optimum up to 10 Chinchilla multiples and then jumps from S = 0.20
+        to 0.65 within one step of the figure's grid: ...
+    """
     multiples, dense, sparse, measured = (np.asarray(a, dtype=float) for a in (multiples, s_dense, s_sparse, s_measured))
     between = (dense <= measured + 1e-6) & (measured <= sparse + 1e-6)
     above = measured > sparse + 1e-6
@@ -194,7 +238,12 @@ def payoff_table(coeffs, costs: dict, sparsities, N, k=None, start=0.25, end=0.7
     optimal sparsity ("optimal from, <name>"); NaN where a measured curve stops below S. The last
     column is Eq. 7, the dense size of equal loss on the same data.
 
-        payoff_table(laws.TABLE7["t5"], {"dense FLOPs": "dense"}, [0.5, 0.75], 2e8)  # 13.8x and 70.2x at S = 0.5"""
+        >>> payoff_table(laws.TABLE7["t5"], {"dense FLOPs": "dense"}, [0.5, 0.75], 2e8).round(1).iloc[:, :2]
+              beats dense from, dense FLOPs  optimal from, dense FLOPs
+        S
+        0.50                           13.8                       70.2
+        0.75                           58.2                     1651.2
+    """
     rows = []
     for s in sparsities:
         row = {"S": s}
@@ -216,7 +265,9 @@ def far_answers(coeffs, N, D, sparsities, k=None) -> dict:
     `sparsities`, and the run's loss, its optimal sparsity, the loss there, and the loss at S = 0.5
     with the same non-zeros and compute. Keys name the quantity and the run.
 
-        far_answers(laws.TABLE7["t5"], 7e9, 2e12, [0.5])["N = 7e9, D = 2e12: optimal sparsity"]  # 0.1539"""
+        >>> round(far_answers(laws.TABLE7["t5"], 7e9, 2e12, [0.5])["N = 7e9, D = 2e12: optimal sparsity"], 4)
+        0.1539
+    """
     k = laws.flops_per_token(coeffs, k)
     c = laws.check_coefficients(coeffs)
     label = f"N = {format_value('N', N)}, D = {format_value('D', D)}"
@@ -235,8 +286,13 @@ def compare_laws(named: dict, samples: pd.DataFrame, N, D, sparsities, k=None, l
     percentile interval (columns low, high) of the same answers over bootstrap samples of the
     coefficients (one row per resample, see intervals); k: the first law's unless given.
 
-        law = load_law("t5-refit")
-        compare_laws({"Table 7": laws.TABLE7["t5"], "refit": law}, read_samples(law.samples), 7e9, 2e12, [0.5])"""
+        >>> from kit.planner.plan import load_law, read_samples
+        >>> law = load_law("t5-refit")
+        >>> table = compare_laws({"Table 7": laws.TABLE7["t5"], "refit": law}, read_samples(law.samples).iloc[:20],
+        ...                      7e9, 2e12, [0.5])
+        >>> table.loc["N = 7e9, D = 2e12: optimal sparsity"].round(3).tolist()
+        [0.154, 0.566, 0.093, 0.743]
+    """
     k = laws.flops_per_token(next(iter(named.values())), k)
     table = pd.DataFrame({name: far_answers(c, N, D, sparsities, k) for name, c in named.items()})
     resampled = pd.DataFrame([far_answers(row, N, D, sparsities, k)
@@ -252,7 +308,16 @@ def plot_speedups(axes, speed: pd.DataFrame, implementations: dict, layers: list
     """Measured speedup against S, one of `axes` per implementation ({name: its dense partner}, e.g.
     kit.planner.sparse_speed.IMPLEMENTATIONS): a line per layer (sized in order, on viridis) through
     its unstructured points, open markers for the n:m patterns, the ideal 1/(1-S) dashed, break-even
-    dotted. speed: kit.planner.sparse_speed's frame (implementation, layer, pattern, S, speedup)."""
+    dotted. speed: kit.planner.sparse_speed's frame (implementation, layer, pattern, S, speedup).
+
+        >>> import matplotlib.pyplot as plt
+        >>> from kit.planner import sparse_speed
+        >>> speed, machine = sparse_speed.load()  # data/sparse_speed/measured.json
+        >>> fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+        >>> plot_speedups(axes, speed, sparse_speed.IMPLEMENTATIONS, list(sparse_speed.LAYERS))
+        >>> [ax.get_title() for ax in axes]
+        ['scipy-csr vs numpy-blas', 'jax-bcoo vs xla-dense', 'jax-bcsr vs xla-dense']
+    """
     import matplotlib
 
     markers = {"2:4": "s", "1:4": "D"}
@@ -294,7 +359,14 @@ def plot_relative_costs(ax, frame: pd.DataFrame):
     """relative_costs' table as lines against S: dense training the dashed line at 1, every cost model
     of the table a line in a grey and with markers of its own. Where lines coincide (a kernel never faster than dense costs
     exactly what dense training does, 1) each line's markers sit at sparsities of their own,
-    staggered along S, so that every line shows."""
+    staggered along S, so that every line shows.
+
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
+        >>> plot_relative_costs(ax, relative_costs(np.linspace(0, 0.9, 10), {"sparse FLOPs": "sparse"}))
+        >>> [line.get_label() for line in ax.get_lines()]
+        ['dense FLOPs (zeros cost as much as weights)', 'sparse FLOPs']
+    """
     ax.axhline(1.0, color="k", ls="--", lw=1.2, label="dense FLOPs (zeros cost as much as weights)", zorder=1)
     for i, name in enumerate(frame.columns):
         ax.plot(frame.index, frame[name], label=name, zorder=2 + i, **_staggered(i, len(frame.columns), len(frame)))
@@ -306,7 +378,15 @@ def plot_relative_costs(ax, frame: pd.DataFrame):
 def plot_optimum(axes, table: pd.DataFrame, costs: list):
     """optimum_table's S_opt (axes[0]) and gain (axes[1]) against compute, one line per cost model in
     `costs`: "dense FLOPs" dashed black, the others with markers staggered along the compute axis, so
-    that lines that coincide still show."""
+    that lines that coincide still show.
+
+        >>> import matplotlib.pyplot as plt
+        >>> costs = {"dense FLOPs": "dense", "sparse FLOPs": "sparse"}
+        >>> fig, axes = plt.subplots(1, 2)
+        >>> plot_optimum(axes, optimum_table(laws.TABLE7["t5"], costs, 2e8, np.logspace(0, 3, 20)), list(costs))
+        >>> [line.get_label() for line in axes[0].get_lines()]
+        ['dense FLOPs', 'sparse FLOPs']
+    """
     others = [name for name in costs if name != "dense FLOPs"]
     for ax, column in zip(axes, ("S_opt", "gain (nats)")):
         if "dense FLOPs" in costs:
@@ -327,7 +407,9 @@ def order_claim(order: dict):
     """Section 3.3's "the optimal sparsity is lower for dense than for sparse FLOPs" as a claim, from
     order_check's numbers (kind "published": arithmetic on Table 7's laws).
 
-        order_claim(order_check()).verdict  # holds"""
+        >>> order_claim(order_check()).verdict
+        'holds'
+    """
     from kit.report.claims import Claim
 
     worst, strict, points = order["max_dense_minus_sparse"], bool(order["strict"]), int(order["points"])
@@ -349,7 +431,14 @@ def order_claim(order: dict):
 def speed_texts(speed: pd.DataFrame, measured: SpeedupCurve, machine: dict) -> dict:
     """The chapter's glued texts on the measured kernels (keys speed_*): the machine, its load, how
     many unstructured timings beat dense, each implementation's best, the best at the highest
-    sparsity against the ideal, where `measured` breaks even, and its curve."""
+    sparsity against the ideal, where `measured` breaks even, and its curve.
+
+        >>> from kit.planner import sparse_speed
+        >>> speed, machine = sparse_speed.load()  # data/sparse_speed/measured.json
+        >>> texts = speed_texts(speed, sparse_speed.curve(speed, "jax-bcsr", "t5-base", machine), machine)
+        >>> texts["speed_faster"], texts["speed_break_even"]
+        ('28 of 90', 'S = 0.9')
+    """
     load = [machine.get("load_average_1min"), machine.get("load_average_1min_after")]
     unstructured = speed[speed.pattern == "unstructured"]
     at_top = unstructured[unstructured.S == unstructured.S.max()]
@@ -371,7 +460,16 @@ def beyond(named: dict, samples: pd.DataFrame, N, D, sparsities) -> tuple[pd.Dat
     the T5 laws `named` ({"Table 7": ..., "refit": ...}, with the refit's bootstrap `samples`): the
     table to show (compare_laws with a 95% interval column) and the glued texts (keys t5_range,
     beyond_text, far_warnings, refit_objective, refit_coeffs, far_sopt, far_half, refit_multiple,
-    table7_outside, far_numbers)."""
+    table7_outside, far_numbers).
+
+        >>> from kit.planner.plan import load_law, read_samples
+        >>> named = {"Table 7": load_law("t5"), "refit": load_law("t5-refit")}
+        >>> shown, texts = beyond(named, read_samples(named["refit"].samples).iloc[:20], 7e9, 2e12, [0.5])
+        >>> list(shown.columns)
+        ['Table 7', 'refit', '95% interval']
+        >>> texts["far_sopt"]
+        '0.154 (Table 7) and 0.566 (refit), with an interval of [0.093, 0.743]'
+    """
     import json
 
     from kit.chapters import corelaw
