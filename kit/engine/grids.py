@@ -19,7 +19,11 @@ STEP_TOKENS = BASE.tokens_per_step  # 2,048
 
 
 def steps(n: int) -> int:
-    """Token budget of n steps of the base config."""
+    """Token budget of n steps of the base config.
+
+        >>> steps(293)
+        600064
+    """
     return n * STEP_TOKENS
 
 
@@ -37,12 +41,20 @@ RECIPE_LR = dict(lr=6.5e-3, d_model=48, exponent=0.5)
 
 
 def recipe_lr(d_model: int, lr=RECIPE_LR["lr"], at=RECIPE_LR["d_model"], exponent=RECIPE_LR["exponent"]) -> float:
-    """The recipe's peak learning rate at width d_model: lr (at / d_model)^exponent, 3 digits."""
+    """The recipe's peak learning rate at width d_model: lr (at / d_model)^exponent, 3 digits.
+
+        >>> recipe_lr(48), recipe_lr(192)
+        (0.0065, 0.00325)
+    """
     return float(f"{lr * (at / d_model) ** exponent:.3g}")
 
 
 def with_recipe(configs: list[RunConfig]) -> list[RunConfig]:
-    """The configs with the recipe's learning rate for the width each trains."""
+    """The configs with the recipe's learning rate for the width each trains.
+
+        >>> [c.lr for c in with_recipe([BASE.replace(n_nonzero=13_824), BASE.replace(n_nonzero=110_592)])]
+        [0.0113, 0.0065]
+    """
     return [c.replace(lr=recipe_lr(model.shape_for(c).d_model)) for c in configs]
 
 
@@ -51,17 +63,30 @@ def recipe_lr_v3(config: RunConfig) -> float:
     non-zeros, recipe_lr(d_dense(N)), at every sparsity. At 10,240 steps on pycode the v2 recipe
     (the rate of the width trained) is the best rate tried for dense models but too low for
     87.5%-sparse ones (twice it was better at d_model 96: chapter 1's check); the rate of the
-    dense twin is about 1.7x the v2 rate at S = 0.875 and the v2 rate at S = 0."""
+    dense twin is about 1.7x the v2 rate at S = 0.875 and the v2 rate at S = 0.
+
+        >>> sparse = BASE.replace(n_nonzero=13_824, sparsity=0.875)
+        >>> recipe_lr_v3(sparse), recipe_lr(model.shape_for(sparse).d_model)  # v3's rate, v2's
+        (0.0113, 0.0065)
+    """
     return recipe_lr(model.shape_for(config.replace(sparsity=0.0, nm=None)).d_model)
 
 
 def with_recipe_v3(configs: list[RunConfig]) -> list[RunConfig]:
-    """The configs with grid v3's learning rate (recipe_lr_v3)."""
+    """The configs with grid v3's learning rate (recipe_lr_v3).
+
+        >>> [c.lr for c in with_recipe_v3([BASE.replace(n_nonzero=13_824, sparsity=s) for s in (0.0, 0.875)])]
+        [0.0113, 0.0113]
+    """
     return [c.replace(lr=recipe_lr_v3(c)) for c in configs]
 
 
 def main_grid(base: RunConfig = BASE, **axes) -> list[RunConfig]:
-    """The main grid's configs; keyword axes override MAIN's (e.g. tokens=[steps(293)])."""
+    """The main grid's configs; keyword axes override MAIN's.
+
+        >>> len(main_grid()), len(main_grid(tokens=[steps(293)]))
+        (80, 20)
+    """
     return with_recipe(grid(base, **{**MAIN, **axes}))
 
 
@@ -76,7 +101,11 @@ RECIPE = dict(widths=[(13_824, 0.0), (110_592, 0.0), (221_184, 0.875)], tokens=s
 def recipe_grid(base: RunConfig = BASE, widths=RECIPE["widths"], tokens=RECIPE["tokens"], lrs=RECIPE["lrs"],
                 batch_sizes=RECIPE["batch_sizes"]) -> list[RunConfig]:
     """Every (N, S) of `widths` at every learning rate (the largest width's most diverging rate
-    left out), then the middle width at every batch size at the recipe's learning rate."""
+    left out), then the middle width at every batch size at the recipe's learning rate.
+
+        >>> [(c.n_nonzero, c.lr, c.batch_size) for c in recipe_grid()][-3:]
+        [(221184, 0.01, 32), (110592, 0.0065, 32), (110592, 0.0065, 64)]
+    """
     n, s = widths[len(widths) // 2]
     lr_runs = [base.replace(n_nonzero=n, sparsity=s, tokens=tokens, lr=lr) for n, s in widths for lr in lrs
                if not (n, s) == widths[-1] or lr < max(lrs)]
@@ -90,6 +119,13 @@ EMBED_ABLATION = dict(n_nonzero=[13_824, 55_296], tokens=[steps(586)], sparsity=
 
 
 def embed_ablation_grid(base: RunConfig = BASE, **axes) -> list[RunConfig]:
+    """The embedding ablation's runs (EMBED_ABLATION; keyword axes override its axes), the embedding
+    not matched, at the recipe's learning rate.
+
+        >>> configs = embed_ablation_grid()
+        >>> len(configs), {c.embed_match for c in configs}
+        (6, {False})
+    """
     return with_recipe(grid(base.replace(embed_match=False), **{**EMBED_ABLATION, **axes}))
 
 
@@ -103,10 +139,21 @@ EXTRAPOLATION = dict(n_nonzero=[4 * 221_184], tokens=[steps(1172)], sparsity=[0.
 
 
 def seed_grid(base: RunConfig = BASE, **axes) -> list[RunConfig]:
+    """The noise floor's runs (SEEDS; keyword axes override its axes) at the recipe's learning rate.
+
+        >>> len(seed_grid()), len(seed_grid(seed=[1, 2]))
+        (20, 8)
+    """
     return with_recipe(grid(base, **{**SEEDS, **axes}))
 
 
 def extrapolation_grid(base: RunConfig = BASE, **axes) -> list[RunConfig]:
+    """The held-out extrapolation run (EXTRAPOLATION; keyword axes override its axes) at the recipe's
+    learning rate.
+
+        >>> [(c.n_nonzero, c.sparsity, c.steps) for c in extrapolation_grid()]
+        [(884736, 0.75, 1172)]
+    """
     return with_recipe(grid(base, **{**EXTRAPOLATION, **axes}))
 
 
@@ -117,7 +164,12 @@ NM_PATTERNS = [(2, 4), (4, 8), (1, 4), (2, 8)]
 
 def nm_grid(base: RunConfig = BASE, n_nonzero=MAIN["n_nonzero"], tokens=MAIN["tokens"],
             patterns=NM_PATTERNS) -> list[RunConfig]:
-    """Every pattern at every (N, D) of the main grid with D = min(tokens) or N = min(n_nonzero)."""
+    """Every pattern at every (N, D) of the main grid with D = min(tokens) or N = min(n_nonzero).
+
+        >>> configs = nm_grid()
+        >>> len(configs), sorted({(c.nm, c.sparsity) for c in configs})
+        (32, [((1, 4), 0.75), ((2, 4), 0.5), ((2, 8), 0.75), ((4, 8), 0.5)])
+    """
     points = [(n, d) for n in n_nonzero for d in tokens if d == min(tokens) or n == min(n_nonzero)]
     return with_recipe([base.replace(n_nonzero=n, tokens=d, nm=(p, m), sparsity=1 - p / m)
                         for (n, d) in points for (p, m) in patterns])
@@ -132,7 +184,11 @@ PRETRAINED = dict(n_dense=[27_648, 55_296, 110_592, 221_184], pretrain_tokens=st
 
 def pretrain_grid(base: RunConfig = BASE, n_dense=PRETRAINED["n_dense"],
                   pretrain_tokens=PRETRAINED["pretrain_tokens"]) -> list[RunConfig]:
-    """The dense long runs, saving their checkpoints."""
+    """The dense long runs, saving their checkpoints.
+
+        >>> [(c.n_nonzero, c.steps, c.save_checkpoint) for c in pretrain_grid()][:2]
+        [(27648, 2240, True), (55296, 2240, True)]
+    """
     return with_recipe(grid(base.replace(save_checkpoint=True), n_nonzero=list(n_dense), tokens=[pretrain_tokens]))
 
 
@@ -140,7 +196,12 @@ def sparsify_grid(parents: dict[str, RunConfig], sparsities=PRETRAINED["sparsiti
                   prune_fraction=PRETRAINED["prune_fraction"]) -> list[RunConfig]:
     """For each stored dense run (id -> config), its sparsified continuations: same width
     (N = n_dense (1 - S)), prune_fraction of its tokens (rounded to whole steps), pruning from
-    step 0 to 75% of them. The embedding is not matched: the continuation keeps its parent's."""
+    step 0 to 75% of them. The embedding is not matched: the continuation keeps its parent's.
+
+        >>> parent = pretrain_grid()[0]
+        >>> [(c.n_nonzero, c.sparsity, c.steps, c.init_from) for c in sparsify_grid({"0123456789abcdef": parent})]
+        [(13824, 0.5, 125, '0123456789abcdef'), (6912, 0.75, 125, '0123456789abcdef'), (3456, 0.875, 125, '0123456789abcdef')]
+    """
     return [parent.replace(n_nonzero=round(parent.n_nonzero * (1 - s)), sparsity=s, init_from=id,
                            tokens=round(prune_fraction * parent.steps) * parent.tokens_per_step,
                            save_checkpoint=False, prune_start=0.0, prune_end=0.75, embed_match=False)
@@ -159,7 +220,12 @@ def schedule_grid(base: RunConfig = BASE, n_nonzero=SCHEDULE_SWEEP["n_nonzero"],
                   tokens=SCHEDULE_SWEEP["tokens"], sparsities=SCHEDULE_SWEEP["sparsities"],
                   starts=SCHEDULE_SWEEP["starts"], ends=SCHEDULE_SWEEP["ends"],
                   kinds=SCHEDULE_SWEEP["kinds"]) -> list[RunConfig]:
-    """Every (start < end) window for every kind, sparsity and budget, compute-clocked."""
+    """Every (start < end) window for every kind, sparsity and budget, compute-clocked.
+
+        >>> configs = schedule_grid()
+        >>> len(configs), {c.prune_clock for c in configs}
+        (192, {'compute'})
+    """
     return with_recipe([base.replace(n_nonzero=n_nonzero, tokens=d, sparsity=s, schedule=kind, prune_clock="compute",
                                      prune_start=a, prune_end=b)
                         for d in tokens for s in sparsities for kind in kinds for a in starts for b in ends if a < b])
@@ -174,7 +240,12 @@ MATCHED = dict(n_nonzero=55_296, tokens=steps(1172), sparsities=[0.5, 0.75, 0.87
 
 def matched_grid(base: RunConfig = BASE, n_nonzero=MATCHED["n_nonzero"], tokens=MATCHED["tokens"],
                  sparsities=MATCHED["sparsities"], seeds=MATCHED["seeds"]) -> list[tuple[RunConfig, RunConfig]]:
-    """(sparse, dense) pairs with equal average non-zero count (kit.laws.n_avg) and tokens, per seed."""
+    """(sparse, dense) pairs with equal average non-zero count (kit.laws.n_avg) and tokens, per seed.
+
+        >>> sparse, dense = matched_grid(sparsities=[0.5], seeds=[0])[0]
+        >>> (sparse.n_nonzero, sparse.sparsity), (dense.n_nonzero, dense.sparsity)
+        ((55296, 0.5), (76633, 0.0))
+    """
     from kit.laws import n_avg
     from kit.laws.schedules import steps_from_compute
     pairs = []
@@ -205,7 +276,11 @@ LR_CHECK_V3 = dict(widths=[(13_824, 0.0), (13_824, 0.875), (55_296, 0.0), (55_29
 
 def lr_check_v3_grid(base: RunConfig = BASE, widths=LR_CHECK_V3["widths"], tokens=LR_CHECK_V3["tokens"],
                      multiples=LR_CHECK_V3["multiples"]) -> list[RunConfig]:
-    """Every (N, S) of `widths` at every multiple of grid v2's recipe learning rate for its width."""
+    """Every (N, S) of `widths` at every multiple of grid v2's recipe learning rate for its width.
+
+        >>> [c.lr for c in lr_check_v3_grid(widths=[(13_824, 0.0)])]
+        [0.00565, 0.0113, 0.0226, 0.0452]
+    """
     configs = [base.replace(n_nonzero=n, sparsity=s, tokens=tokens) for n, s in widths]
     return [c.replace(lr=float(f"{m * recipe_lr(model.shape_for(c).d_model):.3g}")) for c in configs for m in multiples]
 
@@ -226,7 +301,11 @@ def pilot_parts(base: RunConfig = BASE, pilot: dict = PILOT) -> dict[str, list[R
     sparsity, every budget, the paper's 25%-75% window), 'size' (N = 55,296, to 38M tokens), 'window'
     (pruning from the first to the last step, at three budgets), 'batch' (a 4x smaller batch: the
     same tokens in 4x the steps, at one budget) and 'seeds' (another seed at the smallest and the
-    largest budget)."""
+    largest budget).
+
+        >>> {name: len(configs) for name, configs in pilot_parts().items()}
+        {'budgets': 24, 'size': 20, 'window': 9, 'batch': 4, 'seeds': 8}
+    """
     at = lambda n, tokens, **kw: [base.replace(n_nonzero=n, sparsity=s, tokens=d, **kw)
                                   for s in pilot["sparsities"] for d in tokens]
     pruned = lambda configs: [c for c in configs if c.sparsity > 0]
@@ -241,5 +320,9 @@ def pilot_parts(base: RunConfig = BASE, pilot: dict = PILOT) -> dict[str, list[R
 
 
 def pilot_grid(base: RunConfig = BASE, pilot: dict = PILOT) -> list[RunConfig]:
-    """Every run of pilot_parts, each once."""
+    """Every run of pilot_parts, each once.
+
+        >>> len(pilot_grid())
+        65
+    """
     return list(dict.fromkeys(c for configs in pilot_parts(base, pilot).values() for c in configs))

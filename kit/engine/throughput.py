@@ -28,7 +28,14 @@ TABLE = Path(__file__).resolve().parents[2] / "data" / "engine" / "throughput.js
 
 def load_table(path: Path | None = None) -> dict | None:
     """The measured table (at `path`, default TABLE), or None if there is none or it was measured
-    on another core count."""
+    on another core count.
+
+        >>> import tempfile
+        >>> file = Path(tempfile.mkdtemp()) / "throughput.json"
+        >>> write_table({"machine": {"cores": len(os.sched_getaffinity(0))}, "rows": []}, file)
+        >>> load_table(file), load_table(file.with_name("none.json"))
+        ({'machine': {'cores': ...}, 'rows': []}, None)
+    """
     path = Path(path) if path is not None else TABLE
     if not path.is_file():
         return None
@@ -39,7 +46,11 @@ def load_table(path: Path | None = None) -> dict | None:
 
 
 def best_lanes(row: dict) -> int:
-    """The number of side-by-side runs with the most total steps per second in a table row."""
+    """The number of side-by-side runs with the most total steps per second in a table row.
+
+        >>> best_lanes({"d_model": 16, "steps": 200, "lanes": {"1": 400.0, "2": 700.0}})
+        2
+    """
     return int(max(row["lanes"], key=lambda k: row["lanes"][k]))
 
 
@@ -47,13 +58,23 @@ MIN_POOL_S = 60.0  # side by side only for runs that take at least this long, to
 
 
 def nearest_row(d_model: int, table: dict) -> dict:
-    """The table's row of the measured width nearest d_model in log space."""
+    """The table's row of the measured width nearest d_model in log space.
+
+        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}}, {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}
+        >>> nearest_row(32, table)["d_model"], nearest_row(48, table)["d_model"]
+        (16, 96)
+    """
     return min(table["rows"], key=lambda r: abs(math.log(r["d_model"] / d_model)))
 
 
 def lanes_for(d_model: int, table: dict | None) -> int:
     """Runs side by side that pay at width d_model: the best of the nearest measured width (in
-    log space); 1 without a table."""
+    log space); 1 without a table.
+
+        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}}, {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}
+        >>> lanes_for(24, table), lanes_for(128, table), lanes_for(24, None)
+        (2, 1, 1)
+    """
     if not table or not table.get("rows"):
         return 1
     return best_lanes(nearest_row(d_model, table))
@@ -63,7 +84,14 @@ def side_by_side(widths_steps: list[tuple[int, int]], table: dict | None) -> lis
     """For runs given as (d_model, steps): how many side by side each is trained with, as the
     table says pays at its width, or 1 for all when the runs that would go side by side take
     less than MIN_POOL_S together on all cores (starting the workers would cost more than the
-    second core gives) or are fewer than two."""
+    second core gives) or are fewer than two.
+
+        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}}, {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}
+        >>> side_by_side([(16, 20_000), (16, 20_000), (96, 5_000)], table)
+        [2, 2, 1]
+        >>> side_by_side([(16, 200), (16, 200)], table)  # 1 s of training: not worth starting workers
+        [1, 1]
+    """
     lanes = [lanes_for(d, table) for d, _ in widths_steps]
     side = [(d, n) for (d, n), k in zip(widths_steps, lanes) if k > 1]
     seconds = sum(n / nearest_row(d, table)["lanes"]["1"] for d, n in side) if side else 0.0
@@ -71,7 +99,14 @@ def side_by_side(widths_steps: list[tuple[int, int]], table: dict | None) -> lis
 
 
 def write_table(table: dict, path: Path | None = None) -> None:
-    """Write a measured table (see the module docstring for its layout) to `path`, default TABLE."""
+    """Write a measured table (see the module docstring for its layout) to `path`, default TABLE.
+
+        >>> import tempfile
+        >>> file = Path(tempfile.mkdtemp()) / "throughput.json"
+        >>> write_table({"machine": {"cores": 2}, "measured": "2026-01-01", "rows": []}, file)
+        >>> json.loads(file.read_text())["measured"]
+        '2026-01-01'
+    """
     path = Path(path) if path is not None else TABLE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(table, indent=1) + "\n")
