@@ -13,7 +13,13 @@ import numpy as np
 class SpeedupCurve:
     """A measured cost model: speedup[i] = (dense matmul time) / (sparse matmul time) at S[i],
     for S[i] strictly increasing in [0, 1) and every speedup finite and > 0, timed with the sparse
-    kernel `label` on `hardware` through `backend` at the layer shape `layer` on `date` (ISO, 2026-11-29)."""
+    kernel `label` on `hardware` through `backend` at the layer shape `layer` on `date` (ISO, 2026-11-29).
+
+        >>> curve = SpeedupCurve("jax-bcsr", S=(0.5, 0.9), speedup=(0.4, 1.8), hardware="one CPU core",
+        ...                      backend="jax BCSR vs XLA dense", layer="768 -> 3072, 512 tokens", date="2026-11-29")
+        >>> curve.describe()
+        'jax-bcsr at 768 -> 3072, 512 tokens on one CPU core (jax BCSR vs XLA dense), measured 2026-11-29'
+    """
     label: str
     S: tuple
     speedup: tuple
