@@ -16,7 +16,12 @@ FOLDER = Path(__file__).resolve().parents[2] / ".jax_cache"
 
 
 def enable_compilation_cache() -> None:
-    """Keep compiled programs on disk (see the module docstring); idempotent."""
+    """Keep compiled programs on disk (see the module docstring); idempotent.
+
+        >>> enable_compilation_cache()
+        >>> jax.config.jax_compilation_cache_dir == os.environ.get("KIT_JAX_CACHE", str(FOLDER))
+        True
+    """
     folder = os.environ.get("KIT_JAX_CACHE", str(FOLDER))
     if folder and jax.config.jax_compilation_cache_dir != folder:
         jax.config.update("jax_compilation_cache_dir", folder)

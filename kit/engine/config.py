@@ -23,11 +23,27 @@ SCOPES = ("layer", "global")
 
 
 class ConfigError(ValueError):
-    """A run configuration that cannot be trained; raised before any training starts."""
+    """A run configuration that cannot be trained; raised before any training starts.
+
+        >>> RunConfig(n_nonzero=3072, seq_len=16, batch_size=8, tokens=2600)
+        Traceback (most recent call last):
+        ...
+        kit.engine.config.ConfigError: tokens=2600: not a whole number of steps ... use 2560 or 2688
+        >>> isinstance(ConfigError("tokens=2600: ..."), ValueError)  # catch it as either
+        True
+    """
 
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
+    """One training run: the paper's N (`n_nonzero`), S (`sparsity`) and D (`tokens`), the model's
+    shape, the optimiser, the pruning schedule and the seed; validated on construction (`validate`).
+
+        >>> config = RunConfig(n_nonzero=3072, sparsity=0.5, tokens=2560, seq_len=16, batch_size=8)
+        >>> config.steps, config.tokens_per_step, config.replace(sparsity=0).sparsity
+        (20, 128, 0.0)
+    """
+
     # What the scaling laws see.
     n_nonzero: int = 50_000  # N: non-zero prunable parameters at the end of training
     sparsity: float = 0.0  # S: final fraction of prunable weights that are zero, in [0, 1)
@@ -142,7 +158,11 @@ def _whole(name: str, value: int, unit: int, what: str) -> None:
 
 
 def validate(c: RunConfig) -> None:
-    """Raise ConfigError naming the field, its value and what is allowed."""
+    """Raise ConfigError naming the field, its value and what is allowed. RunConfig calls it on
+    construction, so a config that exists has passed it.
+
+        >>> validate(RunConfig(n_nonzero=3072))  # valid: returns None
+    """
     _check_types(c)
     if not (isinstance(c.n_nonzero, int) and c.n_nonzero > 0):
         raise ConfigError(f"n_nonzero={c.n_nonzero!r}: must be a positive int")

@@ -68,14 +68,26 @@ MEMINFO = Path("/proc/meminfo")
 
 
 def built_nonzeros(config) -> float:
-    """N of the model kit.engine.model.shape_for(config) builds: (1 - S) * prunable_count(d_model, n_layers)."""
+    """N of the model kit.engine.model.shape_for(config) builds: (1 - S) * prunable_count(d_model, n_layers).
+
+        >>> from kit.engine.config import RunConfig
+        >>> built_nonzeros(RunConfig(n_nonzero=13_824, sparsity=0.5))  # d_model 24, as asked
+        13824.0
+        >>> built_nonzeros(RunConfig(n_nonzero=1536))  # the narrowest model at 4 layers, d_model 8
+        3072.0
+    """
     shape = model.shape_for(config)
     return (1.0 - config.sparsity) * model.prunable_count(shape.d_model, shape.n_layers)
 
 
 def smallest_n_nonzero(config) -> int:
     """The smallest n_nonzero at config's sparsity, depth and width_multiple whose built model is
-    within SIZE_FACTOR of it (the narrowest model, d_model = width_multiple, is the floor)."""
+    within SIZE_FACTOR of it (the narrowest model, d_model = width_multiple, is the floor).
+
+        >>> from kit.engine.config import RunConfig
+        >>> smallest_n_nonzero(RunConfig()), smallest_n_nonzero(RunConfig(sparsity=0.5))
+        (2048, 1024)
+    """
     floor = (1.0 - config.sparsity) * model.prunable_count(config.width_multiple, config.n_layers)
     return math.ceil(floor / SIZE_FACTOR)
 
@@ -83,7 +95,15 @@ def smallest_n_nonzero(config) -> int:
 def check_size(config) -> None:
     """Raise ConfigError unless the model built for `config` has within a factor SIZE_FACTOR of the
     n_nonzero asked for, naming the size built, the sizes the family builds near it and the
-    smallest n_nonzero allowed at that sparsity."""
+    smallest n_nonzero allowed at that sparsity.
+
+        >>> from kit.engine.config import RunConfig
+        >>> check_size(RunConfig(n_nonzero=3072))  # built as asked: returns None
+        >>> check_size(RunConfig(n_nonzero=1536))
+        Traceback (most recent call last):
+        ...
+        kit.engine.config.ConfigError: n_nonzero=1536 at sparsity=0.0: the model built would have N = 3072 ...
+    """
     built = built_nonzeros(config)
     ratio = max(built / config.n_nonzero, config.n_nonzero / built)
     if ratio <= SIZE_FACTOR * (1 + 1e-12):
@@ -101,7 +121,12 @@ def check_size(config) -> None:
 
 
 def bytes_needed(config) -> int:
-    """Estimated peak memory (bytes) of training `config` in one process: see the module docstring."""
+    """Estimated peak memory (bytes) of training `config` in one process: see the module docstring.
+
+        >>> from kit.engine.config import RunConfig
+        >>> round(bytes_needed(RunConfig(n_nonzero=3072, seq_len=16, batch_size=8, tokens=2560)) / 2**20)  # MiB
+        513
+    """
     shape = model.shape_for(config)
     d, L, T, B, H, V = shape.d_model, shape.n_layers, config.seq_len, config.batch_size, shape.n_heads, shape.vocab
     params = model.prunable_count(d, L) + V * d
@@ -112,7 +137,11 @@ def bytes_needed(config) -> int:
 
 def bytes_available() -> int:
     """Memory this process may still allocate: MemAvailable (/proc/meminfo; else os.sysconf's
-    available pages), at most what the cgroup's memory.max leaves above memory.current."""
+    available pages), at most what the cgroup's memory.max leaves above memory.current.
+
+        >>> bytes_available() > 0  # how much depends on the machine and the moment
+        True
+    """
     available = None
     try:
         for line in MEMINFO.read_text().splitlines():
@@ -144,7 +173,16 @@ def _cgroup_room() -> int | None:
 
 def check_fits(config, available: int | None = None) -> None:
     """Raise ConfigError if training `config` needs more memory (bytes_needed) than is available
-    (bytes_available(), or `available` bytes), naming both."""
+    (bytes_available(), or `available` bytes), naming both.
+
+        >>> from kit.engine.config import RunConfig
+        >>> config = RunConfig(n_nonzero=3072, seq_len=16, batch_size=8, tokens=2560)
+        >>> check_fits(config, available=2**30)  # fits in 1 GiB: returns None
+        >>> check_fits(config, available=2**28)
+        Traceback (most recent call last):
+        ...
+        kit.engine.config.ConfigError: n_nonzero=3072 at sparsity=0.0 (d_model 8, 4 layers, ...) needs about 0.501 GiB ...
+    """
     needed = bytes_needed(config)
     available = bytes_available() if available is None else available
     if needed > available:
@@ -157,6 +195,10 @@ def check_fits(config, available: int | None = None) -> None:
 
 
 def check_run(config) -> None:
-    """check_size, then check_fits: what must hold before `config` trains."""
+    """check_size, then check_fits: what must hold before `config` trains.
+
+        >>> from kit.engine.config import RunConfig
+        >>> check_run(RunConfig(n_nonzero=13_824))  # the main grid's smallest model: returns None
+    """
     check_size(config)
     check_fits(config)

@@ -24,7 +24,16 @@ ONE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_thre
 
 def use_one_thread(core: int | None = None) -> None:
     """Make XLA:CPU in this process single-threaded (call before JAX's backend starts): set XLA's
-    one-thread flags and pin the process to `core` (by default the first core it may run on)."""
+    one-thread flags and pin the process to `core` (by default the first core it may run on).
+
+    It changes the process it runs in for good, so the example calls it in a fresh one:
+
+        >>> import subprocess, sys
+        >>> worker = ("import os; from kit.engine.threads import use_one_thread, xla_threads; "
+        ...           "use_one_thread(); print(xla_threads(), len(os.sched_getaffinity(0)))")
+        >>> subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True).stdout.split()
+        ['1', '1']
+    """
     flags = os.environ.get("XLA_FLAGS", "")
     if ONE_THREAD_FLAGS not in flags:
         os.environ["XLA_FLAGS"] = f"{flags} {ONE_THREAD_FLAGS}".strip()
@@ -33,7 +42,11 @@ def use_one_thread(core: int | None = None) -> None:
 
 def xla_threads() -> int:
     """Threads XLA:CPU's computations use in this process: 1 after use_one_thread, else one per
-    core this process may run on."""
+    core this process may run on.
+
+        >>> xla_threads() == len(os.sched_getaffinity(0))  # in a process without use_one_thread
+        True
+    """
     if ONE_THREAD_FLAGS in os.environ.get("XLA_FLAGS", ""):
         return 1
     return len(os.sched_getaffinity(0))
@@ -42,7 +55,14 @@ def xla_threads() -> int:
 def init_worker(cores=None) -> None:
     """A sweep's worker process: single-threaded XLA on a core taken from the queue `cores` (see
     `pool`; without one, the first core), and an end of its own when the process that started it
-    is gone (a killed sweep leaves no idle workers behind)."""
+    is gone (a killed sweep leaves no idle workers behind). A pool's processes call it when they
+    start; called here, it would pin this process, so the example runs it in a fresh one:
+
+        >>> import subprocess, sys
+        >>> worker = "from kit.engine.threads import init_worker, xla_threads; init_worker(); print(xla_threads())"
+        >>> subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True).stdout.split()
+        ['1']
+    """
     try:
         core = None if cores is None else cores.get(timeout=10)
     except queue.Empty:
@@ -60,7 +80,13 @@ def init_worker(cores=None) -> None:
 
 def pool(n_workers: int) -> cf.ProcessPoolExecutor:
     """`n_workers` spawned worker processes (`init_worker`), each single-threaded on a core of its
-    own; with more workers than cores, the cores are dealt out in turn."""
+    own; with more workers than cores, the cores are dealt out in turn. This process keeps its
+    own threads and cores.
+
+        >>> with pool(2) as workers:
+        ...     [workers.submit(xla_threads).result() for _ in range(2)]
+        [1, 1]
+    """
     context = multiprocessing.get_context("spawn")  # never fork: JAX's threads may be running here
     cores = context.Queue()
     available = sorted(os.sched_getaffinity(0))
