@@ -26,6 +26,10 @@ PAPERS = {
                        "and Dense Scaling Laws (ICLR 2025)",
 }
 VERDICTS = ("holds", "does not hold", "not resolved")
+# The book's verdict on a claim whose runs all end before the transient of pruning has faded
+# (kit.chapters.regime): it says nothing about the law, whatever its rule gives on those runs.
+OUT_OF_REGIME = "out of regime"
+REGIMES = ("in regime", OUT_OF_REGIME)  # Claim.regime, or None where it is not judged or not known
 # What kind of evidence a claim's verdict rests on; the results page counts verdicts per kind.
 KINDS = {
     "published": "reproduced from published numbers",
@@ -51,7 +55,15 @@ class Claim:
     one of KINDS, the evidence the verdict rests on; scope: what the verdict covers, in a few
     words (budgets, sizes, steps: "N 13.8k-221k, D 0.6M-4.8M tokens, 2,344 steps at most"), None
     where it is not limited; rule_after: True when the rule was set after its numbers were seen
-    (the results page flags it)."""
+    (the results page flags it); regime: whether its runs are in the regime the law describes
+    (REGIMES; kit.chapters.regime sets it), None where that is not judged or not known.
+
+        >>> c = Claim("fair-size", "Frantar et al. 2024", "Sparse beats dense at equal N.", "fair-size", None, None,
+        ...           "+0.03 nats [+0.01, +0.05]", "holds", "Holds if the interval excludes 0 above.", "It does.",
+        ...           {"gap": 0.03, "low": 0.01, "high": 0.05}, kind="own runs", scope="N 13.8k-221k")
+        >>> c.verdict, c.numbers["gap"]
+        ('holds', 0.03)
+    """
 
     key: str
     paper: str
@@ -67,12 +79,15 @@ class Claim:
     kind: str | None = None
     scope: str | None = None
     rule_after: bool = False
+    regime: str | None = None
 
     def __post_init__(self):
         if self.kind is not None and self.kind not in KINDS:
             raise ValueError(f"Claim {self.key}: kind {self.kind!r} is not one of {list(KINDS)}")
         if not (self.scope is None or isinstance(self.scope, str) and self.scope.strip()):
             raise ValueError(f"Claim {self.key}: scope must be a few words or None; got {self.scope!r}")
+        if self.regime is not None and self.regime not in REGIMES:
+            raise ValueError(f"Claim {self.key}: regime {self.regime!r} is not one of {list(REGIMES)} or None")
         if not isinstance(self.rule_after, bool):
             raise ValueError(f"Claim {self.key}: rule_after must be True or False; got {self.rule_after!r}")
         if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
@@ -103,20 +118,43 @@ class Claim:
         object.__setattr__(self, "numbers", numbers)
 
 
+def reported(claim: Claim) -> str:
+    """The verdict the book reports for a claim: OUT_OF_REGIME when its runs are out of the law's
+    regime (its rule's verdict on those runs stays in claim.verdict), else claim.verdict.
+
+        >>> c = Claim("k", "Frantar et al. 2024", "Sparse wins.", "sec", None, None, "-0.05 nats", "does not hold",
+        ...           "Holds if the gap is above 0.", "It is below.", regime="out of regime")
+        >>> reported(c), c.verdict
+        ('out of regime', 'does not hold')
+    """
+    return OUT_OF_REGIME if claim.regime == OUT_OF_REGIME else claim.verdict
+
+
 def verb(verdict: str) -> str:
     """A verdict as the predicate of a sentence: "holds", "does not hold", "is not resolved", so
-    that "the claim {verb(v)}" reads for every verdict."""
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict={verdict!r}: allowed {VERDICTS}")
-    return "is not resolved" if verdict == "not resolved" else verdict
+    that "the claim {verb(v)}" reads for every verdict.
+
+        >>> [verb(v) for v in VERDICTS]
+        ['holds', 'does not hold', 'is not resolved']
+    """
+    if verdict not in (*VERDICTS, OUT_OF_REGIME):
+        raise ValueError(f"verdict={verdict!r}: allowed {(*VERDICTS, OUT_OF_REGIME)}")
+    return {"not resolved": "is not resolved", OUT_OF_REGIME: "is out of regime"}.get(verdict, verdict)
 
 
 def interval_text(estimate, low=None, high=None, fmt=".3g", unit="") -> str:
-    """An estimate and its interval as the book prints them: interval_text(1.77, 1.61, 1.92,
-    unit="x") -> "1.77x [1.61, 1.92]". fmt is a format spec for all three numbers ("+.3f" for
-    signed differences); unit is appended to the estimate as given (" nats", "x", "%"). An infinite
-    end, where a profile found no bound (kit.fit.fitting), reads "unbounded": interval_text(1.0, 1.0,
-    inf, unit="x") -> "1x [1, unbounded]" (an end at 0 is the edge of a positive quantity's range)."""
+    """An estimate and its interval as the book prints them. fmt is a format spec for all three
+    numbers ("+.3f" for signed differences); unit is appended to the estimate as given (" nats",
+    "x", "%"). An infinite end, where a profile found no bound (kit.fit.fitting), reads "unbounded"
+    (an end at 0 is the edge of a positive quantity's range).
+
+        >>> interval_text(1.77, 1.61, 1.92, unit="x")
+        '1.77x [1.61, 1.92]'
+        >>> interval_text(1.0, 1.0, math.inf, unit="x")
+        '1x [1, unbounded]'
+        >>> interval_text(0.0312, -0.004, 0.066, fmt="+.3f", unit=" nats")
+        '+0.031 nats [-0.004, +0.066]'
+    """
     text = f"{format(float(estimate), fmt)}{unit}"
     if low is None and high is None:
         return text
@@ -143,7 +181,15 @@ def direction_verdict(estimate, low, high, sign, *, quantity="the difference", u
     Holds if the interval [low, high] excludes 0 on the side of `sign`, does not hold if it excludes
     0 on the other side, and is not resolved if it contains 0 (an end exactly at 0 counts as
     containing it); then the reason gives the interval's half-width, the smallest effect an
-    interval this wide could have told from 0. Returns (verdict, one-sentence reason)."""
+    interval this wide could have told from 0. Returns (verdict, one-sentence reason).
+
+        >>> direction_verdict(0.03, 0.01, 0.05, sign=+1, unit=" nats")
+        ('holds', 'The difference is +0.03 nats [+0.01, +0.05]: positive, as claimed (the interval excludes 0).')
+        >>> verdict, reason = direction_verdict(0.01, -0.02, 0.04, sign=+1, unit=" nats")
+        >>> print(verdict + ":", reason)
+        not resolved: The difference is +0.01 nats [-0.02, +0.04]: the interval contains 0, so its sign is not
+        resolved; at this noise only effects larger than about 0.03 nats (the interval's half-width) could be.
+    """
     estimate, low, high = _checked(estimate, low, high)
     if sign not in (1, -1):
         raise ValueError(f"sign must be +1 (the claim says positive) or -1 (negative); got {sign!r}")
@@ -168,7 +214,11 @@ def equivalence_verdict(estimate, low, high, margin, *, quantity="the difference
     Holds if the whole interval lies inside (-margin, margin), does not hold if the whole interval
     lies outside [-margin, margin], and is not resolved if it straddles a margin; then the reason
     gives the smallest margin the interval would support, max(|low|, |high|). Returns (verdict,
-    one-sentence reason)."""
+    one-sentence reason).
+
+        >>> equivalence_verdict(0.004, -0.002, 0.01, margin=0.02, unit=" nats")
+        ('holds', 'The difference is +0.004 nats [-0.002, +0.01]: the whole interval lies within the margin ±0.02 nats.')
+    """
     estimate, low, high = _checked(estimate, low, high)
     if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin > 0):
         raise ValueError(f"margin must be a positive number (the largest negligible difference); got {margin!r}")
