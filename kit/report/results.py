@@ -23,14 +23,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kit.report.claims import KINDS, PAPERS, VERDICTS, Claim
+from kit.report.claims import KINDS, OUT_OF_REGIME, PAPERS, VERDICTS, Claim, reported
 
 _CHAPTER = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def write(results_dir, chapter: str, claims) -> Path | None:
     """Write the claims a chapter tests to <results_dir>/<chapter>.json (the folder is created)
-    and return that path; results_dir None writes nothing and returns None. Keys must be unique."""
+    and return that path; results_dir None writes nothing and returns None. Keys must be unique.
+
+        >>> c = Claim("fair-size", "Frantar et al. 2024", "Sparse beats dense at equal N.", "fair-size", None, None,
+        ...           "+0.03 nats [+0.01, +0.05]", "holds", "Holds if the interval excludes 0 above.", "It does.")
+        >>> write(tempfile.mkdtemp(), "01_fair_evaluation", [c]).name, write(None, "01_fair_evaluation", [c])
+        ('01_fair_evaluation.json', None)
+    """
     if results_dir is None:
         return None
     if not isinstance(chapter, str) or not _CHAPTER.fullmatch(chapter):
@@ -55,7 +61,15 @@ def write(results_dir, chapter: str, claims) -> Path | None:
 
 def read_all(results_dir) -> list[Claim]:
     """Every claim in results_dir's *.json files: files in name order (chapter order), claims in
-    the order each chapter wrote them. The folder must exist; a key in two files is an error."""
+    the order each chapter wrote them. The folder must exist; a key in two files is an error.
+
+        >>> c = Claim("fair-size", "Frantar et al. 2024", "Sparse beats dense at equal N.", "fair-size", None, None,
+        ...           "+0.03 nats [+0.01, +0.05]", "holds", "Holds if the interval excludes 0 above.", "It does.")
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = write(folder, "01_fair_evaluation", [c])
+        >>> [(claim.key, claim.verdict) for claim in read_all(folder)]
+        [('fair-size', 'holds')]
+    """
     folder = Path(results_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"results_dir {str(folder)!r} is not a folder: execute the chapters with "
@@ -80,7 +94,8 @@ def _cell(text) -> str:
     return " ".join(str(text).split()).replace("|", r"\|")
 
 
-SYMBOL = {"holds": "✓", "does not hold": "✗", "not resolved": "?"}  # a verdict's mark, readable in print too
+SYMBOL = {"holds": "✓", "does not hold": "✗", "not resolved": "?", OUT_OF_REGIME: "○"}  # a verdict's mark, readable in print too
+REPORTED = (*VERDICTS, OUT_OF_REGIME)  # the verdicts the book reports (claims.reported)
 UNCLASSIFIED = "unclassified"  # the kind row of claims whose chapter has not set a kind yet
 AFTER = "†"  # marks a claim whose rule was set after looking at its numbers
 AUTHOR = {"Frantar et al. 2024": "Frantar", "Jin et al. 2025": "Jin"}  # the paper column of the claims table
@@ -103,6 +118,11 @@ def _id(c: Claim) -> str:
 
 def _mark(verdict: str) -> str:
     return f"{SYMBOL[verdict]} **{verdict}**"
+
+
+def _verdict(c: Claim) -> str:
+    """The reported verdict with its mark; out of regime, what the rule gives on those runs beside it."""
+    return _mark(reported(c)) + (f" (its rule on these runs: {c.verdict})" if c.regime == OUT_OF_REGIME else "")
 
 
 def _ours(c: Claim) -> str | None:
@@ -130,12 +150,17 @@ def _listed(items) -> str:
 
 def kind_counts(claims) -> pd.DataFrame:
     """Claims per kind of evidence (rows: claims.KINDS, then "unclassified" if any claim has no
-    kind) and verdict (columns: claims.VERDICTS, then "total"); the totals add up to len(claims).
+    kind) and reported verdict (columns: REPORTED, then "total"); the totals add up to len(claims).
 
-        kind_counts(read_all("book/_executed/results"))["total"].sum()  # the number of claims"""
+        >>> c = Claim("fair-size", "Frantar et al. 2024", "Sparse beats dense at equal N.", "fair-size", None, None,
+        ...           "+0.03 nats [+0.01, +0.05]", "holds", "Holds if the interval excludes 0 above.", "It does.",
+        ...           kind="own runs")
+        >>> kind_counts([c]).loc["own runs"].to_dict()
+        {'holds': 1, 'does not hold': 0, 'not resolved': 0, 'total': 1}
+    """
     claims = list(claims)
     rows = list(KINDS) + ([UNCLASSIFIED] if any(c.kind is None for c in claims) else [])
-    frame = pd.DataFrame({v: [sum(_kind(c) == k and c.verdict == v for c in claims) for k in rows] for v in VERDICTS},
+    frame = pd.DataFrame({v: [sum(_kind(c) == k and reported(c) == v for c in claims) for k in rows] for v in REPORTED},
                          index=pd.Index(rows, name="kind"))
     return frame.assign(total=frame.sum(axis=1))
 
@@ -146,13 +171,34 @@ REGIME_CLAIM = "transient-v2-in-regime"  # the transient chapter's test of wheth
 def regime(claims) -> str | None:
     """The paragraph on how far the book's own runs go: whether grid v2's runs are in the regime
     the law describes (the transient chapter's claim REGIME_CLAIM) and what that means for the
-    verdicts on our runs; None when no chapter of this build tested it."""
+    verdicts on our runs; None when no chapter of this build tested it.
+
+        >>> c = Claim(REGIME_CLAIM, "Jin et al. 2025", "Grid v2's runs are long enough.", "transient", None, None,
+        ...           "-0.04 nats [-0.06, -0.02]", "does not hold", "Holds if the gap has stopped closing.",
+        ...           "It has not.", {"largest": 2344})
+        >>> print(regime([c]))
+        **Our runs and the law's regime.** Grid v2's runs are not long enough for the law: ... 2,344 steps ...
+        >>> regime([]) is None
+        True
+    """
     claims = list(claims)
     found = [c for c in claims if c.key == REGIME_CLAIM]
     if not found:
         return None
     c = found[0]
     own = _count(sum(_kind(x) == "own runs" for x in claims), "verdict", "verdicts")
+    out = [x for x in claims if x.regime == OUT_OF_REGIME]
+    if c.verdict == "does not hold" and out:
+        rules = ", ".join(f"{v}: {sum(x.verdict == v for x in out)}" for v in VERDICTS if any(x.verdict == v for x in out))
+        return (f"**Our runs and the law's regime.** Grid v2's runs are not long enough for the law: the sparse runs' "
+                f"gap to dense is still closing at its largest budget, {c.numbers.get('largest', float('nan')):,.0f} steps "
+                f"({_link(c)}: {c.our_runs}). So {_count(len(out), 'claim', 'claims')} on our runs "
+                f"{'reads' if len(out) == 1 else 'read'} **out of regime** ({SYMBOL[OUT_OF_REGIME]}): "
+                f"{'its runs end' if len(out) == 1 else 'their runs all end'} before the transient of pruning has faded at some sparsity of "
+                f"{'its' if len(out) == 1 else 'their'} evidence, so they describe models still recovering from pruning, not the "
+                f"recovered models Eq. 1 is about, and say nothing for or against the law. Their rules, applied to those "
+                f"runs anyway, give: {rules} (each entry below keeps that verdict and its numbers). Grid v3 is for the "
+                f"longer runs.")
     if c.verdict == "holds":
         return (f"**Our runs and the law's regime.** Grid v2's runs are long enough for the law ({_link(c)}: "
                 f"{c.our_runs}): the {own} on our runs are about recovered models, as the papers' are.")
@@ -170,18 +216,27 @@ def findings(claims) -> list[str]:
     number where a claim does not hold), and what it could not decide, with our interval
     and the claim's scope. Claim IDs link to the claim's entry on the page (label claim-<key>).
 
-        findings(read_all("book/_executed/results"))  # three paragraphs of MyST markdown"""
+        >>> c = Claim("fair-size", "Frantar et al. 2024", "Sparse beats dense at equal N.", "fair-size", None, None,
+        ...           "+0.03 nats [+0.01, +0.05]", "holds", "Holds if the interval excludes 0 above.", "It does.")
+        >>> paragraphs = findings([c])
+        >>> len(paragraphs)
+        3
+        >>> print(paragraphs[0])
+        **What the book tested.** This build tests 1 claim of the two papers (1 of Frantar et al. 2024). 1 holds, ...
+    """
     claims = list(claims)
     if not claims:
         return ["No chapter of this build tested a claim: execute the chapters with results_dir set first."]
-    by_verdict = {v: [c for c in claims if c.verdict == v] for v in VERDICTS}
+    by_verdict = {v: [c for c in claims if reported(c) == v] for v in REPORTED}
     papers = [(p, [c for c in claims if c.paper == p]) for p in PAPERS]
     tested = _listed([f"{len(mine)} of {p}" for p, mine in papers if mine])
     untested = [p for p, mine in papers if not mine]
-    held, failed, open_ = (len(by_verdict[v]) for v in VERDICTS)
+    held, failed, open_, out = (len(by_verdict[v]) for v in REPORTED)
     opening = (f"**What the book tested.** This build tests {_count(len(claims), 'claim')} of the two papers "
                f"({tested}). {_said(held, 'holds', 'hold')}, "
-               f"{_said(failed, 'does not hold', 'do not hold')} and {_said(open_, 'is not resolved', 'are not resolved')}.")
+               f"{_said(failed, 'does not hold', 'do not hold')}{',' if out else ' and'} "
+               f"{_said(open_, 'is not resolved', 'are not resolved')}"
+               + (f" and {_said(out, 'is out of regime', 'are out of regime')}" if out else "") + ".")
     if untested:
         opening += f" No chapter of this build tested a claim of {_listed(untested)}."
     counts = kind_counts(claims)
@@ -197,9 +252,10 @@ def findings(claims) -> list[str]:
         mine = [c for c in claims if _kind(c) == kind]
         if not mine:
             continue
-        held = [c for c in mine if c.verdict == "holds"]
-        failed = [c for c in mine if c.verdict == "does not hold"]
-        open_ = sum(c.verdict == "not resolved" for c in mine)
+        held = [c for c in mine if reported(c) == "holds"]
+        failed = [c for c in mine if reported(c) == "does not hold"]
+        open_ = sum(reported(c) == "not resolved" for c in mine)
+        out = sum(reported(c) == OUT_OF_REGIME for c in mine)
         name = KINDS.get(kind, "claims whose chapter has not yet said what evidence they rest on (unclassified)")
         parts = [_said(len(held), "holds", "hold") + (f" ({_listed([_link(c) for c in held])})" if held else "")]
         if failed:
@@ -207,6 +263,8 @@ def findings(claims) -> list[str]:
                 f"{_link(c)} {_ours(c) or '–'}" for c in failed) + ")")
         if open_:
             parts.append(f"{open_} not resolved")
+        if out:
+            parts.append(f"{out} out of regime")
         found.append(f"- *{name[:1].upper() + name[1:]}* ({_count(len(mine), 'claim')}): " + "; ".join(parts) + ".")
     unresolved = by_verdict["not resolved"]
     if unresolved:
@@ -227,7 +285,7 @@ def _claims_table(claims) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     for c in claims:
         cells = [f"{{ref}}`{_id(c)} <{c.section}>`", AUTHOR[c.paper], _kind(c), c.paper_value, c.authors_data,
-                 c.our_runs, c.scope, _mark(c.verdict)]
+                 c.our_runs, c.scope, _verdict(c)]
         lines.append("| " + " | ".join("–" if v is None else _cell(v) for v in cells) + " |")
     return lines
 
@@ -246,7 +304,7 @@ def chapter_table(claims) -> str:
     """
     lines = ["| ID | claim | ours | scope | verdict |", "|---|---|---|---|---|"]
     for c in claims:
-        cells = [f"{{ref}}`{_id(c)} <claim-{c.key}>`", c.statement, _ours(c), c.scope, _mark(c.verdict)]
+        cells = [f"{{ref}}`{_id(c)} <claim-{c.key}>`", c.statement, _ours(c), c.scope, _verdict(c)]
         lines.append("| " + " | ".join("–" if v is None else _cell(v) for v in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -259,7 +317,10 @@ READING = (
     "claim is a number the paper reports, contains that number); it **does not hold** ({fails}) when the interval "
     "lies wholly on the other side (or beyond the margin, or misses the number); it is **not resolved** ({open}) when the interval reaches both sides, so that the evidence cannot "
     "tell: that says nothing against the paper, only that our noise or our range is too large or too small to "
-    "decide. Each rule is stated in its chapter before the numbers; {after} marks a *rule set after looking*, "
+    "decide. A claim on our runs is **out of regime** ({out}) when its runs all end before the transient of "
+    "pruning has faded at some sparsity of its evidence (the budget x* of chapter 1b lies wholly beyond them): "
+    "then it describes models still recovering from pruning, not the law, and its rule's verdict on those runs is "
+    "shown beside it, not counted as a verdict on the claim. Each rule is stated in its chapter before the numbers; {after} marks a *rule set after looking*, "
     "one a chapter fixed or moved after it had seen the numbers, whose verdict is weaker evidence. The *kind* "
     "says what the verdict rests on: {kinds}; *unclassified* where the chapter has not said. The *scope* says "
     "what the verdict covers, in a few words (the budgets, sizes or steps of the evidence); a verdict says "
@@ -276,7 +337,15 @@ def results_page(results_dir) -> str:
     the paper's number, ours on the authors' data and on our runs, scope, verdict with its mark
     in SYMBOL; AFTER flags a rule set after looking), how to read it, the counts per kind of
     evidence (kind_counts), and then each claim in full per paper, under the label claim-<key>.
-    Results files written before claims had a kind render with the kind "unclassified"."""
+    Results files written before claims had a kind render with the kind "unclassified".
+
+        >>> c = Claim("fair-size", "Frantar et al. 2024", "Sparse beats dense at equal N.", "fair-size", None, None,
+        ...           "+0.03 nats [+0.01, +0.05]", "holds", "Holds if the interval excludes 0 above.", "It does.")
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = write(folder, "01_fair_evaluation", [c])
+        >>> results_page(folder).splitlines()[1:3]
+        ['(results)=', '# Results']
+    """
     claims = read_all(results_dir)
     lines = ["% Generated by scripts/build_book.py from the executed chapters' results files: do not edit.",
              "(results)=", "# Results", ""]
@@ -290,6 +359,7 @@ def results_page(results_dir) -> str:
                           "numbers, after it had seen them (its section says how)."]
     kinds = "; ".join(f"*{k}*, {v}" for k, v in KINDS.items())
     lines += ["", READING.format(holds=SYMBOL["holds"], fails=SYMBOL["does not hold"], open=SYMBOL["not resolved"],
+                                 out=SYMBOL[OUT_OF_REGIME],
                                  after=AFTER, kinds=kinds), ""]
     counts = kind_counts(claims)
     counts.loc["all"] = counts.sum()
@@ -303,10 +373,10 @@ def results_page(results_dir) -> str:
         if not mine:
             lines.append("No chapter of this build tested a claim of this paper.")
             continue
-        counted = "; ".join(f"{v}: {sum(c.verdict == v for c in mine)}" for v in VERDICTS)
+        counted = "; ".join(f"{v}: {sum(reported(c) == v for c in mine)}" for v in REPORTED)
         lines.append(f"{_count(len(mine), 'claim')} ({counted}).")
         for c in mine:
-            lines += ["", f"(claim-{c.key})=", f"**{_id(c)}**, {_mark(c.verdict)}. {_cell(c.statement)} ({{ref}}`{c.section}`)", ""]
+            lines += ["", f"(claim-{c.key})=", f"**{_id(c)}**, {_verdict(c)}. {_cell(c.statement)} ({{ref}}`{c.section}`)", ""]
             for label, value in (("Paper", c.paper_value), ("On the authors' data", c.authors_data),
                                  ("On our runs", c.our_runs), ("Kind", f"{c.kind} ({KINDS[c.kind]})" if c.kind else UNCLASSIFIED), ("Scope", c.scope),
                                  ("Rule", c.rule + (" (set after looking)" if c.rule_after else "")),
@@ -353,7 +423,13 @@ def runs_page(frame: pd.DataFrame, downloads: dict[str, str]) -> str:
     """The runs page (MyST markdown, label `runs`): every run of the store (`frame`, a
     kit.engine.store frame) in one table with RUN_COLUMNS that a reader sorts (click a header) and filters
     (words typed in a box) in the browser, offline, and `downloads` ({label: path relative to the
-    page}) as download links, the full tables as CSV."""
+    page}) as download links, the full tables as CSV.
+
+        >>> frame = pd.DataFrame({"id": ["a1b2c3"], "sparsity": [0.5], "final_loss": [2.34567]})
+        >>> page = runs_page(frame, {"every run (CSV)": "runs.csv"})
+        >>> [line for line in page.splitlines() if line.startswith("<tr><td>")]
+        ['<tr><td>a1b2c3</td><td>0.5</td><td>2.346</td></tr>']
+    """
     shown = frame[[c for c in RUN_COLUMNS if c in frame.columns]]
     cells = lambda row: "".join(f"<td>{'–' if _missing(v) else html.escape(_default(v))}</td>" for v in row)
     links = "; ".join(f"{{download}}`{label} <{path}>`" for label, path in downloads.items())
@@ -384,7 +460,11 @@ def runs_page(frame: pd.DataFrame, downloads: dict[str, str]) -> str:
 
 def duration_text(seconds) -> str:
     """A run time as the chapters' rerun boxes print it: "45 s" under 90 s, "12 min" under 90
-    minutes, "2.4 h" from there on."""
+    minutes, "2.4 h" from there on.
+
+        >>> duration_text(45), duration_text(720), duration_text(8640)
+        ('45 s', '12 min', '2.4 h')
+    """
     seconds = float(seconds)
     if not (math.isfinite(seconds) and seconds >= 0):
         raise ValueError(f"seconds={seconds!r}: need a finite number >= 0")
@@ -422,7 +502,15 @@ def markdown_table(frame: pd.DataFrame, formats=None, index=None) -> str:
     spec) or a function of the value; other floats get 4 significant digits; missing values show
     "–". index: whether to show the index as leading columns (default: unless it is a plain
     0, 1, 2, ... RangeIndex). Numeric columns are right-aligned. MultiIndex columns are joined
-    with ", "."""
+    with ", ".
+
+        >>> table = pd.DataFrame({"S": [0.0, 0.5], "gap": [0.0, -0.03125], "runs": [3, None]})
+        >>> print(markdown_table(table, {"gap": "{:+.3f}", "S": "{:g}"}), end="")
+        | S | gap | runs |
+        |---:|---:|---:|
+        | 0 | +0.000 | 3 |
+        | 0.5 | -0.031 | – |
+    """
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"markdown_table needs a DataFrame; got {type(frame).__name__} (use .to_frame() on a Series)")
     formats = dict(formats or {})
