@@ -106,7 +106,14 @@ def _distinct(name, value, items):
 
 
 def positive_int(name, value, minimum=1) -> int:
-    """A whole number >= minimum (default 1): n_boot, n_starts, a size or a token budget."""
+    """A whole number >= minimum (default 1): n_boot, n_starts, a size or a token budget.
+
+        >>> positive_int("n_boot", "1e3")
+        1000
+        >>> positive_int("n_boot", 0)
+        Traceback (most recent call last):
+        ValueError: n_boot = 0: need a whole number >= 1
+    """
     whole = _whole(value)
     if whole is None or whole < minimum:
         _fail(name, value, f"need a whole number >= {minimum}")
@@ -114,7 +121,11 @@ def positive_int(name, value, minimum=1) -> int:
 
 
 def positive_int_list(name, value, minimum=1) -> list[int]:
-    """A non-empty list of distinct whole numbers >= minimum (default 1), e.g. n_nonzero."""
+    """A non-empty list of distinct whole numbers >= minimum (default 1), e.g. n_nonzero.
+
+        >>> positive_int_list("n_nonzero", [6912, 13824.0, "2.7648e4"])
+        [6912, 13824, 27648]
+    """
     items = _items(name, value, "[6912, 13824]")
     for item in items:
         whole = _whole(item)
@@ -125,7 +136,11 @@ def positive_int_list(name, value, minimum=1) -> list[int]:
 
 def token_budgets(name, value) -> list[int]:
     """A non-empty list of distinct token budgets D, whole numbers >= 1 (1e6 is read as 1000000).
-    Whether the corpus holds them is checked per run by kit.engine.data before training."""
+    Whether the corpus holds them is checked per run by kit.engine.data before training.
+
+        >>> token_budgets("tokens", [5e5, "1e6", 2_000_000])
+        [500000, 1000000, 2000000]
+    """
     items = _items(name, value, "[500_000, 1_000_000]")
     for item in items:
         whole = _whole(item)
@@ -136,17 +151,32 @@ def token_budgets(name, value) -> list[int]:
 
 
 def seed(name, value) -> int:
-    """A random seed: a whole number >= 0."""
+    """A random seed: a whole number >= 0.
+
+        >>> seed("seed", "0")
+        0
+    """
     return positive_int(name, value, minimum=0)
 
 
 def seed_list(name, value) -> list[int]:
-    """A non-empty list of distinct seeds, whole numbers >= 0."""
+    """A non-empty list of distinct seeds, whole numbers >= 0.
+
+        >>> seed_list("seeds", [0, 1, 2])
+        [0, 1, 2]
+    """
     return positive_int_list(name, value, minimum=0)
 
 
 def sparsity(name, value) -> float:
-    """A sparsity S in [0, 1) (the fraction of prunable weights that are zero; 1 would leave none)."""
+    """A sparsity S in [0, 1) (the fraction of prunable weights that are zero; 1 would leave none).
+
+        >>> sparsity("sparsity", "0.875")
+        0.875
+        >>> sparsity("sparsity", 1)
+        Traceback (most recent call last):
+        ValueError: sparsity = 1: need a sparsity in [0, 1)
+    """
     number = _number(value)
     if number is None or not 0.0 <= number < 1.0:
         _fail(name, value, "need a sparsity in [0, 1)")
@@ -165,12 +195,20 @@ def _number_list(name, value, example, inside, what) -> list[float]:
 
 
 def sparsity_list(name, value) -> list[float]:
-    """A non-empty list of distinct sparsities, each in [0, 1)."""
+    """A non-empty list of distinct sparsities, each in [0, 1).
+
+        >>> sparsity_list("sparsities", [0, 0.5, "0.75"])
+        [0.0, 0.5, 0.75]
+    """
     return _number_list(name, value, "[0.0, 0.5, 0.75]", lambda x: 0.0 <= x < 1.0, "a sparsity in [0, 1)")
 
 
 def probability(name, value) -> float:
-    """A probability strictly between 0 and 1, e.g. the coverage level of an interval (0.95)."""
+    """A probability strictly between 0 and 1, e.g. the coverage level of an interval (0.95).
+
+        >>> probability("level", 0.95)
+        0.95
+    """
     number = _number(value)
     if number is None or not 0.0 < number < 1.0:
         _fail(name, value, "need a probability strictly between 0 and 1, e.g. 0.95")
@@ -178,7 +216,11 @@ def probability(name, value) -> float:
 
 
 def positive_number(name, value, maximum=math.inf) -> float:
-    """A finite number > 0 and <= maximum, e.g. a threshold in nats or an exponent."""
+    """A finite number > 0 and <= maximum, e.g. a threshold in nats or an exponent.
+
+        >>> positive_number("threshold", "0.05", maximum=1)
+        0.05
+    """
     number = _number(value)
     if number is None or not 0.0 < number <= maximum:
         _fail(name, value, "need a number > 0" + ("" if maximum == math.inf else f" and <= {maximum:g}"))
@@ -186,7 +228,11 @@ def positive_number(name, value, maximum=math.inf) -> float:
 
 
 def fraction(name, value) -> float:
-    """A fraction in [0, 1], e.g. where a pruning window starts or ends, as a share of training."""
+    """A fraction in [0, 1], e.g. where a pruning window starts or ends, as a share of training.
+
+        >>> fraction("start", 0.25)
+        0.25
+    """
     number = _number(value)
     if number is None or not 0.0 <= number <= 1.0:
         _fail(name, value, "need a fraction in [0, 1]")
@@ -194,12 +240,20 @@ def fraction(name, value) -> float:
 
 
 def fraction_list(name, value) -> list[float]:
-    """A non-empty list of distinct fractions, each in [0, 1]."""
+    """A non-empty list of distinct fractions, each in [0, 1].
+
+        >>> fraction_list("starts", [0, 0.25, 0.5])
+        [0.0, 0.25, 0.5]
+    """
     return _number_list(name, value, "[0.0, 0.25, 0.5]", lambda x: 0.0 <= x <= 1.0, "a fraction in [0, 1]")
 
 
 def increasing_pair(name, value) -> tuple[float, float]:
-    """A range [low, high] of two finite numbers with low < high, e.g. log10 of N for a map."""
+    """A range [low, high] of two finite numbers with low < high, e.g. log10 of N for a map.
+
+        >>> increasing_pair("log10_N", [6, "9"])
+        (6.0, 9.0)
+    """
     items = value.tolist() if isinstance(value, np.ndarray) else value
     pair = [_number(v) for v in items] if isinstance(items, (list, tuple)) and len(items) == 2 else [None]
     if None in pair or not pair[0] < pair[1]:
@@ -208,14 +262,25 @@ def increasing_pair(name, value) -> tuple[float, float]:
 
 
 def choice(name, value, allowed) -> str:
-    """One of the allowed values."""
+    """One of the allowed values.
+
+        >>> choice("family", "t5", ("t5", "vit"))
+        't5'
+        >>> choice("family", "bert", ("t5", "vit"))
+        Traceback (most recent call last):
+        ValueError: family = 'bert': need one of ['t5', 'vit']
+    """
     if value not in allowed:
         _fail(name, value, f"need one of {list(allowed)}")
     return value
 
 
 def choice_list(name, value, allowed) -> list:
-    """A non-empty list of distinct values, each one of the allowed values."""
+    """A non-empty list of distinct values, each one of the allowed values.
+
+        >>> choice_list("costs", ["dense", "sparse"], ("dense", "sparse", "measured"))
+        ['dense', 'sparse']
+    """
     items = _items(name, value, list(allowed)[:2])
     for item in items:
         if item not in allowed:
@@ -225,7 +290,11 @@ def choice_list(name, value, allowed) -> list:
 
 def nm_patterns(name, value) -> list[tuple[int, int]]:
     """A non-empty list of distinct n:m patterns [n, m], whole numbers with 1 <= n < m (keep n of
-    every m weights; sparsity 1 - n/m)."""
+    every m weights; sparsity 1 - n/m).
+
+        >>> nm_patterns("patterns", [[2, 4], [1, 4]])
+        [(2, 4), (1, 4)]
+    """
     items = _items(name, value, "[[2, 4], [1, 4]]")
     out = []
     for item in items:
@@ -239,7 +308,11 @@ def nm_patterns(name, value) -> list[tuple[int, int]]:
 def number_dicts(name, value, keys) -> list[dict]:
     """A non-empty list of dicts whose keys are among `keys` and whose values are finite positive
     numbers (None allowed, meaning "to be chosen"), e.g. runs to compare [{"N": 1e9, "D": 2e10}]; a
-    number written as a string ("1e9") comes back as a float."""
+    number written as a string ("1e9") comes back as a float.
+
+        >>> number_dicts("runs", [{"N": "1e9", "D": 2e10}, {"S": 0.8, "N": 2e8, "D": None}], ("S", "N", "D"))
+        [{'N': 1000000000.0, 'D': 20000000000.0}, {'S': 0.8, 'N': 200000000.0, 'D': None}]
+    """
     items = _items(name, value, [{k: 1.0 for k in list(keys)[:2]}])
     for item in items:
         if not isinstance(item, dict) or not item:
@@ -255,7 +328,14 @@ def number_dicts(name, value, keys) -> list[dict]:
 
 def existing_dir(name, value) -> Path | None:
     """An existing folder, or None (the chapter's default, e.g. the repository's runs/). A folder
-    that does not exist is an error: a mistyped runs_dir must not start a silent retrain."""
+    that does not exist is an error: a mistyped runs_dir must not start a silent retrain.
+
+        >>> print(existing_dir("runs_dir", "runs"), existing_dir("runs_dir", None))
+        runs None
+        >>> existing_dir("runs_dir", "rnus")
+        Traceback (most recent call last):
+        ValueError: runs_dir = 'rnus': no such folder; need an existing folder, or None for the default
+    """
     if value is None:
         return None
     if not isinstance(value, (str, Path)) or not Path(value).is_dir():
@@ -265,7 +345,11 @@ def existing_dir(name, value) -> Path | None:
 
 def existing_path(name, value) -> Path | None:
     """An existing file or folder (e.g. a corpus: a text file, or a folder of .txt/.md files),
-    or None for the default."""
+    or None for the default.
+
+        >>> print(existing_path("corpus", "README.md"))
+        README.md
+    """
     if value is None:
         return None
     if not isinstance(value, (str, Path)) or not Path(value).exists():
@@ -275,7 +359,11 @@ def existing_path(name, value) -> Path | None:
 
 def corpus(name, value) -> str | Path | None:
     """A corpus: None (the default, Shakespeare), a named corpus ('shakespeare', or one read from
-    pinned wheels such as 'pycode', kit.engine.data), or an existing text file or folder."""
+    pinned wheels such as 'pycode', kit.engine.data), or an existing text file or folder.
+
+        >>> corpus("corpus", "pycode"), corpus("corpus", None)
+        ('pycode', None)
+    """
     from kit.engine.data import DEFAULT, WHEEL_CORPORA
     if value in (DEFAULT, *WHEEL_CORPORA):
         return value
@@ -289,7 +377,11 @@ def corpus(name, value) -> str | Path | None:
 
 
 def output_dir(name, value) -> Path | None:
-    """A folder to write to (created when needed; e.g. results_dir), or None to write nothing."""
+    """A folder to write to (created when needed; e.g. results_dir), or None to write nothing.
+
+        >>> print(output_dir("results_dir", "book/_executed/results"), output_dir("results_dir", None))
+        book/_executed/results None
+    """
     if value is None:
         return None
     if not isinstance(value, (str, Path)) or not str(value) or (Path(value).exists() and not Path(value).is_dir()):
@@ -300,7 +392,11 @@ def output_dir(name, value) -> Path | None:
 def config_fields(name, value) -> dict:
     """A dict of kit.engine.config.RunConfig fields to set on every run (e.g. {"seq_len": 16}); the
     values are checked with each run's config, before training. A number written as a string is
-    read as one for a field of numbers ({"lr": "3e-3"} gives 0.003, {"seq_len": "1.6e1"} 16)."""
+    read as one for a field of numbers ({"lr": "3e-3"} gives 0.003, {"seq_len": "1.6e1"} 16).
+
+        >>> config_fields("config", {"lr": "3e-3", "seq_len": "1.6e1", "schedule": "cubic"})
+        {'lr': 0.003, 'seq_len': 16, 'schedule': 'cubic'}
+    """
     types = {f.name: f.type for f in dataclasses.fields(RunConfig)}
     if not isinstance(value, dict):
         _fail(name, value, 'need a dict of RunConfig fields, e.g. {"seq_len": 16}')
@@ -344,7 +440,11 @@ def unknown_injected(history: list[str]) -> list[tuple[str, object, list[str]]]:
 
     `history`: the sources of the cells executed so far, in order (IPython's `In`): papermill's
     injected cell starts with INJECTED_HEADER and runs right after the parameters cell. The last
-    injected cell counts."""
+    injected cell counts.
+
+        >>> unknown_injected(["n_boot = 100\\nfamily = 't5'", "# Parameters\\nn_bot = 10\\n"])
+        [('n_bot', 10, ['n_boot', 'family'])]
+    """
     for k in range(len(history) - 1, 0, -1):
         if history[k].lstrip().startswith(INJECTED_HEADER):
             injected, declared = _assignments(history[k]), _assignments(history[k - 1])
@@ -357,7 +457,12 @@ def unknown_injected(history: list[str]) -> list[tuple[str, object, list[str]]]:
 def check_injected(history: list[str] | None = None) -> None:
     """Raise ValueError (one line) if papermill injected a parameter the notebook does not declare,
     naming it, its value, the nearest declared name and all of them. `history`: the executed cells'
-    sources (default: this IPython kernel's `In`; outside IPython nothing is checked)."""
+    sources (default: this IPython kernel's `In`; outside IPython nothing is checked).
+
+        >>> check_injected(["n_boot = 100\\nfamily = 't5'", "# Parameters\\nn_bot = 10\\n"])
+        Traceback (most recent call last):
+        ValueError: n_bot = 10: not a parameter of this notebook, so papermill would run every default; did you mean n_boot? its parameters are n_boot, family
+    """
     if history is None:
         history = _kernel_history()
     unknown = unknown_injected(history or [])
