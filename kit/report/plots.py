@@ -52,7 +52,13 @@ STAR_SIZE = 160  # marker area (points^2) of the stars that mark single runs, e.
 def use_book_style() -> None:
     """The book's figure style, once per chapter: seaborn's whitegrid theme, font sizes legible
     when a figure of PAGE_WIDTH inches is shown at the page's ~700 px, constrained layout, and, in
-    a notebook kernel, figures rendered as SVG (vector: sharp at any zoom and in print)."""
+    a notebook kernel, figures rendered as SVG (vector: sharp at any zoom and in print).
+
+        >>> with plt.rc_context():  # here only inside the block; a chapter calls it once, at its top
+        ...     use_book_style()
+        ...     print(plt.rcParams["figure.figsize"], plt.rcParams["font.size"])
+        [7.2, 3.6] 10.0
+    """
     sns.set_theme(style="whitegrid", rc=BOOK_RC)
     try:
         from IPython import get_ipython
@@ -68,7 +74,13 @@ def panel_grid(n: int, aspect: float = 0.9, per_row: int = MAX_PER_ROW, width: f
     """A page-width figure of n panels in rows of at most per_row (<= 3). Returns (fig, axes), axes
     a list of n Axes, row by row; the grid's unused cells are removed. aspect is a panel's
     height / width (capped so a single panel is not taller than 3.2 in); subplots go to
-    plt.subplots (e.g. sharey=True)."""
+    plt.subplots (e.g. sharey=True).
+
+        >>> fig, axes = panel_grid(5)  # two rows: three panels, then two
+        >>> len(axes), fig.get_size_inches().round(2).tolist()
+        (5, [7.2, 5.52])
+        >>> plt.close(fig)
+    """
     if not (isinstance(n, int) and n >= 1):
         raise ValueError(f"n = {n!r}: need a whole number of panels >= 1")
     if per_row not in range(1, MAX_PER_ROW + 1):
@@ -89,7 +101,15 @@ def legend_outside(fig, axes=None, where="below", title=None, ncols=None, extra=
     to the "right"): the entries of `axes` (default: all of the figure's), each label once, in
     order of appearance, then the labelled artists `extra` (e.g. pruned_vs_scratch_keys: entries
     that explain markers rather than name a line). The panels' own legends are removed. Returns
-    the Legend."""
+    the Legend.
+
+        >>> fig, axes = panel_grid(2)
+        >>> for ax, S in zip(axes, (0.5, 0.75)):
+        ...     _ = ax.plot([1, 2], [3.0, 2.5], label="dense"), ax.plot([1, 2], [3.2, 2.6], label=f"S = {S}")
+        >>> [text.get_text() for text in legend_outside(fig).get_texts()]
+        ['dense', 'S = 0.5', 'S = 0.75']
+        >>> plt.close(fig)
+    """
     if where not in ("below", "right"):
         raise ValueError(f"where = {where!r}: need 'below' or 'right'")
     entries = {}
@@ -128,7 +148,15 @@ def plot_cmul(ax, S, cmuls, dense=None, legend="right"):
     """Sparse training-cost multiplier c_mul(S) (Eq. 4 and other schedules) against final sparsity.
 
     cmuls maps a legend label to c_mul evaluated at the sparsities S; dense, if given, is the
-    dense-cost multiplier 1 / (1 - S) at S, drawn dashed black. Log y axis."""
+    dense-cost multiplier 1 / (1 - S) at S, drawn dashed black. Log y axis.
+
+        >>> S = np.linspace(0.0, 0.9, 10)
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_cmul(ax, S, {"cheap schedule": 1 + S}, dense=1 / (1 - S))
+        >>> len(ax.get_lines()), ax.get_yscale()
+        (2, 'log')
+        >>> plt.close(fig)
+    """
     for label, c_mul in cmuls.items():
         ax.plot(S, c_mul, label=label)
     if dense is not None:
@@ -151,7 +179,16 @@ def plot_sopt_contours(ax, N, C, S_opt_NxC, chinchilla=None, levels=(0.25, 0.5, 
     is S_opt < dense_below, where dense is optimal or nearly so (a threshold a little above 0 puts that
     boundary between grid points rather than on them, where S_opt = 0 exactly). `lines` are drawn as
     labelled contour lines.
-    chinchilla, if given, is a pair (C, N_opt(C)) drawn as the dense compute-optimal line."""
+    chinchilla, if given, is a pair (C, N_opt(C)) drawn as the dense compute-optimal line.
+
+        >>> N, C = np.logspace(6, 9, 7), np.logspace(15, 20, 9)
+        >>> S_opt = np.clip(0.2 * (np.log10(C) / 2 - 1.5 - np.log10(N)[:, None]), 0.0, 0.99)  # S_opt[i, j] at N[i], C[j]
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_sopt_contours(ax, N, C, S_opt, chinchilla=(C, C**0.5 / 1e2), lines=(0.25,))
+        >>> ax.get_xscale(), ax.get_ylabel(), len(ax.get_lines())
+        ('log', 'non-zero parameters $N$', 1)
+        >>> plt.close(fig)
+    """
     N, C, S_opt_NxC = np.asarray(N), np.asarray(C), np.asarray(S_opt_NxC)
     if S_opt_NxC.shape != (N.size, C.size):
         raise ValueError(f"S_opt_NxC must have shape (len(N), len(C)) = {(N.size, C.size)}; "
@@ -179,7 +216,14 @@ def plot_sopt_contours(ax, N, C, S_opt_NxC, chinchilla=None, levels=(0.25, 0.5, 
 
 def plot_chinchilla_multiple(ax, S, multiples, legend="right"):
     """How many times the Chinchilla-optimal compute a fixed N needs before sparsity S is optimal
-    (Section 3.3), against S. multiples maps a legend label to the multiple at S. Log y axis."""
+    (Section 3.3), against S. multiples maps a legend label to the multiple at S. Log y axis.
+
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_chinchilla_multiple(ax, np.array([0.0, 0.5, 0.75]), {"ViT": np.array([1.27, 4.82, 18.3])})
+        >>> len(ax.get_lines()), ax.get_yscale()
+        (2, 'log')
+        >>> plt.close(fig)
+    """
     for label, multiple in multiples.items():
         ax.plot(S, multiple, label=label)
     ax.axhline(1.0, color="k", ls=":", label="Chinchilla")
@@ -193,7 +237,11 @@ def plot_chinchilla_multiple(ax, S, multiples, legend="right"):
 def sparsity_colour(S):
     """The book's colour of sparsity S (SPARSITY_COLOURS; an S not listed there takes the colour
     of its value on the "cividis" map), the same in every figure: dense is near-black, S = 0.5 blue,
-    0.75 orange, 0.875 green, 0.9 red."""
+    0.75 orange, 0.875 green, 0.9 red.
+
+        >>> sparsity_colour(0.0), sparsity_colour(0.5) == SPARSITY_COLOURS[0.5]
+        ((0.15, 0.15, 0.15), True)
+    """
     S = float(S)
     if not 0.0 <= S < 1.0:
         raise ValueError(f"sparsity {S!r}: a colour needs S in [0, 1)")
@@ -204,7 +252,12 @@ def sparsity_colour(S):
 
 
 def sparsity_palette(values) -> dict:
-    """{S: colour} for every sparsity in `values` (see sparsity_colour), for seaborn's `palette=`."""
+    """{S: colour} for every sparsity in `values` (see sparsity_colour), for seaborn's `palette=`.
+
+        >>> palette = sparsity_palette([0.0, 0.5, 0.75])
+        >>> list(palette), palette[0.0]
+        ([0.0, 0.5, 0.75], (0.15, 0.15, 0.15))
+    """
     return {S: sparsity_colour(S) for S in values}
 
 
@@ -257,7 +310,14 @@ def plot_predicted_vs_actual(ax, actual, predicted, hue=None, hue_name="S", poin
     f"{hue_name} = {value:g}". points maps a label to one (actual, predicted) pair drawn as a large
     star, e.g. an extrapolation run not used in the fit. Both axes span every dot and star with a
     margin of 8% of that range: a star at the extremes stays inside the frame down to panels of a
-    third of the page width (legend=None there, and one legend_outside for the figure)."""
+    third of the page width (legend=None there, and one legend_outside for the figure).
+
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_predicted_vs_actual(ax, [2.0, 2.5, 3.0], [2.1, 2.4, 3.0], hue=[0.0, 0.5, 0.5])
+        >>> ax.get_xlabel(), len(ax.collections)  # one set of dots per sparsity
+        ('measured validation loss', 2)
+        >>> plt.close(fig)
+    """
     actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     if actual.shape != predicted.shape:
         raise ValueError(f"actual and predicted need one value per run; "
@@ -288,7 +348,15 @@ def plot_scaling_curves(ax, points, curves=None, xlabel="non-zero parameters $N$
     points and curves map a label (e.g. "S = 0.5") to a pair (x, loss); a curve takes the colour of
     the points with its label. The y axis shows loss - offset (Fig. 2 subtracts 1). order lists
     every label of a multi-panel figure, so that a label keeps its colour in every panel (default:
-    the labels of this panel)."""
+    the labels of this panel).
+
+        >>> N = np.array([1e4, 2e4, 4e4])
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_scaling_curves(ax, {"S = 0.5": (N, [3.1, 2.9, 2.8])}, {"S = 0.5": (N, [3.1, 2.95, 2.8])})
+        >>> len(ax.get_lines()), ax.get_xscale(), ax.get_ylabel()
+        (2, 'log', 'validation loss')
+        >>> plt.close(fig)
+    """
     curves = curves or {}
     labels = list(dict.fromkeys([*points, *curves]))
     unknown = [label for label in labels if order is not None and label not in order]
@@ -308,7 +376,15 @@ def plot_intervals(ax, table, reference=None, reference_label="reference", legen
 
     table: kit.fit.fitting.intervals' output (index quantity; columns estimate, low, high). Each row
     spans [low, high] / estimate on a log axis, so widths compare across quantities; reference
-    maps quantities to other values (e.g. Table 7's), drawn as crosses at value / estimate."""
+    maps quantities to other values (e.g. Table 7's), drawn as crosses at value / estimate.
+
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"estimate": [2.0, 0.5], "low": [1.0, 0.4], "high": [4.0, 0.6]}, index=["a_S", "b_N"])
+        >>> fig, ax = plt.subplots()
+        >>> [t.get_text() for t in plot_intervals(ax, table, reference={"a_S": 3.0}).get_yticklabels()]  # top first
+        ['a_S', 'b_N']
+        >>> plt.close(fig)
+    """
     missing = {"estimate", "low", "high"} - set(table.columns)
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}; kit.fit.fitting.intervals gives estimate, low, high")
@@ -335,7 +411,15 @@ def plot_intervals(ax, table, reference=None, reference_label="reference", legen
 def plot_profile(ax, values, y, xlabel, ylabel, marks=None, level=None, legend="right"):
     """A quantity along a profile of the fit: y[i] at the refit with one coefficient held at
     values[i]. marks maps a label to a coefficient value drawn as a vertical line (e.g. our
-    optimum, Table 7's value); level, a pair (label, y value), a horizontal line (e.g. a measured loss)."""
+    optimum, Table 7's value); level, a pair (label, y value), a horizontal line (e.g. a measured loss).
+
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_profile(ax, [0.2, 0.25, 0.3], [5.4e-6, 4.9e-6, 8.7e-6], "$b_N$ (held fixed)", "objective",
+        ...                   marks={"ours": 0.232, "Table 7": 0.245})
+        >>> len(ax.get_lines()), ax.get_xlabel()
+        (3, '$b_N$ (held fixed)')
+        >>> plt.close(fig)
+    """
     ax.plot(values, y, "o-", color="C0", ms=4)
     for i, (label, value) in enumerate((marks or {}).items()):
         ax.axvline(value, color=f"C{1 + i}", ls="--", label=label)
@@ -354,7 +438,15 @@ def plot_schedule_heatmap(ax, starts, ends, loss_SxE, mark=None, vmax=None, colo
     ends[j], NaN where there is no run (start >= end). Colour and the second line of each cell
     are the gap to the panel's best loss (outlined black); mark, a (start, end) pair, is outlined
     dashed blue (e.g. 25%-75%). vmax: gap at the top of the colour scale (to share it). cells:
-    "loss and gap" (two lines per cell) or "gap" (one line, for small panels)."""
+    "loss and gap" (two lines per cell) or "gap" (one line, for small panels).
+
+        >>> loss_SxE = np.array([[2.10, 2.05, 2.08], [2.04, 2.00, 2.03], [np.nan, 2.02, 2.06]])
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_schedule_heatmap(ax, [0.0, 0.25, 0.5], [0.5, 0.75, 1.0], loss_SxE, mark=(0.25, 0.75))
+        >>> len(ax.texts), ax.texts[0].get_text()  # one cell per run: its loss, then its gap to the best
+        (8, '2.100\\n+0.100')
+        >>> plt.close(fig)
+    """
     if cells not in ("loss and gap", "gap"):
         raise ValueError(f"cells = {cells!r}: need 'loss and gap' or 'gap'")
     starts, ends, loss_SxE = np.asarray(starts), np.asarray(ends), np.asarray(loss_SxE, dtype=float)
@@ -392,7 +484,16 @@ def plot_errors(ax, table, reference=None, reference_label="reference", legend="
     (top to bottom), one colour per law.
 
     table: index (evaluation, law), columns estimate, low, high (as kit.fit.fitting.intervals gives).
-    reference, if given, is drawn as a vertical dotted line (e.g. a published error)."""
+    reference, if given, is drawn as a vertical dotted line (e.g. a published error).
+
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"estimate": [0.02, 0.03], "low": [0.01, 0.02], "high": [0.03, 0.05]},
+        ...                      index=pd.MultiIndex.from_tuples([("held out", "Eq. 1"), ("held out", "Eq. 5")]))
+        >>> fig, ax = plt.subplots()
+        >>> [t.get_text() for t in plot_errors(ax, table, reference=0.025).get_legend().get_texts()]
+        ['Eq. 1', 'Eq. 5', 'reference']
+        >>> plt.close(fig)
+    """
     missing = {"estimate", "low", "high"} - set(table.columns)
     if missing or table.index.nlevels != 2:
         raise ValueError(f"table needs index (evaluation, law) and columns estimate, low, high; "
@@ -421,7 +522,11 @@ def plot_errors(ax, table, reference=None, reference_label="reference", legend="
 def pruned_vs_scratch_keys(dense=True, fit_range=True) -> list:
     """The legend entries that explain plot_pruned_vs_scratch's markers (open and filled circles,
     star, and, if drawn, the dense square and the shaded fit range), in black: pass them as
-    legend_outside(fig, extra=...) when the panels draw no legend of their own."""
+    legend_outside(fig, extra=...) when the panels draw no legend of their own.
+
+        >>> [key.get_label() for key in pruned_vs_scratch_keys(dense=False, fit_range=False)]
+        ['pruned: pruning data only', 'pruned: with pretraining', 'same loss from scratch (law)']
+    """
     Line2D = matplotlib.lines.Line2D
     keys = [Line2D([], [], ls="", marker="o", mfc="white", color="k", label="pruned: pruning data only"),
             Line2D([], [], ls="", marker="o", color="k", label="pruned: with pretraining"),
@@ -443,7 +548,15 @@ def plot_pruned_vs_scratch(ax, D, curves, pruned, dense=None, fit_range=None, yl
     the pruned model's loss as a dotted segment from D_prune (open circle: the pruning phase alone)
     to D_total (filled circle: pretraining included), and a star at D_scratch, where its curve
     reaches that loss (left out where not finite). dense, a pair (D, loss), is the pretrained dense
-    model (black square); fit_range, a pair (D_min, D_max), shades the data the law was fitted on."""
+    model (black square); fit_range, a pair (D_min, D_max), shades the data the law was fitted on.
+
+        >>> D, curves = np.array([1e5, 1e6, 1e7]), {"dense": [3.0, 2.5, 2.2], "S = 0.5": [3.2, 2.7, 2.4]}
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_pruned_vs_scratch(ax, D, curves, {"S = 0.5": (2e5, 4e6, 2.6, 1.5e6)}, dense=(3.8e6, 2.3))
+        >>> len(ax.get_lines()), ax.get_xlabel()  # 2 curves, segment, 2 dots, star, square
+        (7, 'training data $D$ (tokens)')
+        >>> plt.close(fig)
+    """
     unknown = [label for label in pruned if label not in curves]
     if unknown:
         raise ValueError(f"pruned labels {unknown} have no curve; curves has {list(curves)}")
@@ -475,7 +588,14 @@ def plot_residuals(ax, x, residuals, hue=None, hue_name="S", bands=None, xlabel=
 
     hue, if given, holds one category per run, coloured and labelled f"{hue_name} = {value:g}".
     bands maps a label to a half-width w, drawn as a shaded band from -w to w (e.g. the
-    seed-to-seed standard deviation of the loss, and twice it), widest at the back."""
+    seed-to-seed standard deviation of the loss, and twice it), widest at the back.
+
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_residuals(ax, [2.0, 2.5, 3.0], [0.01, -0.02, 0.005], bands={"1 sd": 0.01, "2 sd": 0.02})
+        >>> ax.get_ylabel(), len(ax.patches)
+        ('measured − predicted loss', 2)
+        >>> plt.close(fig)
+    """
     x, residuals = np.asarray(x, dtype=float), np.asarray(residuals, dtype=float)
     if x.shape != residuals.shape:
         raise ValueError(f"x and residuals need one value per run; got shapes {x.shape}, {residuals.shape}")
@@ -490,7 +610,11 @@ def plot_residuals(ax, x, residuals, hue=None, hue_name="S", bands=None, xlabel=
 
 
 def short_number(x) -> str:
-    """A count as a short tick label: 20000 -> "20k", 1.5e6 -> "1.5M", 2e9 -> "2B", 3e15 -> "3e15"."""
+    """A count as a short tick label: thousands k, millions M, billions B, from 1e12 on a power of ten.
+
+        >>> [short_number(x) for x in (20000, 1.5e6, 2e9, 3e15)]
+        ['20k', '1.5M', '2B', '3e15']
+    """
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if 1e3 * scale > x >= scale:
             return f"{x / scale:.3g}{suffix}"
