@@ -31,7 +31,11 @@ FOLDER = ".partial"  # under the store's root; the store reads only <root>/*.jso
 
 
 def save_every_s() -> float:
-    """Seconds between saves: KIT_SAVE_EVERY_S if set, else SAVE_EVERY_S."""
+    """Seconds between saves: KIT_SAVE_EVERY_S if set, else SAVE_EVERY_S.
+
+        >>> save_every_s() == float(os.environ.get("KIT_SAVE_EVERY_S") or SAVE_EVERY_S)
+        True
+    """
     text = os.environ.get("KIT_SAVE_EVERY_S", "")
     try:
         value = float(text) if text else SAVE_EVERY_S
@@ -43,12 +47,25 @@ def save_every_s() -> float:
 
 
 def path(root: Path, run_id: str) -> Path:
+    """Where the run `run_id` of the store at `root` keeps its saved state.
+
+        >>> path("runs", "0123456789abcdef")
+        PosixPath('runs/.partial/0123456789abcdef.npz')
+    """
     return Path(root) / FOLDER / f"{run_id}.npz"
 
 
 def save(file: Path, state, step: int, steps: int, history: dict, wall_s: float) -> None:
     """Write the loop state after `step` of `steps` steps, with the per-step `history` arrays
-    and the wall seconds spent so far, atomically to `file`."""
+    and the wall seconds spent so far, atomically to `file`.
+
+        >>> import tempfile
+        >>> file = path(tempfile.mkdtemp(), "0123456789abcdef")
+        >>> save(file, {"w": np.ones(3)}, step=64, steps=512, history={"loss": np.zeros(64)}, wall_s=12.5)
+        >>> with np.load(file) as f:
+        ...     sorted(f.files)
+        ['history_loss', 'leaf_0', 'meta']
+    """
     leaves = jax.device_get(jax.tree.leaves(state))
     meta = {"step": int(step), "steps": int(steps), "wall_s": float(wall_s), "saved": time.time(),
             "n_leaves": len(leaves)}
@@ -70,7 +87,15 @@ def save(file: Path, state, step: int, steps: int, history: dict, wall_s: float)
 def load(file: Path, like):
     """(state, step, history, wall_s) saved in `file`, the state restored into the structure of
     `like` (a freshly initialised state of the same run); None if there is no saved state.
-    Raises ValueError if the file does not fit `like` (delete it to start the run over)."""
+    Raises ValueError if the file does not fit `like` (delete it to start the run over).
+
+        >>> import tempfile
+        >>> file = path(tempfile.mkdtemp(), "0123456789abcdef")
+        >>> save(file, {"w": np.ones(3)}, step=64, steps=512, history={"loss": np.zeros(64)}, wall_s=12.5)
+        >>> state, step, history, wall_s = load(file, like={"w": np.zeros(3)})
+        >>> state["w"].tolist(), step, history["loss"].shape, wall_s
+        ([1.0, 1.0, 1.0], 64, (64,), 12.5)
+    """
     if not file.is_file():
         return None
     with np.load(file) as f:
@@ -86,13 +111,28 @@ def load(file: Path, like):
 
 
 def clear(root: Path, run_id: str) -> None:
+    """Delete the saved state of run `run_id` of the store at `root`, if there is one.
+
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> save(path(root, "0123456789abcdef"), {"w": np.ones(3)}, step=64, steps=512, history={}, wall_s=12.5)
+        >>> clear(root, "0123456789abcdef"); path(root, "0123456789abcdef").exists()
+        False
+    """
     path(root, run_id).unlink(missing_ok=True)
 
 
 def in_progress(root: Path) -> list[dict]:
     """The runs with a saved state under `root`: id, step reached, steps in all, when saved (UTC
     ISO time), ordered by id; a file that cannot be read as a saved state is listed with step
-    and steps None and saved 'unreadable' (a rerun of its run refuses it, kit.engine.resume.load)."""
+    and steps None and saved 'unreadable' (a rerun of its run refuses it, kit.engine.resume.load).
+
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> save(path(root, "0123456789abcdef"), {"w": np.ones(3)}, step=64, steps=512, history={}, wall_s=12.5)
+        >>> in_progress(root)
+        [{'id': '0123456789abcdef', 'step': 64, 'steps': 512, 'saved': '...'}]
+    """
     rows = []
     for file in sorted((Path(root) / FOLDER).glob("*.npz")):
         if file.name.startswith("."):
