@@ -41,15 +41,33 @@ RESERVED = ("id", "status", "reason", "corpus", "corpus_fingerprint", "created")
 
 
 class StoreError(RuntimeError):
-    """A run store that cannot be written, or a record file in it that cannot be read."""
+    """A run store that cannot be written, or a record file in it that cannot be read.
+
+        >>> isinstance(StoreError("run store /shared/runs is not writable"), RuntimeError)
+        True
+    """
 
 
 def run_id(config: RunConfig, corpus_fingerprint: str) -> str:
-    """16 hex digits naming the run of `config` on the corpus with this fingerprint."""
+    """16 hex digits naming the run of `config` on the corpus with this fingerprint.
+
+        >>> run_id(RunConfig(), "0123abcd")
+        '351716f5b4a6bf8c'
+    """
     return hashlib.sha256((config.canonical_json() + "\n" + corpus_fingerprint).encode()).hexdigest()[:16]
 
 
 class RunStore:
+    """The run records in the folder `root` (default: the repository's runs/), one JSON file per run,
+    read and written by run id (see the module docstring).
+
+        >>> store = RunStore("runs")  # the repository's store, only read here
+        >>> store
+        RunStore('.../runs')
+        >>> record = store.records(status="ok")[0]
+        >>> store.has(record["id"]), store.get(record["id"]) == record, store.has("0123456789abcdef")
+        (True, True, False)
+    """
     run_id = staticmethod(run_id)
 
     def __init__(self, root: str | Path | None = None):
@@ -130,7 +148,12 @@ def comparable(record: dict) -> dict:
     """A run record without what may differ between two trainings of one run: its timings, its
     creation time, the package versions and how it was trained (engine: backend, threads, the step
     it resumed from). Two trainings of one config on one corpus give equal comparable records
-    (tests/test_sweep.py, tests/test_resume.py)."""
+    (tests/test_sweep.py, tests/test_resume.py).
+
+        >>> record = RunStore("runs").records(status="ok")[0]
+        >>> "wall_s" in record["metrics"], "wall_s" in comparable(record)["metrics"], "created" in comparable(record)
+        (True, False, False)
+    """
     out = {k: v for k, v in record.items() if k not in ("created", "engine", "versions")}
     out["metrics"] = {k: v for k, v in record["metrics"].items() if k not in TIMINGS}
     return out
@@ -138,7 +161,15 @@ def comparable(record: dict) -> dict:
 
 def check_record(record: dict) -> None:
     """Raise ValueError unless `record` has a valid status, config and corpus, and an id that
-    matches them, and no metric named like a frame column."""
+    matches them, and no metric named like a frame column.
+
+        >>> record = RunStore("runs").records(status="ok")[0]
+        >>> check_record(record)  # a valid record: nothing happens
+        >>> check_record({**record, "id": "0123456789abcdef"})
+        Traceback (most recent call last):
+        ...
+        ValueError: run record id='0123456789abcdef' does not match its config and corpus fingerprint, which give '...' (kit.engine.store.run_id): an edited or copied record
+    """
     problem = layout_problem(record) or id_problem(record)
     if problem:
         raise ValueError(f"run record {problem}")
@@ -150,7 +181,12 @@ def check_record(record: dict) -> None:
 def id_problem(record: dict) -> str | None:
     """What is wrong with the id of `record` (a phrase), or None: its config must be a valid
     RunConfig, and the config and corpus fingerprint must give its id (kit.engine.store.run_id). Needs a
-    record without layout_problem."""
+    record without layout_problem.
+
+        >>> record = RunStore("runs").records(status="ok")[0]
+        >>> id_problem(record) is None, id_problem({**record, "config": {**record["config"], "seed": 1}})
+        (True, "id=... does not match its config and corpus fingerprint, which give ...")
+    """
     try:
         expected = run_id(RunConfig.from_dict(record["config"]), record["corpus"]["fingerprint"])
     except (ValueError, TypeError) as e:  # ConfigError, or a value of the wrong kind
@@ -163,7 +199,11 @@ def id_problem(record: dict) -> str | None:
 
 def layout_problem(record) -> str | None:
     """What is wrong with the layout of `record` (a phrase), or None: the keys every reader relies
-    on, a known status, a corpus fingerprint."""
+    on, a known status, a corpus fingerprint.
+
+        >>> layout_problem([]), layout_problem({"id": "0123456789abcdef", "status": "ok"})
+        ('is a JSON list, not an object', "lacks keys ['reason', 'config', 'corpus', 'metrics']")
+    """
     if not isinstance(record, dict):
         return f"is a JSON {type(record).__name__}, not an object"
     missing = [k for k in RECORD_KEYS if k not in record]
@@ -180,7 +220,12 @@ def layout_problem(record) -> str | None:
 
 def to_frame(records: list[dict]) -> pd.DataFrame:
     """One row per record: id, status, reason, corpus, corpus_fingerprint, created, every config
-    field (nm as a tuple) and every metric."""
+    field (nm as a tuple) and every metric.
+
+        >>> frame = to_frame(RunStore("runs").records(status="ok")[:3])
+        >>> len(frame), frame.loc[0, "status"], {"n_nonzero", "final_loss"} <= set(frame.columns)
+        (3, 'ok', True)
+    """
     rows = [{"id": r["id"], "status": r["status"], "reason": r["reason"],
              "corpus": r["corpus"].get("name"), "corpus_fingerprint": r["corpus"]["fingerprint"],
              "created": r.get("created"),
@@ -190,7 +235,14 @@ def to_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def drop_failed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows with status 'ok', warning how many failed rows were dropped and their reasons."""
+    """Rows with status 'ok', warning how many failed rows were dropped and their reasons.
+
+        >>> frame = pd.DataFrame({"status": ["ok", "failed", "ok"], "reason": [None, "train loss nan", None]})
+        >>> with warnings.catch_warnings(record=True, action="always") as caught:
+        ...     ok = drop_failed(frame)
+        >>> len(ok), str(caught[0].message)
+        (2, 'dropped 1 failed run(s) of 3: 1 x train loss nan')
+    """
     failed = frame[frame["status"] != "ok"]
     if len(failed):
         reasons = "; ".join(f"{n} x {reason}" for reason, n in failed["reason"].value_counts(dropna=False).items())
@@ -202,7 +254,12 @@ def law_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The finished runs of `frame` (failed ones dropped with a warning) with the laws' inputs as
     columns: S (final sparsity measured), N (final non-zero prunable weights), D (tokens trained),
     N_avg (non-zeros averaged over training), loss (final validation loss), C_dense and C_sparse
-    (training FLOPs counted densely and sparsely, Frantar et al. Sec. 3.3)."""
+    (training FLOPs counted densely and sparsely, Frantar et al. Sec. 3.3).
+
+        >>> laws = law_frame(to_frame(RunStore("runs").records(status="ok")))
+        >>> bool((laws.N == laws.nnz).all() and (laws.loss == laws.final_loss).all())
+        True
+    """
     ok = drop_failed(frame)
     return ok.assign(S=ok["sparsity_actual"], N=ok["nnz"], D=ok["tokens_trained"], N_avg=ok["n_avg"],
                      loss=ok["final_loss"], C_dense=ok["dense_flops"], C_sparse=ok["sparse_flops"])
