@@ -127,6 +127,11 @@ def magnitude_masks(params, prunable, sparsity, *, scope: str = "layer", nm: tup
     masks: the previous masks; entries they prune rank below every kept one, so with a
     non-decreasing sparsity they stay pruned (monotone pruning).
     Targets may be traced scalars; keep counts are then computed in float32.
+
+        >>> params = {"w": jnp.array([[0.1, -2.0], [3.0, 0.5]]), "scale": jnp.ones(2)}
+        >>> masks = magnitude_masks(params, {"w": "backbone", "scale": False}, sparsity=0.5)
+        >>> masks["w"].tolist(), masks["scale"]
+        ([[False, True], [True, False]], None)
     """
     if scope not in SCOPES:
         raise ValueError(f"scope={scope!r}: allowed {SCOPES}")
@@ -176,7 +181,7 @@ def _zero_pruned(mask, x):
     return x if mask is None else jnp.where(mask, x, 0)
 
 
-class GradualPruningState(NamedTuple):
+class _GradualPruningState(NamedTuple):
     inner_state: optax.OptState
     masks: Any  # bool arrays on pruned leaves (True = kept), None elsewhere
     sparsity: dict  # {group: the target sparsity the current masks were computed at}
@@ -203,6 +208,13 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
     sparsity_fn(step) -> one target, or {group: target}; jax-traceable and non-decreasing (a
     continuously varying one would update the masks on every step of the pruning window).
     update_every may be a traced integer (so one compiled step serves runs of any length).
+
+        >>> params = {"w": jnp.array([[0.1, -2.0], [3.0, 0.5]])}
+        >>> tx = gradual_pruning(optax.sgd(0.5), prunable={"w": "backbone"}, sparsity_fn=lambda step: 0.5,
+        ...                      update_every=1)
+        >>> updates, state = tx.update(params, tx.init(params), params)  # the params as gradients
+        >>> optax.apply_updates(params, updates)["w"].tolist(), int(state.kept["backbone"])
+        ([[0.0, -1.0], [1.5, 0.0]], 2)
     """
     if isinstance(update_every, int) and update_every < 1:
         raise ValueError(f"update_every={update_every!r}: must be >= 1")
@@ -216,7 +228,7 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
             if nm is not None:
                 _check_nm(name, w.shape, nm[1])  # fail before training, naming the layer
         masks = jax.tree.map(lambda w, g: jnp.ones(w.shape, bool) if _group(g) else None, params, prunable)
-        return GradualPruningState(inner.init(params), masks, sparsity={g: jnp.zeros([], jnp.float32) for g in groups},
+        return _GradualPruningState(inner.init(params), masks, sparsity={g: jnp.zeros([], jnp.float32) for g in groups},
                                    kept={g: kept_count(masks, prunable, g) for g in groups},
                                    count=jnp.zeros([], jnp.int32))
 
@@ -238,13 +250,17 @@ def gradual_pruning(inner: optax.GradientTransformation, *, prunable, sparsity_f
         updates = jax.tree.map(lambda mask, u, p: u if mask is None else jnp.where(mask, u, -p),
                                masks, updates, params, is_leaf=_is_none)
         sparsity = {g: jnp.where(refresh, target[g], state.sparsity[g]) for g in groups}
-        return updates, GradualPruningState(inner_state, masks, sparsity, kept, state.count + 1)
+        return updates, _GradualPruningState(inner_state, masks, sparsity, kept, state.count + 1)
 
     return optax.GradientTransformation(init_fn, update_fn)
 
 
 def kept_count(masks, prunable, group: str = "backbone") -> jax.Array:
-    """Number of kept (True) mask entries of a group, on device: the non-zeros the next step starts from."""
+    """Number of kept (True) mask entries of a group, on device: the non-zeros the next step starts from.
+
+        >>> int(kept_count({"w": jnp.array([True, False, True])}, {"w": "backbone"}))
+        2
+    """
     leaves = [m for m, g in zip(jax.tree.leaves(masks, is_leaf=_is_none), jax.tree.leaves(prunable, is_leaf=_is_none))
               if _group(g) == group]
     return sum(jnp.sum(m, dtype=jnp.int32) for m in leaves)
@@ -252,7 +268,14 @@ def kept_count(masks, prunable, group: str = "backbone") -> jax.Array:
 
 def prune_window(config) -> tuple[float, float]:
     """(start, end) of pruning as fractions of training steps; for prune_clock 'compute' they are
-    converted from fractions of sparse compute (kit.laws.schedules.steps_from_compute)."""
+    converted from fractions of sparse compute (kit.laws.schedules.steps_from_compute).
+
+        >>> from kit.engine.config import RunConfig
+        >>> prune_window(RunConfig(sparsity=0.5))
+        (0.25, 0.75)
+        >>> [round(f, 3) for f in prune_window(RunConfig(sparsity=0.5, prune_clock="compute"))]
+        [0.161, 0.677]
+    """
     if config.prune_clock == "compute":
         return schedules.steps_from_compute(config.prune_start, config.prune_end, config.sparsity,
                                             config.schedule)
@@ -260,13 +283,23 @@ def prune_window(config) -> tuple[float, float]:
 
 
 def update_every(config) -> int:
-    """Mask update interval in steps: prune_every of all training steps, at least 1."""
+    """Mask update interval in steps: prune_every of all training steps, at least 1.
+
+        >>> from kit.engine.config import RunConfig
+        >>> update_every(RunConfig()), RunConfig().steps  # 1% of 512 steps
+        (5, 512)
+    """
     return max(1, round(config.prune_every * config.steps))
 
 
 class Schedule(NamedTuple):
     """Gradual pruning of one run as plain numbers. Inside a jitted step they are traced scalars,
-    so one compiled step serves every run of a model shape whatever its length and targets."""
+    so one compiled step serves every run of a model shape whatever its length and targets.
+
+        >>> schedule = Schedule(final={"backbone": 0.5}, start=0.25, end=0.75, end_step=15, every=1, steps=20)
+        >>> float(target_sparsity(10, schedule)["backbone"])  # halfway through the window: 0.5 - 0.5 x 0.5^3
+        0.4375
+    """
     final: dict  # {group: final sparsity}
     start: float  # fraction of the steps at which pruning starts ...
     end: float  # ... and at which it reaches the final sparsity (step clock)
@@ -278,7 +311,12 @@ class Schedule(NamedTuple):
 def schedule_for(config, embed_sparsity: float = 0.0) -> Schedule:
     """The Schedule of a `kit.engine.config.RunConfig`, the embedding group pruned to embed_sparsity
     (kit.engine.model.embed_sparsity) with the same schedule. The end step is the first step at or
-    after prune_end, capped at the last step so the final model always reaches the target."""
+    after prune_end, capped at the last step so the final model always reaches the target.
+
+        >>> from kit.engine.config import RunConfig
+        >>> schedule_for(RunConfig(n_nonzero=3072, sparsity=0.5, seq_len=16, batch_size=8, tokens=2560))
+        Schedule(final={'backbone': 0.5, 'embed': 0.0}, start=0.25, end=0.75, end_step=15, every=1, steps=20)
+    """
     start, end = prune_window(config)
     end_step = min(math.ceil(end * config.steps - 1e-6), config.steps - 1)  # 1e-6: float noise in end * steps
     return Schedule(final={"backbone": config.sparsity, "embed": embed_sparsity}, start=start, end=end,
@@ -288,7 +326,13 @@ def schedule_for(config, embed_sparsity: float = 0.0) -> Schedule:
 def target_sparsity(step, schedule: Schedule, kind: str = "cubic") -> dict:
     """{group: target sparsity at `step`}: at every update step k * every it is
     kit.laws.schedules.sparsity_at(step / steps) of the group's final sparsity, in between it holds the
-    value of the last update step, and from end_step on it is exactly the final sparsity."""
+    value of the last update step, and from end_step on it is exactly the final sparsity.
+
+        >>> from kit.engine.config import RunConfig
+        >>> schedule = schedule_for(RunConfig(n_nonzero=3072, sparsity=0.5, seq_len=16, batch_size=8, tokens=2560))
+        >>> [round(float(target_sparsity(step, schedule)["backbone"]), 4) for step in (0, 5, 10, 15, 19)]
+        [0.0, 0.0, 0.4375, 0.5, 0.5]
+    """
     t = (step // schedule.every) * schedule.every / schedule.steps
     return {g: jnp.where(step >= schedule.end_step, final,
                          schedules.sparsity_at(t, final, schedule.start, schedule.end, kind)).astype(jnp.float32)
@@ -296,23 +340,43 @@ def target_sparsity(step, schedule: Schedule, kind: str = "cubic") -> dict:
 
 
 def schedule_fn(config, embed_sparsity: float = 0.0) -> Callable:
-    """target_sparsity of a RunConfig as a jax-traceable function of the step."""
+    """target_sparsity of a RunConfig as a jax-traceable function of the step.
+
+        >>> from kit.engine.config import RunConfig
+        >>> sparsity_fn = schedule_fn(RunConfig(n_nonzero=3072, sparsity=0.5, seq_len=16, batch_size=8, tokens=2560))
+        >>> float(jax.jit(sparsity_fn)(10)["backbone"])
+        0.4375
+    """
     schedule = schedule_for(config, embed_sparsity)
     return lambda step: target_sparsity(step, schedule, config.schedule)
 
 
 def sparsity_report(params, prunable) -> dict[str, float]:
-    """Fraction of exact zeros in every pruned leaf, keyed by its path ('block_0/attn/qkv/kernel')."""
+    """Fraction of exact zeros in every pruned leaf, keyed by its path ('block_0/attn/qkv/kernel').
+
+        >>> params = {"mlp": {"kernel": jnp.array([[0.0, -2.0], [3.0, 0.0]])}, "scale": jnp.ones(2)}
+        >>> sparsity_report(params, {"mlp": {"kernel": "backbone"}, "scale": False})
+        {'mlp/kernel': 0.5}
+    """
     return {name: float(np.mean(np.asarray(w) == 0)) for name, w in _prunable_leaves(params, prunable)}
 
 
 def nnz(params, prunable, group: str = "backbone") -> int:
-    """Number of non-zero weights of a group ('backbone': the paper's N for a pruned model)."""
+    """Number of non-zero weights of a group ('backbone': the paper's N for a pruned model).
+
+        >>> nnz({"w": jnp.array([[0.0, -2.0], [3.0, 0.0]])}, {"w": "backbone"})
+        2
+    """
     return int(sum(np.count_nonzero(np.asarray(w)) for _, w in _prunable_leaves(params, prunable, group)))
 
 
 def nm_violations(params, prunable, n: int, m: int) -> int:
-    """Number of groups of m consecutive input weights (axis 0) of the backbone holding more than n non-zeros."""
+    """Number of groups of m consecutive input weights (axis 0) of the backbone holding more than n non-zeros.
+
+        >>> w = jnp.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])  # [d_in 4, d_out 2]
+        >>> nm_violations({"w": w}, {"w": "backbone"}, n=2, m=4)  # column 0 has 3 non-zeros in its 4
+        1
+    """
     total = 0
     for name, w in _prunable_leaves(params, prunable, "backbone"):
         _check_nm(name, w.shape, m)
