@@ -49,7 +49,11 @@ BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0":
 
 
 def parse_value(field: str, text: str):
-    """Parse `text` for RunConfig field `field` ('1e6' is fine for int fields; nm takes '2:4')."""
+    """Parse `text` for RunConfig field `field` ('1e6' is fine for int fields; nm takes '2:4').
+
+        >>> parse_value("tokens", "1e6"), parse_value("sparsity", "0.5"), parse_value("nm", "2:4")
+        (1000000, 0.5, (2, 4))
+    """
     kind = {f.name: f.type for f in dataclasses.fields(RunConfig)}.get(field)
     if kind is None:
         raise ConfigError(f"unknown field {field!r}; allowed: {[f.name for f in dataclasses.fields(RunConfig)]}")
@@ -78,7 +82,11 @@ def parse_value(field: str, text: str):
 
 
 def parse_assignments(items: list[str], taken: dict | None = None) -> dict:
-    """{field: text} from 'field=text' items; a field given twice, or already in `taken`, is an error."""
+    """{field: text} from 'field=text' items; a field given twice, or already in `taken`, is an error.
+
+        >>> parse_assignments(["sparsity=0,0.5", "tokens=1048576"], taken={"n_nonzero": "20000"})
+        {'sparsity': '0,0.5', 'tokens': '1048576'}
+    """
     out = {}
     for item in items:
         if "=" not in item:
@@ -92,6 +100,12 @@ def parse_assignments(items: list[str], taken: dict | None = None) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of `python -m kit`: its options and subcommands train, sweep, ls and plan.
+
+        >>> args = build_parser().parse_args(["--runs", "/tmp/runs", "ls", "--where", "sparsity > 0", "--csv"])
+        >>> args.command, args.runs, args.where, args.csv
+        ('ls', '/tmp/runs', 'sparsity > 0', True)
+    """
     parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default=None, help="run store folder (default: the repo's runs/)")
@@ -165,10 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m kit ...` (argv: its arguments, default sys.argv[1:]): runs the command and
+    returns its exit status (see this module's docstring).
+
+        >>> import tempfile
+        >>> main(["--runs", tempfile.mkdtemp(), "ls"])  # a new, empty store
+        no runs in /...
+        0
+    """
     args = build_parser().parse_args(argv)
     if args.command == "plan":  # the planner reads no run store
         return plan_command(args)
-    asked = Asked()
+    asked = _Asked()
     try:
         return _command(args, asked)
     except KeyboardInterrupt:
@@ -177,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @dataclasses.dataclass
-class Asked:
+class _Asked:
     """What a command asked for, as far as it got: the store, the configs and the corpus (to count
     the finished runs when it stops)."""
     store: typing.Any = None
@@ -196,7 +218,7 @@ class Asked:
         return f"{stored} of the {len(ids)} runs asked for are finished and stored in {self.store.root}"
 
 
-def _command(args, asked: Asked) -> int:
+def _command(args, asked: _Asked) -> int:
     from kit.engine.store import RunStore  # imported late: --help stays fast
     from kit.engine.store import StoreError
     from kit.engine.sweep import SweepError
@@ -227,7 +249,7 @@ def _command(args, asked: Asked) -> int:
             if cluster is None:
                 frame = sweep.run_sweep(configs, store=store, corpus=corpus, parallel=args.parallel)
             else:
-                with dask_client(**cluster) as client, WatchedExecutor(client) as executor:
+                with dask_client(**cluster) as client, _WatchedExecutor(client) as executor:
                     try:
                         frame = sweep.run_sweep(configs, store=store, corpus=corpus, executor=executor)
                     except SweepError:
@@ -253,7 +275,16 @@ LS_COLUMNS = ("id", "status", "corpus", "n_nonzero", "sparsity", "tokens", "seed
 
 def list_runs(store, columns: str | None = None, where: str | None = None, form: str = "text") -> str:
     """`kit ls`: the store's runs (the LS_COLUMNS, `columns` or 'all'; rows where the pandas query
-    `where` holds) as text, CSV or JSON, and the runs in progress (kit.engine.resume.in_progress)."""
+    `where` holds) as text, CSV or JSON, and the runs in progress (kit.engine.resume.in_progress).
+
+        >>> import tempfile
+        >>> from kit.engine.store import RunStore
+        >>> print(list_runs(RunStore(tempfile.mkdtemp()), form="json"))  # a new, empty store
+        {
+         "runs": [],
+         "in_progress": []
+        }
+    """
     from kit.engine import resume
     frame = store.frame()
     if where is not None:
@@ -318,7 +349,17 @@ def _shown(path) -> str:
 def plan_command(args) -> int:
     """`python -m kit plan`: prints a table per cost model, with 95% intervals from the law's bootstrap
     samples (or --samples) unless --no-intervals, and the warnings of each plan; JSON with --json.
-    args: kit.cli's namespace (an option it lacks takes its default in PLAN_OPTIONS)."""
+    args: kit.cli's namespace (an option it lacks takes its default in PLAN_OPTIONS).
+
+        >>> plan_command(argparse.Namespace(run=["S=0.5,N=5e7,D=3e10"], cost=["dense"], no_intervals=True))
+        T5/C4 law (Table 7), k = 3 FLOPs per non-zero parameter and token, cubic pruning from 25% to 75% of training
+        ...
+        predicted loss                                             1.8331
+        ...
+        loss of the dense N model, same C                          1.8580
+        ...
+        0
+    """
     from kit import laws
     from kit.planner import plan as planner
     from kit.planner.speedup import SpeedupCurve
@@ -402,7 +443,13 @@ def plan_command(args) -> int:
 
 def check_dask_options(args) -> dict | None:
     """The keyword arguments of dask_client for the sweep's --dask options, or None to train in
-    this process; ConfigError for a value out of range or an option that does not apply."""
+    this process; ConfigError for a value out of range or an option that does not apply.
+
+        >>> check_dask_options(build_parser().parse_args(["sweep", "--dask", "2"]))
+        {'n_workers': 2, 'address': None, 'host': '127.0.0.1', 'timeout': 5.0}
+        >>> check_dask_options(build_parser().parse_args(["sweep", "--parallel", "2"])) is None
+        True
+    """
     if args.parallel is not None and args.parallel < 1:
         raise ConfigError(f"--parallel {args.parallel}: the number of runs side by side must be >= 1")
     if args.parallel is not None and (args.dask is not None or args.dask_scheduler is not None):
@@ -432,7 +479,11 @@ def check_dask_options(args) -> dict | None:
 
 class SchedulerError(RuntimeError):
     """The Dask scheduler given by address cannot be reached or is not a Dask scheduler, or the
-    cluster has no worker left."""
+    cluster has no worker left.
+
+        >>> SchedulerError("no Dask worker is left on the cluster at tcp://127.0.0.1:8786")
+        SchedulerError('no Dask worker is left on the cluster at tcp://127.0.0.1:8786')
+    """
 
 
 @contextlib.contextmanager
@@ -440,7 +491,13 @@ def dask_client(n_workers: int | None, address: str | None, host: str = DASK_HOS
     """A dask Client: of a new local cluster of n_workers single-threaded worker processes
     (started with spawn, never fork: the parent may have started JAX's threads) whose scheduler,
     workers and dashboard listen on `host` only, or of the running cluster whose scheduler is at
-    `address`, which must answer Dask's handshake as a scheduler within `timeout` seconds."""
+    `address`, which must answer Dask's handshake as a scheduler within `timeout` seconds.
+
+        >>> with dask_client(None, "tcp://127.0.0.1:1", timeout=1) as client:  # nothing listens on port 1
+        ...     pass
+        Traceback (most recent call last):
+        kit.cli.SchedulerError: --dask-scheduler tcp://127.0.0.1:1: cannot connect (ConnectionRefusedError: ...
+    """
     import dask
     from dask.distributed import Client, LocalCluster
     if address is None:
@@ -470,7 +527,12 @@ def check_scheduler(address: str, timeout: float) -> None:
     """Raise SchedulerError (one line) unless a Dask scheduler answers at `address` within
     `timeout` seconds: nothing listening, something that never completes Dask's handshake (an HTTP
     server such as the dashboard on 8787), or a Dask worker are each named. ConfigError for an
-    address Dask cannot parse."""
+    address Dask cannot parse.
+
+        >>> check_scheduler("tcp://127.0.0.1:1", timeout=1)  # nothing listens on port 1
+        Traceback (most recent call last):
+        kit.cli.SchedulerError: --dask-scheduler tcp://127.0.0.1:1: cannot connect (ConnectionRefusedError: ...
+    """
     from distributed.comm import connect, parse_address
     from distributed.comm.addressing import parse_host_port
     from distributed.security import Security
@@ -514,7 +576,7 @@ def check_scheduler(address: str, timeout: float) -> None:
                              f"scheduler's address (`dask scheduler` prints it)")
 
 
-class WatchedExecutor(cf.Executor):
+class _WatchedExecutor(cf.Executor):
     """The client's executor (client.get_executor(pure=False)), with a watch on the cluster: when it
     has had no worker for `wait` seconds (NO_WORKER_WAIT; asked every `poll` seconds) while runs are
     waiting, every waiting run fails with SchedulerError and `lost` says why, instead of the sweep
