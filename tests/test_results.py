@@ -94,9 +94,9 @@ def test_results_page_opens_with_findings_then_one_table_of_every_claim(tmp_path
 
 
 def count_rows(page):
-    """{kind: [holds, does not hold, not resolved, total]} from the page's table of counts per kind."""
+    """{kind: [holds, does not hold, not resolved, out of regime, total]} from the page's table of counts per kind."""
     lines = page.splitlines()
-    start = lines.index("| kind | ✓ holds | ✗ does not hold | ? not resolved | total |") + 2
+    start = lines.index("| kind | ✓ holds | ✗ does not hold | ? not resolved | ○ out of regime | total |") + 2
     rows = {}
     for line in lines[start:]:
         if not line.startswith("|"):
@@ -113,15 +113,18 @@ def count_rows(page):
 ])
 def test_counts_per_kind_add_up_to_the_number_of_claims(tmp_path, kinds):
     verdicts = list(claims.VERDICTS) * 3
-    results.write(tmp_path, "01", [claim(f"c{i}", kind=kind, verdict=verdicts[i]) for i, kind in enumerate(kinds)])
+    regimes = [None, claims.OUT_OF_REGIME, "in regime", claims.OUT_OF_REGIME] * 2
+    results.write(tmp_path, "01", [claim(f"c{i}", kind=kind, verdict=verdicts[i], regime=regimes[i])
+                                   for i, kind in enumerate(kinds)])
     rows = count_rows(results.results_page(tmp_path))
     assert list(rows)[:len(claims.KINDS)] == list(claims.KINDS)  # every kind shown, even with no claim
     assert ("unclassified" in rows) == (None in kinds)
     every = rows.pop("all")
-    assert every[3] == len(kinds) == sum(row[3] for row in rows.values())
-    assert every[:3] == [sum(row[i] for row in rows.values()) for i in range(3)]
-    assert all(sum(row[:3]) == row[3] for row in rows.values())
-    assert rows["own runs"][3] == kinds.count("own runs")
+    assert every[4] == len(kinds) == sum(row[4] for row in rows.values())
+    assert every[:4] == [sum(row[i] for row in rows.values()) for i in range(4)]
+    assert all(sum(row[:4]) == row[4] for row in rows.values())
+    assert rows["own runs"][4] == kinds.count("own runs")
+    assert every[3] == sum(r == claims.OUT_OF_REGIME for r in regimes[:len(kinds)])  # counted apart from the rules' verdicts
     frame = results.kind_counts([claim(f"c{i}", kind=kind) for i, kind in enumerate(kinds)])
     assert frame["total"].sum() == len(kinds) and frame.loc["own runs", "holds"] == kinds.count("own runs")
 
@@ -147,7 +150,7 @@ def test_old_results_files_without_kind_render_as_unclassified(tmp_path):
     results.write(tmp_path, "02_new", [claim("b", kind="reanalysis")])
     page = results.results_page(tmp_path)
     assert r"| {ref}`a <sec-a>` | Frantar | unclassified | 1.59x | 1.58x [1.50, 1.66] | – | – | ? **not resolved** |" in page
-    assert count_rows(page)["unclassified"] == [0, 0, 1, 1] and count_rows(page)["all"][3] == 2
+    assert count_rows(page)["unclassified"] == [0, 0, 1, 0, 1] and count_rows(page)["all"][4] == 2
     assert "(unclassified)* (1 claim): 0 hold; 1 not resolved." in page
     assert "- Kind: unclassified" in page
 
@@ -165,7 +168,7 @@ def test_results_page_says_when_a_paper_has_no_claims(tmp_path):
 def test_results_page_of_a_folder_with_no_claims(tmp_path):
     page = results.results_page(tmp_path)
     assert "No chapter of this build tested a claim: execute the chapters" in page
-    assert "| ID |" not in page and count_rows(page)["all"] == [0, 0, 0, 0]
+    assert "| ID |" not in page and count_rows(page)["all"] == [0, 0, 0, 0, 0]
 
 
 def test_markdown_table_formats_columns_and_index():
@@ -235,3 +238,20 @@ def test_the_findings_say_how_far_our_runs_go_when_the_transient_was_tested(verd
     assert len(paragraphs) == 4 and paragraphs[1].startswith("**Our runs and the law's regime.**")
     assert said in paragraphs[1] and "3 verdicts on our runs" in paragraphs[1]
     assert len(results.findings(own)) == 3  # no such claim tested: no such paragraph
+
+
+def test_claims_out_of_regime_are_reported_so_with_their_rules_verdict_beside(tmp_path):
+    regime_claim = claim("transient-v2-in-regime", verdict="does not hold", kind="question", our_runs="x* = 7,271 steps",
+                         numbers={"largest": 2344})
+    out = [claim("a", verdict="does not hold", kind="own runs", our_runs="-0.05", regime=claims.OUT_OF_REGIME),
+           claim("b", verdict="holds", kind="own runs", our_runs="+0.03", regime=claims.OUT_OF_REGIME)]
+    inside = claim("c", verdict="does not hold", kind="own runs", our_runs="-0.02", regime="in regime")
+    results.write(tmp_path, "01", [regime_claim, *out, inside])
+    page = results.results_page(tmp_path)
+    assert "This build tests 4 claims of the two papers (4 of Frantar et al. 2024). 0 hold, 2 do not hold, " \
+           "0 are not resolved and 2 are out of regime." in page
+    assert "So 2 claims on our runs read **out of regime** (○)" in page and "give: holds: 1, does not hold: 1" in page
+    assert r"**a**, ○ **out of regime** (its rule on these runs: does not hold). Claim a" in page
+    assert r"**c**, ✗ **does not hold**. Claim c" in page  # in regime: its rule's verdict is the book's
+    table = results.chapter_table(out)
+    assert "○ **out of regime** (its rule on these runs: holds) |" in table

@@ -156,7 +156,7 @@ def kind_counts(claims) -> pd.DataFrame:
         ...           "+0.03 nats [+0.01, +0.05]", "holds", "Holds if the interval excludes 0 above.", "It does.",
         ...           kind="own runs")
         >>> kind_counts([c]).loc["own runs"].to_dict()
-        {'holds': 1, 'does not hold': 0, 'not resolved': 0, 'total': 1}
+        {'holds': 1, 'does not hold': 0, 'not resolved': 0, 'out of regime': 0, 'total': 1}
     """
     claims = list(claims)
     rows = list(KINDS) + ([UNCLASSIFIED] if any(c.kind is None for c in claims) else [])
