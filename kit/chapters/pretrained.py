@@ -29,7 +29,16 @@ from kit import laws
 def with_parents(pruned: pd.DataFrame, dense: pd.DataFrame) -> pd.DataFrame:
     """The pruned runs with their dense parents' numbers (matched by init_from = the parent's id):
     N_dense, d_dense (its width), D_pretrain (its tokens), L_dense (its loss), and contiguous, whether
-    the pruning phase read the data right after the parent's (data_offset = parent's offset + D)."""
+    the pruning phase read the data right after the parent's (data_offset = parent's offset + D).
+
+        >>> dense = pd.DataFrame({"id": ["a"], "N": [2000], "d_model": [16], "D": [900], "loss": [2.8],
+        ...                       "data_offset": [0]})
+        >>> pruned = pd.DataFrame({"init_from": ["a", "a"], "data_offset": [900, 0], "N": [1000, 500]})
+        >>> with_parents(pruned, dense)[["N", "N_dense", "D_pretrain", "L_dense", "contiguous"]]
+              N  N_dense  D_pretrain  L_dense  contiguous
+        0  1000     2000         900      2.8        True
+        1   500     2000         900      2.8       False
+    """
     parents = dense.set_index("id")
     lacking = sorted(set(pruned.init_from) - set(parents.index))
     if lacking:
@@ -41,14 +50,23 @@ def with_parents(pruned: pd.DataFrame, dense: pd.DataFrame) -> pd.DataFrame:
 
 
 def scratch_limit(S, N, coeffs):
-    """The law's loss for D -> infinity at (S, N): (a_S (1 - S)^b_S + c_S) N^-b_N + c (Eq. 1)."""
+    """The law's loss for D -> infinity at (S, N): (a_S (1 - S)^b_S + c_S) N^-b_N + c (Eq. 1).
+
+        >>> round(float(scratch_limit(0.5, 1e8, laws.TABLE7["t5"])), 4)
+        1.2561
+    """
     return laws.sparse_law(S, N, np.inf, **coeffs)
 
 
 def scratch_data(L, S, N, coeffs) -> np.ndarray:
     """Eq. 1 solved for D (kit.laws.data_for_loss): the data from which sparsifying from scratch
     reaches loss L at sparsity S with N non-zeros; inf where L is at or below the law's limit for
-    D -> infinity (scratch_limit), which no finite D reaches."""
+    D -> infinity (scratch_limit), which no finite D reaches.
+
+        >>> L = laws.sparse_law(0.5, 1e8, 3e9, **laws.TABLE7["t5"])  # the law's loss at D = 3e9
+        >>> [round(float(D) / 1e9, 6) for D in scratch_data([L, 1.0], 0.5, 1e8, laws.TABLE7["t5"])]  # 1.0 unreachable
+        [3.0, inf]
+    """
     L, S, N = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (L, S, N)))
     out = np.full(L.shape, np.inf)
     reachable = L > scratch_limit(S, N, coeffs)
@@ -63,7 +81,17 @@ def efficiency(pruned: pd.DataFrame, coeffs: dict) -> pd.DataFrame:
     (scratch_data at its loss), exc = D_scratch / D (the checkpoint's data advantage with the
     pretraining not counted: from scratch needs exc times the pruning data) and inc = D_scratch /
     (D_pretrain + D) (with it counted: from scratch needs inc times the data of pretraining plus
-    pruning; inc < 1 means pruning throughout training is the cheaper route, by 1 / inc)."""
+    pruning; inc < 1 means pruning throughout training is the cheaper route, by 1 / inc).
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> efficiency(pruned, T5)[["D_scratch", "exc", "inc"]].round(3)
+           D_scratch   exc    inc
+        0  200000000.0  20.0  1.053
+        1  300000000.0  30.0  1.579
+    """
     missing = [c for c in ("S", "N", "loss", "D", "D_pretrain") if c not in pruned.columns]
     if missing:
         raise ValueError(f"pruned lacks columns {missing}")
@@ -79,7 +107,18 @@ def scratch_data_samples(pruned: pd.DataFrame, coeff_samples: pd.DataFrame, log_
     refits of the from-scratch law), each row also redrawing each pruned model's log loss from a
     normal distribution around its measured one with sd log_noise (one run's scatter, e.g. the
     fit's rms residual of log L; 0: the measured loss). Returns D_BxM, inf where unreachable and
-    NaN where a row's coefficients are missing."""
+    NaN where a row's coefficients are missing.
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch_data_samples(pruned, pd.DataFrame([T5, {**T5, "c": np.nan}])).round(-6)
+        array([[2.e+08, 3.e+08],
+               [   nan,    nan]])
+        >>> scratch_data_samples(pruned, pd.DataFrame([T5] * 100), log_noise=0.01, seed=0).shape
+        (100, 2)
+    """
     if not (np.isfinite(log_noise) and log_noise >= 0):
         raise ValueError(f"log_noise = {log_noise!r}: need a spread >= 0 (sd of log L)")
     rng = np.random.default_rng(seed)
@@ -95,7 +134,11 @@ def scratch_data_samples(pruned: pd.DataFrame, coeff_samples: pd.DataFrame, log_
 
 def geometric_mean(x_BxM, axis=-1) -> np.ndarray:
     """Geometric mean along `axis` (e.g. over the pretrained model sizes): inf if any value is
-    inf, NaN if any is NaN."""
+    inf, NaN if any is NaN.
+
+        >>> geometric_mean([[1.0, 4.0], [2.0, 8.0]]), geometric_mean([1.0, np.inf])
+        (array([2., 4.]), np.float64(inf))
+    """
     x = np.asarray(x_BxM, dtype=float)
     with np.errstate(divide="ignore"):
         return np.exp(np.mean(np.log(x), axis=axis))
@@ -103,7 +146,13 @@ def geometric_mean(x_BxM, axis=-1) -> np.ndarray:
 
 def percentile_interval(samples, level=0.95) -> tuple[float, float]:
     """The (1 - level)/2 and (1 + level)/2 quantiles of samples (NaN dropped), taken as order
-    statistics (no interpolation), so that samples holding inf give inf, not NaN, at the ends."""
+    statistics (no interpolation), so that samples holding inf give inf, not NaN, at the ends.
+
+        >>> percentile_interval(np.arange(1, 101), level=0.9)
+        (5.0, 95.0)
+        >>> percentile_interval([1.0, 2.0, np.inf, np.inf, np.nan], level=0.5)
+        (1.0, inf)
+    """
     x = np.asarray(samples, dtype=float)
     x = x[~np.isnan(x)]
     if x.size == 0:
@@ -116,7 +165,14 @@ def percentile_interval(samples, level=0.95) -> tuple[float, float]:
 def scratch_twins(pruned: pd.DataFrame, scratch: pd.DataFrame) -> dict:
     """For every pruned model (index of `pruned`), its from-scratch twins: the runs of `scratch`
     (e.g. the main grid's law frame) with the same target sparsity (config field `sparsity`) and
-    the same non-zero count N, sorted by D. Models without a twin are left out."""
+    the same non-zero count N, sorted by D. Models without a twin are left out.
+
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": 100, "D": [4e6, 1e6, 2e6], "loss": [2.2, 3.0, 2.5]})
+        >>> pruned = pd.DataFrame({"sparsity": [0.5, 0.75], "N": [100, 50], "D": 1e5, "loss": [2.5, 2.8]})
+        >>> twins = scratch_twins(pruned, scratch)
+        >>> list(twins), twins[0].D.tolist()
+        ([0], [1000000.0, 2000000.0, 4000000.0])
+    """
     for name, frame in (("pruned", pruned), ("scratch", scratch)):
         missing = [c for c in ("sparsity", "N", "D", "loss") if c not in frame.columns]
         if missing:
@@ -131,7 +187,13 @@ def x_at_loss(x_K, L_K, L) -> float:
     """Where a curve of runs (x_K: their budgets D, or sizes N; L_K: their final losses) reaches
     loss L: log x linear in log L between the two consecutive runs whose losses bracket L (the
     first such pair from the smallest x on); NaN where L lies outside the losses of every pair
-    (below the curve's reach or above its first run)."""
+    (below the curve's reach or above its first run).
+
+        >>> round(x_at_loss([1e6, 2e6, 4e6], [3.0, 2.5, 2.2], 2.5))
+        2000000
+        >>> x_at_loss([1e6, 2e6, 4e6], [3.0, 2.5, 2.2], 2.0)  # below the curve's reach
+        nan
+    """
     order = np.argsort(x_K)
     log_x, log_L = np.log(np.asarray(x_K, dtype=float)[order]), np.log(np.asarray(L_K, dtype=float)[order])
     target = np.log(float(L))
@@ -148,7 +210,19 @@ def scratch_data_from_runs(pruned: pd.DataFrame, scratch: pd.DataFrame) -> pd.Da
     their measured losses by x_at_loss, and exc = D_scratch / D, inc = D_scratch /
     (D_pretrain + D) as in `efficiency`. Adds twins (how many runs the curve has) and twin_D_min,
     twin_D_max (its budgets); D_scratch is NaN where a model has fewer than two twins or its loss
-    lies outside their range (then the twins' range bounds it: see twin_loss_min, twin_loss_max)."""
+    lies outside their range (then the twins' range bounds it: see twin_loss_min, twin_loss_max).
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": np.repeat([1e6, 2e6], 3), "D": np.tile([1e8, 2e8, 4e8], 2)})
+        >>> scratch["loss"] = laws.sparse_law(0.5, scratch.N, scratch.D, **T5)
+        >>> scratch_data_from_runs(pruned, scratch)[["twins", "twin_D_max", "exc", "inc"]].round(3)
+           twins   twin_D_max     exc    inc
+        0      3  400000000.0  20.000  1.053
+        1      3  400000000.0  30.232  1.591
+    """
     twins = scratch_twins(pruned, scratch)
     D_scratch, count, D_min, D_max, L_min, L_max = ([] for _ in range(6))
     for i, loss in zip(pruned.index, pruned.loss):
@@ -169,7 +243,11 @@ def scratch_data_from_runs(pruned: pd.DataFrame, scratch: pd.DataFrame) -> pd.Da
 def geometric_mean_interval(values, level=0.95) -> tuple[float, float, float]:
     """The geometric mean of positive values (e.g. one exc per pretrained model) and its Student-t
     `level` interval, from the mean of their logs (kit.chapters.corelaw.mean_interval): (estimate, low,
-    high); NaN ends for fewer than two values."""
+    high); NaN ends for fewer than two values.
+
+        >>> [round(v, 3) for v in geometric_mean_interval([2.0, 8.0], level=0.5)]
+        [4.0, 2.0, 8.0]
+    """
     values = np.asarray(values, dtype=float)
     if not (values.size and np.all(values > 0) and np.all(np.isfinite(values))):
         raise ValueError(f"values = {values.tolist()}: need one or more positive finite numbers")
@@ -190,7 +268,10 @@ QUANTITIES = ("exc", "inc")
 def paper_table4() -> pd.DataFrame:
     """Frantar et al.'s Table 4 (ViT on JFT): rows S/16, M/16, B/16; columns (S, "exc"/"inc"), D_scratch
     over the pruning phase's data (exc.) and over pretraining plus pruning (inc.).
-    paper_table4().loc["S/16", (0.5, "exc")] -> 4.9."""
+
+        >>> paper_table4().loc["S/16", (0.5, "exc")]
+        np.float64(4.9)
+    """
     return pd.DataFrame(
         [[4.90, 0.25, 4.27, 0.23, 2.45, 0.13], [4.76, 0.25, 4.18, 0.22, 2.57, 0.14], [4.35, 0.23, 4.00, 0.21, 2.72, 0.14]],
         index=pd.Index(["S/16", "M/16", "B/16"], name="model (paper)"),
@@ -199,7 +280,13 @@ def paper_table4() -> pd.DataFrame:
 
 def check_prune(prune_sparsities, prune_fraction) -> None:
     """Raise ValueError unless every sparsity prunes (> 0) and the pruning phase is a fraction of the
-    pretraining strictly between 0 and 1: check_prune([0.5, 0.75], 0.056) passes."""
+    pretraining strictly between 0 and 1.
+
+        >>> check_prune([0.5, 0.75], 0.056)  # passes
+        >>> check_prune([0.5, 0.75], 1.5)
+        Traceback (most recent call last):
+        ValueError: prune_fraction = 1.5: need a fraction strictly between 0 and 1
+    """
     if any(s <= 0 for s in prune_sparsities):
         raise ValueError(f"prune_sparsities = {list(prune_sparsities)}: every entry must be > 0 (0 would not prune)")
     if not 0.0 < prune_fraction < 1.0:
@@ -209,10 +296,17 @@ def check_prune(prune_sparsities, prune_fraction) -> None:
 def read_runs(store, corpus, main_configs, pretrain_configs, sparsify_configs):
     """The chapter's three groups of runs as law frames (kit.engine.store.law_frame), each trained
     only where `store` lacks it (kit.engine.sweep.run_sweep): (main, dense, pruned), dense sorted by
-    N, pruned with its parents' numbers (with_parents) sorted by N_dense and sparsity.
-    With store, corpus = RunStore(), load_corpus(None) and parents = {store.run_id(c, corpus.fingerprint): c
-    for c in grids.pretrain_grid()}: read_runs(store, corpus, grids.main_grid(), grids.pretrain_grid(),
-    grids.sparsify_grid(parents)) reads the chapter's runs from runs/."""
+    N, pruned with its parents' numbers (with_parents) sorted by N_dense and sparsity. The chapter's
+    runs, from runs/ (all stored: nothing trains):
+
+        >>> from kit.engine import data, grids, store
+        >>> runs, corpus = store.RunStore("runs"), data.load_corpus(None)
+        >>> parents = {runs.run_id(c, corpus.fingerprint): c for c in grids.pretrain_grid()}
+        >>> main, dense, pruned = read_runs(runs, corpus, grids.main_grid(), grids.pretrain_grid(),
+        ...                                 grids.sparsify_grid(parents))
+        >>> len(main), len(dense), len(pruned)
+        (80, 4, 12)
+    """
     from kit.engine.store import law_frame
     from kit.engine.sweep import run_sweep
 
@@ -224,7 +318,11 @@ def read_runs(store, corpus, main_configs, pretrain_configs, sparsify_configs):
 
 def ratio_text(estimate, low=None, high=None, fmt=".3g", unit="x") -> str:
     """A ratio and its interval as Table 4 prints them, an infinite value (no finite data reaches the
-    loss) as ∞: ratio_text(4.2, 3.1, np.inf) -> "4.2x [3.1, ∞]"."""
+    loss) as ∞.
+
+        >>> ratio_text(4.2, 3.1, np.inf), ratio_text(np.inf)
+        ('4.2x [3.1, ∞]', '∞')
+    """
     show = lambda v: "∞" if np.isinf(v) else format(v, fmt)
     text = f"{show(estimate)}{unit if np.isfinite(estimate) else ''}"
     return text if low is None else f"{text} [{show(low)}, {show(high)}]"
@@ -233,8 +331,17 @@ def ratio_text(estimate, low=None, high=None, fmt=".3g", unit="x") -> str:
 def law_texts(law, main: pd.DataFrame, sparsities) -> dict:
     """The prose numbers of a fit of Eq. 1 to the main grid (a kit.fit.fitting.FitResult): runs, rms
     residual of log L, data range, a_S, the size gain (Eq. 7) at each pruned sparsity and whether
-    the sparsity term is flat (every gain below FLAT_GAIN), and the gain at S = 0.5 (gain_50).
-    law_texts(lawfit.fit_family(main, "ours"), main, [0.5, 0.75])["law_flat"] -> "flat" on our grid."""
+    the sparsity term is flat (every gain below FLAT_GAIN), and the gain at S = 0.5 (gain_50). On our
+    grid the chapter's fit (kit.fit.lawfit.fit_family(main, "ours")) is flat; a fit with Table 7's T5
+    coefficients and a 1% rms residual is not:
+
+        >>> from kit.fit.fitting import FitResult
+        >>> law = FitResult(dict(laws.TABLE7["t5"]), objective=0.0, residuals=np.array([0.01, -0.01]), n_starts=1,
+        ...                 converged=True)
+        >>> texts = law_texts(law, pd.DataFrame({"D": [6e5, 4.8e6]}), [0.5, 0.75])
+        >>> texts["law_rms"], texts["law_gains"], texts["law_flat"]
+        ('1.00%', '1.587x at 0.5, 2.160x at 0.75', 'not flat')
+    """
     p = law.params
     gains = [float(laws.gain(s, p["a_S"], p["b_S"], p["c_S"], p["b_N"])) for s in sparsities]
     return {"law_runs": f"{len(main)}", "law_rms": f"{float(np.sqrt(np.mean(law.residuals ** 2))):.2%}",
@@ -249,7 +356,14 @@ def pruned_table(pruned: pd.DataFrame, config) -> pd.DataFrame:
     parent's loss, and its embedding non-zeros beside those of a from-scratch sparse run of the same N,
     whose embedding is pruned to that of the dense model of its N (kit.engine.model.dense_width).
     config: the kit.engine.config.RunConfig the runs share.
-    pruned_table(pruned, RunConfig()) with read_runs' pruned."""
+
+        >>> from kit.engine.config import RunConfig
+        >>> pruned = pd.DataFrame({"N_dense": [27_648], "S": [0.5], "sparsity": [0.5], "N": [13_824], "D": [256_000],
+        ...                        "loss": [2.0], "L_dense": [1.9], "nnz_embed": [8192]})
+        >>> pruned_table(pruned, RunConfig())[["N", "embedding non-zeros", "from scratch"]]
+               N  embedding non-zeros  from scratch
+        0  13824                 8192          4096
+    """
     from kit.engine import model
 
     scratch = [model.VOCAB * model.dense_width(config.replace(n_nonzero=int(n), sparsity=float(s)))
@@ -278,8 +392,25 @@ def law_table4(pruned: pd.DataFrame, coeffs: dict, coeff_samples: pd.DataFrame, 
     D_scratch, exc and inc (percentile_interval over the rows of coeff_samples with finite coefficients,
     each redrawing the losses with sd log_noise: scratch_data_samples), and per sparsity the geometric
     mean over the models with its interval over the same resamples. Returns (models, means,
-    resamples used).
-    table, means, used = law_table4(pruned, law.params, fitting.bootstrap(fit, main), log_noise=0.01)."""
+    resamples used). The chapter's coeff_samples are kit.fit.fitting.bootstrap's refits of the law and
+    its log_noise the fit's rms residual of log L; here Table 7's T5 law is every resample:
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> table, means, used = law_table4(pruned, T5, pd.DataFrame([T5] * 5), log_noise=0.0)
+        >>> table[["exc", "exc_low", "exc_high"]]
+            exc  exc_low  exc_high
+        0  20.0     20.0      20.0
+        1  30.0     30.0      30.0
+        >>> means[["models", "exc", "exc_low", "exc_high"]].round(2)  # geometric means over the models
+                  models    exc  exc_low  exc_high
+        sparsity
+        0.5            2  24.49    24.49     24.49
+        >>> used
+        5
+    """
     table = efficiency(pruned, coeffs)
     D_BxM = scratch_data_samples(pruned, coeff_samples, log_noise=log_noise, seed=seed)
     D_BxM = D_BxM[~np.isnan(D_BxM).any(axis=1)]
@@ -301,7 +432,19 @@ def runs_table4(pruned: pd.DataFrame, scratch: pd.DataFrame, level=LEVEL):
     geometric mean of exc. and inc. over the models whose twins reach their loss, with its Student-t
     interval over them (geometric_mean_interval; NaN where fewer than two models, all NaN where
     none). Returns (models, means).
-    measured, means = runs_table4(pruned, main) with read_runs' frames."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": np.repeat([1e6, 2e6], 3), "D": np.tile([1e8, 2e8, 4e8], 2)})
+        >>> scratch["loss"] = laws.sparse_law(0.5, scratch.N, scratch.D, **T5)
+        >>> measured, means = runs_table4(pruned, scratch)
+        >>> means[["models", "exc", "exc_low", "exc_high"]].round(1)
+                  models   exc  exc_low  exc_high
+        sparsity
+        0.5            2  24.6      1.8     339.4
+    """
     measured = scratch_data_from_runs(pruned, scratch)
 
     def summary(q, at):
@@ -316,7 +459,21 @@ def table4(models: pd.DataFrame, means: pd.DataFrame) -> pd.DataFrame:
     """Table 4 as printed: one row per pretrained model (N_dense) and a last row "geometric mean",
     one column per (sparsity, exc./inc.); – where a value is missing, the mean's interval where it
     has one (models from law_table4 or runs_table4, means from the same).
-    table4(*runs_table4(pruned, main))."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": np.repeat([1e6, 2e6], 3), "D": np.tile([1e8, 2e8, 4e8], 2)})
+        >>> scratch["loss"] = laws.sparse_law(0.5, scratch.N, scratch.D, **T5)
+        >>> table4(*runs_table4(pruned, scratch))
+                                  S = 0.5
+                                     exc.                  inc.
+        N_dense
+        2,000,000                     20x                 1.05x
+        4,000,000                   30.2x                 1.59x
+        geometric mean  24.6x [1.78, 339]  1.29x [0.0938, 17.9]
+    """
     out = {}
     for s, mean in means.iterrows():
         at = np.isclose(models.sparsity, s)
@@ -331,7 +488,19 @@ def table4(models: pd.DataFrame, means: pd.DataFrame) -> pd.DataFrame:
 def from_runs_table(measured: pd.DataFrame, law: pd.DataFrame) -> pd.DataFrame:
     """The pruned models with from-scratch twins (runs_table4's models): their twins' loss range, the
     D_scratch, exc. and inc. read off them, and the law's D_scratch (law_table4's models) over it.
-    from_runs_table(measured, law_table4(pruned, coeffs, samples, 0.01)[0])."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": np.repeat([1e6, 2e6], 3), "D": np.tile([1e8, 2e8, 4e8], 2)})
+        >>> scratch["loss"] = laws.sparse_law(0.5, scratch.N, scratch.D, **T5)
+        >>> measured, _ = runs_table4(pruned, scratch)
+        >>> from_runs_table(measured, efficiency(pruned, T5))[["exc.", "law's D_scratch / runs'"]].round(3)
+             exc.  law's D_scratch / runs'
+        0  20.000                    1.000
+        1  30.232                    0.992
+    """
     twinned = measured[measured.twins > 0]
     return pd.DataFrame({"N_dense": twinned.N_dense, "S": twinned.S, "sparsity": twinned.sparsity, "N": twinned.N,
                          "loss": twinned.loss,
@@ -344,7 +513,18 @@ def from_runs_texts(measured: pd.DataFrame, runs: pd.DataFrame) -> dict:
     """The prose numbers of from_runs_table (`runs`): how many models have twins and how many are read
     between two twins, the range of the law's D_scratch over the runs' (all, below the highest
     sparsity, at it), and the data range the runs' D_scratch spans.
-    from_runs_texts(measured, from_runs_table(measured, table))."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": np.repeat([1e6, 2e6], 3), "D": np.tile([1e8, 2e8, 4e8], 2)})
+        >>> scratch["loss"] = laws.sparse_law(0.5, scratch.N, scratch.D, **T5)
+        >>> measured, _ = runs_table4(pruned, scratch)
+        >>> texts = from_runs_texts(measured, from_runs_table(measured, efficiency(pruned, T5)))
+        >>> texts["twins_read"], texts["law_vs_runs"], texts["runs_D_range"]
+        ('2 of 2', '0.99 to 1.00', '200.0M to 302.3M')
+    """
     read = np.isfinite(runs.D_scratch).to_numpy()
     ratio = runs["law's D_scratch / runs'"]
     span = lambda x, fmt=".2f": f"{x.min():{fmt}} to {x.max():{fmt}}" if len(x) else "–"
@@ -391,7 +571,16 @@ def tested_claims(measured: pd.DataFrame, means: pd.DataFrame) -> list:
     not hold if below it, and is not resolved otherwise (or with fewer than two models). rule_after
     is True: the rules were fixed for the law's Table 4 and moved to the runs' once the law's
     sparsity term came out flat.
-    tested_claims(*runs_table4(pruned, main))."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": np.repeat([1e6, 2e6], 3), "D": np.tile([1e8, 2e8, 4e8], 2)})
+        >>> scratch["loss"] = laws.sparse_law(0.5, scratch.N, scratch.D, **T5)
+        >>> [(c.key, c.verdict) for c in tested_claims(*runs_table4(pruned, scratch))]  # only 50% pruned: no exc. claim
+        [('pretrained-inc', 'not resolved')]
+    """
     paper = paper_table4()
     scope = (f"{measured.N_dense.nunique()} dense models, N_dense {measured.N_dense.min():,}-{measured.N_dense.max():,}, "
              f"pruned on {measured.D.max():,} tokens after {measured.D_pretrain.max():,} of pretraining")
@@ -433,7 +622,16 @@ def law_table4_texts(table: pd.DataFrame, main: pd.DataFrame, resamples: int, n_
     law's limit, models whose interval reaches ∞, where D_scratch lies against the main grid's
     largest budget, and the models whose star lies between the pruning data and the data with
     pretraining (D < D_scratch < D_pretrain + D).
-    law_table4_texts(table, main, used, n_boot=200) with law_table4's table and used."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> table, means, used = law_table4(pruned, T5, pd.DataFrame([T5] * 5), log_noise=0.0)
+        >>> texts = law_table4_texts(table, pd.DataFrame({"D": [1e8, 4e8]}), used, n_boot=5)
+        >>> texts["boot_valid"], texts["unreachable"], texts["stars_between"]
+        ('5', '0 of 2', '0 of 2')
+    """
     beyond = table.D_scratch / main.D.max()
     n_beyond = int((beyond > 1).sum())
     between = ((table.D < table.D_scratch) & (table.D_scratch < table.D_pretrain + table.D)).to_numpy()
@@ -452,7 +650,18 @@ def table4_texts(measured: pd.DataFrame, runs_means: pd.DataFrame, law_means: pd
     law's geometric-mean exc. and inc., and which route is cheaper with the pretraining counted; the
     factor from exc. to inc.; the runs' exc. over the paper's; exc. by model size at the lowest
     sparsity; the range of 1 / inc.
-    table4_texts(measured, runs_means, law_means)['exc_50'] -> '14.8' on our runs."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": np.repeat([1e6, 2e6], 3), "D": np.tile([1e8, 2e8, 4e8], 2)})
+        >>> scratch["loss"] = laws.sparse_law(0.5, scratch.N, scratch.D, **T5)
+        >>> measured, runs_means = runs_table4(pruned, scratch)
+        >>> texts = table4_texts(measured, runs_means, law_table4(pruned, T5, pd.DataFrame([T5] * 5), 0.0)[1])
+        >>> texts["exc_50"], texts["law_exc_50"], texts["vs_paper"]
+        ('24.6', '24.5', '5.3x at 50%')
+    """
     share = (measured.D / (measured.D_pretrain + measured.D)).iloc[0]
     out = {"inc_factor": f"{share:.4f}", "exc_edge": f"{1 / share:.1f}"}
     for s, row in runs_means.iterrows():
@@ -487,7 +696,15 @@ def dense_check(dense: pd.DataFrame, coeffs: dict) -> pd.DataFrame:
     measured loss, the law's loss at their N and D, law − measured, and the data at which the law
     reaches the measured loss over the data taken (above 1: the law is pessimistic about dense
     training there).
-    dense_check(dense, law.params) with read_runs' dense."""
+
+        >>> T5 = laws.TABLE7["t5"]
+        >>> dense = pd.DataFrame({"N": [2_000_000, 4_000_000], "D": 1.8e8})
+        >>> dense["loss"] = laws.sparse_law(0.0, dense.N, dense.D, **T5) + 0.01  # 0.01 above the law
+        >>> dense_check(dense, T5)[["law − measured", "law's D for the measured loss / D_pretrain"]].round(3)
+           law − measured  law's D for the measured loss / D_pretrain
+        0           -0.01                                       0.963
+        1           -0.01                                       0.963
+    """
     predicted = laws.sparse_law(0.0, dense.N, dense.D, **coeffs)
     return pd.DataFrame({"N_dense": dense.N, "D_pretrain": dense.D, "measured loss": dense.loss, "law's loss": predicted,
                          "law − measured": predicted - dense.loss,
@@ -499,7 +716,16 @@ def half_gaps(table: pd.DataFrame, dense: pd.DataFrame, coeffs: dict, sparsity=0
     parents: losses, gap, gap over the dense loss, the law's gap at equal data
     L(S, N, D) - L(0, N_dense, D), and, without the law, the dense size among the pretrained dense
     models (x_at_loss of their N and losses) that ends at the pruned model's loss, over its N.
-    half_gaps(table, dense, law.params)."""
+
+        >>> T5 = laws.TABLE7["t5"]
+        >>> dense = pd.DataFrame({"N": [1e6, 2e6, 4e6], "D": 1.8e8, "loss": [3.9, 3.6, 3.4]})
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2e6, 4e6], "D": 1e7,
+        ...                        "L_dense": [3.6, 3.4], "loss": [3.75, 3.5]})
+        >>> half_gaps(pruned, dense, T5)[["gap", "dense size matched / N"]].round(3)
+            gap  dense size matched / N
+        0  0.15                   1.404
+        1  0.10                   1.407
+    """
     half = table[np.isclose(table.sparsity, sparsity)]
     return pd.DataFrame({"N_dense": half.N_dense, "dense loss": half.L_dense, "50% loss": half.loss,
                          "gap": half.loss - half.L_dense, "gap / dense loss": (half.loss - half.L_dense) / half.L_dense,
@@ -512,7 +738,14 @@ def half_gap_texts(gaps: pd.DataFrame, vit_dense_loss) -> dict:
     """The prose numbers of half_gaps: the gap's range (absolute, and over the dense loss), the
     matched dense sizes, and the paper's 0.2 to 0.3 gap over the losses of its dense ViT runs
     (vit_dense_loss, e.g. kit.fit.paper.load_vit()'s at the longest budget).
-    half_gap_texts(half_gaps(table, dense, coeffs), [2.9, 3.1])."""
+
+        >>> dense = pd.DataFrame({"N": [1e6, 2e6, 4e6], "D": 1.8e8, "loss": [3.9, 3.6, 3.4]})
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2e6, 4e6], "D": 1e7,
+        ...                        "L_dense": [3.6, 3.4], "loss": [3.75, 3.5]})
+        >>> texts = half_gap_texts(half_gaps(pruned, dense, laws.TABLE7["t5"]), [2.9, 3.1])
+        >>> texts["gain_runs"], texts["gap_abs"], texts["vit_rel"]
+        ('1.40x and 1.41x', '+0.100 to +0.150', '6.5% to 10.3%')
+    """
     matched = gaps["dense size matched / N"].dropna()
     rel = gaps["gap / dense loss"]
     return {"gain_runs": " and ".join(f"{v:.2f}x" for v in matched) if len(matched) else "–",
@@ -528,7 +761,18 @@ def plot_equivalence(table: pd.DataFrame, dense: pd.DataFrame, main: pd.DataFram
     its pruning data (open circle) to its data with pretraining (filled); the star where its curve
     reaches that loss; crosses: its from-scratch twins in `main`. table: law_table4's models; dense,
     main: law frames. Returns the figure.
-    plot_equivalence(table, dense, main, law.params); plt.show()."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> scratch = pd.DataFrame({"sparsity": 0.5, "N": np.repeat([1e6, 2e6], 3), "D": np.tile([1e8, 2e8, 4e8], 2)})
+        >>> scratch["loss"] = laws.sparse_law(0.5, scratch.N, scratch.D, **T5)
+        >>> dense = pd.DataFrame({"N": [2_000_000, 4_000_000], "D": 1.8e8, "d_model": [64, 96], "loss": [3.7, 3.45]})
+        >>> fig = plot_equivalence(efficiency(pruned, T5), dense, scratch, T5)
+        >>> sum(bool(ax.get_title()) for ax in fig.axes)  # one panel per pretrained model
+        2
+    """
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter
 
@@ -566,7 +810,17 @@ def plot_equivalence(table: pd.DataFrame, dense: pd.DataFrame, main: pd.DataFram
 def law_models_table(table: pd.DataFrame) -> pd.DataFrame:
     """law_table4's models as printed: size, S, loss, the law's limit for D -> infinity, and D_scratch,
     exc. and inc. with their bootstrap intervals (ratio_text, ∞ where unreachable).
-    law_models_table(law_table4(pruned, coeffs, samples, 0.01)[0])."""
+
+        >>> T5 = laws.TABLE7["t5"]  # Table 7's T5 law plays the from-scratch runs and the pruned models
+        >>> pruned = pd.DataFrame({"sparsity": 0.5, "S": 0.5, "N": [1e6, 2e6], "N_dense": [2_000_000, 4_000_000],
+        ...                        "D": 1e7, "D_pretrain": 1.8e8})
+        >>> pruned["loss"] = laws.sparse_law(0.5, pruned.N, [2e8, 3e8], **T5)  # from scratch: 20x, 30x the data
+        >>> table, means, used = law_table4(pruned, T5, pd.DataFrame([T5] * 5), log_noise=0.0)
+        >>> law_models_table(table)[["N_dense", "exc.", "inc."]]
+           N_dense          exc.                inc.
+        0  2000000  20x [20, 20]  1.05x [1.05, 1.05]
+        1  4000000  30x [30, 30]  1.58x [1.58, 1.58]
+    """
     shown = lambda q, unit: [ratio_text(v, lo, hi, ".3g", unit)
                              for v, lo, hi in table[[q, f"{q}_low", f"{q}_high"]].itertuples(index=False)]
     return pd.DataFrame({"N_dense": table.N_dense, "S": table.S, "loss": table.loss, "limit (D → ∞)": table.L_limit,
