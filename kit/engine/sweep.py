@@ -37,13 +37,21 @@ MAX_LISTED = 10  # problems listed in full when a sweep is refused
 
 
 class SweepError(RuntimeError):
-    """A run of a sweep raised instead of returning its record; nothing was recorded for it."""
+    """A run of a sweep raised instead of returning its record; nothing was recorded for it.
+
+        >>> isinstance(SweepError("run 0123456789abcdef raised MemoryError"), RuntimeError)
+        True
+    """
 
 
 def grid(base: RunConfig, **axes) -> list[RunConfig]:
-    """Every combination of the given field values on top of `base`, the last axis varying fastest,
-    e.g. grid(base, n_nonzero=[25_000, 50_000], sparsity=[0.0, 0.5]). Raises ConfigError for an
-    unknown field or an invalid combination."""
+    """Every combination of the given field values on top of `base`, the last axis varying fastest.
+    Raises ConfigError for an unknown field or an invalid combination.
+
+        >>> configs = grid(RunConfig(), n_nonzero=[25_000, 50_000], sparsity=[0.0, 0.5])
+        >>> [(c.n_nonzero, c.sparsity) for c in configs]
+        [(25000, 0.0), (25000, 0.5), (50000, 0.0), (50000, 0.5)]
+    """
     fields = [f.name for f in dataclasses.fields(RunConfig)]
     unknown = sorted(set(axes) - set(fields))
     if unknown:
@@ -64,7 +72,14 @@ def grid(base: RunConfig, **axes) -> list[RunConfig]:
 def check_sweep(configs: list[RunConfig], corpus: Corpus, store: RunStore | None = None) -> None:
     """Raise one ConfigError listing every config that is invalid or does not fit the corpus, and,
     given the store, every config the store lacks that continues (init_from) a run the store does
-    not hold finished with a checkpoint."""
+    not hold finished with a checkpoint.
+
+        >>> check_sweep([RunConfig(), RunConfig(tokens=2**30)], load_corpus())
+        Traceback (most recent call last):
+        ...
+        kit.engine.config.ConfigError: 1 of 2 configs cannot run on corpus 'shakespeare'; nothing was trained:
+        config 1: tokens=1073741824 exceeds the capacity of corpus 'shakespeare': ...
+    """
     problems = []
     for k, config in enumerate(configs):
         try:
@@ -84,7 +99,13 @@ def check_sweep(configs: list[RunConfig], corpus: Corpus, store: RunStore | None
 
 
 def check_parent(parent_id: str, store: RunStore) -> None:
-    """Raise ConfigError unless the store holds run `parent_id` finished with a saved checkpoint."""
+    """Raise ConfigError unless the store holds run `parent_id` finished with a saved checkpoint.
+
+        >>> check_parent("0123456789abcdef", RunStore("runs"))  # the repository's store, only read here
+        Traceback (most recent call last):
+        ...
+        kit.engine.config.ConfigError: init_from='0123456789abcdef': no finished run with a saved checkpoint in .../runs; train that run first (save_checkpoint=True), in an earlier sweep
+    """
     parent = store.get(parent_id) if store.has(parent_id) else None
     if parent is None or parent["status"] != "ok" or not parent.get("checkpoint"):
         raise ConfigError(f"init_from={parent_id!r}: no finished run with a saved checkpoint in {store.root}; "
@@ -114,6 +135,12 @@ def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | 
     runs to the side-by-side workers first, so the lanes end together; "cheapest" sends the cheapest
     first, so that a long sweep committed as it goes has its short runs early (its lanes may end
     unevenly). Runs trained one after another here go cheapest first either way.
+
+        >>> import tempfile
+        >>> tiny = RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8, tokens=50 * 128, eval_tokens=1024)
+        >>> frame = run_sweep([tiny], store=RunStore(tempfile.mkdtemp()), parallel=1, progress=False)
+        >>> frame[["n_nonzero", "steps", "status"]].values.tolist()
+        [[1536, 50, 'ok']]
     """
     if executor is not None and not isinstance(executor, cf.Executor):
         raise TypeError(f"executor={executor!r}: need a concurrent.futures.Executor "
@@ -152,13 +179,21 @@ def run_sweep(configs, *, store: RunStore | None = None, corpus: Corpus | str | 
 
 
 def cost(config: RunConfig) -> float:
-    """Training FLOPs of the dense-shaped model of `config` (what a masked run actually costs)."""
+    """Training FLOPs of the dense-shaped model of `config` (what a masked run actually costs).
+
+        >>> f"{cost(RunConfig()):.3g}", f"{cost(RunConfig(sparsity=0.75)):.3g}"  # 75% sparse: twice as wide
+        ('4.64e+11', '1.55e+12')
+    """
     return model.flops_per_token(model.shape_for(config)) * config.tokens
 
 
 def lanes(configs: list[RunConfig], parallel: int | None = None) -> list[int]:
     """How many runs side by side each config is trained with: `parallel` for all, or what the
-    measured throughput table says pays at each config's width (kit.engine.throughput.side_by_side)."""
+    measured throughput table says pays at each config's width (kit.engine.throughput.side_by_side).
+
+        >>> lanes([RunConfig(), RunConfig(sparsity=0.5)], parallel=2)
+        [2, 2]
+    """
     if parallel is not None:
         return [parallel] * len(configs)
     return throughput.side_by_side([(model.shape_for(c).d_model, c.steps) for c in configs], throughput.load_table())
