@@ -33,13 +33,21 @@ LEVEL = 0.95  # coverage of the intervals
 
 
 def transient(x, g_inf, a, gamma):
-    """g(x) = g_inf + a x^-gamma: the sparse-minus-dense gap after x tokens (or steps)."""
+    """g(x) = g_inf + a x^-gamma: the sparse-minus-dense gap after x tokens (or steps).
+
+        >>> round(float(transient(1000, -0.05, 10.0, 1.0)), 4)
+        -0.04
+    """
     return g_inf + a * np.asarray(x, float) ** -gamma
 
 
 def regime_start(a, gamma, eps):
     """x* = (a / eps)^(1 / gamma): the budget from which the transient left, a x^-gamma, is below
-    eps (> 0); 0 where a <= 0 (nothing left to recover)."""
+    eps (> 0); 0 where a <= 0 (nothing left to recover).
+
+        >>> float(regime_start(10.0, 1.0, 0.01)), float(regime_start(-1.0, 1.0, 0.01))
+        (1000.0, 0.0)
+    """
     a, gamma = np.asarray(a, float), np.asarray(gamma, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(a > 0, (np.maximum(a, 0) / eps) ** (1 / gamma), 0.0)
@@ -55,7 +63,13 @@ def fit_transient(x, gap, sigma=None, gamma=None, gamma_bounds=(0.05, 3.0)):
 
     For each gamma on a grid the model is linear in (g_inf, a), so the fit is a 1-D search over
     gamma (a grid, then a bounded scalar minimisation around the best point): no starting values
-    to choose, and the same answer every time."""
+    to choose, and the same answer every time.
+
+        >>> x = np.array([250, 500, 1000, 2000])
+        >>> fit = fit_transient(x, transient(x, -0.03, 10.0, 1.0), gamma=1.0)
+        >>> round(fit["g_inf"], 4), round(fit["a"], 2)
+        (-0.03, 10.0)
+    """
     x, gap = np.asarray(x, float), np.asarray(gap, float)
     if x.shape != gap.shape or x.ndim != 1:
         raise ValueError(f"x and gap must be 1-D arrays of one length; got shapes {x.shape} and {gap.shape}")
@@ -88,7 +102,13 @@ def bootstrap_transient(x, gap, sigma, eps, n_boot=500, level=0.95, seed=0, gamm
     Returns {'fit': fit_transient(...), 'x_star': regime_start at eps, 'x_star_interval': (low,
     high) percentile interval at `level`, 'g_inf_interval': likewise, 'samples': [n_boot, 3]
     (g_inf, a, gamma)}. An interval end at inf means some resamples never leave the transient
-    (a gamma near 0 with a > 0). `gamma`: fixed in the fit and every refit, as in fit_transient."""
+    (a gamma near 0 with a > 0). `gamma`: fixed in the fit and every refit, as in fit_transient.
+
+        >>> x = np.array([250, 500, 1000, 2000])
+        >>> boot = bootstrap_transient(x, transient(x, -0.03, 10.0, 1.0), 0.002, eps=0.01, n_boot=100, gamma=1.0)
+        >>> round(boot["x_star"]), boot["samples"].shape
+        (1000, (100, 3))
+    """
     fit = fit_transient(x, gap, sigma, gamma)
     rng = np.random.default_rng(seed)
     mean = transient(x, fit["g_inf"], fit["a"], fit["gamma"])
@@ -109,7 +129,14 @@ def gaps(frame, keys=("n_nonzero", "tokens", "batch_size", "seed")):
     """One row per finished sparse run of `frame` (a kit.engine.store frame) that has a finished dense run
     (S = 0) of equal `keys`: the sparse run's columns, plus dense_loss, gap = final_loss -
     dense_loss (nats; > 0: the sparse run is worse), steps_after_pruning = steps x (1 - prune_end)
-    and tokens_after_pruning likewise."""
+    and tokens_after_pruning likewise.
+
+        >>> frame = pd.DataFrame({"n_nonzero": 100, "tokens": 4096, "batch_size": 32, "seed": 0, "status": "ok",
+        ...                       "steps": 2, "prune_end": 0.75, "sparsity": [0.0, 0.5], "final_loss": [2.0, 2.1]})
+        >>> gaps(frame)[["sparsity", "dense_loss", "gap", "steps_after_pruning"]].round(3)
+           sparsity  dense_loss  gap  steps_after_pruning
+        0       0.5         2.0  0.1                  0.5
+    """
     ok = frame[frame["status"] == "ok"]
     dense = ok[ok["sparsity"] == 0][[*keys, "final_loss"]].rename(columns={"final_loss": "dense_loss"})
     if dense.duplicated(list(keys)).any():
@@ -122,7 +149,12 @@ def gaps(frame, keys=("n_nonzero", "tokens", "batch_size", "seed")):
 
 def budgets_text(configs) -> str:
     """The step budgets of `configs` per sparsity, as the chapter lists them: 'S = 0: 1,172, 2,344;
-    S = 0.5: 1,172' (or 'none' for no config)."""
+    S = 0.5: 1,172' (or 'none' for no config).
+
+        >>> from kit.engine.config import RunConfig
+        >>> budgets_text([RunConfig(tokens=2048 * n, sparsity=s) for n, s in [(1172, 0.0), (2344, 0.0), (1172, 0.5)]])
+        'S = 0: 1,172, 2,344; S = 0.5: 1,172'
+    """
     by_S = {}
     for config in configs:
         by_S.setdefault(config.sparsity, set()).add(config.steps)
@@ -131,7 +163,14 @@ def budgets_text(configs) -> str:
 
 def gap_curves(per_run: pd.DataFrame, x: str = "steps") -> pd.DataFrame:
     """The mean gap per (sparsity, budget x) of `gaps`' rows, with its standard error over the runs
-    averaged (NaN for a single run) and their count: columns sparsity, x, gap, sem, runs."""
+    averaged (NaN for a single run) and their count: columns sparsity, x, gap, sem, runs.
+
+        >>> per_run = pd.DataFrame({"sparsity": 0.5, "steps": [100, 100, 200], "gap": [0.1, 0.3, 0.05]})
+        >>> gap_curves(per_run).round(3)
+           sparsity  steps   gap  sem  runs
+        0       0.5    100  0.20  0.1     2
+        1       0.5    200  0.05  NaN     1
+    """
     grouped = per_run.groupby(["sparsity", x])["gap"]
     out = grouped.agg(gap="mean", sem="sem", runs="count").reset_index()
     return out.sort_values(["sparsity", x], ignore_index=True)
@@ -147,7 +186,12 @@ def fit_curves(per_run: pd.DataFrame, x: str = "steps", eps: float = EPS, n_boot
     budget), closing (the change of the mean gap over the last doubling of x: < 0 while it closes;
     NaN when the last two budgets are not a doubling apart). A sparsity with fewer budgets is left out.
 
-        fit_curves(gaps(frame), x="steps", eps=0.01)"""
+        >>> per_run = pd.DataFrame({"sparsity": 0.5, "steps": [250, 500, 1000, 2000], "gap": [0.09, 0.05, 0.03, 0.02]})
+        >>> fits = fit_curves(per_run, x="steps", eps=0.01, n_boot=20, gamma=1.0)
+        >>> fits[["sparsity", "budgets", "g_inf", "x_star", "closing"]].round(3)
+           sparsity  budgets  g_inf  x_star  closing
+        0       0.5        4   0.01  2000.0    -0.01
+    """
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps={eps!r}: the transient's threshold must be a number of nats > 0")
     rows = []
@@ -177,7 +221,13 @@ def fit_curves(per_run: pd.DataFrame, x: str = "steps", eps: float = EPS, n_boot
 
 def fits_table(fits: pd.DataFrame) -> pd.DataFrame:
     """fit_curves' table as the chapter prints it: g_inf and x* with their intervals as text, the
-    columns named for a reader."""
+    columns named for a reader.
+
+        >>> per_run = pd.DataFrame({"sparsity": 0.5, "steps": [250, 500, 1000, 2000], "gap": [0.09, 0.05, 0.03, 0.02]})
+        >>> fits_table(fit_curves(per_run, n_boot=20, gamma=1.0))[["S", "x* (steps)"]]
+             S    x* (steps)
+        0  0.5  2,000 [...]
+    """
     from kit.report.claims import interval_text
 
     return fits.assign(
@@ -196,13 +246,22 @@ TABLE_FORMATS = {"S": "{:g}", "largest budget (steps)": "{:,.0f}", "γ": "{:.2f}
 
 
 def budget_text(x) -> str:
-    """A budget as the chapter prints it: 8,232 below ten million, 1.2e+08 above, 'never' for inf."""
+    """A budget as the chapter prints it: 8,232 below ten million, 1.2e+08 above, 'never' for inf.
+
+        >>> budget_text(8232.4), budget_text(1.2e8), budget_text(float("inf"))
+        ('8,232', '1.2e+08', 'never')
+    """
     x = float(x)
     return "never" if np.isinf(x) else f"{x:,.0f}" if x < 1e7 else f"{x:.1e}"
 
 
 def in_regime_rule(eps: float = EPS, level: float = LEVEL) -> str:
-    """The rule of in_regime_verdict, in one sentence, from the same thresholds."""
+    """The rule of in_regime_verdict, in one sentence, from the same thresholds.
+
+        >>> in_regime_rule(eps=0.01, level=0.95)
+        'Holds if, at every sparsity, the 95% interval of the budget x* from which the transient left is below
+        0.01 nats ends at or below the largest budget trained; ...'
+    """
     return (f"Holds if, at every sparsity, the {level:.0%} interval of the budget x* from which the transient "
             f"left is below {eps:g} nats ends at or below the largest budget trained; does not hold if, at some "
             f"sparsity, the whole interval lies above it; not resolved otherwise, or when a sparsity has fewer "
@@ -213,7 +272,12 @@ def in_regime_verdict(fits: pd.DataFrame, largest: float, sparsities=None, unit:
     """Are the runs up to budget `largest` in regime (in_regime_rule)? `fits`: fit_curves' table;
     `sparsities`: those that must be there (default: fits'). Returns (verdict, reason).
 
-        in_regime_verdict(fit_curves(gaps(frame)), largest=2344)"""
+        >>> fits = pd.DataFrame({"sparsity": [0.5], "x_star": [1500.0], "x_star_low": [1200.0],
+        ...                      "x_star_high": [1900.0]})
+        >>> in_regime_verdict(fits, largest=2344)
+        ('holds', 'every interval of x* ends at or below the largest budget, 2,344 steps
+                   (S = 0.5: x* = 1,500 [1,200, 1,900]).')
+    """
     wanted = list(fits["sparsity"]) if sparsities is None else list(sparsities)
     missing = [S for S in wanted if not np.isclose(fits["sparsity"], S).any()]
     if missing or not wanted:
@@ -237,7 +301,14 @@ def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "ste
     """The chapter's figure, two panels: (left) the mean sparse-minus-dense gap per budget with its
     standard error, and the fitted transient (line), per sparsity in the book's colours; (right) the
     transient left, a x^-gamma, on log-log axes, with eps as a dashed line: each curve crosses it at
-    its x*. `curves`: gap_curves' table; `fits`: fit_curves'. Returns the axes."""
+    its x*. `curves`: gap_curves' table; `fits`: fit_curves'. Returns the axes.
+
+        >>> import matplotlib.pyplot as plt
+        >>> per_run = pd.DataFrame({"sparsity": 0.5, "steps": [250, 500, 1000, 2000], "gap": [0.09, 0.05, 0.03, 0.02]})
+        >>> fig, axes = plt.subplots(1, 2)
+        >>> left, right = plot_transient(axes, gap_curves(per_run), fit_curves(per_run, n_boot=20, gamma=1.0))
+        >>> plt.close(fig)
+    """
     from kit.report import plots
 
     left, right = axes
@@ -270,7 +341,14 @@ def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "ste
 def in_regime_claim(key: str, statement: str, section: str, fits: pd.DataFrame, largest: float, sparsities,
                     eps: float = EPS, scope: str | None = None, rule_after: bool = False):
     """The claim that runs up to `largest` steps are in regime, judged by in_regime_verdict on
-    fit_curves' `fits` (kind "question": neither paper asks it), as kit.report.claims.Claim."""
+    fit_curves' `fits` (kind "question": neither paper asks it), as kit.report.claims.Claim.
+
+        >>> fits = pd.DataFrame({"sparsity": [0.5], "x_star": [1500.0], "x_star_low": [1200.0],
+        ...                      "x_star_high": [1900.0]})
+        >>> claim = in_regime_claim("runs-in-regime", "The runs are in regime.", "ch1b", fits, 2344, [0.5])
+        >>> claim.verdict, claim.kind
+        ('holds', 'question')
+    """
     from kit.report.claims import Claim
 
     verdict, reason = in_regime_verdict(fits, largest, sparsities)
@@ -283,7 +361,14 @@ def in_regime_claim(key: str, statement: str, section: str, fits: pd.DataFrame, 
 def summary(per_run: pd.DataFrame, fits: pd.DataFrame, gamma) -> dict:
     """The chapter's glued texts for one set of runs (prefix 'tr_'): pairs, sizes, gamma, and per
     sparsity 0.5/0.75/0.875 its x* and the gap's change over the last doubling, and x* at 0.875 as
-    a multiple of the largest budget ("(not in the grid)" where a sparsity was not fitted)."""
+    a multiple of the largest budget ("(not in the grid)" where a sparsity was not fitted).
+
+        >>> per_run = pd.DataFrame({"sparsity": 0.5, "steps": [250, 500, 1000, 2000], "gap": [0.09, 0.05, 0.03, 0.02],
+        ...                         "n_nonzero": 13_824})
+        >>> texts = summary(per_run, fit_curves(per_run, n_boot=20, gamma=1.0), 1.0)
+        >>> texts["tr_xstar_50"], texts["tr_closing_50"], texts["tr_xstar_75"]
+        ('2,000', '0.010', '(not in the grid)')
+    """
     row = fits.set_index("sparsity")
     missing = "(not in the grid)"
     out = {"tr_pairs": f"{len(per_run)}", "tr_sizes": f"{per_run['n_nonzero'].nunique()}",
