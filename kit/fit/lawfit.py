@@ -43,6 +43,11 @@ def fit_family(frame, family: str = "ours", *, law=laws.sparse_law, fixed: Mappi
 
     frame: a law frame, one row per run, with the law's inputs (S, N, D, or N_avg, D) and loss:
     kit.fit.paper.load_t5(), kit.engine.store.law_frame(...).
+
+        >>> from kit.fit.paper import load_t5
+        >>> result = fit_family(load_t5(), "t5", starts=4)
+        >>> round(result.params["b_S"], 1), round(result.params["c"], 2)  # Table 7: 0.722, 0.651
+        (1.3, 0.83)
     """
     if family not in FAMILIES:
         raise ValueError(f"family={family!r}: allowed {list(FAMILIES)}")
@@ -60,7 +65,13 @@ def derived_quantities(sparsities: Sequence[float] = GAIN_SPARSITIES, points: Ma
     """The quantities the book reports, as kit.fit.fitting.fit_intervals takes them:
     "gain(S)" for each sparsity (Eq. 7); "L(name)" for each point name -> (S, N, D) (Eq. 1, e.g.
     kit.fit.paper.T5_XL or a held-out run); "S_opt(name)" for each name -> (N, C) (Eq. 6, dense
-    costs, flops_per_param_token FLOPs per parameter and token: 6, or 3 for T5)."""
+    costs, flops_per_param_token FLOPs per parameter and token: 6, or 3 for T5).
+
+        >>> derived_quantities((0.5,), points={"T5-XL": (0.75, 8e8, 3e10)}, optima={"C=1e21": (1e8, 1e21)},
+        ...                    flops_per_param_token=3)
+        {'gain(0.5)': ('gain', 0.5), 'L(T5-XL)': ('loss', 0.75, 800000000.0, 30000000000.0),
+         'S_opt(C=1e21)': ('s_opt', 100000000.0, 1e+21, 3.0)}
+    """
     derived = {f"gain({s:g})": ("gain", float(s)) for s in sparsities}
     derived |= {f"L({name})": ("loss", *map(float, point)) for name, point in (points or {}).items()}
     derived |= {f"S_opt({name})": ("s_opt", float(N), float(C), float(flops_per_param_token))
@@ -70,6 +81,14 @@ def derived_quantities(sparsities: Sequence[float] = GAIN_SPARSITIES, points: Ma
 
 @dataclasses.dataclass(frozen=True)
 class LawFit:
+    """What `fit_with_intervals` returns: the fit and its intervals, one row per coefficient and quantity.
+
+        >>> from kit.fit.paper import load_t5
+        >>> result = fit_family(load_t5(), "t5", starts=4)
+        >>> found = LawFit(result, fitting.fit_intervals(result, derived_quantities(), n_boot=8))
+        >>> found.intervals.shape
+        (10, 8)
+    """
     result: fitting.FitResult  # the fit (coefficients, objective, residuals)
     intervals: pd.DataFrame  # kit.fit.fitting.fit_intervals' table: one row per coefficient and quantity
 
@@ -78,7 +97,15 @@ def fit_with_intervals(frame, family: str = "ours", *, derived: Mapping | None =
                        fixed: Mapping | None = None, starts=16, n_boot=200, level=0.95, seed=0) -> LawFit:
     """`fit_family`, then kit.fit.fitting.fit_intervals for every free coefficient and every quantity
     of `derived` (e.g. derived_quantities(points={"T5-XL": (S, N, D)}); default: the gains at
-    GAIN_SPARSITIES for Eq. 1, none for the dense laws)."""
+    GAIN_SPARSITIES for Eq. 1, none for the dense laws).
+
+        >>> from kit.fit.paper import load_t5
+        >>> found = fit_with_intervals(load_t5(), "t5", starts=4, n_boot=8)
+        >>> list(found.intervals.index)
+        ['a_S', 'b_S', 'c_S', 'b_N', 'a_D', 'b_D', 'c', 'gain(0.5)', 'gain(0.75)', 'gain(0.875)']
+        >>> round(float(found.intervals.loc["gain(0.75)", "estimate"]), 2)  # Table 2: 2.16 (Table 7's law)
+        2.27
+    """
     if derived is None:
         derived = derived_quantities() if law is laws.sparse_law else {}
     result = fit_family(frame, family, law=law, fixed=fixed, starts=starts, seed=seed)
