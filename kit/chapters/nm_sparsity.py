@@ -40,7 +40,11 @@ TWIN_KEYS = ("n_nonzero", "tokens", "sparsity", "seed")  # an n:m run and its un
 
 
 def label(nm) -> str:
-    """'2:4' for the pattern (2, 4); 'unstructured' for None."""
+    """'2:4' for the pattern (2, 4); 'unstructured' for None.
+
+        >>> label((2, 4)), label(None)
+        ('2:4', 'unstructured')
+    """
     if nm is None or (isinstance(nm, float) and np.isnan(nm)):
         return "unstructured"
     n, m = nm
@@ -57,7 +61,15 @@ def masks(runs: pd.DataFrame) -> pd.DataFrame:
     pruned backbone kernels of all its runs; violations, groups of m consecutive input weights with
     more than n non-zeros (the records' nm_violations, counted by kit.engine.pruning.nm_violations on the
     final weights); target, 1 - n/m; min_sparsity and max_sparsity, the fewest and most zeros of any
-    kernel (as fractions); exact: no violation and every kernel at exactly the target."""
+    kernel (as fractions); exact: no violation and every kernel at exactly the target.
+
+        >>> kernels = {"block_0/mlp/up/kernel": 0.5, "block_0/mlp/down/kernel": 0.5, "embed/embedding": 0.3}
+        >>> nm_runs = pd.DataFrame({"nm": [(2, 4), (2, 4)], "nm_violations": 0, "layer_sparsity": [kernels, kernels]})
+        >>> masks(nm_runs)
+                 runs  kernels  violations  target  min_sparsity  max_sparsity  exact
+        pattern
+        2:4         2        4           0     0.5           0.5           0.5   True
+    """
     missing = [c for c in ("nm", "nm_violations", "layer_sparsity") if c not in runs.columns]
     if missing:
         raise ValueError(f"runs lack columns {missing}: pass kit.engine.store.law_frame of the n:m runs")
@@ -80,7 +92,19 @@ def twins(main: pd.DataFrame, nm_runs: pd.DataFrame) -> pd.DataFrame:
     sparsity and seed (so the same width and the same non-zero count N). One row per n:m run:
     pattern, m, n_nonzero, tokens, S, N, D, loss, twin_N, twin_loss and gap = log(loss / twin_loss)
     (> 0: the pattern ends at a higher loss than unstructured pruning). ValueError names any n:m
-    run without a twin."""
+    run without a twin.
+
+        >>> main = pd.DataFrame({"n_nonzero": 100, "tokens": [10, 10, 20, 20], "sparsity": [0.5, 0.75] * 2, "seed": 0,
+        ...                      "nm": None, "loss": [2.9, 2.8, 2.7, 2.6]})  # unstructured runs
+        >>> nm_runs = main.assign(nm=[(2, 4), (1, 4)] * 2, loss=[2.9, 2.85, 2.71, 2.66])
+        >>> main, nm_runs = (f.assign(S=f.sparsity, N=f.n_nonzero, D=f.tokens) for f in (main, nm_runs))
+        >>> twins(main, nm_runs)[["pattern", "tokens", "loss", "twin_loss", "gap"]].round(4)
+          pattern  tokens  loss  twin_loss     gap
+        0     2:4      10  2.90        2.9  0.0000
+        1     1:4      10  2.85        2.8  0.0177
+        2     2:4      20  2.71        2.7  0.0037
+        3     1:4      20  2.66        2.6  0.0228
+    """
     keys = list(TWIN_KEYS)
     unstructured = main[main.nm.isna()].drop_duplicates(keys).set_index(keys)
     at = pd.MultiIndex.from_frame(nm_runs[keys])
@@ -100,7 +124,15 @@ def gap_summary(pairs: pd.DataFrame, level=0.95) -> pd.DataFrame:
     """Per pattern (in order of appearance), how much higher its runs end than their unstructured
     twins (twins' output), in percent of the twin's loss, 100 (exp(gap) - 1): points, mean with a
     Student-t `level` interval over the points (each point one paired difference; NaN for a single
-    point), least and most."""
+    point), least and most.
+
+        >>> pairs = pd.DataFrame({"pattern": ["2:4"] * 3 + ["1:4"], "gap": [0.01, 0.02, 0.03, 0.05]})
+        >>> gap_summary(pairs).round(2)
+                 points  mean   low  high  least  most
+        pattern
+        2:4           3  2.02 -0.48  4.59   1.01  3.05
+        1:4           1  5.13   NaN   NaN   5.13  5.13
+    """
     rows = {}
     for pattern, gap in pairs.groupby("pattern", sort=False).gap:
         n, mean = len(gap), gap.mean()
@@ -119,7 +151,16 @@ def step_shares(pairs: pd.DataFrame) -> pd.DataFrame:
     and 2:8), at the points where both ran, the mean over points of log L(75% pattern) -
     log L(50% pattern) (pattern_step, < 0: the sparser pattern is better) and of the same difference
     of their unstructured twins (unstructured_step), and share = pattern_step / unstructured_step
-    (1: the pattern keeps the whole unstructured step; 0: none of it). pairs: twins' output."""
+    (1: the pattern keeps the whole unstructured step; 0: none of it). pairs: twins' output.
+
+        >>> pairs = pd.DataFrame({"pattern": ["2:4", "1:4"] * 2, "m": 4, "n_nonzero": [100, 100, 200, 200],
+        ...                       "tokens": 10, "S": [0.5, 0.75] * 2, "loss": np.exp([1.0, 0.99, 0.9, 0.89]),
+        ...                       "twin_loss": np.exp([1.0, 0.96, 0.9, 0.86])})  # 2:4 -> 1:4 keeps 1/4 of the step
+        >>> step_shares(pairs).round(3)
+              from   to  points  pattern_step  unstructured_step  share
+        group
+        n:4    2:4  1:4       2         -0.01              -0.04   0.25
+    """
     rows = []
     for m, group in pairs.groupby("m"):
         half, quarter = group[np.isclose(group.S, 0.5)], group[np.isclose(group.S, 0.75)]
@@ -141,14 +182,27 @@ def fit_sparsity_term(runs: pd.DataFrame, base: dict, *, starts=16, seed=0, **se
     """Eq. 1 with only a_S, b_S, c_S fitted to `runs` (columns S, N, D, loss) and b_N, a_D, b_D, c
     held at `base` (e.g. the unstructured fit's params): Frantar et al.'s n:m fit, "we only refit
     the sparsity coefficients a_S, b_S and c_S, preserving the other values from the corresponding
-    unstructured results" (Appendix C). settings: log_loss, delta (default FIT)."""
+    unstructured results" (Appendix C). settings: log_loss, delta (default FIT).
+
+        >>> true = {**laws.TABLE7["t5"], **laws.TABLE7["t5_nm"]}  # Table 7's T5 law with its n:m sparsity term
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0.0, 0.5, 0.75], [1e7, 3e7, 1e8], [1e9, 4e9], indexing="ij"))
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **true)})
+        >>> fit = fit_sparsity_term(runs, laws.TABLE7["t5"])  # b_N, a_D, b_D, c: Table 7's unstructured T5 row
+        >>> round(gain(fit.params, 0.5), 2), round(gain(fit.params, 0.75), 2)  # Table 3's n:8 gains
+        (1.67, 1.81)
+    """
     fixed = {k: base[k] for k in DENSE_TERMS}
     return fitting.fit(laws.sparse_law, runs, runs.loss, list(SPARSITY_TERM), fixed=fixed, starts=starts, seed=seed,
                        **{**FIT, **settings})
 
 
 def gain(params: dict, S) -> float:
-    """Eq. 7, the dense size multiplier of sparsity S under a fit's params (kit.laws.gain)."""
+    """Eq. 7, the dense size multiplier of sparsity S under a fit's params (kit.laws.gain).
+
+        >>> round(gain(laws.TABLE7["t5"], 0.5), 3)  # Table 2's 1.59x for T5
+        1.587
+    """
     return float(laws.gain(S, params["a_S"], params["b_S"], params["c_S"], params["b_N"]))
 
 
@@ -170,7 +224,10 @@ def masks_claim(masks_table: pd.DataFrame) -> Claim:
     """Gradual n:m pruning ends in exact patterns (masks' table): holds if no group of any run
     holds more than n non-zeros and every kernel ends at exactly 1 - n/m; does not hold otherwise.
 
-        masks_claim(masks(nm_runs)).verdict  # "holds"
+        >>> kernels = {"block_0/mlp/up/kernel": 0.5, "block_0/mlp/down/kernel": 0.5, "embed/embedding": 0.3}
+        >>> nm_runs = pd.DataFrame({"nm": [(2, 4), (2, 4)], "nm_violations": 0, "layer_sparsity": [kernels, kernels]})
+        >>> masks_claim(masks(nm_runs)).verdict
+        'holds'
     """
     violations, kernels, runs = (int(masks_table[c].sum()) for c in ("violations", "kernels", "runs"))
     exact = bool(masks_table.exact.all())
@@ -192,7 +249,12 @@ def versus_dense(main_runs: pd.DataFrame) -> pd.DataFrame:
     """Each sparse run of the main grid against the dense run of the same n_nonzero and tokens:
     its rows with diff, 100 (loss / dense loss - 1) (> 0: the sparse run ends higher).
 
-        versus_dense(main_runs).groupby("tokens")["diff"].mean()
+        >>> main_runs = pd.DataFrame({"n_nonzero": 100, "tokens": 10, "sparsity": [0.0, 0.5, 0.75],
+        ...                           "loss": [3.0, 2.97, 3.03]})
+        >>> versus_dense(main_runs)[["sparsity", "loss", "diff"]].round(2)
+           sparsity  loss  diff
+        1      0.50  2.97  -1.0
+        2      0.75  3.03   1.0
     """
     dense_loss = main_runs[main_runs.sparsity == 0].set_index(["n_nonzero", "tokens"]).loss
     sparse = main_runs[main_runs.sparsity > 0]
@@ -203,7 +265,9 @@ def versus_dense(main_runs: pd.DataFrame) -> pd.DataFrame:
 def rms(fit: fitting.FitResult) -> float:
     """The rms residual of a fit (of log L for the Huber fits of log L).
 
-        rms(fit_sparsity_term(group, unstructured.params))  # 0.01: 1% of the loss
+        >>> from kit.fit.fitting import FitResult
+        >>> round(rms(FitResult({}, objective=0.0, residuals=np.array([0.01, -0.01]), n_starts=1, converged=True)), 4)
+        0.01
     """
     return float(np.sqrt(np.mean(fit.residuals ** 2)))
 
@@ -214,7 +278,15 @@ def fit_groups(main_runs: pd.DataFrame, nm_runs: pd.DataFrame, base: dict, point
     `points` ((n_nonzero, tokens) pairs), which anchor f(0) = a_S + c_S. nm_runs need a column m.
     Returns {"n:m": (runs, fit)}.
 
-        fit_groups(main_runs, nm_runs, unstructured.params, [(13_824, 600_064), (27_648, 600_064)])["n:4"]
+        >>> true = {**laws.TABLE7["t5"], **laws.TABLE7["t5_nm"]}  # Table 7's T5 law with its n:m sparsity term
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0.0, 0.5, 0.75], [1e7, 3e7, 1e8], [1e9, 4e9], indexing="ij"))
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **true)})
+        >>> points = list(zip(runs.n_nonzero, runs.tokens))  # every (N, D) of the grid
+        >>> fits = fit_groups(runs, runs[runs.S > 0].assign(m=8), laws.TABLE7["t5"], points)
+        >>> group, fit = fits["n:8"]
+        >>> len(group), round(gain(fit.params, 0.5), 2)  # 6 dense runs and 12 n:8 runs
+        (18, 1.67)
     """
     at_points = np.array([(n, d) in set(points) for n, d in zip(main_runs.n_nonzero, main_runs.tokens)])
     dense = main_runs[at_points & (main_runs.sparsity == 0)]
@@ -228,7 +300,15 @@ def fit_groups(main_runs: pd.DataFrame, nm_runs: pd.DataFrame, base: dict, point
 def term_table(fits: dict) -> pd.DataFrame:
     """Per law (name -> (runs, fit)): runs, a_S, b_S, c_S, f(0) = a_S + c_S and the rms residual.
 
-        term_table(fit_groups(main_runs, nm_runs, unstructured.params, points))
+        >>> true = {**laws.TABLE7["t5"], **laws.TABLE7["t5_nm"]}  # Table 7's T5 law with its n:m sparsity term
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0.0, 0.5, 0.75], [1e7, 3e7, 1e8], [1e9, 4e9], indexing="ij"))
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **true)})
+        >>> points = list(zip(runs.n_nonzero, runs.tokens))
+        >>> fits = fit_groups(runs, runs[runs.S > 0].assign(m=8), laws.TABLE7["t5"], points)
+        >>> term_table(fits).round(3)
+              runs   a_S    b_S    c_S  f(0) = a_S + c_S  rms residual of log L
+        n:8   18.0  86.4  2.752  536.0             622.4                    0.0
     """
     return pd.DataFrame({g: {"runs": len(runs), **{c: f.params[c] for c in SPARSITY_TERM},
                              "f(0) = a_S + c_S": f.params["a_S"] + f.params["c_S"], "rms residual of log L": rms(f)}
@@ -239,7 +319,12 @@ def table3(intervals: dict) -> pd.DataFrame:
     """Our gains at GAIN_S per law (name -> kit.fit.fitting.fit_intervals' table with "gain(S)" rows)
     beside the paper's (Table 3 for n:4 and n:8, Table 2's T5 row for unstructured).
 
-        table3({"n:4": kit.fit.fitting.fit_intervals(fit, kit.fit.lawfit.derived_quantities(GAIN_S))})
+        >>> n4 = pd.DataFrame({"estimate": [1.5, 1.6], "low": [1.4, 1.5], "high": [1.6, np.inf]},
+        ...                   index=["gain(0.5)", "gain(0.75)"])  # as kit.fit.fitting.fit_intervals gives them
+        >>> table3({"n:4": n4})
+                         S = 0.5            S = 0.75 paper, S = 0.5 paper, S = 0.75
+        law
+        n:4   1.50x [1.40, 1.60]  1.60x [1.50, unbounded]          1.56x           1.62x
     """
     text = lambda row: claims.interval_text(row.estimate, row.low, row.high, ".2f", "x")
     table = pd.DataFrame({f"S = {s:g}": {g: text(t.loc[f"gain({s:g})"]) for g, t in intervals.items()} for s in GAIN_S})
@@ -249,7 +334,11 @@ def table3(intervals: dict) -> pd.DataFrame:
 
 
 def pattern_sparsity(label_text: str) -> float:
-    """The sparsity 1 - n/m of a pattern's label: pattern_sparsity("2:4") -> 0.5."""
+    """The sparsity 1 - n/m of a pattern's label.
+
+        >>> pattern_sparsity("2:4"), pattern_sparsity("2:8")
+        (0.5, 0.75)
+    """
     n, m = (int(x) for x in label_text.split(":"))
     return 1 - n / m
 
@@ -259,7 +348,8 @@ def nm_scope(nm_runs: pd.DataFrame) -> str:
     600k–4.8M at N 13.8k" (the n:m grid: every size at the smallest budget, every budget at the
     smallest size).
 
-        nm_scope(nm_runs)  # "every N 13.8k–221k at D 600k, every D 600k–4.8M at N 13.8k"
+        >>> nm_scope(pd.DataFrame({"n_nonzero": [13_824, 221_184, 13_824], "tokens": [600_064, 600_064, 4_800_512]}))
+        'every N 13.8k–221k at D 600k, every D 600k–4.8M at N 13.8k'
     """
     n, d, short = nm_runs.n_nonzero, nm_runs.tokens, plots.short_number
     return (f"every N {short(n.min())}–{short(n.max())} at D {short(d.min())}, "
@@ -273,7 +363,12 @@ def findings_claims(gaps: pd.DataFrame, level=LEVEL, scope=None) -> tuple[list, 
     above 0). Patterns at other sparsities are not claimed. Returns (claims, a table of them); the
     rules were set after the run table was seen (rule_after).
 
-        found, table = findings_claims(gap_summary(twins(main_runs, nm_runs)), scope=nm_scope(nm_runs))
+        >>> pairs = pd.DataFrame({"pattern": ["2:4"] * 3 + ["1:4"] * 3, "gap": [0.001, -0.002, 0.0, 0.02, 0.03, 0.025]})
+        >>> found, table = findings_claims(gap_summary(pairs))
+        >>> table[["pattern", "claim", "verdict"]]
+          pattern                     claim verdict
+        0     2:4  like unstructured (±1%)   holds
+        1     1:4            above its twin   holds
     """
     out, rows = [], []
     for label_text in gaps.index:
@@ -319,7 +414,17 @@ def twin_intervals(pairs: pd.DataFrame, seed_noise: pd.DataFrame, level=LEVEL) -
     loss, and Student's t with the noise's degrees of freedom. Columns of pairs plus percent,
     low, high.
 
-        twin_intervals(twins(main_runs, nm_runs), kit.fit.noise.seed_noise(seed_runs, ["n_nonzero", "sparsity"]))
+        >>> main = pd.DataFrame({"n_nonzero": 100, "tokens": [10, 10, 20, 20], "sparsity": [0.5, 0.75] * 2, "seed": 0,
+        ...                      "nm": None, "loss": [2.9, 2.8, 2.7, 2.6]})  # unstructured runs
+        >>> nm_runs = main.assign(nm=[(2, 4), (1, 4)] * 2, loss=[2.9, 2.85, 2.71, 2.66])
+        >>> main, nm_runs = (f.assign(S=f.sparsity, N=f.n_nonzero, D=f.tokens) for f in (main, nm_runs))
+        >>> seed_noise = pd.DataFrame({"sigma": [0.02, 0.01], "dof": 4}, index=pd.Index([10, 20], name="tokens"))
+        >>> twin_intervals(twins(main, nm_runs), seed_noise)[["pattern", "tokens", "percent", "low", "high"]].round(2)
+          pattern  tokens  percent   low  high
+        0     2:4      10     0.00 -2.67  2.74
+        1     1:4      10     1.79 -1.03  4.68
+        2     2:4      20     0.37 -1.08  1.84
+        3     1:4      20     2.31  0.77  3.86
     """
     found = [noise.noise_at(seed_noise, float(d)) for d in pairs.tokens]
     sigma = np.array([s for s, _ in found])
@@ -336,7 +441,14 @@ def twin_figure(differences: pd.DataFrame, margin=MARGIN):
     its sparsity (plots.sparsity_colour), marker its group size; the ±margin band of the 50% claims
     shaded; line style by group size too. Returns the figure.
 
-        twin_figure(twin_intervals(pairs, seed_noise))
+        >>> main = pd.DataFrame({"n_nonzero": 100, "tokens": [10, 10, 20, 20], "sparsity": [0.5, 0.75] * 2, "seed": 0,
+        ...                      "nm": None, "loss": [2.9, 2.8, 2.7, 2.6]})  # unstructured runs
+        >>> nm_runs = main.assign(nm=[(2, 4), (1, 4)] * 2, loss=[2.9, 2.85, 2.71, 2.66])
+        >>> main, nm_runs = (f.assign(S=f.sparsity, N=f.n_nonzero, D=f.tokens) for f in (main, nm_runs))
+        >>> seed_noise = pd.DataFrame({"sigma": [0.02, 0.01], "dof": 4}, index=pd.Index([10, 20], name="tokens"))
+        >>> fig = twin_figure(twin_intervals(twins(main, nm_runs), seed_noise))
+        >>> [ax.get_title() for ax in fig.axes]
+        ['D = 10', 'N = 100']
     """
     fig, axes = plots.panel_grid(2, aspect=0.8, sharey=True)
     slices = [("tokens", differences.tokens.min(), "N", "non-zero parameters $N$"),
@@ -372,7 +484,14 @@ def gap_words(differences: pd.DataFrame) -> dict:
     at the smallest budget; gap_long_50 and gap_long_75, the ranges of the 50% and 75% patterns at
     the smallest size and the two longest budgets; and those budgets and size.
 
-        gap_words(twin_intervals(pairs, seed_noise))["gap_short"]  # "-1.04% to +0.33%"
+        >>> main = pd.DataFrame({"n_nonzero": 100, "tokens": [10, 10, 20, 20], "sparsity": [0.5, 0.75] * 2, "seed": 0,
+        ...                      "nm": None, "loss": [2.9, 2.8, 2.7, 2.6]})  # unstructured runs
+        >>> nm_runs = main.assign(nm=[(2, 4), (1, 4)] * 2, loss=[2.9, 2.85, 2.71, 2.66])
+        >>> main, nm_runs = (f.assign(S=f.sparsity, N=f.n_nonzero, D=f.tokens) for f in (main, nm_runs))
+        >>> seed_noise = pd.DataFrame({"sigma": [0.02, 0.01], "dof": 4}, index=pd.Index([10, 20], name="tokens"))
+        >>> words = gap_words(twin_intervals(twins(main, nm_runs), seed_noise))
+        >>> words["gap_short"], words["gap_long_75"]
+        ('+0.00% to +1.79%', '+1.79% to +2.31%')
     """
     budgets = sorted(set(differences.tokens))
     short = differences[differences.tokens == budgets[0]]
@@ -391,7 +510,10 @@ def check_patterns(patterns, sparsities, n_nonzero, tokens) -> None:
     anchor the n:m fits) and every pattern's sparsity 1 - n/m (its unstructured twins), and n_nonzero
     or tokens two or more values (two or more n:m points per pattern).
 
-        check_patterns([(2, 4), (1, 8)], [0.0, 0.5, 0.75], [13_824], [600_064])  # ValueError: 1:8 ends at 0.875
+        >>> check_patterns([(2, 4), (1, 4)], [0.0, 0.5, 0.75], [13_824, 27_648], [600_064])  # passes
+        >>> check_patterns([(2, 4), (1, 8)], [0.0, 0.5, 0.75], [13_824, 27_648], [600_064])
+        Traceback (most recent call last):
+        ValueError: patterns = [[2, 4], [1, 8]]: 1:8 ends at sparsity 0.875, which is not in sparsities = ...
     """
     if 0.0 not in sparsities:
         raise ValueError(f"sparsities = {sparsities}: need 0.0, the dense runs that anchor the n:m fits")
@@ -407,7 +529,13 @@ def check_patterns(patterns, sparsities, n_nonzero, tokens) -> None:
 def budget_table(versus: pd.DataFrame) -> pd.DataFrame:
     """versus_dense's diff averaged per token budget (rows) and sparsity (columns "S = 0.5", ...).
 
-        budget_table(versus_dense(main_runs))
+        >>> main_runs = pd.DataFrame({"n_nonzero": 100, "tokens": [10] * 3 + [20] * 3, "sparsity": [0.0, 0.5, 0.75] * 2,
+        ...                           "loss": [3.0, 2.97, 3.03, 2.8, 2.8, 2.828]})
+        >>> budget_table(versus_dense(main_runs)).round(2)
+                  S = 0.5  S = 0.75
+        tokens D
+        10           -1.0       1.0
+        20            0.0       1.0
     """
     table = versus.pivot_table(index="tokens", columns="sparsity", values="diff", aggfunc="mean")
     table.columns = [f"S = {s:g}" for s in table.columns]
@@ -420,7 +548,14 @@ def law_words(unstructured: fitting.FitResult, runs: pd.DataFrame, by_budget: pd
     gain below FLAT), and the range of sparse-minus-dense differences at the shortest and longest
     budgets.
 
-        law_words(unstructured, main_runs, budget_table(versus_dense(main_runs)))["u_flat"]  # "flat"
+        >>> from kit.fit.fitting import FitResult
+        >>> main_runs = pd.DataFrame({"n_nonzero": 100, "tokens": [10] * 3 + [20] * 3, "sparsity": [0.0, 0.5, 0.75] * 2,
+        ...                           "loss": [3.0, 2.97, 3.03, 2.8, 2.8, 2.828]})
+        >>> unstructured = FitResult(dict(laws.TABLE7["t5"]), objective=0.0, residuals=np.full(6, 0.01), n_starts=1,
+        ...                          converged=True)  # a fit of Eq. 1 to main_runs: here Table 7's T5 law
+        >>> words = law_words(unstructured, main_runs, budget_table(versus_dense(main_runs)))
+        >>> words["u_gains"], words["u_flat"], words["vs_dense_short"]
+        ('1.587x at 0.5, 2.160x at 0.75', 'not flat', '-1.0% to +1.0%')
     """
     gains = {s: gain(unstructured.params, s) for s in sorted(set(runs.sparsity)) if s > 0}
     first, last = by_budget.iloc[0], by_budget.iloc[-1]
@@ -438,7 +573,15 @@ def group_words(fits: dict, versus: pd.DataFrame, points, patterns) -> dict:
     (nm_points_vs_dense, versus_dense's frame); and Table 7's f(0) = a_S + c_S for its unstructured
     and n:m T5 rows and their ratio.
 
-        group_words(fit_groups(main_runs, nm_runs, params, points), versus_dense(main_runs), points, [(2, 4)])
+        >>> true = {**laws.TABLE7["t5"], **laws.TABLE7["t5_nm"]}  # Table 7's T5 law with its n:m sparsity term
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0.0, 0.5, 0.75], [1e7, 3e7, 1e8], [1e9, 4e9], indexing="ij"))
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **true)})
+        >>> points = list(zip(runs.n_nonzero, runs.tokens))
+        >>> fits = fit_groups(runs, runs[runs.S > 0].assign(m=8), laws.TABLE7["t5"], points)
+        >>> words = group_words(fits, versus_dense(runs), points, [(4, 8), (2, 8)])
+        >>> words["nm_gains"], words["t7_f0_ratio"]
+        ('n:8 1.671x at 0.5, 1.814x at 0.75', '10.1')
     """
     at = versus[[(n, d) in set(points) for n, d in zip(versus.n_nonzero, versus.tokens)]]
     at_patterns = np.isclose(at.sparsity.to_numpy()[:, None], [1 - n / m for n, m in patterns]).any(axis=1)
@@ -456,7 +599,16 @@ def finding_words(found: list, gaps: pd.DataFrame, pairs: pd.DataFrame, seed_noi
     whether every pair has the same N (same_N, twins' frame), and the seed noise of one run as a
     share of the mean loss of `runs` at each budget of seed_noise's table.
 
-        finding_words(found, gaps, pairs, seed_noise, main_runs)["margin_needed"]  # "±0.72%"
+        >>> main = pd.DataFrame({"n_nonzero": 100, "tokens": [10, 10, 20, 20], "sparsity": [0.5, 0.75] * 2, "seed": 0,
+        ...                      "nm": None, "loss": [2.9, 2.8, 2.7, 2.6]})  # unstructured runs
+        >>> nm_runs = main.assign(nm=[(2, 4), (1, 4)] * 2, loss=[2.9, 2.85, 2.71, 2.66])
+        >>> main, nm_runs = (f.assign(S=f.sparsity, N=f.n_nonzero, D=f.tokens) for f in (main, nm_runs))
+        >>> seed_noise = pd.DataFrame({"sigma": [0.02, 0.01], "dof": 4}, index=pd.Index([10, 20], name="tokens"))
+        >>> pairs = twins(main, nm_runs)
+        >>> gaps = gap_summary(pairs)
+        >>> words = finding_words(findings_claims(gaps)[0], gaps, pairs, seed_noise, main)
+        >>> words["same_N"], words["seed_noise"]
+        ('every', '0.70% at 10 tokens, 0.38% at 20 tokens')
     """
     half = gaps[np.isclose(gaps.index.map(pattern_sparsity), 0.5)]
     words = {"same_N": "every" if bool((pairs.N == pairs.twin_N).all()) else "not every", "margin": f"±{MARGIN:g}%",
