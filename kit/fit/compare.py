@@ -41,7 +41,13 @@ def _group_labels(groups, frame) -> tuple[list, list]:
 def bootstrap_means(errors: pd.DataFrame, n_boot=1000, seed=0) -> pd.DataFrame:
     """Paired bootstrap of column means: n_boot resamples of the rows (runs), drawn with
     replacement and shared by all columns, so differences between columns (e.g. two laws' errors
-    on the same runs) keep their pairing. Returns one row per resample, one column per column."""
+    on the same runs) keep their pairing. Returns one row per resample, one column per column.
+
+        >>> errors = pd.DataFrame({"N": [0.02, 0.03, 0.01, 0.02], "N_avg": [0.01, 0.02, 0.01, 0.01]})
+        >>> samples = bootstrap_means(errors, n_boot=100)
+        >>> samples.shape, bool((samples.N_avg <= samples.N).all())  # N_avg's error is the smaller on every run
+        ((100, 2), True)
+    """
     values = errors.to_numpy(dtype=float)
     if len(values) == 0 or np.isnan(values).any():
         raise ValueError("errors must have at least one row and no NaN")
@@ -53,7 +59,15 @@ def mean_intervals(errors: pd.DataFrame, n_boot=1000, level=0.95, seed=0, differ
     """The mean of each column of `errors` (one column per law, one row per run) and, for each
     pair (a, b) in `differences`, the difference mean[a] - mean[b], each with its percentile
     interval from one paired bootstrap of the runs (bootstrap_means: every resample shared by all
-    columns). Index `quantity`: the column names, then "a − b"; columns estimate, low, high."""
+    columns). Index `quantity`: the column names, then "a − b"; columns estimate, low, high.
+
+        >>> errors = pd.DataFrame({"N": [0.02, 0.03, 0.01, 0.02], "N_avg": [0.01, 0.02, 0.01, 0.01]})
+        >>> table = mean_intervals(errors, differences=[("N_avg", "N")])
+        >>> table.estimate.round(4).to_dict()
+        {'N': 0.02, 'N_avg': 0.0125, 'N_avg − N': -0.0075}
+        >>> bool(table.loc["N_avg − N", "high"] < 0)  # N_avg's errors are smaller beyond the bootstrap's spread
+        True
+    """
     if not 0 < level < 1:
         raise ValueError(f"level = {level!r}: need a probability strictly between 0 and 1")
     unknown = sorted({name for pair in differences for name in pair} - set(errors.columns))
@@ -78,7 +92,16 @@ LAW_INPUTS = {_laws.dense_law: ("N", "D"), _laws.sparse_law: ("S", "N", "D"), _l
 def fit_law(law, frame: pd.DataFrame, starts=16, seed=0):
     """kit.fit.fitting.fit of every coefficient of `law` (kit.laws.dense_law, sparse_law or
     avg_param_law) to the runs of `frame` (columns of kit.engine.store.law_frame: S, N, N_avg, D, loss),
-    as the book fits language models: Huber loss (delta 1e-3) of the error in log L."""
+    as the book fits language models: Huber loss (delta 1e-3) of the error in log L.
+
+        >>> from kit import laws
+        >>> N, D, S = (x.ravel() for x in np.meshgrid([1e4, 3e4, 1e5], [1e6, 4e6, 1.6e7], [0.0, 0.5, 0.75]))
+        >>> runs = pd.DataFrame({"S": S, "N": N, "N_avg": N * (1 + 2 * S), "D": D})  # 27 runs of a law in N_avg
+        >>> runs["loss"] = laws.avg_param_law(runs.N_avg, runs.D, a_N=2e4, b_N=0.3, a_D=1e5, b_D=0.25, c=1.0)
+        >>> result = fit_law(laws.avg_param_law, runs, starts=8)
+        >>> round(result.params["b_N"], 3), round(result.params["c"], 3)
+        (0.3, 1.0)
+    """
     inputs = LAW_INPUTS.get(law)
     if inputs is None:
         raise ValueError(f"law {getattr(law, '__name__', law)!r}: fit_law knows kit.laws.dense_law, sparse_law "
@@ -89,7 +112,16 @@ def fit_law(law, frame: pd.DataFrame, starts=16, seed=0):
 
 
 def predict_law(result, frame: pd.DataFrame) -> np.ndarray:
-    """The losses a fit_law result predicts for the runs of `frame`."""
+    """The losses a fit_law result predicts for the runs of `frame`.
+
+        >>> from kit import laws
+        >>> N, D, S = (x.ravel() for x in np.meshgrid([1e4, 3e4, 1e5], [1e6, 4e6, 1.6e7], [0.0, 0.5, 0.75]))
+        >>> runs = pd.DataFrame({"S": S, "N": N, "N_avg": N * (1 + 2 * S), "D": D})  # 27 runs of a law in N_avg
+        >>> runs["loss"] = laws.avg_param_law(runs.N_avg, runs.D, a_N=2e4, b_N=0.3, a_D=1e5, b_D=0.25, c=1.0)
+        >>> result = fit_law(laws.avg_param_law, runs, starts=8)
+        >>> predict_law(result, runs[:2]).round(4), runs.loss[:2].round(4).tolist()
+        (array([2.7935, 2.5623]), [2.7935, 2.5623])
+    """
     inputs = LAW_INPUTS[result.law]
     return np.asarray(result.predict(**{k: frame[k].to_numpy(dtype=float) for k in inputs}), dtype=float)
 
@@ -105,7 +137,18 @@ def law_predictions(laws: dict, frame: pd.DataFrame, groups=None, train=None, te
         refits start from the fit to all runs, all groups at once (as kit.fit.fitting.bootstrap refits
         its resamples): the held-out runs decide where a refit starts, not what it minimises;
       "held out" (if train and test, boolean masks over the runs, are given): the test runs from a
-        fit to the train runs from the same random starts, so nothing of the test runs reaches it."""
+        fit to the train runs from the same random starts, so nothing of the test runs reaches it.
+
+        >>> from kit import laws
+        >>> N, D, S = (x.ravel() for x in np.meshgrid([1e4, 3e4, 1e5], [1e6, 4e6, 1.6e7], [0.0, 0.5, 0.75]))
+        >>> runs = pd.DataFrame({"S": S, "N": N, "N_avg": N * (1 + 2 * S), "D": D})  # 27 runs of a law in N_avg
+        >>> runs["loss"] = laws.avg_param_law(runs.N_avg, runs.D, a_N=2e4, b_N=0.3, a_D=1e5, b_D=0.25, c=1.0)
+        >>> groups = [f"S={s}" if s else None for s in runs.S]  # hold out each sparsity in turn
+        >>> fits, predicted = law_predictions({"N": laws.dense_law, "N_avg": laws.avg_param_law}, runs, groups)
+        >>> errors = predicted["leave one group out"].sub(runs.loss, axis=0).abs().mean()
+        >>> list(predicted), bool(errors["N_avg"] < 1e-6 < errors["N"])
+        (['in-sample', 'leave one group out'], True)
+    """
     fits = {name: fit_law(law, frame, starts, seed) for name, law in laws.items()}
     predictions = {"in-sample": pd.DataFrame({name: predict_law(r, frame) for name, r in fits.items()},
                                              index=frame.index)}
