@@ -61,7 +61,12 @@ def _settings(family: str) -> dict:
 
 
 def residuals(runs: pd.DataFrame, coeffs: dict, family: str) -> np.ndarray:
-    """Per run, as the family's fit sees them: log pred - log loss (log_loss) or pred - loss."""
+    """Per run, as the family's fit sees them: log pred - log loss (log_loss) or pred - loss.
+
+        >>> r = residuals(paper.load_t5(), laws.TABLE7["t5"], "t5")
+        >>> r.shape, bool(np.abs(r).max() < 0.05)
+        ((48,), True)
+    """
     pred = laws.sparse_law(runs["S"].to_numpy(float), runs["N"].to_numpy(float), runs["D"].to_numpy(float), **coeffs)
     loss = runs["loss"].to_numpy(float)
     return np.log(pred) - np.log(loss) if _settings(family)["log_loss"] else pred - loss
@@ -69,12 +74,22 @@ def residuals(runs: pd.DataFrame, coeffs: dict, family: str) -> np.ndarray:
 
 def objective(runs: pd.DataFrame, coeffs: dict, family: str) -> float:
     """The family's fit objective, the mean Huber loss of the residuals, at any coefficients
-    (Table 7's Error column is this at its coefficients)."""
+    (Table 7's Error column is this at its coefficients).
+
+        >>> f"{objective(paper.load_vit(), laws.TABLE7['vit'], 'vit'):.3g}"  # Table 7's Error, 4.93e-4, is at unrounded ones
+        '0.000495'
+    """
     return float(np.mean(fitting.huber(residuals(runs, coeffs, family), _settings(family)["delta"])))
 
 
 def rms_loss_error(runs: pd.DataFrame, coeffs: dict) -> float:
-    """Root mean square of predicted - measured loss, in loss units (nats)."""
+    """Root mean square of predicted - measured loss, in loss units (nats).
+
+        >>> runs = pd.DataFrame({"S": [0.0, 0.5], "N": [1e7, 1e8], "D": [1e10, 1e10]})
+        >>> runs["loss"] = laws.sparse_law(runs.S, runs.N, runs.D, **laws.TABLE7["t5"]) + 0.01
+        >>> round(rms_loss_error(runs, laws.TABLE7["t5"]), 6)
+        0.01
+    """
     pred = laws.sparse_law(runs["S"].to_numpy(float), runs["N"].to_numpy(float), runs["D"].to_numpy(float), **coeffs)
     return float(np.sqrt(np.mean((pred - runs["loss"].to_numpy(float)) ** 2)))
 
@@ -83,7 +98,12 @@ def residual_table(runs: pd.DataFrame, coefficient_sets: dict, family: str, budg
                    sparsity: str = "S") -> pd.DataFrame:
     """Per set of coefficients (name -> coeffs; one row each): the mean residual at each budget
     and the rms residual at each sparsity (residuals as the fit sees them). A fit at the optimum
-    leaves no trend along an input it models."""
+    leaves no trend along an input it models.
+
+        >>> table = residual_table(paper.load_t5(), {"Table 7": laws.TABLE7["t5"]}, "t5")
+        >>> table.shape, list(table.columns.levels[0])
+        ((1, 7), ['mean residual', 'rms residual'])
+    """
     rows = {}
     for name, coeffs in coefficient_sets.items():
         r = pd.Series(residuals(runs, coeffs, family), index=runs.index)
@@ -102,7 +122,12 @@ def start_agreement(runs: pd.DataFrame, family: str, n_starts=16, seed=0, tolera
     random starts (kit.fit.fitting's, seeded by seed + 1) alone, all in one call of the optimiser;
     returns the best objective, how many starts reach it within `tolerance` (relative), the
     largest relative deviation of any coefficient of those starts from the best start's, and the
-    lowest and highest objective of the other starts (None if there are none)."""
+    lowest and highest objective of the other starts (None if there are none).
+
+        >>> agreement = start_agreement(paper.load_vit(), "vit", n_starts=4)
+        >>> agreement["starts"], agreement["reached"], f"{agreement['best objective']:.3g}"
+        (4, 4, '0.000493')
+    """
     spec = lawfit.fit_family(runs, family, starts=1, seed=seed).problem
     # kit.fit.fitting draws the random starts of fit(); here every start's end point is kept
     z_BxP, objective_B, _ = spec.solve(fitting.random_starts(spec.names, spec.y, n_starts, seed + 1))
@@ -119,7 +144,11 @@ def start_agreement(runs: pd.DataFrame, family: str, n_starts=16, seed=0, tolera
 
 def authors_units(coeffs: dict) -> np.ndarray:
     """Coefficients as the authors' notebook optimises them: (a_S, b_S, c_S, b_N, a_D^b_D, b_D, c)
-    with N in millions and D in billions."""
+    with N in millions and D in billions.
+
+        >>> authors_units(laws.TABLE7["vit"]).round(3)
+        array([1.307, 0.821, 2.081, 0.392, 0.278, 0.89 , 4.517])
+    """
     return np.array([coeffs["a_S"] * 1e6 ** -coeffs["b_N"], coeffs["b_S"], coeffs["c_S"] * 1e6 ** -coeffs["b_N"],
                      coeffs["b_N"], (coeffs["a_D"] / 1e9) ** coeffs["b_D"], coeffs["b_D"], coeffs["c"]])
 
@@ -128,7 +157,12 @@ def authors_procedure(runs: pd.DataFrame, family: str, start) -> optimize.Optimi
     """The authors' published fitting procedure (jaxpruner, projects/bigsparse/sparsity-scaling.ipynb):
     scipy.optimize.minimize with its defaults (BFGS, finite-difference gradients, gradient
     tolerance 1e-5) on the raw mean Huber loss, the coefficients as plain numbers in
-    authors_units, from `start` (7 numbers in those units; the notebook draws each in [0, 1))."""
+    authors_units, from `start` (7 numbers in those units; the notebook draws each in [0, 1)).
+
+        >>> end = authors_procedure(paper.load_vit(), "vit", authors_units(laws.TABLE7["vit"]))
+        >>> bool(end.success), f"{end.fun:.3g}"  # from Table 7's coefficients, at its Error 4.93e-4
+        (True, '0.000493')
+    """
     S, y = runs["S"].to_numpy(float), runs["loss"].to_numpy(float)
     N, D = runs["N"].to_numpy(float) / 1e6, runs["D"].to_numpy(float) / 1e9
     log_loss, delta = _settings(family)["log_loss"], _settings(family)["delta"]
@@ -148,7 +182,13 @@ def replay_authors(runs: pd.DataFrame, family: str, reference: dict, best_object
     """authors_procedure from n_starts uniform [0, 1) starts and once from `reference` (e.g. Table
     7's coefficients): how many report success, their objectives, how many end near the
     optimum (the lower of best_objective, e.g. our fit's, and the best of these), and where the
-    start at `reference` ends. "near the optimum": within OPTIMUM_TOLERANCE (relative)."""
+    start at `reference` ends. "near the optimum": within OPTIMUM_TOLERANCE (relative).
+
+        >>> vit = paper.load_vit()
+        >>> replay = replay_authors(vit, "vit", laws.TABLE7["vit"], objective(vit, laws.TABLE7["vit"], "vit"), n_starts=2)
+        >>> replay["near the optimum"], replay["from reference: success"]
+        (2, True)
+    """
     rng = np.random.default_rng(seed)
     ends = [authors_procedure(runs, family, rng.uniform(size=7)) for _ in range(n_starts)]
     success = np.array([r.fun for r in ends if r.success])
@@ -170,7 +210,13 @@ def profile(result: fitting.FitResult, coefficient: str, values, stiffness=30.0)
     all at once (kit.fit.fitting.Problem.solve), each started from the fit. Each refit is an exact
     point of the profile at the value it reaches (within about 1e-4 relative of the target here).
     Returns one row per value: the coefficient as reached, the objective (mean Huber loss, the
-    penalty left out) and every coefficient."""
+    penalty left out) and every coefficient.
+
+        >>> fit = lawfit.fit_family(paper.load_vit(), "vit", starts=1)
+        >>> along = profile(fit, "b_N", [0.38, 0.40])
+        >>> along.b_N.round(3).tolist(), bool(along.objective.min() >= fit.objective)
+        ([0.38, 0.4], True)
+    """
     spec = result.problem
     if coefficient not in spec.names:
         raise ValueError(f"coefficient {coefficient!r}: need one of the fit's free coefficients {spec.names}")
@@ -195,7 +241,11 @@ def profile(result: fitting.FitResult, coefficient: str, values, stiffness=30.0)
 def mean_interval(values, level=0.95) -> tuple[float, float, float]:
     """The mean of paired differences (one per grid point) and its Student-t interval at `level`
     (kit.fit.noise.t_interval with the standard error of the mean): (mean, low, high). The interval
-    is NaN for fewer than two values."""
+    is NaN for fewer than two values.
+
+        >>> [round(v, 3) for v in mean_interval([0.1, 0.3, 0.2, 0.5])]
+        [0.275, 0.003, 0.547]
+    """
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
@@ -211,7 +261,11 @@ def size_exponents(runs: pd.DataFrame, coeffs: dict, sparsity: str = "S") -> pd.
     alone: least squares of log(L - (a_D / D)^b_D - c) = log A - b log N over every run of that
     sparsity (all budgets), the data term and c taken from `coeffs` (the joint fit, shared by all
     sparsities). Eq. 1 says b = b_N at every sparsity. Returns per sparsity: b, its standard error
-    se, dof (runs - 2) and the runs used (runs whose loss is at or below data term + c are left out)."""
+    se, dof (runs - 2) and the runs used (runs whose loss is at or below data term + c are left out).
+
+        >>> size_exponents(paper.load_t5(), laws.TABLE7["t5"]).b.round(3).tolist()  # Table 7: b_N = 0.245
+        [0.249, 0.239, 0.245, 0.241]
+    """
     rows = {}
     for s, group in runs.groupby(sparsity):
         capacity = group["loss"].to_numpy(float) - (coeffs["a_D"] / group["D"].to_numpy(float)) ** coeffs["b_D"] - coeffs["c"]
@@ -231,7 +285,12 @@ def size_exponents(runs: pd.DataFrame, coeffs: dict, sparsity: str = "S") -> pd.
 
 def exponent_difference(exponents: pd.DataFrame, a, b, level=0.95) -> tuple[float, float, float]:
     """b(b) - b(a) from size_exponents' table, with a Welch t interval at `level` (NaN where
-    either exponent has no standard error)."""
+    either exponent has no standard error).
+
+        >>> exponents = size_exponents(paper.load_t5(), laws.TABLE7["t5"])
+        >>> [round(v, 3) for v in exponent_difference(exponents, 0.0, 0.875)]  # (b(0.875) - b(0), low, high)
+        [-0.007, -0.016, 0.001]
+    """
     ra, rb = exponents.loc[a], exponents.loc[b]
     diff = float(rb["b"] - ra["b"])
     var_a, var_b = ra["se"] ** 2, rb["se"] ** 2
@@ -243,7 +302,13 @@ def exponent_difference(exponents: pd.DataFrame, a, b, level=0.95) -> tuple[floa
 
 def interval_verdict(rule, estimate, low, high, **kwargs) -> tuple[str, str]:
     """rule(estimate, low, high, **kwargs) (a verdict function of kit.report.claims), or "not resolved"
-    where the interval is undefined (NaN: too few grid points for one)."""
+    where the interval is undefined (NaN: too few grid points for one).
+
+        >>> interval_verdict(claims.direction_verdict, 0.1, 0.05, 0.15, sign=+1)[0]
+        'holds'
+        >>> interval_verdict(claims.direction_verdict, 0.1, math.nan, math.nan, sign=+1)[0]
+        'not resolved'
+    """
     if not (np.isfinite(low) and np.isfinite(high)):
         quantity = kwargs.get("quantity", "the difference")
         return "not resolved", (f"{quantity[:1].upper()}{quantity[1:]} is {estimate:+.3g}{kwargs.get('unit', '')}, "
@@ -258,7 +323,14 @@ def sparsity_steps(runs: pd.DataFrame, cell, sparsities, sparsity: str = "S", le
     0.875), averaging repeats. Returns (steps, contrast): steps, per step "a → b", the mean loss
     drop L(a) - L(b) over the points that have every sparsity, its t interval (mean_interval) and
     the number of points; contrast, the mean of (last step's drop - first step's drop) with its t
-    interval (estimate, low, high), negative where gains diminish."""
+    interval (estimate, low, high), negative where gains diminish.
+
+        >>> runs = pd.DataFrame({"n": [1, 1, 1, 2, 2, 2], "S": [0.0, 0.5, 0.75] * 2,
+        ...                      "loss": [3.0, 2.8, 2.75, 2.5, 2.32, 2.26]})
+        >>> steps, contrast = sparsity_steps(runs, ["n"], [0.0, 0.5, 0.75])
+        >>> steps["mean drop"].round(3).tolist(), round(contrast[0], 3)
+        ([0.19, 0.055], -0.135)
+    """
     sparsities = sorted(float(s) for s in sparsities)
     if len(sparsities) < 3:
         raise ValueError(f"sparsities = {sparsities}: need at least three to compare two steps")
@@ -283,7 +355,14 @@ def data_steps(runs: pd.DataFrame, size_cell: str, budget: str, sparsities, spar
     `budget`), averaging repeats: the loss drop L(D_k) - L(D_k+1) of each step. Returns (drops,
     contrast): drops, per sparsity, the mean drop over (size, step) with its t interval
     (mean_interval); contrast, the mean over (size, step) of drop(S_max) - drop(S_min) with its t
-    interval (estimate, low, high), 0 where sparsity and data do not interact."""
+    interval (estimate, low, high), 0 where sparsity and data do not interact.
+
+        >>> runs = pd.DataFrame({"N": [1, 1, 1, 1, 2, 2, 2, 2], "D": [10, 20] * 4, "S": [0.0, 0.0, 0.5, 0.5] * 2,
+        ...                      "loss": [3.0, 2.8, 2.9, 2.75, 2.6, 2.45, 2.5, 2.38]})
+        >>> drops, contrast = data_steps(runs, "N", "D", [0.0, 0.5])
+        >>> drops["mean drop"].round(3).tolist(), round(contrast[0], 3)  # the sparse runs gain less from data
+        ([0.175, 0.135], -0.04)
+    """
     sparsities = sorted(float(s) for s in sparsities)
     table = runs.pivot_table(index=[size_cell, sparsity], columns=budget, values="loss", aggfunc="mean")
     budgets = sorted(table.columns)
@@ -323,7 +402,12 @@ def observations(runs: pd.DataFrame, coeffs: dict, sparsities, cell, size_cell: 
       below 0 (kit.report.claims.direction_verdict on each, combined by combine_verdicts); its estimate,
       low and high are the contrast's;
     - interaction: drop(S_max) - drop(0) per doubling of the data at equal size, equivalent to 0
-      within INTERACTION_MARGIN x the dense runs' mean drop."""
+      within INTERACTION_MARGIN x the dense runs' mean drop.
+
+        >>> tests = observations(paper.load_t5(), laws.TABLE7["t5"], [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D")
+        >>> {name: tests[name]["verdict"] for name in ("parallel", "diminishing", "interaction")}
+        {'parallel': 'holds', 'diminishing': 'holds', 'interaction': 'not resolved'}
+    """
     sparsities = sorted(float(s) for s in sparsities)
     s0, s_max = sparsities[0], sparsities[-1]
     exponents = size_exponents(runs[runs[sparsity].isin(sparsities)], coeffs, sparsity)
@@ -364,7 +448,11 @@ def observations(runs: pd.DataFrame, coeffs: dict, sparsities, cell, size_cell: 
 
 def std_interval(sigma, dof, level=0.95) -> tuple[float, float]:
     """The chi-square interval at `level` of a standard deviation estimated as sigma with dof
-    degrees of freedom (its relative uncertainty is about 1 / sqrt(2 dof))."""
+    degrees of freedom (its relative uncertainty is about 1 / sqrt(2 dof)).
+
+        >>> [round(v, 4) for v in std_interval(0.02, 8)]
+        [0.0135, 0.0383]
+    """
     if not (np.isfinite(sigma) and sigma >= 0 and dof >= 1):
         raise ValueError(f"sigma = {sigma!r}, dof = {dof!r}: need a finite sigma >= 0 and dof >= 1")
     return (float(sigma * math.sqrt(dof / stats.chi2.ppf(0.5 + level / 2, dof))),
@@ -374,7 +462,11 @@ def std_interval(sigma, dof, level=0.95) -> tuple[float, float]:
 def std_ratio_interval(sigma_a, dof_a, sigma_b, dof_b, level=0.95) -> tuple[float, float, float]:
     """The ratio sigma_a / sigma_b of two standard deviations estimated with dof_a and dof_b degrees
     of freedom (e.g. the seed noise at two budgets), with its interval at `level` from the F
-    distribution of (s_a / sigma_a)^2 / (s_b / sigma_b)^2: (ratio, low, high)."""
+    distribution of (s_a / sigma_a)^2 / (s_b / sigma_b)^2: (ratio, low, high).
+
+        >>> [round(v, 3) for v in std_ratio_interval(0.03, 8, 0.01, 8)]
+        [3.0, 1.425, 6.317]
+    """
     if not (sigma_a >= 0 and sigma_b > 0 and dof_a >= 1 and dof_b >= 1):
         raise ValueError(f"sigma_a = {sigma_a!r}, sigma_b = {sigma_b!r}, dof {dof_a!r}, {dof_b!r}: "
                          f"need sigma_a >= 0, sigma_b > 0 and dof >= 1")
@@ -385,7 +477,16 @@ def std_ratio_interval(sigma_a, dof_a, sigma_b, dof_b, level=0.95) -> tuple[floa
 
 def noise_floor(repeats: pd.DataFrame, point, by: str = "tokens", level=0.95) -> pd.DataFrame:
     """kit.fit.noise.seed_noise's table (sigma, dof, points, runs per value of `by`, e.g. the token
-    budget) with the chi-square interval of each sigma (low, high) and the mean loss of the runs."""
+    budget) with the chi-square interval of each sigma (low, high) and the mean loss of the runs.
+
+        >>> repeats = pd.DataFrame({"tokens": [600] * 4 + [2400] * 4, "point": [0, 0, 1, 1] * 2,
+        ...                         "loss": [2.0, 2.2, 3.0, 3.1, 1.5, 1.5, 1.8, 1.9]})
+        >>> noise_floor(repeats, ["point"]).round(3)[["sigma", "dof", "low", "high", "mean loss"]]
+                sigma  dof    low   high  mean loss
+        tokens
+        600     0.112    2  0.058  0.703      2.575
+        2400    0.050    2  0.026  0.314      1.675
+    """
     table = noise.seed_noise(repeats, point, by=by)
     bounds = [std_interval(s, d, level) for s, d in zip(table["sigma"], table["dof"])]
     table["low"], table["high"] = [b[0] for b in bounds], [b[1] for b in bounds]
@@ -396,13 +497,23 @@ def noise_floor(repeats: pd.DataFrame, point, by: str = "tokens", level=0.95) ->
 def prediction_interval(estimate, low, high, noise_std=0.0, dof=None, level=0.95) -> tuple[float, float]:
     """The interval of one run's loss: the law's interval [low, high] of the expected loss
     widened by the run's seed noise, each side's half-width combined in quadrature with t
-    noise_std (t the `level` quantile of Student's t with the noise estimate's dof)."""
+    noise_std (t the `level` quantile of Student's t with the noise estimate's dof).
+
+        >>> prediction_interval(2.0, 1.9, 2.2)
+        (1.9, 2.2)
+        >>> [round(v, 4) for v in prediction_interval(2.0, 1.97, 2.04, noise_std=0.01, dof=4)]
+        [1.9591, 2.0487]
+    """
     half = 0.0 if noise_std == 0 else noise.t_interval(0.0, noise_std, dof, level)[2]
     return (float(estimate - math.hypot(estimate - low, half)), float(estimate + math.hypot(high - estimate, half)))
 
 
 def width_text(width, fmt=".2g") -> str:
-    """A relative width (high - low) / estimate as the book prints it: "unbounded" if infinite."""
+    """A relative width (high - low) / estimate as the book prints it: "unbounded" if infinite.
+
+        >>> width_text(2.19), width_text(math.inf)
+        ('2.2', 'unbounded')
+    """
     return "unbounded" if math.isinf(float(width)) else format(float(width), fmt)
 
 
@@ -411,7 +522,13 @@ def extrapolation_verdict(predicted, low, high, measured, max_half_width=0.02):
     loss lies inside the interval [low, high] of the prediction and the interval's farther end
     lies at most max_half_width (a fraction) from the prediction (so the test could have failed); does
     not hold if it lies outside; not resolved if inside an interval wider than that (an unbounded
-    side, where the profile found no bound, is infinitely wide)."""
+    side, where the profile found no bound, is infinitely wide).
+
+        >>> extrapolation_verdict(2.0, 1.98, 2.03, 2.01)[0]
+        'holds'
+        >>> extrapolation_verdict(2.0, 1.98, 2.03, 2.05)[1]
+        'predicted 2.0000 [1.9800, 2.0300], measured 2.0500: ..., and the measured loss lies 0.0200 above the interval.'
+    """
     predicted, low, high, measured = (float(v) for v in (predicted, low, high, measured))
     if not all(math.isfinite(v) for v in (predicted, measured)) or math.isnan(low) or math.isnan(high) or low > high:
         raise ValueError(f"need finite predicted and measured, low <= high; got {predicted}, {low}, {high}, {measured}")
@@ -441,9 +558,9 @@ def coefficients_verdict(table: pd.DataFrame, reference: dict, objective: float,
     how far the objective lies above ours). Coefficients that trade off against each other (Eq. 1's
     a_S, b_S, c_S) can have wide intervals and still be one optimum: the objective decides.
 
-    >>> t = pd.DataFrame({"estimate": [1.0], "low": [0.9], "high": [1.1]}, index=["b_S"])
-    >>> coefficients_verdict(t, {"b_S": 1.05}, 1.0, 1.004, names=["b_S"])[0]
-    'holds'
+        >>> t = pd.DataFrame({"estimate": [1.0], "low": [0.9], "high": [1.1]}, index=["b_S"])
+        >>> coefficients_verdict(t, {"b_S": 1.05}, 1.0, 1.004, names=["b_S"])[0]
+        'holds'
     """
     tolerance = OPTIMUM_TOLERANCE if tolerance is None else tolerance
     outside = {}
@@ -468,7 +585,13 @@ def gains_verdict(table: pd.DataFrame, paper_gains: dict, max_width=1.0):
     """Are the paper's Table 2 gains (sparsity -> gain) consistent with ours? table: estimate,
     low, high per "gain(S)". Holds if every paper gain lies inside our interval and each interval
     is at most max_width wide (in units of the gain); does not hold if any lies outside; not
-    resolved if all inside but some interval is wider."""
+    resolved if all inside but some interval is wider.
+
+        >>> ours = pd.DataFrame({"estimate": [1.6, 2.2], "low": [1.5, 2.0], "high": [1.7, 2.4]},
+        ...                     index=["gain(0.5)", "gain(0.75)"])
+        >>> gains_verdict(ours, {0.5: 1.59, 0.75: 2.16})
+        ('holds', 'Our gains are 1.6x [1.5, 1.7] at S = 0.5 (paper 1.59x), ...: every paper gain lies inside our interval.')
+    """
     parts, outside, wide, unbounded = [], [], [], []
     for s, value in paper_gains.items():
         row = table.loc[f"gain({s:g})"]
@@ -489,7 +612,11 @@ def gains_verdict(table: pd.DataFrame, paper_gains: dict, max_width=1.0):
 
 def combine_verdicts(parts) -> tuple[str, str]:
     """One verdict for a claim made of several tests, each (verdict, reason): does not hold if any
-    part does not hold, else not resolved if any is not resolved, else holds; the reasons joined."""
+    part does not hold, else not resolved if any is not resolved, else holds; the reasons joined.
+
+        >>> combine_verdicts([("holds", "A holds."), ("not resolved", "B is open.")])
+        ('not resolved', 'A holds. B is open.')
+    """
     parts = list(parts)
     verdicts = [v for v, _ in parts]
     if not parts or any(v not in claims.VERDICTS for v in verdicts):
@@ -500,7 +627,12 @@ def combine_verdicts(parts) -> tuple[str, str]:
 
 
 def sweep_summary(runs: pd.DataFrame, unit: str, sparsity: str = "S", budget: str = "D") -> dict:
-    """One row describing a sweep: runs, sparsities, runs per sparsity, range of N, budgets."""
+    """One row describing a sweep: runs, sparsities, runs per sparsity, range of N, budgets.
+
+        >>> sweep_summary(paper.load_t5(), "tokens")
+        {'runs': 48, 'sparsities': '0, 0.5, 0.75, 0.875', 'runs per sparsity': '12, 12, 12, 12',
+         'N': '1.33e+06 to 8.49e+07', 'D': '1.64e+10, 3.28e+10, 6.55e+10 tokens'}
+    """
     return {"runs": len(runs),
             "sparsities": ", ".join(f"{s:g}" for s in sorted(runs[sparsity].unique())),
             "runs per sparsity": ", ".join(str(n) for n in runs.groupby(sparsity).size()),
@@ -560,8 +692,8 @@ OBSERVATIONS = {
 def rule_texts(level=0.95) -> dict:
     """The thresholds of the rules as the prose quotes them: {glue name: text}.
 
-    >>> rule_texts()["rule_extrapolation_width"]
-    '2%'
+        >>> rule_texts()["rule_extrapolation_width"]
+        '2%'
     """
     return {"level_pct": f"{level:.0%}", "rule_optimum_tolerance": f"{OPTIMUM_TOLERANCE:.0%}",
             "rule_converged_share": f"{CONVERGED_SHARE:.0%}", "rule_extrapolation_width": f"{EXTRAPOLATION_WIDTH:.0%}",
@@ -570,24 +702,37 @@ def rule_texts(level=0.95) -> dict:
 
 
 def number_word(n: int) -> str:
-    """A small count as a word for the prose: number_word(3) -> 'three' (beyond eight, digits)."""
+    """A small count as a word for the prose (beyond eight, digits).
+
+        >>> number_word(3), number_word(12)
+        ('three', '12')
+    """
     return _WORDS[n] if 0 <= n < len(_WORDS) else str(n)
 
 
 def row_text(row, fmt=".3g", unit="") -> str:
-    """A row of kit.fit.fitting's intervals (estimate, low, high) as interval_text writes it:
-    row_text(pd.Series({"estimate": 1.0, "low": 0.9, "high": 1.2})) -> '1 [0.9, 1.2]'."""
+    """A row of kit.fit.fitting's intervals (estimate, low, high) as interval_text writes it.
+
+        >>> row_text(pd.Series({"estimate": 1.0, "low": 0.9, "high": 1.2}))
+        '1 [0.9, 1.2]'
+    """
     return claims.interval_text(row["estimate"], row["low"], row["high"], fmt, unit)
 
 
 def table7_gain(family: str, s: float) -> float:
-    """The gain of Eq. 7 at sparsity s from Table 7's coefficients: table7_gain("t5", 0.75) -> 2.16..."""
+    """The gain of Eq. 7 at sparsity s from Table 7's coefficients (Table 2 prints it).
+
+        >>> round(table7_gain("t5", 0.75), 2)
+        2.16
+    """
     return float(laws.gain(s, *(laws.TABLE7[family][c] for c in ("a_S", "b_S", "c_S", "b_N"))))
 
 
 def table7_xl() -> float:
-    """Table 7's T5 prediction of the T5-XL run's loss (kit.fit.paper.T5_XL): about 1.468.
-    Call: table7_xl() -> 1.4689...
+    """Table 7's T5 prediction of the T5-XL run's loss (kit.fit.paper.T5_XL).
+
+        >>> round(table7_xl(), 4)
+        1.4689
     """
     xl = paper.T5_XL
     return float(laws.sparse_law(xl["S"], xl["N"], xl["D"], **laws.TABLE7["t5"]))
@@ -598,7 +743,11 @@ class FamilyFit:
     """Eq. 1 fitted to one published sweep: name ("T5/C4"), key (kit.fit.lawfit's family, "t5"),
     the runs, the fit (kit.fit.fitting.FitResult) and its intervals (estimate, low, high, bounded,
     relative width per coefficient, gain(S) and, for T5, L(T5-XL)).
-    Call: fit_published()["T5/C4"] is one; its .table.loc["gain(0.75)", "estimate"] -> about 2.27.
+
+        >>> t5 = paper.load_t5()
+        >>> fit = lawfit.fit_family(t5, "t5", starts=1)
+        >>> FamilyFit("T5/C4", "t5", t5, fit, table=pd.DataFrame({"estimate": fit.params})).table.shape
+        (7, 1)
     """
     name: str
     key: str
@@ -611,7 +760,11 @@ def fit_published(n_starts=16, n_boot=200, level=0.95, seed=0, intervals=True) -
     """{name: FamilyFit} for the authors' T5/C4 and ViT/JFT sweeps (kit.fit.paper), fitted as the
     paper states (kit.fit.lawfit) with intervals for the coefficients, the gains at TABLE2_S and
     the T5-XL loss; intervals=False: the fits alone (the table holds the estimates).
-    fit_published(4, 8)["ViT/JFT"].result.params["b_N"] -> about 0.392."""
+
+        >>> families = fit_published(1, intervals=False)
+        >>> round(families["ViT/JFT"].result.params["b_N"], 3)  # Table 7: 0.392
+        0.392
+    """
     out = {}
     for name, key, runs in (("T5/C4", "t5", paper.load_t5()), ("ViT/JFT", "vit", paper.load_vit())):
         if intervals:
@@ -629,7 +782,9 @@ def fit_published(n_starts=16, n_boot=200, level=0.95, seed=0, intervals=True) -
 
 def sweep_texts(t5: pd.DataFrame, vit: pd.DataFrame) -> dict:
     """What the prose says of the published sweeps against Table 1 and of the T5-XL run.
-    Call: sweep_texts(paper.load_t5(), paper.load_vit())["xl_factor"] -> "7.11x" (the README's N).
+
+        >>> sweep_texts(paper.load_t5(), paper.load_vit())["xl_factor"]  # T5-XL's N over the sweep's largest
+        '7.11x'
     """
     extra = vit[~vit.S.isin(OBSERVED_S)]
     xl = paper.T5_XL
@@ -642,7 +797,10 @@ def sweep_texts(t5: pd.DataFrame, vit: pd.DataFrame) -> dict:
 
 def coefficient_table(families: dict, level=0.95) -> pd.DataFrame:
     """Our coefficients with their intervals beside Table 7's, one column pair per family.
-    Call: coefficient_table(fit_published(4, 8)) -> 7 rows, one column pair per family.
+
+        >>> table = coefficient_table(fit_published(1, 2))
+        >>> table.shape, table.loc["b_N", ("T5/C4", "Table 7")]
+        ((7, 4), '0.245')
     """
     columns = {}
     for f in families.values():
@@ -653,7 +811,10 @@ def coefficient_table(families: dict, level=0.95) -> pd.DataFrame:
 
 def table7_claims(families: dict):
     """The test of Table 7 (RULES["table7"]) per family: (objectives table, claims, texts).
-    Call: objectives, made, texts = table7_claims(fit_published(4, 8)); made[1].verdict -> 'holds' (ViT).
+
+        >>> objectives, made, texts = table7_claims(fit_published(1, 2))
+        >>> [(c.key, c.verdict) for c in made]
+        [('core-table7-t5', 'does not hold'), ('core-table7-vit', 'holds')]
     """
     rows, out, texts = {}, [], {}
     for f in families.values():
@@ -696,9 +857,9 @@ def convergence_verdict(replays: dict, share=None) -> tuple[str, str]:
     in every family at least `share` (default CONVERGED_SHARE) of the starts end near the optimum;
     does not hold otherwise.
 
-    >>> r = {"starts": 10, "near the optimum": 9, "optimum": 1.0, "best": 1.0, "worst": 1.3}
-    >>> convergence_verdict({"T5/C4": r})[0]
-    'holds'
+        >>> r = {"starts": 10, "near the optimum": 9, "optimum": 1.0, "best": 1.0, "worst": 1.3}
+        >>> convergence_verdict({"T5/C4": r})[0]
+        'holds'
     """
     share = CONVERGED_SHARE if share is None else share
     converged = all(r["near the optimum"] >= share * r["starts"] for r in replays.values())
@@ -712,7 +873,10 @@ def optimiser_checks(families: dict, n_starts=16, seed=0) -> dict:
     """Per family: our optimiser from each random start (start_agreement), from Table 7's
     coefficients (kit.fit.lawfit.fit_family), and the authors' procedure replayed (replay_authors)
     against the lower optimum of the two optimisers: {name: {"ours", "from table7", "authors"}}.
-    Call: checks = optimiser_checks(fit_published(4, 8), n_starts=4); checks["ViT/JFT"]["ours"]["reached"] -> 4.
+
+        >>> checks = optimiser_checks(fit_published(1, intervals=False), n_starts=2)
+        >>> checks["ViT/JFT"]["ours"]["reached"], checks["T5/C4"]["authors"]["starts"]
+        (2, 2)
     """
     out = {}
     for name, f in families.items():
@@ -726,7 +890,10 @@ def optimiser_checks(families: dict, n_starts=16, seed=0) -> dict:
 def convergence_claim(checks: dict):
     """The test of the paper's convergence statement (RULES["converges"]) on optimiser_checks:
     (claim, texts).
-    Call: claim, texts = convergence_claim(optimiser_checks(fit_published(4, 8), n_starts=4)); claim.verdict -> 'does not hold'.
+
+        >>> claim, texts = convergence_claim(optimiser_checks(fit_published(1, intervals=False), n_starts=2))
+        >>> claim.verdict, texts["vit_replay_within"]
+        ('does not hold', '2 of 2')
     """
     replays = {name: c["authors"] for name, c in checks.items()}
     verdict, reason = convergence_verdict(replays)
@@ -753,7 +920,11 @@ def convergence_claim(checks: dict):
 
 def optimiser_table(families: dict, checks: dict):
     """The appendix's table of the optimisers (one column per family) and its texts.
-    Call: table, texts = optimiser_table(families, optimiser_checks(families)), families = fit_published().
+
+        >>> families = fit_published(1, intervals=False)
+        >>> table, texts = optimiser_table(families, optimiser_checks(families, n_starts=2))
+        >>> table.shape, texts["vit_reached"]
+        ((9, 2), '2 of 2')
     """
     rows, texts = {}, {}
     for name, f in families.items():
@@ -781,7 +952,10 @@ def residual_tables(families: dict):
     """Per family, residual_table of our fit and Table 7's coefficients (as printed, "+.4f"), and
     texts on how the mean residual drifts over the budgets (shortest to longest):
     ({name: table}, texts).
-    Call: tables, texts = residual_tables(fit_published(intervals=False)); texts["t5_drift_table7"] -> "+0.0027 to -0.0015".
+
+        >>> tables, texts = residual_tables(fit_published(1, intervals=False))
+        >>> list(tables["T5/C4"].index), texts["t5_drift_table7"]
+        (['our fit', 'Table 7'], '+0.0027 to -0.0015')
     """
     tables, texts = {}, {}
     for name, f in families.items():
@@ -795,7 +969,10 @@ def residual_tables(families: dict):
 
 def xl_claim(t5: FamilyFit):
     """The T5-XL test (RULES["t5-xl"]) on the T5 fit's interval of L(T5-XL): (table, claim, texts).
-    Call: table, claim, texts = xl_claim(fit_published(4, 8)["T5/C4"]); claim.verdict -> "not resolved".
+
+        >>> table, claim, texts = xl_claim(fit_published(1, 2)["T5/C4"])
+        >>> claim.verdict, texts["xl_table7"], texts["xl_measured"]
+        ('not resolved', '1.4689', '1.4828')
     """
     xl, q, t7 = paper.T5_XL, t5.table.loc["L(T5-XL)"], table7_xl()
     verdict, reason = extrapolation_verdict(q.estimate, q.low, q.high, xl["loss"], max_half_width=EXTRAPOLATION_WIDTH)
@@ -818,7 +995,11 @@ def xl_claim(t5: FamilyFit):
 def observation_rows(tests: dict, label: str) -> dict:
     """One row per observation of observations(): the difference tested, its interval, the
     rule's margin ("sign" where the rule has none) and the verdict, keyed (label, observation).
-    Call: observation_rows(observations(runs, coeffs, [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D"), "T5/C4").
+
+        >>> tests = observations(paper.load_t5(), laws.TABLE7["t5"], [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D")
+        >>> observation_rows(tests, "T5/C4")[("T5/C4", "diminishing")]
+        {'difference': 'last drop − first drop', 'estimate [interval]': '-0.139 [-0.182, -0.095]', 'margin': 'sign',
+         'verdict': 'holds'}
     """
     return {(label, name): {"difference": spec[2], "estimate [interval]": claims.interval_text(
                 tests[name]["estimate"], tests[name]["low"], tests[name]["high"], spec[3]),
@@ -829,7 +1010,11 @@ def observation_rows(tests: dict, label: str) -> dict:
 def observation_claims(tests: dict, key_suffix: str, section: str, where: str, authors: bool, scope: str) -> list:
     """The three observations of observations() as claims (rules RULES[observation]): keys
     core-parallel-<key_suffix> etc., the numbers on the authors' data (authors=True) or our runs.
-    Call: observation_claims(tests, "t5", "ch2-observations", "T5/C4 sweep", authors=True, scope="48 runs"), tests from observations().
+
+        >>> tests = observations(paper.load_t5(), laws.TABLE7["t5"], [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D")
+        >>> made = observation_claims(tests, "t5", "ch2-observations", "T5/C4 sweep", authors=True, scope="48 runs")
+        >>> [c.key for c in made]
+        ['core-parallel-t5', 'core-diminishing-t5', 'core-no-interaction-t5']
     """
     out = []
     for name, (key, statement, _, fmt) in OBSERVATIONS.items():
@@ -846,7 +1031,10 @@ def observation_claims(tests: dict, key_suffix: str, section: str, where: str, a
 def observation_texts(tests: dict, key: str) -> dict:
     """The verdict and interval of each observation, the exponents per sparsity and the loss
     drops per doubling of the data, for the prose (names suffixed with `key`).
-    Call: observation_texts(tests, "t5")["obs_parallel_t5"] -> "holds" on the T5 sweep (tests from observations()).
+
+        >>> tests = observations(paper.load_t5(), laws.TABLE7["t5"], [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D")
+        >>> observation_texts(tests, "t5")["exponents_t5"]
+        '0.249 (S = 0), 0.239 (S = 0.5), 0.245 (S = 0.75), 0.241 (S = 0.875)'
     """
     texts = {}
     for obs, (_, _, _, fmt) in OBSERVATIONS.items():
@@ -861,7 +1049,10 @@ def observation_texts(tests: dict, key: str) -> dict:
 
 def gain_claims(families: dict):
     """The test of Table 2 (RULES["table2"]) per family: (table of gains, claims, texts).
-    Call: gains, made, texts = gain_claims(fit_published(4, 8)); texts["gains_vit"] -> "1.60x, 2.17x, 2.63x".
+
+        >>> gains, made, texts = gain_claims(fit_published(1, 2))
+        >>> texts["gains_vit"], [c.verdict for c in made]  # Table 2's ViT gains: 1.60x, 2.17x, 2.63x
+        ('1.60x, 2.17x, 2.63x', ['does not hold', 'holds'])
     """
     rows, out, texts = {}, [], {}
     for f in families.values():
@@ -889,7 +1080,10 @@ def gain_claims(families: dict):
 def width_texts(families: dict) -> dict:
     """Which quantities each published fit pins well (relative width below 0.5), poorly (above
     1) or leaves unbounded on a side, for the prose.
-    Call: width_texts(fit_published(4, 8))["t5_unbounded"] names the quantities the T5 profile leaves open.
+
+        >>> texts = width_texts(fit_published(1, 2))
+        >>> texts["t5_unbounded"], texts["vit_unbounded"]
+        ('c', 'none')
     """
     texts = {}
     for f in families.values():
@@ -903,14 +1097,24 @@ def width_texts(families: dict) -> dict:
 
 def runs_by_label(runs: pd.DataFrame, key: str, x: str, fmt) -> dict:
     """{fmt(value): (x, loss)} of the runs grouped by column `key`, each sorted by x, for
-    kit.report.plots.plot_scaling_curves: runs_by_label(t5, "S", "N", lambda s: f"S = {s:g}")."""
+    kit.report.plots.plot_scaling_curves.
+
+        >>> points = runs_by_label(paper.load_t5(), "S", "N", lambda s: f"S = {s:g}")
+        >>> list(points), points["S = 0.5"][0].shape
+        (['S = 0', 'S = 0.5', 'S = 0.75', 'S = 0.875'], (12,))
+    """
     return {fmt(v): (g.sort_values(x)[x].to_numpy(), g.sort_values(x).loss.to_numpy()) for v, g in runs.groupby(key)}
 
 
 def law_curves(runs: pd.DataFrame, key: str, x: str, fmt, coeffs: dict, n=50) -> dict:
     """{fmt(value): (x grid, law)}: Eq. 1 at `coeffs` over each group's range of x (geometric, n
     points), the other inputs (S, N, D) at the group's first run.
-    Call: law_curves(t5, "S", "N", lambda s: f"S = {s:g}", TABLE7["t5"]) with t5 = paper.load_t5().
+
+        >>> t5 = paper.load_t5()
+        >>> curves = law_curves(t5[t5.steps == t5.steps.max()], "S", "N", lambda s: f"S = {s:g}", laws.TABLE7["t5"], n=5)
+        >>> grid, law = curves["S = 0.5"]
+        >>> grid.shape, bool(np.all(np.diff(law) < 0))
+        ((5,), True)
     """
     curves = {}
     for v, g in runs.groupby(key):
@@ -925,12 +1129,20 @@ def _sparsity_label(s) -> str:
 
 
 def millions_label(n) -> str:
-    """A size in millions as a legend label: millions_label(2.1e6) -> 'N = 2.1M'."""
+    """A size in millions as a legend label.
+
+        >>> millions_label(2.1e6)
+        'N = 2.1M'
+    """
     return f"N = {n / 1e6:.3g}M"
 
 
 def short_label(n) -> str:
-    """A requested size, rounded, as a legend label: short_label(13_824) -> 'N ≈ 13.8k'."""
+    """A requested size, rounded, as a legend label.
+
+        >>> short_label(13_824)
+        'N ≈ 13.8k'
+    """
     return f"N ≈ {plots.short_number(n)}"
 
 
@@ -938,7 +1150,10 @@ def figure_predicted_vs_actual(families: dict):
     """Fig. 1's analogue: every published run's loss against its prediction, with our
     coefficients (left) and Table 7's (right), one row per family, coloured by sparsity; the
     T5-XL run, fitted by neither, as a star.
-    Call: fig = figure_predicted_vs_actual(fit_published(intervals=False)).
+
+        >>> fig = figure_predicted_vs_actual(fit_published(1, intervals=False))
+        >>> [ax.get_title() for ax in fig.axes[:2]]
+        ['T5/C4, our fit', 'T5/C4, Table 7']
     """
     xl = paper.T5_XL
     fig, axes = plots.panel_grid(2 * len(families), per_row=2, aspect=1.0)
@@ -957,7 +1172,10 @@ def figure_predicted_vs_actual(families: dict):
 def figure_t5_loss_vs_size(t5: FamilyFit):
     """Fig. 2's analogue: T5 loss - 1 against non-zeros, one panel per training length, one
     colour per sparsity (kit.report.plots' palette), dots the runs, lines our joint fit.
-    Call: fig = figure_t5_loss_vs_size(fit_published(intervals=False)["T5/C4"]).
+
+        >>> fig = figure_t5_loss_vs_size(fit_published(1, intervals=False)["T5/C4"])
+        >>> [ax.get_title() for ax in fig.axes[:3]]
+        ['250k steps', '500k steps', '1000k steps']
     """
     runs, coeffs = t5.runs, t5.result.params
     steps = sorted(runs.steps.unique())
@@ -980,8 +1198,11 @@ def figure_loss_vs_data(runs: pd.DataFrame, coeffs: dict, size: str, budget: str
     """Fig. 3's analogue: loss against data, one panel per sparsity, one colour per size (column
     `size`, labelled by `label`; the same colour for the same size in every panel), dots the
     runs, lines the joint law at `coeffs`, log-log; x ticks at the values of column `budget`.
-    Call: fig = figure_loss_vs_data(vit.runs, vit.result.params, "N", "D", "S", millions_label, "images",
-    "loss", "ViT/JFT") with vit = fit_published(intervals=False)["ViT/JFT"].
+
+        >>> vit = fit_published(1, intervals=False)["ViT/JFT"]
+        >>> fig = figure_loss_vs_data(vit.runs, vit.result.params, "N", "D", "S", millions_label, "images", "loss", "ViT/JFT")
+        >>> fig.axes[0].get_title()
+        'S = 0'
     """
     order = [label(n) for n in sorted(runs[size].unique())]
     budgets = sorted(runs[budget].unique())
@@ -1000,7 +1221,9 @@ def figure_loss_vs_data(runs: pd.DataFrame, coeffs: dict, size: str, budget: str
 
 def vit_budget_texts(vit: FamilyFit) -> dict:
     """The ViT fit's rms residual per training budget, and whether the smallest budget is worst.
-    Call: vit_budget_texts(fit_published(intervals=False)["ViT/JFT"])["vit_worst_budget"] -> "the smallest".
+
+        >>> vit_budget_texts(fit_published(1, intervals=False)["ViT/JFT"])["vit_worst_budget"]
+        'the smallest'
     """
     rms = pd.Series(vit.result.residuals).groupby(vit.runs.D.to_numpy()).agg(lambda r: float(np.sqrt(np.mean(r ** 2))))
     return {"vit_panels": number_word(int(vit.runs.S.nunique())),
@@ -1012,7 +1235,10 @@ def figure_intervals(families: dict, level=0.95):
     """How well each published sweep pins each quantity: its interval divided by our estimate
     (one log axis for both panels, bars cut at 1/50 and 50 times the estimate), Table 7's values
     as crosses.
-    Call: fig = figure_intervals(fit_published(4, 8)).
+
+        >>> fig = figure_intervals(fit_published(1, 2))
+        >>> [ax.get_title() for ax in fig.axes[:2]]
+        ['T5/C4', 'ViT/JFT']
     """
     fig, axes = plots.panel_grid(len(families), aspect=1.1)
     for ax, f in zip(axes, families.values()):
@@ -1039,7 +1265,11 @@ def xl_profiles(t5: FamilyFit, grid=None) -> dict:
     """The T5 fit's profiles (profile) along b_N and b_D, each row with the T5-XL loss its
     coefficients predict: {coefficient: frame}. Default grid: b_N 0.20 to 0.28 (Table 7's 0.245
     inside), b_D 0.10 to 0.70.
-    Call: xl_profiles(t5, {"b_N": [0.22, 0.245]})["b_N"]["T5-XL"], t5 = fit_published(intervals=False)["T5/C4"].
+
+        >>> t5 = fit_published(1, intervals=False)["T5/C4"]
+        >>> along = xl_profiles(t5, {"b_N": [0.22, 0.245]})["b_N"]
+        >>> along.b_N.round(3).tolist(), bool(along["T5-XL"].between(1.3, 1.6).all())
+        ([0.22, 0.245], True)
     """
     grid = grid or {"b_N": np.linspace(0.20, 0.28, 17), "b_D": np.linspace(0.10, 0.70, 13)}
     xl = paper.T5_XL
@@ -1056,7 +1286,11 @@ def figure_xl_profiles(t5: FamilyFit, profiles: dict):
     """Per profile of xl_profiles: the objective and the predicted T5-XL loss along the
     coefficient held fixed, with our optimum, Table 7's value, the objective at Table 7's
     coefficients and the measured T5-XL loss marked.
-    Call: fig = figure_xl_profiles(t5, xl_profiles(t5)), t5 = fit_published(intervals=False)["T5/C4"].
+
+        >>> t5 = fit_published(1, intervals=False)["T5/C4"]
+        >>> fig = figure_xl_profiles(t5, xl_profiles(t5, {"b_N": [0.22, 0.245], "b_D": [0.3, 0.4]}))
+        >>> len([ax for ax in fig.axes if ax.has_data()])
+        4
     """
     at_table7 = objective(t5.runs, laws.TABLE7["t5"], "t5")
     fig, axes = plots.panel_grid(2 * len(profiles), per_row=2, aspect=0.75)
@@ -1072,7 +1306,10 @@ def figure_xl_profiles(t5: FamilyFit, profiles: dict):
 
 def xl_profile_texts(t5: FamilyFit, profiles: dict) -> dict:
     """What the prose reads off the profiles of xl_profiles.
-    Call: xl_profile_texts(t5, xl_profiles(t5))["profile_at_table7_bN"] -> "0.245".
+
+        >>> t5 = fit_published(1, intervals=False)["T5/C4"]
+        >>> xl_profile_texts(t5, xl_profiles(t5, {"b_N": [0.22, 0.245], "b_D": [0.3, 0.4]}))["profile_at_table7_bN"]
+        '0.245'
     """
     texts = {}
     for c, frame in profiles.items():
@@ -1095,7 +1332,11 @@ def xl_profile_texts(t5: FamilyFit, profiles: dict) -> dict:
 class OurRuns:
     """Our runs as chapter 2 reads them (kit.engine.store.law_frame, with N_total as a float):
     the main grid, the seed repeats, the held-out run(s), and every record read (unique ids).
-    Call: our_runs(...) returns one (see there).
+
+        >>> frame = pd.DataFrame({"S": [0.75], "N": [884_736.0], "D": [2_400_256.0], "loss": [1.62]})
+        >>> runs = OurRuns(main=frame, repeats=frame, held_out=frame, read=frame.assign(wall_s=60.0, compile_s=5.0, eval_s=1.0))
+        >>> runs.training_s
+        66.0
     """
     main: pd.DataFrame
     repeats: pd.DataFrame
@@ -1113,11 +1354,14 @@ def our_runs(runs_dir=None, corpus=None, base=None, *, n_nonzero, tokens, sparsi
     """The main grid, the seed repeats and the held-out run of kit.engine.grids at these values,
     read from the run store at runs_dir (None: runs/), training only the runs it lacks on `corpus`
     (kit.engine.data.load_corpus) with further RunConfig fields `base`.
-    Call: runs = our_runs(n_nonzero=grids.MAIN["n_nonzero"], tokens=grids.MAIN["tokens"], sparsities=grids.MAIN["sparsity"],
-    seeds=grids.SEEDS["seed"], seed_n_nonzero=grids.SEEDS["n_nonzero"], seed_tokens=grids.SEEDS["tokens"],
-    seed_sparsities=grids.SEEDS["sparsity"], extrapolation_n_nonzero=grids.EXTRAPOLATION["n_nonzero"],
-    extrapolation_tokens=grids.EXTRAPOLATION["tokens"], extrapolation_sparsities=grids.EXTRAPOLATION["sparsity"])
-    reads grid v2 from runs/ (the calls below name it `runs`; fit = fit_ours(runs), noise = noise_summary(runs, grids.MAIN["tokens"])[0]).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> len(runs.main), len(runs.repeats), len(runs.held_out)  # grid v2, read from runs/
+        (80, 20, 1)
     """
     from kit.engine import grids  # the engine is only needed here
     from kit.engine.config import RunConfig
@@ -1138,7 +1382,15 @@ def our_runs(runs_dir=None, corpus=None, base=None, *, n_nonzero, tokens, sparsi
 def grid_table(runs: OurRuns, n_nonzero, sparsities):
     """Per requested size and sparsity, the measured N, N_total and the width trained; and the
     grid's texts (sizes, budgets, runs, steps, tokens per non-zero, training time).
-    Call: table, texts = grid_table(runs, grids.MAIN["n_nonzero"], grids.MAIN["sparsity"]); texts["grid_runs"] -> "80".
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> table, texts = grid_table(runs, m["n_nonzero"], m["sparsity"])
+        >>> table.shape, texts["grid_runs"]
+        ((5, 4), '80')
     """
     main = runs.main
     widths = main.groupby(["n_nonzero", "sparsity"]).first()
@@ -1153,8 +1405,12 @@ def grid_table(runs: OurRuns, n_nonzero, sparsities):
 
 
 def grid_scope(main: pd.DataFrame) -> str:
-    """What a verdict on the main grid covers, in a few words: 'N 13.8k-221k, D 600k-4.8M tokens,
-    2,344 steps at most'."""
+    """What a verdict on the main grid covers, in a few words.
+
+        >>> main = pd.DataFrame({"n_nonzero": [13_824, 221_184], "tokens": [600_064, 4_800_512], "steps": [293, 2_344]})
+        >>> grid_scope(main)
+        'N 13.8k-221k, D 600k-4.8M tokens, 2,344 steps at most'
+    """
     return (f"N {plots.short_number(main.n_nonzero.min())}-{plots.short_number(main.n_nonzero.max())}, "
             f"D {plots.short_number(main.tokens.min())}-{plots.short_number(main.tokens.max())} tokens, "
             f"{main.steps.max():,} steps at most")
@@ -1164,7 +1420,11 @@ def grid_scope(main: pd.DataFrame) -> str:
 class OursFit:
     """Eq. 1 fitted to our main grid: with N (result, and table: intervals of the coefficients,
     the gains at TABLE2_S and "L(held out)", plus relative width), and with N_total (total).
-    Call: fit_ours(runs) returns one.
+
+        >>> t5 = paper.load_t5()
+        >>> result = lawfit.fit_family(t5, "t5", starts=1)
+        >>> OursFit(result, table=pd.DataFrame({"estimate": result.params}), total=result).table.shape
+        (7, 1)
     """
     result: fitting.FitResult
     table: pd.DataFrame
@@ -1175,7 +1435,15 @@ def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0) -> Ours
     """Eq. 1 fitted to runs.main as the paper fits T5 (kit.fit.lawfit.FAMILIES["ours"]), with
     intervals (and the held-out run's loss among the derived quantities), and with N counting
     every non-zero parameter (N_total), the estimates only.
-    Call: fit_ours(runs, n_starts=4, n_boot=8).result.params["a_S"] -> about 0 on grid v2 (the degenerate fit).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> fit = fit_ours(runs, n_starts=1, n_boot=2)
+        >>> list(fit.table.index[-4:]), bool(fit.result.params["a_S"] < 0.01)  # grid v2's fit is degenerate: a_S about 0
+        (['gain(0.5)', 'gain(0.75)', 'gain(0.875)', 'L(held out)'], True)
     """
     x = runs.held_out.iloc[0]
     fitted = lawfit.fit_with_intervals(runs.main, "ours", starts=n_starts, n_boot=n_boot, level=level, seed=seed,
@@ -1189,7 +1457,15 @@ def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0) -> Ours
 def fit_table(fit: OursFit, runs: OurRuns):
     """The fit with N (intervals, relative widths) beside the fit with N_total (estimates), the
     held-out loss, rms error and objective of each; and the prose's texts.
-    Call: table, texts = fit_table(fit_ours(runs), runs); texts["ours_rms"] -> "0.0717".
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> table, texts = fit_table(fit_ours(runs, n_starts=1, n_boot=2), runs)
+        >>> list(table.index[-3:])
+        ['held-out loss', 'rms error (nats)', 'objective']
     """
     table, x, main = fit.table, runs.held_out.iloc[0], runs.main
     rows = {c: {"N: estimate [interval]": row_text(table.loc[c]), "N: relative width": width_text(table.loc[c, "relative width"]),
@@ -1217,7 +1493,12 @@ class NoiseSummary:
     """The seed noise of our runs: the floor per budget (noise_floor), the std at the grid's
     middle budget (geometric) with its interval, the std at each main-grid run's budget
     (of_run_R) and their rms.
-    Call: noise_summary(runs, grids.MAIN["tokens"])[0] is one.
+
+        >>> repeats = pd.DataFrame({"tokens": [600] * 4, "point": [0, 0, 1, 1], "loss": [2.0, 2.2, 3.0, 3.1]})
+        >>> summary = NoiseSummary(noise_floor(repeats, ["point"]), middle=600.0, sigma_mid=0.11, sigma_mid_low=0.06,
+        ...                        sigma_mid_high=0.7, of_run_R=np.full(4, 0.11), rms=0.11)
+        >>> summary.floor.dof.tolist()
+        [2]
     """
     floor: pd.DataFrame
     middle: float
@@ -1232,7 +1513,15 @@ def noise_summary(runs: OurRuns, tokens, level=0.95):
     """The noise floor of the seed repeats (noise_floor by token budget), read off at the grid's
     middle budget and at every main-grid run's budget (kit.fit.noise.noise_at): (NoiseSummary,
     table of the floor, texts).
-    Call: noise, table, texts = noise_summary(runs, grids.MAIN["tokens"]); noise.rms -> about 0.024 nats.
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> noise, table, texts = noise_summary(runs, m["tokens"])
+        >>> list(table.index), bool(0 < noise.rms < 0.1)
+        (['600,064', '2,400,256'], True)
     """
     floor = noise_floor(runs.repeats, ["n_nonzero", "sparsity"], by="tokens", level=level)
     middle = float(np.exp(np.mean(np.log(tokens))))
@@ -1261,7 +1550,12 @@ def noise_summary(runs: OurRuns, tokens, level=0.95):
 
 def figure_noise_floor(floor: pd.DataFrame, level=0.95):
     """The seed-to-seed std per budget with its chi-square interval, log budget axis.
-    Call: fig = figure_noise_floor(noise.floor).
+
+        >>> repeats = pd.DataFrame({"tokens": [600] * 4 + [2400] * 4, "point": [0, 0, 1, 1] * 2,
+        ...                         "loss": [2.0, 2.2, 3.0, 3.1, 1.5, 1.5, 1.8, 1.9]})
+        >>> fig = figure_noise_floor(noise_floor(repeats, ["point"]))
+        >>> fig.axes[0].get_xlabel()
+        'training tokens $D$'
     """
     fig, ax = matplotlib.pyplot.subplots(figsize=(plots.PAGE_WIDTH / 2, 3.0))
     ax.errorbar(floor.index, floor.sigma, yerr=[floor.sigma - floor.low, floor.high - floor.sigma], fmt="o", capsize=4,
@@ -1278,7 +1572,17 @@ def figure_noise_floor(floor: pd.DataFrame, level=0.95):
 
 def standardised_residuals(main: pd.DataFrame, fit: OursFit, noise_of_run_R) -> np.ndarray:
     """Each run's measured minus predicted loss over the seed std at its budget.
-    Call: z_R = standardised_residuals(runs.main, fit, noise.of_run_R).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> result = lawfit.fit_family(runs.main, "ours", starts=1)
+        >>> fit = OursFit(result, table=pd.DataFrame({"estimate": result.params}), total=result)  # fit_ours' estimates alone
+        >>> noise = noise_summary(runs, m["tokens"])[0]
+        >>> standardised_residuals(runs.main, fit, noise.of_run_R).shape
+        (80,)
     """
     predicted = fit.result.predict(S=main.S, N=main.N, D=main.D)
     return np.asarray((main.loss - predicted) / noise_of_run_R, dtype=float)
@@ -1286,7 +1590,18 @@ def standardised_residuals(main: pd.DataFrame, fit: OursFit, noise_of_run_R) -> 
 
 def figure_residuals(main: pd.DataFrame, fit: OursFit, z_R):
     """Standardised residuals against the predicted loss, coloured by sparsity, ±1 and ±2 bands.
-    Call: fig = figure_residuals(runs.main, fit, standardised_residuals(runs.main, fit, noise.of_run_R)).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> result = lawfit.fit_family(runs.main, "ours", starts=1)
+        >>> fit = OursFit(result, table=pd.DataFrame({"estimate": result.params}), total=result)  # fit_ours' estimates alone
+        >>> noise = noise_summary(runs, m["tokens"])[0]
+        >>> fig = figure_residuals(runs.main, fit, standardised_residuals(runs.main, fit, noise.of_run_R))
+        >>> fig.axes[0].get_ylabel()
+        '(measured − predicted) / seed std'
     """
     fig, ax = matplotlib.pyplot.subplots(figsize=(plots.PAGE_WIDTH, 3.2))
     plots.plot_residuals(ax, fit.result.predict(S=main.S, N=main.N, D=main.D), z_R, hue=main.sparsity,
@@ -1297,7 +1612,16 @@ def figure_residuals(main: pd.DataFrame, fit: OursFit, z_R):
 
 def residual_cells(main: pd.DataFrame, z_R):
     """The mean standardised residual per sparsity and budget, and the prose's texts on it.
-    Call: table, texts = residual_cells(runs.main, z_R), z_R from standardised_residuals.
+
+        >>> main = pd.DataFrame({"sparsity": [0.0, 0.0, 0.875, 0.875], "tokens": [600_064, 1_200_128] * 2})
+        >>> table, texts = residual_cells(main, np.array([0.3, -0.5, 2.4, 1.1]))  # z_R: standardised_residuals'
+        >>> table
+        tokens D = 600k D = 1.2M
+        S
+        0          +0.3     -0.5
+        0.875      +2.4     +1.1
+        >>> texts["residual_sparse"], texts["beyond_two"]
+        ('+2.4, +1.1', '1 of 4')
     """
     cells = main.assign(z=z_R).pivot_table(index="sparsity", columns="tokens", values="z", aggfunc="mean")
     dense, sparse = cells.iloc[0], cells.iloc[-1]
@@ -1312,7 +1636,17 @@ def residual_cells(main: pd.DataFrame, z_R):
 def figure_ours_loss_vs_size(main: pd.DataFrame, fit: OursFit):
     """Fig. 2's analogue on our runs: loss against non-zeros per sparsity, one panel per budget,
     log-log, the joint fit as lines (no offset).
-    Call: fig = figure_ours_loss_vs_size(runs.main, fit).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> result = lawfit.fit_family(runs.main, "ours", starts=1)
+        >>> fit = OursFit(result, table=pd.DataFrame({"estimate": result.params}), total=result)  # fit_ours' estimates alone
+        >>> fig = figure_ours_loss_vs_size(runs.main, fit)
+        >>> [ax.get_title() for ax in fig.axes[:4]]
+        ['D = 600k tokens', 'D = 1.2M tokens', 'D = 2.4M tokens', 'D = 4.8M tokens']
     """
     budgets, sizes = sorted(main.tokens.unique()), sorted(main.n_nonzero.unique())
     order = [_sparsity_label(s) for s in sorted(main.sparsity.unique())]
@@ -1331,8 +1665,14 @@ def figure_ours_loss_vs_size(main: pd.DataFrame, fit: OursFit):
 
 def steps_table(tests: dict) -> pd.DataFrame:
     """observations()' loss drop per step in sparsity, with its interval and points, as printed.
-    Call: steps_table(observations(runs.main, fit.result.params, [0, 0.5, 0.75, 0.875], ["n_nonzero", "tokens"],
-    "n_nonzero", "tokens", sparsity="sparsity")).
+
+        >>> tests = observations(paper.load_t5(), laws.TABLE7["t5"], [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D")
+        >>> steps_table(tests)
+                      mean loss drop [interval] (nats)  points
+        sparsity step
+        0 → 0.5             +0.1656 [+0.1121, +0.2191]      12
+        0.5 → 0.75          +0.0614 [+0.0516, +0.0713]      12
+        0.75 → 0.875        +0.0268 [+0.0161, +0.0375]      12
     """
     steps = tests["steps"]
     return pd.DataFrame({"mean loss drop [interval] (nats)": [claims.interval_text(r["mean drop"], r.low, r.high, "+.4f")
@@ -1343,7 +1683,15 @@ def steps_table(tests: dict) -> pd.DataFrame:
 def sparse_vs_dense(main: pd.DataFrame):
     """Per budget and sparsity: the mean loss minus the dense run's of the same requested size,
     and how many runs end above it; and the prose's texts (where sparsity fails).
-    Call: table, texts = sparse_vs_dense(runs.main); texts["sparse_above_shorter"] -> "38 of 45".
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> table, texts = sparse_vs_dense(runs.main)
+        >>> table.shape, texts["sparse_above_shorter"]
+        ((4, 3), '38 of 45')
     """
     versus = main.pivot_table(index=["n_nonzero", "tokens"], columns="sparsity", values="loss")
     dense = versus.columns.min()
@@ -1369,7 +1717,17 @@ def sparse_vs_dense(main: pd.DataFrame):
 def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.95):
     """The held-out test (RULES["extrapolation"]): the fit's interval of the held-out run's loss
     widened by the seed noise at its budget (prediction_interval): (table, claim, texts).
-    Call: table, claim, texts = held_out_claim(fit, runs, noise); claim.verdict -> "not resolved".
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> fit = fit_ours(runs, n_starts=1, n_boot=2)
+        >>> noise = noise_summary(runs, m["tokens"])[0]
+        >>> table, claim, texts = held_out_claim(fit, runs, noise)
+        >>> claim.key, claim.verdict
+        ('core-extrapolation-ours', 'not resolved')
     """
     q, x, main = fit.table.loc["L(held out)"], runs.held_out.iloc[0], runs.main
     sigma, dof = noise.noise_at(summary.floor, x.D)
@@ -1401,7 +1759,16 @@ def figure_held_out(fit: OursFit, runs: OurRuns, t5: FamilyFit):
     """Fig. 1 side by side: the paper's T5 runs against our fit of them, T5-XL (never fitted) as
     a star (left), and our main grid against our joint law, the held-out run (never fitted) as a
     star (right), both coloured by sparsity.
-    Call: fig = figure_held_out(fit, runs, fit_published(intervals=False)["T5/C4"]).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> fit = fit_ours(runs, n_starts=1, n_boot=2)
+        >>> fig = figure_held_out(fit, runs, fit_published(1, intervals=False)["T5/C4"])
+        >>> [ax.get_title() for ax in fig.axes[:2]]
+        ["the paper's T5/C4 runs", 'our runs']
     """
     main, x, xl = runs.main, runs.held_out.iloc[0], paper.T5_XL
     fig, (left, right) = plots.panel_grid(2, aspect=1.0)
@@ -1422,7 +1789,17 @@ def figure_held_out(fit: OursFit, runs: OurRuns, t5: FamilyFit):
 def figure_size_side_by_side(t5: FamilyFit, main: pd.DataFrame, fit: OursFit):
     """Fig. 2 side by side: loss against non-zeros per sparsity at each sweep's longest training,
     the paper's T5 runs (loss - 1, as its Fig. 2) beside ours, each with its own joint fit.
-    Call: fig = figure_size_side_by_side(fit_published(intervals=False)["T5/C4"], runs.main, fit).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> result = lawfit.fit_family(runs.main, "ours", starts=1)
+        >>> fit = OursFit(result, table=pd.DataFrame({"estimate": result.params}), total=result)  # fit_ours' estimates alone
+        >>> fig = figure_size_side_by_side(fit_published(1, intervals=False)["T5/C4"], runs.main, fit)
+        >>> fig.axes[1].get_title()
+        'ours, D = 4.8M tokens (2,344 steps)'
     """
     fig, (left, right) = plots.panel_grid(2, aspect=0.9)
     longest = t5.runs[t5.runs.steps == t5.runs.steps.max()]
@@ -1443,8 +1820,11 @@ def figure_size_side_by_side(t5: FamilyFit, main: pd.DataFrame, fit: OursFit):
 
 
 def met(estimate, low, high, target) -> str:
-    """Whether an estimate meets an upper target, and whether its whole interval agrees:
-    met(0.9, 0.8, 1.2, 1.0) -> 'met (interval straddles the target)'."""
+    """Whether an estimate meets an upper target, and whether its whole interval agrees.
+
+        >>> met(0.9, 0.8, 1.2, 1.0), met(0.9, 0.8, 0.95, 1.0)
+        ('met (interval straddles the target)', 'met (whole interval)')
+    """
     side = "whole interval" if (high <= target if estimate <= target else low > target) else "interval straddles the target"
     return f"{'met' if estimate <= target else 'not met'} ({side})"
 
@@ -1459,7 +1839,17 @@ def targets_table(fit: OursFit, runs: OurRuns, summary: NoiseSummary, held_out: 
     """Grid v2's four targets, each measured with its interval and met or not (met); held_out:
     the held-out claim's numbers. Returns (table, texts), the texts including the profile of c
     that shows why b_N, b_D and c are loosely determined.
-    Call: table, texts = targets_table(fit, runs, noise, held_out_claim(fit, runs, noise)[1].numbers).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> fit = fit_ours(runs, n_starts=1, n_boot=2)
+        >>> noise = noise_summary(runs, m["tokens"])[0]
+        >>> table, texts = targets_table(fit, runs, noise, held_out_claim(fit, runs, noise)[1].numbers)
+        >>> len(table), texts["grid_n_span"]
+        (4, '16x')
     """
     table, main = fit.table, runs.main
     width = table.loc[list(laws.COEFF_NAMES), "relative width"]
@@ -1502,14 +1892,21 @@ def targets_table(fit: OursFit, runs: OurRuns, summary: NoiseSummary, held_out: 
 
 def claims_table(chosen) -> pd.DataFrame:
     """Claims as the chapter lists them: statement, verdict in bold, the rule's result.
-    Call: claims_table(table7_claims(fit_published(4, 8))[1]) -> one row per claim.
+
+        >>> tests = observations(paper.load_t5(), laws.TABLE7["t5"], [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D")
+        >>> made = observation_claims(tests, "t5", "ch2-observations", "T5/C4 sweep", authors=True, scope="48 runs")
+        >>> claims_table(made).verdict.tolist()
+        ['**holds**', '**holds**', '**not resolved**']
     """
     return pd.DataFrame([{"claim": c.statement, "verdict": f"**{c.verdict}**", "result": c.reason} for c in chosen])
 
 
 def summary_texts(chosen) -> dict:
     """How many claims the page tests and how many of each verdict.
-    Call: summary_texts(made)["summary_counts"] -> "holds: 1; does not hold: 1; not resolved: 0" for table7_claims' two.
+
+        >>> tests = observations(paper.load_t5(), laws.TABLE7["t5"], [0, 0.5, 0.75, 0.875], ["N", "D"], "N", "D")
+        >>> summary_texts(observation_claims(tests, "t5", "ch2-observations", "T5/C4 sweep", authors=True, scope="48 runs"))
+        {'summary_claims': '3', 'summary_counts': 'holds: 2; does not hold: 0; not resolved: 1'}
     """
     chosen = list(chosen)
     return {"summary_claims": f"{len(chosen)}",
