@@ -200,7 +200,8 @@ def sparsify_grid(parents: dict[str, RunConfig], sparsities=PRETRAINED["sparsiti
 
         >>> parent = pretrain_grid()[0]
         >>> [(c.n_nonzero, c.sparsity, c.steps, c.init_from) for c in sparsify_grid({"0123456789abcdef": parent})]
-        [(13824, 0.5, 125, '0123456789abcdef'), (6912, 0.75, 125, '0123456789abcdef'), (3456, 0.875, 125, '0123456789abcdef')]
+        [(13824, 0.5, 125, '0123456789abcdef'), (6912, 0.75, 125, '0123456789abcdef'),
+         (3456, 0.875, 125, '0123456789abcdef')]
     """
     return [parent.replace(n_nonzero=round(parent.n_nonzero * (1 - s)), sparsity=s, init_from=id,
                            tokens=round(prune_fraction * parent.steps) * parent.tokens_per_step,

@@ -168,7 +168,8 @@ def check_record(record: dict) -> None:
         >>> check_record({**record, "id": "0123456789abcdef"})
         Traceback (most recent call last):
         ...
-        ValueError: run record id='0123456789abcdef' does not match its config and corpus fingerprint, which give '...' (kit.engine.store.run_id): an edited or copied record
+        ValueError: run record id='0123456789abcdef' does not match its config and corpus fingerprint,
+        which give '...' (kit.engine.store.run_id): an edited or copied record
     """
     problem = layout_problem(record) or id_problem(record)
     if problem:

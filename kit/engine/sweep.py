@@ -104,7 +104,8 @@ def check_parent(parent_id: str, store: RunStore) -> None:
         >>> check_parent("0123456789abcdef", RunStore("runs"))  # the repository's store, only read here
         Traceback (most recent call last):
         ...
-        kit.engine.config.ConfigError: init_from='0123456789abcdef': no finished run with a saved checkpoint in .../runs; train that run first (save_checkpoint=True), in an earlier sweep
+        kit.engine.config.ConfigError: init_from='0123456789abcdef': no finished run with a saved checkpoint
+        in .../runs; train that run first (save_checkpoint=True), in an earlier sweep
     """
     parent = store.get(parent_id) if store.has(parent_id) else None
     if parent is None or parent["status"] != "ok" or not parent.get("checkpoint"):

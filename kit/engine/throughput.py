@@ -60,7 +60,8 @@ MIN_POOL_S = 60.0  # side by side only for runs that take at least this long, to
 def nearest_row(d_model: int, table: dict) -> dict:
     """The table's row of the measured width nearest d_model in log space.
 
-        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}}, {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}
+        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}},  # steps/s: 2 side by side pay
+        ...                   {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}   # they do not
         >>> nearest_row(32, table)["d_model"], nearest_row(48, table)["d_model"]
         (16, 96)
     """
@@ -71,7 +72,8 @@ def lanes_for(d_model: int, table: dict | None) -> int:
     """Runs side by side that pay at width d_model: the best of the nearest measured width (in
     log space); 1 without a table.
 
-        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}}, {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}
+        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}},  # steps/s: 2 side by side pay
+        ...                   {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}   # they do not
         >>> lanes_for(24, table), lanes_for(128, table), lanes_for(24, None)
         (2, 1, 1)
     """
@@ -86,7 +88,8 @@ def side_by_side(widths_steps: list[tuple[int, int]], table: dict | None) -> lis
     less than MIN_POOL_S together on all cores (starting the workers would cost more than the
     second core gives) or are fewer than two.
 
-        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}}, {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}
+        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}},  # steps/s: 2 side by side pay
+        ...                   {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}   # they do not
         >>> side_by_side([(16, 20_000), (16, 20_000), (96, 5_000)], table)
         [2, 2, 1]
         >>> side_by_side([(16, 200), (16, 200)], table)  # 1 s of training: not worth starting workers

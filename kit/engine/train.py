@@ -68,7 +68,7 @@ UNIFORM_LOSS = math.log(256)  # the loss of guessing bytes uniformly
 DIVERGED_LOSS = 2 * UNIFORM_LOSS  # a train loss this far above uniform guessing counts as divergence
 
 
-class Hyper(NamedTuple):
+class _Hyper(NamedTuple):
     """What may change between runs of one compiled loop: runtime scalars."""
     lr: float  # peak learning rate
     lr_min: float  # final learning rate
@@ -80,7 +80,7 @@ class Hyper(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class Static:
+class _Static:
     """What a compiled loop depends on: the model shape and the structure of the optimizer."""
     shape: model.Shape
     batch_size: int
@@ -90,32 +90,56 @@ class Static:
     kind: str  # pruning schedule shape, 'cubic' or 'geometric'
 
 
-def static_for(config: RunConfig) -> Static:
+def static_for(config: RunConfig) -> _Static:
+    """What the compiled loop of `config` depends on: its model shape, batch size, whether anything
+    is pruned, and how.
+
+        >>> static = static_for(RunConfig(n_nonzero=1536, sparsity=0.75, n_layers=2, seq_len=16, batch_size=8))
+        >>> static.shape.d_model, static.batch_size, static.pruned, static.kind
+        (16, 8, True, 'cubic')
+    """
     pruned = config.sparsity > 0 or model.embed_sparsity(config) > 0
-    return Static(shape=model.shape_for(config), batch_size=config.batch_size, pruned=pruned,
+    return _Static(shape=model.shape_for(config), batch_size=config.batch_size, pruned=pruned,
                   scope=config.prune_scope, nm=config.nm, kind=config.schedule)
 
 
-def hyper_for(config: RunConfig) -> Hyper:
-    """The run's runtime scalars, as float32 / int32 so every run of a shape matches one compiled loop."""
-    hp = Hyper(lr=config.lr, lr_min=config.lr * config.lr_min_ratio,
+def hyper_for(config: RunConfig) -> _Hyper:
+    """The run's runtime scalars, as float32 / int32 so every run of a shape matches one compiled loop.
+
+        >>> hp = hyper_for(RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8, tokens=100 * 128))
+        >>> int(hp.steps), int(hp.warmup), hp.lr.dtype
+        (100, 5, dtype('float32'))
+    """
+    hp = _Hyper(lr=config.lr, lr_min=config.lr * config.lr_min_ratio,
                warmup=max(1, round(config.warmup_frac * config.steps)), steps=config.steps,
                weight_decay=config.weight_decay, grad_clip=config.grad_clip,
                prune=pruning.schedule_for(config, model.embed_sparsity(config)))
     return jax.tree.map(lambda x: np.int32(x) if isinstance(x, int) else np.float32(x), hp)
 
 
-def learning_rate(step, hp: Hyper):
+def learning_rate(step, hp: _Hyper):
     """Linear warmup from 0 to hp.lr over hp.warmup steps, then cosine decay to hp.lr_min at hp.steps
-    (optax.warmup_cosine_decay_schedule, written out so its numbers can be traced)."""
+    (optax.warmup_cosine_decay_schedule, written out so its numbers can be traced).
+
+        >>> hp = hyper_for(RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8, tokens=100 * 128, lr=1e-2))
+        >>> [round(float(learning_rate(step, hp)), 6) for step in (0, 1, 5, 100)]  # warmup: 5 steps
+        [0.0, 0.002, 0.01, 0.001]
+    """
     warm = hp.lr * step / hp.warmup
     progress = jnp.clip((step - hp.warmup) / jnp.maximum(hp.steps - hp.warmup, 1), 0.0, 1.0)
     cosine = hp.lr_min + 0.5 * (hp.lr - hp.lr_min) * (1.0 + jnp.cos(jnp.pi * progress))
     return jnp.where(step < hp.warmup, warm, cosine)
 
 
-def optimizer(static: Static, hp: Hyper, prunable) -> optax.GradientTransformation:
-    """AdamW with gradient clipping, wrapped in gradual magnitude pruning when anything is pruned."""
+def optimizer(static: _Static, hp: _Hyper, prunable) -> optax.GradientTransformation:
+    """AdamW with gradient clipping, wrapped in gradual magnitude pruning when anything is pruned.
+
+        >>> config = RunConfig(n_nonzero=1536, sparsity=0.75, n_layers=2, seq_len=16, batch_size=8)
+        >>> params = model.init_params(model.shape_for(config), seed=0)
+        >>> opt_state = optimizer(static_for(config), hyper_for(config), model.prunable_groups(params)).init(params)
+        >>> int(opt_state.kept["backbone"])  # nothing pruned yet: all 6,144 weights of d_model 16
+        6144
+    """
     adamw = optax.chain(
         optax.clip_by_global_norm(hp.grad_clip),
         optax.adamw(lambda count: learning_rate(count, hp), b1=0.9, b2=0.95, weight_decay=hp.weight_decay))
@@ -131,7 +155,7 @@ def _windows(stream, starts_B, seq_len: int):
     return stream[starts_B[:, None] + jnp.arange(seq_len + 1)].astype(jnp.int32)
 
 
-def _nonzeros(static: Static, opt_state, n_dense: int, n_embed: int):
+def _nonzeros(static: _Static, opt_state, n_dense: int, n_embed: int):
     """(backbone, embedding) non-zeros the next step starts from, on the device."""
     if not static.pruned:
         return jnp.int32(n_dense), jnp.int32(n_embed)
@@ -139,7 +163,7 @@ def _nonzeros(static: Static, opt_state, n_dense: int, n_embed: int):
 
 
 @functools.partial(jax.jit, static_argnames="static", donate_argnames="state")
-def train_chunk(state, hp: Hyper, stream, starts_KxB, n, *, static: Static):
+def train_chunk(state, hp: _Hyper, stream, starts_KxB, n, *, static: _Static):
     """Steps 0 .. n-1 (n <= K, traced) of a chunk: state = (params, opt_state); the batches are the
     windows of the device-resident training stream at starts_KxB. Returns the new state and, per
     step, the train loss and the backbone and embedding non-zeros the step started from."""
@@ -179,7 +203,15 @@ _COMPILED = {}  # (function, argument shapes, static values) -> executable
 def compiled(fn, *args, **static):
     """The jitted `fn` compiled ahead of time for the shapes and dtypes of `args` and these static
     values, at most once per process (and from the on-disk cache when another process compiled
-    it); returns (executable, seconds spent compiling now). The executable takes `args` only."""
+    it); returns (executable, seconds spent compiling now). The executable takes `args` only.
+
+        >>> key, shape = jax.random.PRNGKey(0), model.shape_for(RunConfig(n_nonzero=1536, n_layers=2, seq_len=16))
+        >>> init, seconds = compiled(model.init_from_key, key, shape=shape)
+        >>> init(key)["embed"]["embedding"].shape
+        (256, 8)
+        >>> compiled(model.init_from_key, key, shape=shape)[1]  # compiled once per process
+        0.0
+    """
     leaves, treedef = jax.tree.flatten(args)
     shapes = tuple((np.shape(x), x.dtype if hasattr(x, "dtype") else np.result_type(x)) for x in leaves)
     key = (fn, treedef, shapes, tuple(sorted(static.items())))
@@ -191,13 +223,31 @@ def compiled(fn, *args, **static):
     return _COMPILED[key], time.perf_counter() - start
 
 
-def compiled_chunk(static: Static, state, hp, stream, starts_KxB):
-    """train_chunk compiled for this static setting and these shapes: (executable, compile seconds)."""
+def compiled_chunk(static: _Static, state, hp, stream, starts_KxB):
+    """train_chunk compiled for this static setting and these shapes: (executable, compile seconds).
+
+        >>> config = RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8)
+        >>> static, hp = static_for(config), hyper_for(config)
+        >>> params = model.init_params(model.shape_for(config), seed=0)
+        >>> state = (params, optimizer(static, hp, model.prunable_groups(params)).init(params))
+        >>> stream, starts_KxB = jnp.asarray(data.load_corpus().train), np.zeros((CHUNK, 8), np.int32)
+        >>> run_chunk, seconds = compiled_chunk(static, state, hp, stream, starts_KxB)
+        >>> state, (loss_K, nnz_K, embed_K) = run_chunk(state, hp, stream, starts_KxB, np.int32(3))  # 3 steps
+        >>> loss_K.shape, int((loss_K > 0).sum()), int(nnz_K[0])
+        ((64,), 3, 1536)
+    """
     return compiled(train_chunk, state, hp, stream, starts_KxB, np.int32(0), static=static)
 
 
 def evaluate(params, corpus: data.Corpus, config: RunConfig, shape: model.Shape) -> tuple[float, float]:
-    """(validation loss on the fixed held-out windows, seconds spent compiling the evaluation)."""
+    """(validation loss on the fixed held-out windows, seconds spent compiling the evaluation).
+
+        >>> config = RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8, tokens=50 * 128, eval_tokens=1024)
+        >>> shape = model.shape_for(config)
+        >>> loss, seconds = evaluate(model.init_params(shape, seed=0), data.load_corpus(), config, shape)
+        >>> bool(loss > UNIFORM_LOSS)  # untrained: worse than guessing bytes uniformly (ln 256)
+        True
+    """
     batches_NxBxT1, weights_NxB = eval_set(corpus, config)
     loss, compile_s = compiled(eval_loss, params, batches_NxBxT1, weights_NxB, shape=shape)
     return float(loss(params, batches_NxBxT1, weights_NxB)), compile_s
@@ -218,7 +268,12 @@ def _device_stream(corpus: data.Corpus) -> jax.Array:
 
 
 def eval_set(corpus: data.Corpus, config: RunConfig):
-    """The fixed validation windows as [n_batches, B, T + 1] with weights [n_batches, B] (0: padding)."""
+    """The fixed validation windows as [n_batches, B, T + 1] with weights [n_batches, B] (0: padding).
+
+        >>> batches, weights = eval_set(data.load_corpus(), RunConfig(seq_len=16, batch_size=8, eval_tokens=1008))
+        >>> batches.shape, int(weights.sum())  # 63 windows: the last batch has one padding row
+        ((8, 8, 17), 63)
+    """
     batches = data.eval_batches(corpus, config)
     B = config.batch_size
     weights_NxB = np.zeros((len(batches), B), np.float32)
@@ -230,6 +285,17 @@ def eval_set(corpus: data.Corpus, config: RunConfig):
 
 
 def save_checkpoint(params, path) -> None:
+    """Write params to the .npz file `path` (a pathlib.Path; folders created), atomically, one array
+    per leaf named by its path in the tree ('a/b/c'); load_checkpoint reads it back.
+
+        >>> import tempfile
+        >>> params = model.init_params(model.shape_for(RunConfig(n_nonzero=1536, n_layers=2, seq_len=16)), seed=0)
+        >>> path = Path(tempfile.mkdtemp()) / "ckpt" / "run.npz"
+        >>> save_checkpoint(params, path)
+        >>> with np.load(path) as f:
+        ...     sorted(f.files)[-2:]
+        ['block_1/mlp/up/kernel', 'embed/embedding']
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     flat = traverse_util.flatten_dict(jax.device_get(params), sep="/")
     tmp = path.with_name(path.name + ".tmp.npz")
@@ -238,7 +304,16 @@ def save_checkpoint(params, path) -> None:
 
 
 def load_checkpoint(path, like):
-    """Params saved by save_checkpoint, checked against the structure and shapes of `like`."""
+    """Params saved by save_checkpoint, checked against the structure and shapes of `like`.
+
+        >>> import tempfile
+        >>> params = model.init_params(model.shape_for(RunConfig(n_nonzero=1536, n_layers=2, seq_len=16)), seed=0)
+        >>> path = Path(tempfile.mkdtemp()) / "run.npz"
+        >>> save_checkpoint(params, path)
+        >>> restored = load_checkpoint(path, like=params)
+        >>> all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(params)))
+        True
+    """
     with np.load(path) as f:
         flat = {k: f[k] for k in f.files}
     expected = traverse_util.flatten_dict(like, sep="/")
@@ -249,6 +324,11 @@ def load_checkpoint(path, like):
 
 
 def versions() -> dict:
+    """The versions of Python and of the packages a run's numbers depend on (every record keeps them).
+
+        >>> sorted(versions())
+        ['flax', 'jax', 'jaxlib', 'numpy', 'optax', 'python']
+    """
     pkgs = ("jax", "jaxlib", "flax", "optax", "numpy")
     return {"python": platform.python_version(),
             **{p: importlib.metadata.version(p) for p in pkgs}}
@@ -257,7 +337,17 @@ def versions() -> dict:
 def continued_run(config: RunConfig, store: RunStore) -> dict | None:
     """The record of the run `config` continues (config.init_from), checked: it must be finished,
     have a checkpoint, and share the seed and seq_len, because the continuation reads that run's
-    data order from where it stopped (so no token is seen twice across both)."""
+    data order from where it stopped (so no token is seen twice across both).
+
+        >>> store = RunStore("runs")  # the repository's store, only read here
+        >>> continued_run(RunConfig(), store) is None  # not a continuation
+        True
+        >>> continued_run(RunConfig(init_from="0123456789abcdef"), store)
+        Traceback (most recent call last):
+        ...
+        kit.engine.config.ConfigError: init_from='0123456789abcdef': no finished run with a saved checkpoint
+        in .../runs (train it first with save_checkpoint=True)
+    """
     if config.init_from is None:
         return None
     parent = store.get(config.init_from) if store.has(config.init_from) else None
@@ -287,7 +377,15 @@ def train(config: RunConfig, corpus: data.Corpus, params, skip_tokens: int = 0, 
     the step it resumed from); stops after the first chunk with a NaN or diverged loss (status
     'failed'; the per-step arrays end at that step). Given `scratch`, the loop state is saved
     there every kit.engine.resume.save_every_s() seconds and, if a state is saved there already, the
-    run continues from it (kit.engine.resume); the caller deletes it once the record is stored."""
+    run continues from it (kit.engine.resume); the caller deletes it once the record is stored.
+
+        >>> config = RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8, tokens=50 * 128, eval_tokens=1024)
+        >>> params = model.init_params(model.shape_for(config), seed=config.seed)
+        >>> out = train(config, data.load_corpus(), params)
+        >>> params, loss_S, nnz_S, embed_S, status, reason, compile_s, wall_s, resumed_at = out
+        >>> loss_S.shape, int(nnz_S[-1]), status, reason, resumed_at
+        ((50,), 1536, 'ok', None, 0)
+    """
     static, hp = static_for(config), hyper_for(config)
     prunable = model.prunable_groups(params)
     state = (params, optimizer(static, hp, prunable).init(params))
@@ -332,6 +430,13 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     Invalid configs (budget over the corpus, bad init_from) and an unwritable store raise before
     training. A run whose loss becomes NaN or diverges, or whose validation loss is not below that
     of guessing bytes uniformly (ln 256), is recorded with status 'failed' and the reason.
+
+        >>> import tempfile
+        >>> config = RunConfig(n_nonzero=1536, n_layers=2, seq_len=16, batch_size=8, tokens=50 * 128, eval_tokens=1024)
+        >>> record = run(config, store=RunStore(tempfile.mkdtemp()))  # the default corpus, Shakespeare
+        >>> m = record["metrics"]
+        >>> record["status"], m["steps"], m["nnz"], bool(m["final_loss"] < UNIFORM_LOSS)
+        ('ok', 50, 1536, True)
     """
     corpus = corpus if isinstance(corpus, data.Corpus) else data.load_corpus(corpus)
     store = store if store is not None else RunStore()
