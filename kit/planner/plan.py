@@ -52,7 +52,13 @@ N_GRID = 1001  # sparsity grid of the numerical optimum under a measured cost
 class Run:
     """A training run: N non-zero parameters at the end, and its budget: D tokens or C training
     FLOPs (under the cost model). S is the final sparsity, or None for the optimal one at (N, C);
-    with S=None a budget given as D means C = k N D, the compute of the dense N model on D tokens."""
+    with S=None a budget given as D means C = k N D, the compute of the dense N model on D tokens.
+
+        >>> Run(N=200e6, D=100e9, S=0.8)
+        Run(N=200000000.0, D=100000000000.0, C=None, S=0.8)
+        >>> Run(N=200e6, C=1e20, S=None)  # the optimal sparsity for 1e20 FLOPs
+        Run(N=200000000.0, D=None, C=1e+20, S=None)
+    """
     N: float
     D: float | None = None
     C: float | None = None
@@ -71,7 +77,14 @@ class Run:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """The planner's answer for one run under one cost model (see `plan`)."""
+    """The planner's answer for one run under one cost model (see `plan`).
+
+        >>> answer = plan(laws.TABLE7["t5"], Run(N=200e6, D=100e9, S=0.8))
+        >>> Plan(**vars(answer)) == answer  # a record of the fields below, which plan fills
+        True
+        >>> round(answer.loss, 3), round(answer.S_opt, 3), round(answer.gain_N / answer.N, 2)
+        (1.48, 0.703, 2.33)
+    """
     cost: str  # the cost model's label
     S: float  # final sparsity (the given one, or the optimal one)
     N: float  # non-zero parameters
@@ -113,7 +126,11 @@ LABELS = {  # Plan field -> its row label in tables (unique)
 
 def check_cost(cost, start=0.25, end=0.75, kind="cubic") -> str:
     """The cost model's label (a measured one names its kernel, layer, hardware, backend and date);
-    raises on anything but 'dense', 'sparse' or a SpeedupCurve."""
+    raises on anything but 'dense', 'sparse' or a SpeedupCurve.
+
+        >>> check_cost("sparse")
+        'sparse'
+    """
     laws.check_window(start, end, kind)
     if isinstance(cost, SpeedupCurve):
         return f"measured: {cost.describe()}"
@@ -136,7 +153,13 @@ def _check_on_curve(S, curve: SpeedupCurve):
 def speedup_at(S, curve: SpeedupCurve):
     """The measured speedup s(S), interpolated: log s linear in the log compression r = -ln(1 - S)
     between the measured points (exact for the ideal s = 1 / (1 - S)), and s(0) = 1 (a dense
-    model runs the dense kernel) when the curve starts above S = 0."""
+    model runs the dense kernel) when the curve starts above S = 0.
+
+        >>> curve = SpeedupCurve("scipy-csr", S=(0.5, 0.9), speedup=(0.8, 3.0), hardware="one CPU core",
+        ...                      backend="scipy CSR vs numpy dense", layer="768 -> 3072, 512 tokens", date="2026-11-29")
+        >>> speedup_at([0.0, 0.5, 0.9], curve)
+        array([1. , 0.8, 3. ])
+    """
     S = _check_on_curve(S, curve)
     S_k, s_k = np.asarray(curve.S, dtype=float), np.asarray(curve.speedup, dtype=float)
     if S_k[0] > 0:
@@ -153,7 +176,13 @@ def cmul_measured(S, curve: SpeedupCurve, start=0.25, end=0.75, kind="cubic"):
       c_mul = [start + (end - start) int_0^1 du / max(s(S_u), 1) + (1 - end) / max(s(S), 1)] / (1 - S),
 
     S_u the schedule across the window (kit.laws.schedules), integrated by the midpoint rule. The ideal
-    s = 1 / (1 - S) gives kit.laws.cmul; s <= 1 everywhere gives the dense cost 1 / (1 - S)."""
+    s = 1 / (1 - S) gives kit.laws.cmul; s <= 1 everywhere gives the dense cost 1 / (1 - S).
+
+        >>> curve = SpeedupCurve("scipy-csr", S=(0.5, 0.9), speedup=(0.8, 3.0), hardware="one CPU core",
+        ...                      backend="scipy CSR vs numpy dense", layer="768 -> 3072, 512 tokens", date="2026-11-29")
+        >>> round(float(cmul_measured(0.9, curve)), 3), round(float(laws.cmul(0.9)), 3)  # vs ideal kernels
+        (6.666, 4.375)
+    """
     S = _check_on_curve(S, curve)
     laws.check_window(start, end, kind)
     u = (np.arange(N_QUADRATURE) + 0.5) / N_QUADRATURE
@@ -164,7 +193,11 @@ def cmul_measured(S, curve: SpeedupCurve, start=0.25, end=0.75, kind="cubic"):
 
 
 def cost_multiplier(S, cost, start=0.25, end=0.75, kind="cubic"):
-    """c_mul(S) of a cost model: kit.laws.cmul_dense, kit.laws.cmul (Eq. 4 generalised) or cmul_measured."""
+    """c_mul(S) of a cost model: kit.laws.cmul_dense, kit.laws.cmul (Eq. 4 generalised) or cmul_measured.
+
+        >>> float(cost_multiplier(0.5, "dense")), float(cost_multiplier(0.5, "sparse"))
+        (2.0, 1.375)
+    """
     check_cost(cost, start, end, kind)
     if isinstance(cost, SpeedupCurve):
         return cmul_measured(S, cost, start, end, kind)
@@ -173,7 +206,11 @@ def cost_multiplier(S, cost, start=0.25, end=0.75, kind="cubic"):
 
 def loss_at_compute(S, N, C, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic"):
     """Eq. 1 at fixed compute: L(S, N, D_S) with D_S = C / (k N c_mul(S)) (Section 3.3); k: the law's
-    unless given (kit.laws.flops_per_token)."""
+    unless given (kit.laws.flops_per_token).
+
+        >>> round(float(loss_at_compute(0.5, 1e8, 1e20, laws.TABLE7["t5"], "sparse")), 4)
+        1.5603
+    """
     k = laws.flops_per_token(coeffs, k)
     c_mul = cost_multiplier(S, cost, start, end, kind)
     return laws.sparse_law(S, N, C / (k * np.asarray(N) * c_mul), **coeffs)
@@ -188,7 +225,14 @@ def s_opt(N, C, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic"):
     Dense and sparse costs: kit.laws.s_opt (Eq. 5 by bisection). A measured curve: the minimum of
     loss_at_compute over S in [0, largest measured S], found on a grid of N_GRID sparsities and
     refined by bounded Brent search between the grid neighbours of the best point (c_mul is
-    then only piecewise smooth, and the loss need not have a single minimum)."""
+    then only piecewise smooth, and the loss need not have a single minimum).
+
+        >>> curve = SpeedupCurve("scipy-csr", S=(0.5, 0.9), speedup=(0.8, 3.0), hardware="one CPU core",
+        ...                      backend="scipy CSR vs numpy dense", layer="768 -> 3072, 512 tokens", date="2026-11-29")
+        >>> t5 = laws.TABLE7["t5"]
+        >>> round(float(s_opt(1e8, 1e20, t5, "sparse")), 3), round(float(s_opt(1e8, 1e20, t5, curve)), 3)
+        (0.756, 0.75)
+    """
     k = laws.flops_per_token(coeffs, k)
     coeffs = laws.check_coefficients(coeffs)
     check_cost(cost, start, end, kind)
@@ -218,7 +262,12 @@ def cheapest_dense(L, coeffs, k=None):
     """The dense model that reaches loss L with the least compute (Eq. 2 with S = 0): minimising
     k N D subject to (a_S + c_S) N^-b_N + (a_D / D)^b_D = L - c puts the share b_D / (b_N + b_D) of
     L - c on the capacity term and b_N / (b_N + b_D) on the data term. Returns (N, D, C); k: the
-    law's unless given."""
+    law's unless given.
+
+        >>> N, D, C = cheapest_dense(3.0, laws.TABLE7["t5"])
+        >>> f"N = {N:.3g}, D = {D:.3g}, C = {C:.3g}"
+        'N = 1.58e+07, D = 2.01e+08, C = 9.54e+15'
+    """
     k = laws.flops_per_token(coeffs, k)
     coeffs = laws.check_coefficients(coeffs)
     L = np.asarray(L, dtype=float)
@@ -237,7 +286,11 @@ def optimal_from(S, N, coeffs, cost, k=None, start=0.25, end=0.75, kind="cubic")
 
     Dense and sparse costs: kit.laws.chinchilla_multiple (Eq. 5 solved for the data). A measured
     curve: the smallest multiple, on a scan of 4 per decade over [1e-3, 1e12] refined by bisection,
-    at which s_opt reaches S; inf if it never does. NaN at S = 0. k: the law's unless given."""
+    at which s_opt reaches S; inf if it never does. NaN at S = 0. k: the law's unless given.
+
+        >>> round(optimal_from(0.5, 1e8, laws.TABLE7["t5"], "sparse"), 2)  # S = 0.5 is optimal from 2.44x C_chin(N)
+        2.44
+    """
     k = laws.flops_per_token(coeffs, k)
     coeffs = laws.check_coefficients(coeffs)
     check_cost(cost, start, end, kind)
@@ -271,7 +324,14 @@ def plan(coeffs, run: Run, cost="sparse", k=None, start=0.25, end=0.75, kind="cu
     The run's S (or S_opt at its N and C, if S is None) and budget give D and C through
     C = k N D c_mul(S), k the law's unless given; loss is Eq. 1, S_opt Eq. 5 at that N and C, gain_N
     Eq. 7. A Law with a data range adds where the run's S, N, D and its S_opt leave it (outside_data);
-    every plan warns of a degenerate budget (budget_warnings)."""
+    every plan warns of a degenerate budget (budget_warnings).
+
+        >>> answer = plan(laws.TABLE7["t5"], Run(N=200e6, D=100e9, S=0.8), cost="sparse")
+        >>> round(answer.loss, 3), round(answer.S_opt, 3), f"{answer.C:.3g}"
+        (1.48, 0.703, '1.5e+20')
+        >>> answer.warnings[0]
+        'N = 2e8 is 2.35x the largest N of the data this law was fitted on (8.49e7)'
+    """
     k = laws.flops_per_token(coeffs, k)
     data = getattr(coeffs, "data", {})
     coeffs = laws.check_coefficients(coeffs)
@@ -318,7 +378,11 @@ def outside_data(data, **values) -> list[dict]:
     each value (S, N, D; S_opt is held against the data's S) beyond the data's range, a dict of
     quantity, value, side ("above" or "below"), limit (the data's bound it passes) and factor, how
     far beyond: value / limit for N and D (its inverse below), the ratio of densities 1 - S for a
-    sparsity (S = 0.95 against the data's largest S = 0.875: 0.125 / 0.05 = 2.5)."""
+    sparsity (S = 0.95 against the data's largest S = 0.875: 0.125 / 0.05 = 2.5).
+
+        >>> outside_data(laws.TABLE7["t5"].data, N=7e9, S=0.5)
+        [{'quantity': 'N', 'value': 7000000000.0, 'side': 'above', 'limit': 84934656.0, 'factor': 82.41629894868827}]
+    """
     out = []
     for quantity, value in values.items():
         low, high = data.get("S" if quantity == "S_opt" else quantity, (-math.inf, math.inf))
@@ -333,7 +397,11 @@ def outside_data(data, **values) -> list[dict]:
 
 def outside_text(item: dict) -> str:
     """One line for an item of outside_data, e.g. "N = 7e9 is 82.4x the largest N of the data this law
-    was fitted on (8.49e7)"."""
+    was fitted on (8.49e7)".
+
+        >>> outside_text({"quantity": "N", "value": 7e9, "side": "above", "limit": 8.49e7, "factor": 82.4})
+        'N = 7e9 is 82.4x the largest N of the data this law was fitted on (8.49e7)'
+    """
     quantity, value, limit, above = item["quantity"], item["value"], item["limit"], item["side"] == "above"
     where = f"{'largest' if above else 'smallest'} {quantity[0]} of the data this law was fitted on"
     if quantity in ("S", "S_opt"):
@@ -349,7 +417,12 @@ def budget_warnings(p: Plan) -> list[str]:
     """One line for each sign of a degenerate budget, where the law's numbers describe no run: fewer
     than one non-zero parameter (N < 1); a budget that buys less than one token (D < 1) or fewer
     tokens than the run has non-zeros (D < N, far below any compute-optimal run); a predicted loss so
-    high that the cheapest dense model reaching it has less than one parameter or token."""
+    high that the cheapest dense model reaching it has less than one parameter or token.
+
+        >>> budget_warnings(plan(laws.TABLE7["t5"], Run(N=1e8, D=1e7)))
+        ['D = 1e7 tokens is fewer than the N = 1e8 non-zero parameters it trains
+          (0.00538x the Chinchilla compute of N)']
+    """
     lines = []
     if p.N < 1:
         lines.append(f"N = {format_value('N', p.N)} is less than one non-zero parameter")
@@ -375,7 +448,16 @@ def intervals(coeffs, samples: pd.DataFrame, run: Run, cost="sparse", k=None, st
     samples of the coefficients: one row per resample, columns the coefficient names (further
     columns are ignored), e.g. kit.fit.fitting.bootstrap's output or a Law's samples file. Every sample
     is planned with the k of coeffs (or the k given). One row per Plan number; quantiles skip NaN (a
-    payoff at S = 0) and count inf."""
+    payoff at S = 0) and count inf.
+
+        >>> t5 = laws.TABLE7["t5"]
+        >>> table = intervals(t5, read_samples(t5.samples), Run(N=200e6, D=100e9, S=0.8))
+        >>> table.loc[["loss", "S_opt"]].round(3)
+                  estimate    low   high
+        quantity
+        loss         1.480  1.456  1.519
+        S_opt        0.703  0.595  0.789
+    """
     if not 0 < level < 1:
         raise ValueError(f"level={level!r}: must be in (0, 1)")
     missing = [name for name in laws.COEFF_NAMES if name not in samples.columns]
@@ -395,7 +477,13 @@ def intervals(coeffs, samples: pd.DataFrame, run: Run, cost="sparse", k=None, st
 
 def outside_interval(table: pd.DataFrame) -> list[str]:
     """The quantities of an intervals table whose estimate lies outside its interval (beyond rounding):
-    the bootstrap refits of the law's data land elsewhere than the law itself."""
+    the bootstrap refits of the law's data land elsewhere than the law itself.
+
+        >>> table = pd.DataFrame({"estimate": [1.48, 0.9], "low": [1.46, 0.6], "high": [1.52, 0.8]},
+        ...                      index=["loss", "S_opt"])
+        >>> outside_interval(table)
+        ['S_opt']
+    """
     est, low, high = table.estimate, table.low, table.high
     return [q for q in table.index if est[q] < low[q] - 1e-9 * abs(low[q]) or est[q] > high[q] + 1e-9 * abs(high[q])]
 
@@ -406,7 +494,13 @@ def outside_interval(table: pd.DataFrame) -> list[str]:
 def parse_run(spec) -> Run:
     """A Run from 'S=0.8,N=200e6,D=100e9' (the shell's --run) or {"S": 0.8, "N": 200e6, "D": 100e9}
     (a chapter's parameters): keys S, N, and D or C; S defaults to 0, S="opt" asks for the optimal
-    sparsity."""
+    sparsity.
+
+        >>> parse_run("S=0.8,N=200e6,D=100e9")
+        Run(N=200000000.0, D=100000000000.0, C=None, S=0.8)
+        >>> parse_run({"S": "opt", "N": 200e6, "C": 1e20})
+        Run(N=200000000.0, D=None, C=1e+20, S=None)
+    """
     if isinstance(spec, str):
         items = [item.partition("=") for item in spec.split(",")]
         bad = next((key + sep + value for key, sep, value in items if not sep), None)
@@ -441,7 +535,12 @@ def parse_run(spec) -> Run:
 
 def load_law(spec) -> laws.Law:
     """--law: 't5' or 'vit' (Table 7), 't5-refit' (the book's refit of the authors' T5 runs,
-    data/laws/t5-refit.json) or the path of a law file (read_law)."""
+    data/laws/t5-refit.json) or the path of a law file (read_law).
+
+        >>> law = load_law("t5-refit")
+        >>> law.name, law.k, round(law["c"], 2)
+        ("T5/C4 law (the book's refit of the authors' 48 runs)", 3.0, 0.83)
+    """
     if spec in ("t5", "vit"):
         return laws.TABLE7[spec]
     return read_law(LAW_FILES.get(spec, spec))
@@ -453,7 +552,12 @@ def read_law(path) -> laws.Law:
     optionally name, data ({"S": [lowest, highest], "N": [...], "D": [...]}: the range of the runs it
     was fitted on, for the range warnings), samples (a CSV of bootstrap samples, one row per resample
     with the seven coefficients as columns, its path relative to the file's folder) and source (how
-    it was made). data/laws/t5-refit.json is one."""
+    it was made). data/laws/t5-refit.json is one.
+
+        >>> law = read_law(LAW_FILES["t5-refit"])
+        >>> law.k, law.data["N"], law.samples.name
+        (3.0, (1327104.0, 84934656.0), 't5-bootstrap.csv')
+    """
     try:
         law = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -480,7 +584,12 @@ def read_law(path) -> laws.Law:
 
 
 def read_samples(path) -> pd.DataFrame:
-    """Bootstrap samples of the coefficients from a CSV file (one row per resample, see intervals)."""
+    """Bootstrap samples of the coefficients from a CSV file (one row per resample, see intervals).
+
+        >>> samples = read_samples(laws.TABLE7["t5"].samples)
+        >>> samples.shape, list(samples.columns) == list(laws.COEFF_NAMES)
+        ((200, 7), True)
+    """
     try:
         return pd.read_csv(path)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
@@ -496,7 +605,11 @@ def _number(name, text):
 
 def format_value(name, value) -> str:
     """A Plan number as the tables print it: sparsities to 3 decimals, losses to 4, the rest to 3
-    significant digits (6e19); NaN as "-" (not defined, e.g. the payoff of S = 0), inf as "never"."""
+    significant digits (6e19); NaN as "-" (not defined, e.g. the payoff of S = 0), inf as "never".
+
+        >>> format_value("C", 1.5e20), format_value("S", 0.70303), format_value("payoff_D", float("nan"))
+        ('1.5e20', '0.703', '-')
+    """
     if isinstance(value, str):
         return value
     if not np.isfinite(value):
@@ -509,6 +622,15 @@ def format_value(name, value) -> str:
 
 
 def table(plans: list[Plan], names: list[str]) -> pd.DataFrame:
-    """Plans side by side: one column per plan (headed by names), one row per Plan number."""
+    """Plans side by side: one column per plan (headed by names), one row per Plan number.
+
+        >>> t5 = laws.TABLE7["t5"]
+        >>> plans = [plan(t5, Run(N=200e6, D=100e9, S=0.8)), plan(t5, Run(N=200e6, D=100e9, S=None))]
+        >>> table(plans, ["S = 0.8", "optimal S"]).loc[["sparsity S", "predicted loss", "training FLOPs C"]]
+                         S = 0.8 optimal S
+        sparsity S         0.800     0.653
+        predicted loss    1.4801    1.5456
+        training FLOPs C  1.5e20      6e19
+    """
     return pd.DataFrame({name: {LABELS[f]: format_value(f, getattr(p, f)) for f in NUMBERS}
                          for name, p in zip(names, plans)})
