@@ -33,7 +33,11 @@ def released_pairs() -> pd.DataFrame:
     """Their released 1B pairs (book/journey_matters.md, from the model cards): per sparsity S of
     the sparse model, the average linear-layer parameter counts (billions) of the sparse and the
     matched dense model, the tokens (billions) both trained on, their final training losses, and
-    sparse - dense."""
+    sparse - dense.
+
+        >>> released_pairs()["sparse - dense"].round(3).tolist()
+        [-0.006, -0.024, -0.027, -0.009]
+    """
     pairs = pd.DataFrame({"S": [0.2, 0.4, 0.6, 0.8],
                           "N_avg sparse (B)": [1.02, 0.87, 0.69, 0.45], "N_avg dense (B)": [1.01, 0.82, 0.65, 0.42],
                           "tokens (B)": [89.6, 104.4, 131.0, 200.4],
@@ -46,7 +50,15 @@ def window_gaps(frame: pd.DataFrame, panel, window=WINDOW, start: str = "prune_s
     """Per panel (the runs equal in the columns `panel`), one row: the number of windows, the best
     window (lowest `value`; columns best_start, best_end, best), the value at `window` (at), the
     gap at - best (>= 0) and the window's rank (1 = best; ties share the better rank). Every panel
-    must hold exactly one run at `window`. Index: the panel columns."""
+    must hold exactly one run at `window`. Index: the panel columns.
+
+        >>> sweep = pd.DataFrame({"tokens": 600_064, "prune_start": [0.0, 0.25, 0.5], "prune_end": [0.5, 0.75, 1.0],
+        ...                       "loss": [2.30, 2.25, 2.20]})
+        >>> window_gaps(sweep, ["tokens"])[["best_start", "best_end", "at", "gap", "rank"]].round(3)
+                best_start  best_end    at   gap  rank
+        tokens
+        600064         0.5       1.0  2.25  0.05     2
+    """
     panel = list(panel)
     missing = [c for c in [*panel, start, end, value] if c not in frame.columns]
     if missing:
@@ -70,7 +82,11 @@ def pooled_gap(gap, sigma, dof, level=0.95) -> tuple[float, float, float]:
     with seed std sigma (one per panel, or one for all): the mean's standard error is
     sqrt(sum 2 sigma^2) / panels, the interval Student's t with the smallest dof given. The
     interval treats the two runs of a gap as independent; runs that share a seed (initialisation
-    and data order) differ less, so for them it is conservative."""
+    and data order) differ less, so for them it is conservative.
+
+        >>> [round(float(v), 4) for v in pooled_gap([0.01, 0.03], sigma=0.02, dof=8)]
+        [0.02, -0.0261, 0.0661]
+    """
     gap = np.asarray(gap, dtype=float)
     sigma = np.broadcast_to(np.asarray(sigma, dtype=float), gap.shape)
     if gap.ndim != 1 or gap.size == 0:
@@ -86,7 +102,15 @@ def matched_differences(frame: pd.DataFrame, sigma: float, dof: int, level=0.95,
     runs of each, their mean `size` (N_avg) and `value` (loss), the difference sparse - dense of
     the mean values, and its t interval: standard error sigma sqrt(1/n_sparse + 1/n_dense), sigma
     the seed std (e.g. pooled over the seed grid and these runs) with `dof` degrees of freedom.
-    Index: the pair labels."""
+    Index: the pair labels.
+
+        >>> frame = pd.DataFrame({"pair": 0.5, "role": ["sparse", "sparse", "dense", "dense"],
+        ...                       "loss": [2.1, 2.3, 2.0, 2.0], "N_avg": [15.0, 15.0, 14.0, 14.0]})
+        >>> matched_differences(frame, sigma=0.05, dof=10)[["sparse runs", "dense runs", "difference"]].round(3)
+              sparse runs  dense runs  difference
+        pair
+        0.5             2           2         0.2
+    """
     missing = [c for c in (pair, role, value, size) if c not in frame.columns]
     if missing:
         raise ValueError(f"frame lacks columns {missing}; it has {list(frame.columns)}")
@@ -125,8 +149,13 @@ def check_parameters(n_nonzero, seeds, starts, ends, kinds, schedule_sparsities,
                      matched_tokens, seed_tokens) -> None:
     """Raise ValueError unless the chapter's grids can be analysed: two sizes (one held out), two seeds, a
     sweep holding WINDOW and two or more schedules, sparse schedules and matched runs, and a seed spread
-    at the matched budget. check_parameters([1, 2], [0, 1], [0.25], [0.75, 1.0], ["cubic"], [0.5],
-    [0.5], [0, 1], 100, [100]) passes."""
+    at the matched budget.
+
+        >>> check_parameters([1, 2], [0, 1], [0.25], [0.75, 1.0], ["cubic"], [0.5], [0.5], [0, 1], 100, [100])  # passes
+        >>> check_parameters([1], [0, 1], [0.25], [0.75, 1.0], ["cubic"], [0.5], [0.5], [0, 1], 100, [100])
+        Traceback (most recent call last):
+        ValueError: n_nonzero = [1]: need two or more sizes, to hold the largest out of the fits
+    """
     if len(n_nonzero) < 2:
         raise ValueError(f"n_nonzero = {n_nonzero}: need two or more sizes, to hold the largest out of the fits")
     if len(seeds) < 2:
@@ -150,7 +179,13 @@ def read_groups(store, corpus, configs: dict):
     """Each group of configs ({name: [RunConfig]}) read from `store`, trained where it lacks them
     (kit.engine.sweep.run_sweep): (frames, runs), frames the sweep's records (failed runs included),
     runs the law frames of the runs that finished (kit.engine.store.law_frame).
-    frames, runs = read_groups(RunStore(), load_corpus(None), {"main grid": grids.main_grid()})."""
+
+        >>> from kit.engine import data, grids
+        >>> from kit.engine.store import RunStore
+        >>> frames, runs = read_groups(RunStore("runs"), data.load_corpus(None), {"main grid": grids.main_grid()})
+        >>> len(frames["main grid"]), len(runs["main grid"])
+        (80, 80)
+    """
     from kit.engine.store import law_frame
     from kit.engine.sweep import run_sweep
 
@@ -161,7 +196,14 @@ def read_groups(store, corpus, configs: dict):
 def overview(frames: dict) -> pd.DataFrame:
     """Per group of read_groups' frames: runs, finished, failed, and training hours (wall, compile
     and evaluation time recorded).
-    overview(read_groups(store, corpus, groups)[0])."""
+
+        >>> frame = pd.DataFrame({"status": ["ok", "failed"], "wall_s": [3600.0, 0.0], "compile_s": 0.0,
+        ...                       "eval_s": [0.0, 1800.0]})
+        >>> overview({"schedule sweep": frame})
+                        runs  finished  failed  training hours
+        group
+        schedule sweep   2.0       1.0     1.0             1.5
+    """
     table = pd.DataFrame({name: {"runs": len(frame), "finished": int((frame.status == "ok").sum()),
                                  "failed": int((frame.status != "ok").sum()),
                                  "training hours": frame[["wall_s", "compile_s", "eval_s"]].sum(axis=1).sum() / 3600}
@@ -172,7 +214,12 @@ def overview(frames: dict) -> pd.DataFrame:
 def window_in_steps(kinds, sparsities, window=WINDOW) -> pd.DataFrame:
     """Where `window` (fractions of compute counted on non-zero weights) falls in steps, per schedule
     kind and sparsity (kit.laws.schedules.steps_from_compute).
-    window_in_steps(["geometric"], [0.75]).loc[("geometric", 0.75), "end (steps)"] -> 0.54."""
+
+        >>> window_in_steps(["geometric"], [0.75]).round(2)
+                        start (steps)  end (steps)
+        schedule  S
+        geometric 0.75           0.11         0.54
+    """
     return pd.DataFrame([{"schedule": kind, "S": s, "start (steps)": a, "end (steps)": b}
                          for kind in kinds for s in sparsities
                          for a, b in [steps_from_compute(*window, s, kind)]]).set_index(["schedule", "S"])
@@ -182,7 +229,13 @@ def flagged(sched: pd.DataFrame) -> pd.Series:
     """The runs of a schedule sweep (law frame: prune_start, prune_end on the compute clock, schedule,
     sparsity, S) that prune to almost nothing: their window ends with less than NO_RECOVERY of the
     steps left to recover, or they end with S >= NEARLY_ALL. Index: sched's.
-    flagged(runs["schedule sweep"]).sum() -> 40 on our sweep."""
+
+        >>> from kit.engine import data, grids
+        >>> from kit.engine.store import RunStore
+        >>> sched = read_groups(RunStore("runs"), data.load_corpus(None), {"sweep": grids.schedule_grid()})[1]["sweep"]
+        >>> int(flagged(sched).sum()), len(sched)
+        (40, 192)
+    """
     end = np.array([steps_from_compute(a, b, s, kind)[1]
                     for a, b, s, kind in zip(sched.prune_start, sched.prune_end, sched.sparsity, sched.schedule)])
     return pd.Series((end > 1 - NO_RECOVERY) | (sched.S.to_numpy() >= NEARLY_ALL), index=sched.index)
@@ -191,7 +244,13 @@ def flagged(sched: pd.DataFrame) -> pd.Series:
 def flagged_text(sched: pd.DataFrame) -> str:
     """One sentence on flagged(sched): how many runs end pruning with less than NO_RECOVERY of their steps
     left (and at which windows), and how many end at NEARLY_ALL sparsity or more.
-    flagged_text(runs["schedule sweep"])."""
+
+        >>> sched = pd.DataFrame({"prune_start": [0.25, 0.5], "prune_end": [0.75, 1.0], "sparsity": 0.5,
+        ...                       "schedule": "cubic", "S": 0.5})
+        >>> flagged_text(sched)
+        '1 of 2 runs end pruning with less than 5% of their steps left to recover (windows 50%–100%), and none end
+        at 95% sparsity or more.'
+    """
     marked = flagged(sched)
     nearly_all = sched.S >= NEARLY_ALL
     late = marked & ~nearly_all
@@ -209,7 +268,15 @@ def plot_window_heatmaps(sched: pd.DataFrame, starts, ends, window=WINDOW):
     plot_schedule_heatmap, colour scale to GAP_TOP), `window` outlined dashed, the runs of `flagged`
     hatched. sched: law frame with tokens, sparsity, schedule, prune_start, prune_end, loss, S. Returns
     the figure.
-    plot_window_heatmaps(sched, [0.0, 0.25, 0.5], [0.5, 0.75, 1.0]); plt.show()."""
+
+        >>> import matplotlib.pyplot as plt
+        >>> sched = pd.DataFrame([{"tokens": 600_064, "sparsity": 0.5, "S": 0.5, "schedule": "cubic", "prune_start": a,
+        ...                        "prune_end": b, "loss": 2.0 + a + b / 10} for a in (0.0, 0.25) for b in (0.5, 1.0)])
+        >>> fig = plot_window_heatmaps(sched, [0.0, 0.25], [0.5, 1.0])
+        >>> fig.axes[0].get_title()
+        'D = 600k, cubic, S = 0.5'
+        >>> plt.close(fig)
+    """
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -243,7 +310,16 @@ def window_table(sched: pd.DataFrame, noise_table: pd.DataFrame, level=0.95, win
     """window_gaps per panel (budget "tokens", sparsity, schedule) with the seed noise at the panel's
     budget (sigma, dof: kit.fit.noise.noise_at of noise_table) and the gap's t interval as the
     difference of two single runs (low, high).
-    window_table(sched, kit.fit.noise.seed_noise(seed_runs, ["n_nonzero", "sparsity"]), 0.95)."""
+
+        >>> from kit.engine import data, grids
+        >>> from kit.engine.store import RunStore
+        >>> from kit.fit.noise import seed_noise
+        >>> groups = {"sweep": grids.schedule_grid(), "seeds": grids.seed_grid()}
+        >>> runs = read_groups(RunStore("runs"), data.load_corpus(None), groups)[1]
+        >>> gaps = window_table(runs["sweep"], seed_noise(runs["seeds"], ["n_nonzero", "sparsity"], by="tokens"), 0.95)
+        >>> len(gaps), list(gaps.index.names)
+        (8, ['tokens', 'sparsity', 'schedule'])
+    """
     from kit.fit import noise
 
     gaps = window_gaps(sched, ["tokens", "sparsity", "schedule"], window)
@@ -259,7 +335,12 @@ def window_claim(gaps: pd.DataFrame, level=0.95, scope=None):
     """The claim that WINDOW is near-optimal, on window_table's gaps: the mean gap over the panels
     (pooled_gap) holds if its `level` interval lies within ±NEAR, does not hold if it lies wholly above
     NEAR, and is not resolved otherwise (kit.report.claims.equivalence_verdict).
-    window_claim(window_table(sched, noise_table), 0.95, scope="N 13,824").verdict."""
+
+        >>> gaps = pd.DataFrame({"gap": [0.004, 0.0], "sigma": 0.01, "dof": 8, "rank": [2, 1]})
+        >>> claim = window_claim(gaps, 0.95, scope="N 13,824")
+        >>> claim.verdict, claim.our_runs
+        ('holds', '+0.0020 nats [-0.0211, +0.0251]')
+    """
     from kit.report import claims
 
     gap, low, high = pooled_gap(gaps.gap, gaps.sigma, gaps.dof, level)
@@ -283,7 +364,16 @@ def window_texts(sched: pd.DataFrame, gaps: pd.DataFrame, starts, ends, kinds) -
     WINDOW is best, its largest gap, the widest panel's spread, the best window on average over the
     panels and WINDOW's rank, how often the longest window is best per schedule kind, the mean gap of
     windows ending last against the others per kind, and how often the best window starts first.
-    window_texts(sched, gaps, [0.0, 0.25, 0.5], [0.5, 0.75, 1.0], ['cubic', 'geometric'])."""
+
+        >>> from kit.engine import data, grids
+        >>> from kit.engine.store import RunStore
+        >>> from kit.fit.noise import seed_noise
+        >>> groups = {"sweep": grids.schedule_grid(), "seeds": grids.seed_grid()}
+        >>> sched, seeds = read_groups(RunStore("runs"), data.load_corpus(None), groups)[1].values()
+        >>> gaps = window_table(sched, seed_noise(seeds, ["n_nonzero", "sparsity"], by="tokens"))
+        >>> window_texts(sched, gaps, *(grids.SCHEDULE_SWEEP[k] for k in ("starts", "ends", "kinds")))["window_longest"]
+        '0%–100%'
+    """
     keys = ["tokens", "sparsity", "schedule"]
     run_gap = sched.loss - sched.groupby(keys).loss.transform("min")
     mean_gap = run_gap.groupby([sched.prune_start, sched.prune_end]).mean().sort_values()
@@ -311,7 +401,14 @@ def law_points(runs: dict) -> pd.DataFrame:
     """The runs of every group ({name: law frame}, read_groups' runs) as fit points: each configuration
     once, its seeds averaged (kit.fit.noise.average_seeds; column seeds), with the first group that
     holds it (column group: a seed-0 repeat is the main grid's run).
-    law_points(read_groups(store, corpus, groups)[1])."""
+
+        >>> from kit.engine import data, grids
+        >>> from kit.engine.store import RunStore
+        >>> groups = {"main grid": grids.main_grid(), "seed repeats": grids.seed_grid()}
+        >>> points = law_points(read_groups(RunStore("runs"), data.load_corpus(None), groups)[1])
+        >>> len(points), points.groupby("group").size().to_dict(), int(points.seeds.max())
+        (80, {'main grid': 80}, 5)
+    """
     from kit.engine.store import CONFIG_FIELDS
     from kit.fit import noise
 
@@ -329,7 +426,15 @@ def law_fits(points: pd.DataFrame, n_nonzero, n_starts=16):
     fitted to the points of target N up to the second largest of n_nonzero (the main grid's sizes) and
     scored on the main grid's points at the largest. Returns (fits, predicted, errors), the last two
     {evaluation: frame, one column per law} keyed by EVALUATIONS' names, errors absolute (nats).
-    fits, predicted, errors = law_fits(points, grids.MAIN['n_nonzero'], n_starts=16)."""
+
+        >>> from kit.engine import data, grids
+        >>> from kit.engine.store import RunStore
+        >>> groups = {"main grid": grids.main_grid(), "schedule sweep": grids.schedule_grid()}
+        >>> points = law_points(read_groups(RunStore("runs"), data.load_corpus(None), groups)[1])
+        >>> fits, predicted, errors = law_fits(points, grids.MAIN["n_nonzero"], n_starts=2)
+        >>> {evaluation: len(e) for evaluation, e in errors.items()}
+        {'in-sample': 272, 'leave one schedule out': 192, 'held-out size': 16}
+    """
     from kit.fit import compare
 
     clocked = (points.prune_clock == "compute") & (points.sparsity > 0)
@@ -343,7 +448,14 @@ def law_fits(points: pd.DataFrame, n_nonzero, n_starts=16):
 
 def coefficient_table(fits: dict) -> pd.DataFrame:
     """law_fits' fits as a table: one row per law, its coefficients, then its fit's objective.
-    coefficient_table(law_fits(points, n_nonzero)[0])."""
+
+        >>> from kit.fit.fitting import FitResult
+        >>> fit = FitResult(dict(a_N=445.0, b_N=0.15, a_D=2e3, b_D=0.4, c=1.0), 3.2e-5, np.zeros(0), 16, True)
+        >>> coefficient_table({C: fit})
+                             a_N   b_N     a_D  b_D    c  objective
+        law
+        (c) N_avg (Jin)    445.0  0.15  2000.0  0.4  1.0    0.000032
+    """
     table = pd.DataFrame({name: {**r.params, "objective": r.objective} for name, r in fits.items()}).T.rename_axis("law")
     return table[[c for c in table.columns if c != "objective"] + ["objective"]]
 
@@ -352,7 +464,14 @@ def plot_law_fits(points: pd.DataFrame, predicted: pd.DataFrame):
     """Each law's prediction (predicted: one column per law, e.g. law_fits' in-sample frame) against the
     measured loss of every point, coloured by sparsity, one panel per law titled with its mean absolute
     error. Returns the figure.
-    plot_law_fits(points, predicted["in-sample"]); plt.show()."""
+
+        >>> import matplotlib.pyplot as plt
+        >>> points = pd.DataFrame({"loss": [3.0, 2.9, 2.8], "sparsity": [0.0, 0.5, 0.75]})
+        >>> fig = plot_law_fits(points, pd.DataFrame({A: [3.02, 2.88, 2.81], C: [3.0, 2.91, 2.79]}))
+        >>> [ax.get_title().split()[-1] for ax in fig.axes[:2]]  # the mean absolute error of each law
+        ['0.0167', '0.0067']
+        >>> plt.close(fig)
+    """
     from kit.report import plots
 
     fig, axes = plots.panel_grid(predicted.shape[1], aspect=1.0)
@@ -367,7 +486,17 @@ def mae_table(errors: dict, n_boot=1000, level=0.95) -> pd.DataFrame:
     """Per evaluation of law_fits' errors: each law's mean absolute error and the paired differences
     (c) − (a) and (c) − (b), with bootstrap intervals over the points (kit.fit.compare.mean_intervals,
     the same resamples for every law). Index (evaluation, quantity); column points first.
-    mae_table(errors, n_boot=1000, level=0.95)."""
+
+        >>> errors = {"in-sample": pd.DataFrame({A: [0.02, 0.03, 0.01], B: [0.02, 0.03, 0.01], C: [0.01, 0.02, 0.0]})}
+        >>> mae_table(errors, n_boot=200, level=0.95).loc["in-sample", ["points", "estimate"]].round(4)
+                                            points  estimate
+        quantity
+        (a) final N                              3      0.02
+        (b) Frantar S, N                         3      0.02
+        (c) N_avg (Jin)                          3      0.01
+        (c) N_avg (Jin) − (a) final N            3     -0.01
+        (c) N_avg (Jin) − (b) Frantar S, N       3     -0.01
+    """
     from kit.fit import compare
 
     mae = pd.concat({evaluation: compare.mean_intervals(err, n_boot, level, differences=[(C, A), (C, B)])
@@ -379,7 +508,14 @@ def mae_table(errors: dict, n_boot=1000, level=0.95) -> pd.DataFrame:
 def plot_mae(mae: pd.DataFrame, level=0.95):
     """mae_table's errors of each law per evaluation with their intervals, and Jin et al.'s in-sample MAE
     (dotted). Returns the figure.
-    plot_mae(mae_table(errors)); plt.show()."""
+
+        >>> import matplotlib.pyplot as plt
+        >>> errors = {"in-sample": pd.DataFrame({A: [0.02, 0.03, 0.01], B: [0.02, 0.03, 0.01], C: [0.01, 0.02, 0.0]})}
+        >>> fig = plot_mae(mae_table(errors, n_boot=200))
+        >>> fig.axes[0].get_title()
+        'Mean absolute error of each law (95% bootstrap intervals over points)'
+        >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     from kit.report import plots
@@ -408,7 +544,15 @@ def law_claims(mae: pd.DataFrame, points: pd.DataFrame, n_nonzero, level=0.95) -
     against ours (both MAEs; the paper gives none of law (a)); the held-out evaluations are the book's
     own questions (kind "question"): the paper reports no test on runs left out. points, n_nonzero:
     law_fits' inputs, for each claim's scope.
-    law_claims(mae_table(errors), points, grids.MAIN['n_nonzero'], 0.95)."""
+
+        >>> points = pd.DataFrame({"N": [13_824, 27_648, 27_648], "D": 6e5, "sparsity": [0.0, 0.0, 0.5],
+        ...                        "prune_clock": "compute", "schedule": "cubic", "prune_start": 0.25,
+        ...                        "prune_end": 0.75})
+        >>> errors = {"in-sample": pd.DataFrame({A: [0.02, 0.03, 0.01], B: [0.02, 0.03, 0.01], C: [0.01, 0.02, 0.0]})}
+        >>> found = law_claims(mae_table(errors, n_boot=200), points, [13_824, 27_648])
+        >>> [(claim.key, claim.verdict) for claim in found]
+        [('jin-avg-law-in-sample', 'holds')]
+    """
     from kit.report import claims
 
     clocked = points[(points.prune_clock == "compute") & (points.sparsity > 0)]
@@ -446,7 +590,16 @@ def law_texts(points: pd.DataFrame, fits: dict, predicted: dict, errors: dict, m
     held_out_size) the differences (c) − (a) and (c) − (b) with intervals and each law's MAE; law (c)'s
     in-sample error on dense and sparse points; law (a)'s mean residual on the main grid per sparsity;
     law (b)'s a_S; the points and the sizes they span.
-    law_texts(points, fits, predicted, errors, mae_table(errors))."""
+
+        >>> from kit.fit.fitting import FitResult
+        >>> points = pd.DataFrame({"group": "main grid", "N": 13_824, "S": [0.0, 0.5], "sparsity": [0.0, 0.5],
+        ...                        "loss": [3.0, 2.9], "seeds": [2, 1]})
+        >>> predicted = {"in-sample": pd.DataFrame({A: [3.02, 2.93], B: [3.02, 2.91], C: [3.01, 2.91]})}
+        >>> errors = {k: p.sub(points.loss, axis=0).abs() for k, p in predicted.items()}
+        >>> fits = {B: FitResult(dict(a_S=0.05, b_S=1.0, c_S=1.0), 0.0, np.zeros(0), 1, True)}
+        >>> law_texts(points, fits, predicted, errors, mae_table(errors, n_boot=200))["residual_a_by_s"]
+        '-0.0200 at S = 0, -0.0300 at S = 0.5'
+    """
     from kit.report import claims
 
     out = {}
@@ -475,7 +628,20 @@ def schedule_spread(panels: pd.DataFrame, predicted: pd.Series) -> pd.DataFrame:
     (max − min) of the measured losses and of a law's predictions (predicted, indexed as panels), their
     Spearman correlation (NaN for two windows or fewer), and the windows the law predicts best and
     worst with their measured gaps to the panel's best.
-    schedule_spread(sweep_points, predicted["in-sample"][C])."""
+
+        >>> panels = pd.DataFrame({"tokens": 600_064, "sparsity": 0.5, "schedule": "cubic", "loss": [2.30, 2.25, 2.20],
+        ...                        "prune_start": [0.0, 0.25, 0.5], "prune_end": [0.5, 0.75, 1.0]})
+        >>> spread = schedule_spread(panels, pd.Series([2.26, 2.25, 2.24]))
+        >>> spread.round(3).loc[(600_064, 0.5, "cubic")]
+        measured spread                  0.1
+        (c) spread                      0.02
+        Spearman (c) vs measured         1.0
+        (c)'s best window           50%–100%
+        gap at (c)'s best                0.0
+        (c)'s worst window            0%–50%
+        gap at (c)'s worst               0.1
+        Name: (600064, 0.5, cubic), dtype: object
+    """
     from scipy import stats
 
     rows = {}
@@ -497,7 +663,13 @@ def spread_texts(spread: pd.DataFrame) -> dict:
     """The prose numbers of schedule_spread: mean spreads, the mean, sign and largest Spearman
     correlation, panels where the law's spread is the smaller, and the law's best and worst windows
     with their mean gaps.
-    spread_texts(schedule_spread(sweep_points, predicted["in-sample"][C]))."""
+
+        >>> panels = pd.DataFrame({"tokens": 600_064, "sparsity": 0.5, "schedule": "cubic", "loss": [2.30, 2.25, 2.20],
+        ...                        "prune_start": [0.0, 0.25, 0.5], "prune_end": [0.5, 0.75, 1.0]})
+        >>> texts = spread_texts(schedule_spread(panels, pd.Series([2.26, 2.25, 2.24])))
+        >>> texts["spearman_c"], texts["c_first"]
+        ('+1.00', '50%–100% (mean gap 0.0000 nats)')
+    """
     rho, best_gap = spread["Spearman (c) vs measured"], "gap at (c)'s best"
     out = {"spread_measured": f"{spread['measured spread'].mean():.4f}", "spread_c": f"{spread['(c) spread'].mean():.4f}",
            "spearman_c": f"{rho.mean():+.2f}", "spearman_negative": f"{int((rho < 0).sum())} of {len(spread)}",
@@ -516,7 +688,21 @@ def matched_table(matched: pd.DataFrame, seed_runs: pd.DataFrame, roles: dict, t
     over the seed repeats at `tokens` and the matched runs' own seeds (kit.fit.noise.seed_noise over
     their configurations). Adds what law_fits' law (c) predicts from the pair's mean N_avg and law (a)
     from its mean final N, and the sign the interval resolves. Returns (table, sigma, dof).
-    table, sigma, dof = matched_table(runs["matched pairs"], runs["seed repeats"], roles, 2_400_256, fits)."""
+
+        >>> from kit.fit.fitting import FitResult
+        >>> matched = pd.DataFrame({"id": ["s0", "s1", "d0", "d1"], "n_nonzero": [200, 200, 150, 150], "tokens": 1000,
+        ...                         "sparsity": [0.5, 0.5, 0.0, 0.0], "seed": [0, 1, 0, 1], "N": [100, 100, 150, 150],
+        ...                         "N_avg": 150.0, "loss": [2.01, 2.03, 2.0, 2.02]})
+        >>> roles = {i: (0.5, "sparse" if i.startswith("s") else "dense") for i in matched.id}
+        >>> fit = FitResult(dict(a_N=50.0, b_N=0.5, a_D=100.0, b_D=0.4, c=1.0), 0.0, np.zeros(0), 1, True)
+        >>> table, sigma, dof = matched_table(matched, matched.iloc[:0], roles, 1000, {A: fit, C: fit})
+        >>> round(sigma, 4), dof
+        (0.0141, 2)
+        >>> table[["difference", "(c) predicts", "sign"]].round(3)
+              difference  (c) predicts          sign
+        pair
+        0.5         0.01           0.0  not resolved
+    """
     from kit.engine.store import CONFIG_FIELDS
     from kit.fit import noise
 
@@ -541,7 +727,13 @@ def matched_claims(table: pd.DataFrame, sigma: float, dof: int, level=0.95, scop
     within ±NEAR, does not hold if wholly outside, and is not resolved otherwise
     (kit.report.claims.equivalence_verdict). The paper's column: the released 1B pairs' differences,
     like ours a difference sparse − dense (training losses there, validation losses here).
-    matched_claims(*matched_table(matched, seed_runs, roles, 2_400_256, fits), level=0.95)."""
+
+        >>> table = pd.DataFrame({"difference": [0.004], "low": [-0.01], "high": [0.018], "N_avg sparse": [76_000.0],
+        ...                       "N_avg dense": [76_633.0], "(a) predicts": [0.02], "(c) predicts": [0.0]},
+        ...                      index=[0.5])
+        >>> [(claim.key, claim.verdict) for claim in matched_claims(table, sigma=0.01, dof=8, level=0.95)]
+        [('jin-matched-s0.5', 'holds')]
+    """
     from kit.report import claims
 
     jin = released_pairs()["sparse - dense"]
@@ -565,7 +757,16 @@ def matched_claims(table: pd.DataFrame, sigma: float, dof: int, level=0.95, scop
 def plot_matched(table: pd.DataFrame, seeds: int, level=0.95):
     """matched_table's differences sparse − dense per sparsity with their intervals, what laws (a) and
     (c) predict, the ±NEAR band of the rule, and Jin et al.'s released pairs. Returns the figure.
-    plot_matched(table, seeds=3); plt.show()."""
+
+        >>> import matplotlib.pyplot as plt
+        >>> table = pd.DataFrame({"difference": [0.004], "low": [-0.01], "high": [0.018], "N_avg sparse": [76_000.0],
+        ...                       "N_avg dense": [76_633.0], "(a) predicts": [0.02], "(c) predicts": [0.0]},
+        ...                      index=[0.5])
+        >>> fig = plot_matched(table, seeds=3)
+        >>> fig.axes[0].get_ylabel()
+        'sparse − dense loss (nats)'
+        >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     from kit.report import plots
@@ -590,7 +791,14 @@ def matched_texts(table: pd.DataFrame, found: list, sigma: float, dof: int) -> d
     """The prose numbers of matched_table and its claims (`found`): the noise, each difference with its
     interval and verdict, the pairs where sparse is higher, the largest difference law (c) predicts,
     law (a)'s predictions and what they leave, and the range of Jin et al.'s pairs.
-    matched_texts(table, matched_claims(table, sigma, dof), sigma, dof)."""
+
+        >>> table = pd.DataFrame({"difference": [0.004], "low": [-0.01], "high": [0.018], "N_avg sparse": [76_000.0],
+        ...                       "N_avg dense": [76_633.0], "(a) predicts": [0.02], "(c) predicts": [0.0]},
+        ...                      index=[0.5])
+        >>> texts = matched_texts(table, matched_claims(table, 0.01, 8), 0.01, 8)
+        >>> texts["matched_differences"], texts["matched_verdicts"]
+        ('+0.0040 [-0.0100, +0.0180] at S = 0.5', 'holds at S = 0.5')
+    """
     jin = released_pairs()["sparse - dense"]
     return {"matched_sigma": f"σ = {sigma:.4f} nats with {dof} degrees of freedom",
             "matched_differences": ", ".join(f"{row.difference:+.4f} [{row.low:+.4f}, {row.high:+.4f}] at S = {s:g}"
