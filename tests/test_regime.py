@@ -37,7 +37,7 @@ def test_judge_marks_only_claims_on_our_runs_and_keeps_the_rules_verdict():
     judged = regime.judge([own, question, published, no_number], FITS, 2_344, [0.5, 0.75, 0.875])
     assert [c.regime for c in judged] == [OUT_OF_REGIME, OUT_OF_REGIME, None, None]
     assert [c.verdict for c in judged] == ["does not hold", "holds", "does not hold", "does not hold"]
-    assert judged[0].scope.startswith("N 13.8k-221k; out of regime: runs end at 2,344 steps")
+    assert judged[0].scope.startswith("N 13.8k-221k; out of regime: runs end by 2,344 steps")
     assert judged[0].reason.startswith("Out of regime:") and judged[0].reason.endswith("It lies below 0.")
     assert judged[2] == published and judged[3] == no_number
     in_regime = regime.judge([own], FITS, 20_000, [0.75])[0]

@@ -59,7 +59,7 @@ def regime_of(fits: pd.DataFrame, largest: float, sparsities) -> tuple[str | Non
         >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75], "x_star": [3000.0, 7000.0],
         ...                      "x_star_low": [1800.0, 6000.0], "x_star_high": [4200.0, 8500.0]})
         >>> regime_of(fits, 2344, [0.5, 0.75])[:2]
-        ('out of regime', 'out of regime: runs end at 2,344 steps, x* 6,000-8,500 at S = 0.75')
+        ('out of regime', 'out of regime: runs end by 2,344 steps, x* 6,000-8,500 at S = 0.75')
         >>> regime_of(fits, 9000, [0.5, 0.75])[0]
         'in regime'
     """
@@ -75,9 +75,9 @@ def regime_of(fits: pd.DataFrame, largest: float, sparsities) -> tuple[str | Non
     above = [i for i, lo in enumerate(low) if lo > largest]
     if above:
         worst = max(above, key=lambda i: low[i])
-        note = (f"out of regime: runs end at {largest:,.0f} steps, x* {transient.budget_text(low[worst])}-"
+        note = (f"out of regime: runs end by {largest:,.0f} steps, x* {transient.budget_text(low[worst])}-"
                 f"{transient.budget_text(high[worst])} at S = {wanted[worst]:g}")
-        return OUT_OF_REGIME, note, (f"its runs end at {largest:,.0f} steps, before the transient of pruning has "
+        return OUT_OF_REGIME, note, (f"its runs end by {largest:,.0f} steps, before the transient of pruning has "
                                      f"faded at S = {', '.join(f'{wanted[i]:g}' for i in above)} (chapter 1b, in "
                                      f"steps: {text})")
     if all(hi <= largest for hi in high):
@@ -99,7 +99,7 @@ def judge(claim_list, fits: pd.DataFrame, largest: float, sparsities) -> list[Cl
         >>> fits = pd.DataFrame({"sparsity": [0.75], "x_star": [7e3], "x_star_low": [6e3], "x_star_high": [8.5e3]})
         >>> judged = judge([c], fits, largest=2344, sparsities=[0.75])[0]
         >>> judged.regime, judged.verdict, judged.scope
-        ('out of regime', 'does not hold', 'N 13.8k-221k; out of regime: runs end at 2,344 steps, x* 6,000-8,500 at S = 0.75')
+        ('out of regime', 'does not hold', 'N 13.8k-221k; out of regime: runs end by 2,344 steps, x* 6,000-8,500 at S = 0.75')
     """
     regime, note, why = regime_of(fits, largest, sparsities)
     out = []
@@ -110,3 +110,26 @@ def judge(claim_list, fits: pd.DataFrame, largest: float, sparsities) -> list[Cl
         reason = f"Out of regime: {why}; on these runs the rule gives: {c.reason}" if regime == OUT_OF_REGIME else c.reason
         out.append(dataclasses.replace(c, regime=regime, scope=f"{c.scope}; {note}" if c.scope else note, reason=reason))
     return out
+
+
+def judge_runs(claim_list, store, corpus, runs, keys=None) -> list[Claim]:
+    """judge() for claims that rest on `runs` (RunConfigs, or a frame with columns steps and
+    sparsity: their longest budget in steps, their sparsities > 0), with grid_v2_fits of `store`
+    on `corpus`; keys: judge only the claims with these keys (default: all of JUDGED_KINDS).
+
+        >>> from kit.engine.store import RunStore
+        >>> c = Claim("k", "Frantar et al. 2024", "Sparse wins.", "sec", None, None, "-0.05 nats", "does not hold",
+        ...           "Holds if ...", "It does not.", kind="own runs")
+        >>> judge_runs([c], RunStore("runs"), None, grids.main_grid())[0].regime
+        'out of regime'
+    """
+    if isinstance(runs, pd.DataFrame):
+        steps, sparsities = runs["steps"].astype(float).tolist(), runs["sparsity"].astype(float).tolist()
+    else:
+        steps, sparsities = [c.steps for c in runs], [c.sparsity for c in runs]
+    chosen = [c for c in claim_list if keys is None or c.key in keys]
+    if not steps or not chosen:
+        return list(claim_list)
+    judged = judge(chosen, grid_v2_fits(store, corpus), max(steps), sorted({S for S in sparsities if S > 0}))
+    by_key = {c.key: c for c in judged}
+    return [by_key.get(c.key, c) for c in claim_list]
