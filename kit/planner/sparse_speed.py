@@ -55,6 +55,11 @@ STORED = Path(__file__).resolve().parents[2] / "data" / "sparse_speed" / "measur
 
 @dataclasses.dataclass(frozen=True)
 class Layer:
+    """One layer's matmul Y = W X: the weight W is d_out x d_in, the activations X d_in x tokens.
+
+        >>> Layer(d_in=768, d_out=3072, tokens=512) == LAYERS["t5-base"]
+        True
+    """
     d_in: int
     d_out: int
     tokens: int
@@ -71,7 +76,12 @@ TABLE_KEYS = ("kernel", "hardware", "backend", "layer", "date", "S", "speedup") 
 
 
 def random_mask(shape, S, rng):
-    """Unstructured mask of exactly round(S * size) zeros at random positions."""
+    """Unstructured mask of exactly round(S * size) zeros at random positions.
+
+        >>> mask = random_mask((4, 8), 0.75, np.random.default_rng(0))
+        >>> mask.shape, int(mask.sum())  # 8 of 32 weights kept
+        ((4, 8), 8)
+    """
     if not 0.0 <= S < 1.0:
         raise ValueError(f"sparsity S={S}: must lie in [0, 1)")
     size = int(np.prod(shape))
@@ -81,7 +91,13 @@ def random_mask(shape, S, rng):
 
 
 def nm_mask(shape, n, m, rng):
-    """n:m mask of a (d_out, d_in) weight: n of every m consecutive input weights of a row kept."""
+    """n:m mask of a (d_out, d_in) weight: n of every m consecutive input weights of a row kept.
+
+        >>> mask = nm_mask((2, 8), 2, 4, np.random.default_rng(0))
+        >>> mask.reshape(2, 2, 4).sum(axis=-1)  # 2 kept in every 4 consecutive input weights
+        array([[2, 2],
+               [2, 2]])
+    """
     d_out, d_in = shape
     if not (0 < n <= m and d_in % m == 0):
         raise ValueError(f"n:m = {n}:{m} needs 0 < n <= m and m dividing d_in={d_in}")
@@ -91,7 +107,14 @@ def nm_mask(shape, n, m, rng):
 
 def kernels(implementation, W_OxI, X_IxT):
     """(dense, sparse): two functions of no argument computing W X, dense from W and sparse from a
-    sparse copy of W (its zeros dropped), each blocking until its result is ready."""
+    sparse copy of W (its zeros dropped), each blocking until its result is ready.
+
+        >>> rng = np.random.default_rng(0)
+        >>> W = np.where(random_mask((32, 8), 0.5, rng), rng.standard_normal((32, 8)), 0.0)  # half its weights zero
+        >>> dense, sparse = kernels("scipy-csr", W, rng.standard_normal((8, 16)))
+        >>> bool(np.allclose(dense(), sparse()))
+        True
+    """
     if implementation == "scipy-csr":
         W_csr = scipy.sparse.csr_array(W_OxI)
         return (lambda: W_OxI @ X_IxT), (lambda: W_csr @ X_IxT)
@@ -137,7 +160,14 @@ def time_pair(dense, sparse, repeats=7, min_time=2e-3, max_time=2.0):
     mean over enough calls to last min_time. The dense kernel is timed in full before the sparse one:
     timed alternately, a slow sparse kernel (BCOO's product at 50-70% sparsity, 0.1-0.9 s a call)
     slowed the dense matmul after it by up to 15x. A kernel stops early once its timings have taken
-    max_time seconds, so a slow kernel is timed once or twice."""
+    max_time seconds, so a slow kernel is timed once or twice.
+
+        >>> rng = np.random.default_rng(0)
+        >>> dense, sparse = kernels("scipy-csr", random_mask((32, 8), 0.5, rng) * 1.0, rng.standard_normal((8, 16)))
+        >>> t_dense, t_sparse = time_pair(dense, sparse, repeats=2, min_time=1e-4, max_time=0.01)
+        >>> bool(0 < t_dense < 1 and 0 < t_sparse < 1)  # seconds per call
+        True
+    """
     if repeats < 1 or not 0 < min_time <= max_time:
         raise ValueError(f"repeats={repeats} must be >= 1 and 0 < min_time={min_time} <= max_time={max_time}")
     return (_seconds_per_call(dense, repeats, min_time, max_time),
@@ -145,7 +175,12 @@ def time_pair(dense, sparse, repeats=7, min_time=2e-3, max_time=2.0):
 
 
 def masks(layer: Layer, sparsities, patterns, rng):
-    """(pattern name, S, mask) for every unstructured sparsity and every n:m pattern."""
+    """(pattern name, S, mask) for every unstructured sparsity and every n:m pattern.
+
+        >>> found = masks(Layer(8, 32, 16), [0.5], [(1, 4)], np.random.default_rng(0))
+        >>> [(pattern, S, mask.shape) for pattern, S, mask in found]
+        [('unstructured', 0.5, (32, 8)), ('1:4', 0.75, (32, 8))]
+    """
     shape = (layer.d_out, layer.d_in)
     out = [("unstructured", float(S), random_mask(shape, S, rng)) for S in sparsities]
     return out + [(f"{n}:{m}", 1.0 - n / m, nm_mask(shape, n, m, rng)) for n, m in patterns]
@@ -155,7 +190,18 @@ def measure(layers=None, sparsities=SPARSITIES, patterns=PATTERNS, implementatio
             repeats=7, min_time=2e-3, max_time=2.0, seed=None) -> pd.DataFrame:
     """Time every implementation at every layer (a dict name -> Layer; default LAYERS), sparsity and
     pattern (float32; time_pair's settings). One row per measurement, columns COLUMNS, times in
-    seconds per call; each dense kernel is timed before its sparse partner (time_pair)."""
+    seconds per call; each dense kernel is timed before its sparse partner (time_pair).
+
+        >>> tiny = {"tiny": Layer(d_in=8, d_out=32, tokens=16)}
+        >>> frame = measure(tiny, sparsities=[0.5, 0.9], patterns=[], implementations=["scipy-csr"],
+        ...                 repeats=1, min_time=1e-4)
+        >>> frame[["implementation", "layer", "pattern", "S"]]
+          implementation layer       pattern    S
+        0      scipy-csr  tiny  unstructured  0.5
+        1      scipy-csr  tiny  unstructured  0.9
+        >>> bool((frame.speedup == frame.dense_s / frame.sparse_s).all())
+        True
+    """
     layers = LAYERS if layers is None else layers
     unknown = [name for name in implementations if name not in IMPLEMENTATIONS]
     if unknown:
@@ -179,7 +225,13 @@ def measure_on_one_core(layers=None, sparsities=SPARSITIES, patterns=PATTERNS,
                         implementations=tuple(IMPLEMENTATIONS), repeats=7, min_time=2e-3, max_time=2.0,
                         seed=None) -> pd.DataFrame:
     """`measure` in a fresh Python process confined to one CPU core (the highest this process may
-    use), with one BLAS thread and single-threaded XLA, so that its libraries start with one thread."""
+    use), with one BLAS thread and single-threaded XLA, so that its libraries start with one thread.
+
+        >>> tiny = {"tiny": Layer(d_in=8, d_out=32, tokens=16)}
+        >>> frame = measure_on_one_core(tiny, sparsities=[0.5], patterns=[], implementations=["scipy-csr"], repeats=1)
+        >>> len(frame), bool(frame.speedup.iloc[0] > 0)
+        (1, True)
+    """
     layers = LAYERS if layers is None else layers
     request = json.dumps(dict(layers={name: dataclasses.asdict(layer) for name, layer in layers.items()},
                               sparsities=list(sparsities), patterns=[list(p) for p in patterns],
@@ -200,7 +252,12 @@ def measure_on_one_core(layers=None, sparsities=SPARSITIES, patterns=PATTERNS,
 
 def benchmark(layers=None, repeats=7, sparsities=SPARSITIES, patterns=PATTERNS) -> tuple[pd.DataFrame, dict]:
     """(measure_on_one_core's rows at every layer (default LAYERS), sparsity and pattern, the machine
-    description with the load average before and after, the settings and the seconds it took)."""
+    description with the load average before and after, the settings and the seconds it took).
+
+        >>> frame, info = benchmark({"tiny": Layer(8, 32, 16)}, repeats=1, sparsities=[0.5], patterns=[])
+        >>> frame.implementation.tolist(), info["cores_used"], info["repeats"]
+        (['scipy-csr', 'jax-bcoo', 'jax-bcsr'], 1, 1)
+    """
     info = machine()
     start = time.perf_counter()
     frame = measure_on_one_core(layers, sparsities, patterns, repeats=repeats)
@@ -209,7 +266,12 @@ def benchmark(layers=None, repeats=7, sparsities=SPARSITIES, patterns=PATTERNS) 
 
 
 def machine() -> dict:
-    """What the timings were measured on: CPU, cores, library versions, load."""
+    """What the timings were measured on: CPU, cores, library versions, load.
+
+        >>> list(machine())
+        ['cpu', 'cores', 'platform', 'python', 'numpy', 'blas', 'scipy', 'jax', 'jax_backend',
+         'load_average_1min', 'date']
+    """
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
         else platform.processor()
@@ -223,13 +285,26 @@ def machine() -> dict:
 
 
 def save(frame: pd.DataFrame, path, info: dict) -> None:
-    """Write measurements and the machine description (`machine()`, plus any settings) as JSON."""
+    """Write measurements and the machine description (`machine()`, plus any settings) as JSON.
+
+        >>> import tempfile
+        >>> frame = measure({"tiny": Layer(8, 32, 16)}, [0.5], [], ["scipy-csr"], repeats=1, min_time=1e-4)
+        >>> path = Path(tempfile.mkdtemp()) / "speed.json"
+        >>> save(frame, path, machine())
+        >>> load(path)[0].shape
+        (1, 11)
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps({"machine": info, "rows": frame[COLUMNS].to_dict("records")}, indent=1) + "\n")
 
 
 def load(path=None) -> tuple[pd.DataFrame, dict]:
-    """(measurements, machine description) from a file written by `save` (default: STORED)."""
+    """(measurements, machine description) from a file written by `save` (default: STORED).
+
+        >>> frame, info = load()  # the stored measurements
+        >>> list(frame.columns) == COLUMNS, sorted(frame.implementation.unique()), info["cores_used"]
+        (True, ['jax-bcoo', 'jax-bcsr', 'scipy-csr'], 1)
+    """
     path = Path(STORED if path is None else path)
     try:
         stored = json.loads(path.read_text())
@@ -241,7 +316,13 @@ def load(path=None) -> tuple[pd.DataFrame, dict]:
 
 def curve(frame: pd.DataFrame, implementation: str, layer: str, machine: dict) -> SpeedupCurve:
     """The measured cost model of one implementation at one layer: unstructured sparsity -> speedup,
-    named by the machine it was timed on (`machine()` and `benchmark`'s description, as `load` returns it)."""
+    named by the machine it was timed on (`machine()` and `benchmark`'s description, as `load` returns it).
+
+        >>> frame, info = load()
+        >>> found = curve(frame, "scipy-csr", "t5-base", info)
+        >>> found.S, found.layer
+        ((0.5, 0.6, 0.7, 0.8, 0.9, 0.95), 't5-base (768 -> 3072, 512 tokens)')
+    """
     picked = frame[(frame.implementation == implementation) & (frame.layer == layer) & (frame.pattern == "unstructured")]
     if picked.empty:
         pairs = sorted(set(zip(frame.implementation, frame.layer)))
@@ -271,7 +352,19 @@ def read_curve(path=None, implementation="jax-bcsr", layer="t5-base") -> Speedup
       {"kernel": "cusparselt-2:4", "hardware": "NVIDIA A100-SXM4-80GB", "backend": "cuSPARSELt 0.6, CUDA 12.4",
        "layer": "4096 -> 16384, 8192 tokens", "date": "2025-03-01", "S": [0.5], "speedup": [1.6]}
 
-    S: sparsities strictly increasing in [0, 1); speedup: dense time / sparse time at each."""
+    S: sparsities strictly increasing in [0, 1); speedup: dense time / sparse time at each.
+
+        >>> read_curve().describe()  # the stored measurements' BCSR curve at T5-base's layer
+        'jax-bcsr at t5-base (768 -> 3072, 512 tokens) on one core of a ...'
+        >>> import tempfile
+        >>> table = Path(tempfile.mkdtemp()) / "a100.json"
+        >>> _ = table.write_text(json.dumps({"kernel": "cusparselt-2:4", "hardware": "NVIDIA A100-SXM4-80GB",
+        ...     "backend": "cuSPARSELt 0.6, CUDA 12.4", "layer": "4096 -> 16384, 8192 tokens", "date": "2025-03-01",
+        ...     "S": [0.5], "speedup": [1.6]}))
+        >>> read_curve(table).describe()
+        'cusparselt-2:4 at 4096 -> 16384, 8192 tokens on NVIDIA A100-SXM4-80GB (cuSPARSELt 0.6, CUDA 12.4),
+         measured 2025-03-01'
+    """
     path = Path(STORED if path is None else path)
     try:
         stored = json.loads(path.read_text())
@@ -290,7 +383,14 @@ def read_curve(path=None, implementation="jax-bcsr", layer="t5-base") -> Speedup
 
 def speedup_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Speedups as a table: one row per (implementation vs dense partner, layer), one column per
-    unstructured S and n:m pattern."""
+    unstructured S and n:m pattern.
+
+        >>> wide = speedup_table(load()[0])
+        >>> list(wide.columns)
+        ['S=0.5', 'S=0.6', 'S=0.7', 'S=0.8', 'S=0.9', 'S=0.95', '2:4', '1:4']
+        >>> wide.index[-1]
+        ('jax-bcsr vs xla-dense', 't5-base')
+    """
     column = np.where(frame.pattern == "unstructured", frame.S.map(lambda s: f"S={s:g}"), frame.pattern)
     wide = frame.assign(column=column, kernels=frame.implementation + " vs " + frame.dense).pivot_table(
         index=["kernels", "layer"], columns="column", values="speedup", sort=False)
