@@ -306,6 +306,10 @@ def chapter_table(claims) -> str:
     for c in claims:
         cells = [f"{{ref}}`{_id(c)} <claim-{c.key}>`", c.statement, _ours(c), c.scope, _verdict(c)]
         lines.append("| " + " | ".join("–" if v is None else _cell(v) for v in cells) + " |")
+    if any(c.regime == OUT_OF_REGIME for c in claims):
+        lines += ["", f"{SYMBOL[OUT_OF_REGIME]} *Out of regime*: the claim's runs all end before the transient of pruning "
+                      "has faded ({ref}`transient-v2`), so they describe models still recovering from pruning, not the "
+                      "law. A verdict this chapter's text gives such a claim is its rule's verdict on those runs."]
     return "\n".join(lines) + "\n"
 
 
