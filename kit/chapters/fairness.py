@@ -69,7 +69,14 @@ def match(sparse: pd.DataFrame, reference: pd.DataFrame, on, tokens_ratio: float
     tokens are tokens_ratio x the sparse run's (rounded to a whole token), e.g. on=["d_model"],
     tokens_ratio=0.5: the dense model of the same width with half the training. Both frames need
     columns id, loss, tokens and `on`; reference rows must be unique in (on, tokens). Returns the
-    pairs frame (module docstring); NaN gap where `reference` has no such row."""
+    pairs frame (module docstring); NaN gap where `reference` has no such row.
+
+        >>> dense = pd.DataFrame({"id": ["d1", "d2"], "d_model": 16, "tokens": [1000, 2000], "loss": [3.0, 2.8]})
+        >>> sparse = pd.DataFrame({"id": ["s1"], "d_model": [16], "tokens": [2000], "loss": [2.9]})
+        >>> match(sparse, dense, ["d_model"], tokens_ratio=0.5)[["id", "references", "reference_loss", "gap"]].round(3)
+           id references  reference_loss  gap
+        0  s1      (d1,)             3.0  0.1
+    """
     on = list(on)
     for name, frame in (("sparse", sparse), ("reference", reference)):
         _require(frame, name, ["id", "loss", "tokens", *on])
@@ -91,7 +98,14 @@ def match(sparse: pd.DataFrame, reference: pd.DataFrame, on, tokens_ratio: float
 def bracket(x, x_new):
     """Linear interpolation in log x: for each x_new, the indices (i, j) into x of the points
     around it and the weight w of x[j] (1 - w of x[i]), or None outside [min x, max x]. x must be
-    positive and distinct."""
+    positive and distinct.
+
+        >>> i, j, w = bracket([1e9, 4e9], [2e9])[0]  # 2e9 lies halfway between in log
+        >>> i, j, round(w, 6)
+        (0, 1, 0.5)
+        >>> bracket([1e9, 4e9], [1e9, 8e9])  # on a point; beyond the range
+        [(0, 0, 1.0), None]
+    """
     x = np.asarray(x, dtype=float)
     if x.ndim != 1 or x.size < 1 or not np.all(x > 0) or len(np.unique(x)) != x.size:
         raise ValueError(f"x = {x.tolist()}: need distinct positive values")
@@ -118,7 +132,16 @@ def match_compute(sparse: pd.DataFrame, reference: pd.DataFrame, cost: str, on=(
     sparsely), linear in log compute between the curve's two runs around it. Returns the pairs
     frame (module docstring); NaN gap where the compute lies outside the curve's range (the grid
     has no dense run trained that long or that short). Frames need columns id, loss, tokens, cost
-    and `on`."""
+    and `on`.
+
+        >>> dense = pd.DataFrame({"id": ["d1", "d2"], "n_nonzero": 100, "tokens": [1000, 4000], "loss": [3.0, 2.6],
+        ...                       "model_flops": [1e9, 4e9]})
+        >>> sparse = pd.DataFrame({"id": ["s1"], "n_nonzero": [100], "tokens": [1000], "loss": [2.75],
+        ...                        "model_flops": [2e9]})
+        >>> match_compute(sparse, dense, "model_flops")[["references", "weights", "reference_loss", "gap"]].round(3)
+          references     weights  reference_loss   gap
+        0   (d1, d2)  (0.5, 0.5)             2.8  0.05
+    """
     on = list(on)
     for name, frame in (("sparse", sparse), ("reference", reference)):
         _require(frame, name, ["id", "loss", "tokens", cost, *on])
@@ -142,7 +165,15 @@ def match_compute(sparse: pd.DataFrame, reference: pd.DataFrame, cost: str, on=(
 def run_sigma(frame: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.Series, int]:
     """The seed std of every run of `frame` at its token budget, from kit.fit.noise.seed_noise's table
     (by="tokens"; kit.fit.noise.noise_at interpolates between budgets): a Series run id -> sigma, and
-    the smallest degrees of freedom any of them rests on (for the t quantile)."""
+    the smallest degrees of freedom any of them rests on (for the t quantile).
+
+        >>> repeats = pd.DataFrame({"n_nonzero": 100, "sparsity": 0.0, "tokens": 1000, "seed": [0, 1, 2],
+        ...                         "loss": [3.0, 3.1, 3.2]})
+        >>> table = noise.seed_noise(repeats, ["n_nonzero", "sparsity"], by="tokens")
+        >>> sigma, dof = run_sigma(pd.DataFrame({"id": ["a", "b"], "tokens": [1000, 1000]}), table)
+        >>> sigma.round(3).to_dict(), dof
+        ({'a': 0.1, 'b': 0.1}, 2)
+    """
     _require(frame, "frame", ["id", "tokens"])
     found = [noise.noise_at(table, float(d)) for d in frame["tokens"]]
     if not found:
@@ -155,7 +186,13 @@ def linear_interval(estimate: float, weights: pd.Series, sigma: pd.Series, dof: 
     """Interval of a weighted sum of run losses, sum_r w_r L_r = estimate: standard error
     sqrt(sum_r w_r^2 sigma_r^2) (runs independent; weights of a run listed twice are summed),
     half-width t_{(1+level)/2, dof} x that (kit.fit.noise.t_interval). sigma maps run id -> the run's
-    seed std (run_sigma). Returns estimate, se, half_width, low, high."""
+    seed std (run_sigma). Returns estimate, se, half_width, low, high.
+
+        >>> sigma = pd.Series({"dense": 0.01, "sparse": 0.01})
+        >>> found = linear_interval(0.05, pd.Series({"dense": 1.0, "sparse": -1.0}), sigma, dof=8)
+        >>> round(found["se"], 4), round(found["low"], 3), round(found["high"], 3)
+        (0.0141, 0.017, 0.083)
+    """
     weights = pd.Series(weights, dtype=float).groupby(level=0).sum()
     missing = sorted(set(weights.index) - set(sigma.index))
     if missing:
@@ -167,7 +204,13 @@ def linear_interval(estimate: float, weights: pd.Series, sigma: pd.Series, dof: 
 
 def gap_weights(pairs: pd.DataFrame) -> pd.Series:
     """The mean gap over the pairs that have a reference, as weights on runs (run id -> weight):
-    +w/k on each reference run, -1/k on each sparse run, k the number of such pairs."""
+    +w/k on each reference run, -1/k on each sparse run, k the number of such pairs.
+
+        >>> pairs = pd.DataFrame({"id": ["s1", "s2"], "gap": [0.04, 0.06], "references": [("d",), ("d",)],
+        ...                       "weights": [(1.0,), (1.0,)]})
+        >>> gap_weights(pairs).to_dict()
+        {'d': 1.0, 's1': -0.5, 's2': -0.5}
+    """
     found = pairs[pairs["gap"].notna()]
     if found.empty:
         return pd.Series(dtype=float)
@@ -180,7 +223,14 @@ def gap_weights(pairs: pd.DataFrame) -> pd.Series:
 def mean_gap(pairs: pd.DataFrame, sigma: pd.Series, dof: float, level: float = 0.95) -> dict:
     """The mean gap over the pairs that have a reference, with its interval from the seed noise
     (linear_interval), the number of pairs and how many of them the sparse run has the lower loss
-    in. NaN estimate and interval without pairs."""
+    in. NaN estimate and interval without pairs.
+
+        >>> pairs = pd.DataFrame({"id": ["s1", "s2"], "gap": [0.04, 0.06], "references": [("d",), ("d",)],
+        ...                       "weights": [(1.0,), (1.0,)]})
+        >>> found = mean_gap(pairs, pd.Series({"d": 0.01, "s1": 0.01, "s2": 0.01}), dof=8)
+        >>> round(found["estimate"], 3), round(found["se"], 4), found["pairs"], found["lower"]
+        (0.05, 0.0122, 2, 2)
+    """
     found = pairs["gap"].dropna()
     counts = {"pairs": len(found), "lower": int((found > 0).sum())}
     if found.empty:
@@ -190,7 +240,14 @@ def mean_gap(pairs: pd.DataFrame, sigma: pd.Series, dof: float, level: float = 0
 
 def difference(pairs_a: pd.DataFrame, pairs_b: pd.DataFrame, sigma: pd.Series, dof: float, level: float = 0.95) -> dict:
     """Mean gap of pairs_a minus mean gap of pairs_b, with its interval: runs in both count once
-    (e.g. the gain of S = 0.875 over that of S = 0.5, both against the same dense runs)."""
+    (e.g. the gain of S = 0.875 over that of S = 0.5, both against the same dense runs).
+
+        >>> a = pd.DataFrame({"id": ["a"], "gap": [0.10], "references": [("d",)], "weights": [(1.0,)]})
+        >>> b = a.assign(id=["b"], gap=[0.04])
+        >>> found = difference(a, b, pd.Series({"d": 0.02, "a": 0.02, "b": 0.02}), dof=8)
+        >>> round(found["estimate"], 3), round(found["se"], 4)  # the dense run d drops out: sqrt(2) x 0.02
+        (0.06, 0.0283)
+    """
     a, b = pairs_a["gap"].dropna(), pairs_b["gap"].dropna()
     if a.empty or b.empty:
         return {"estimate": np.nan, "se": np.nan, "half_width": np.nan, "low": np.nan, "high": np.nan}
@@ -200,7 +257,15 @@ def difference(pairs_a: pd.DataFrame, pairs_b: pd.DataFrame, sigma: pd.Series, d
 
 def pair_intervals(pairs: pd.DataFrame, sigma: pd.Series, dof: float, level: float = 0.95) -> pd.DataFrame:
     """Every pair's own gap interval (linear_interval of that pair alone): columns gap, low, high;
-    NaN where the pair has no reference."""
+    NaN where the pair has no reference.
+
+        >>> pairs = pd.DataFrame({"id": ["s1", "s2"], "gap": [0.04, 0.06], "references": [("d",), ("d",)],
+        ...                       "weights": [(1.0,), (1.0,)]})
+        >>> pair_intervals(pairs, pd.Series({"d": 0.01, "s1": 0.01, "s2": 0.01}), dof=8).round(3)
+            gap    low   high
+        0  0.04  0.007  0.073
+        1  0.06  0.027  0.093
+    """
     rows = []
     for row in pairs.itertuples():
         if not np.isfinite(row.gap):
@@ -216,7 +281,13 @@ def win_counts(pairs: pd.DataFrame, sigma: pd.Series, dof: float, level: float =
     """How the sparse runs fare against their references, counted one way for the whole book:
     pairs (with a reference), lower (the sparse run's loss is below the reference's: gap > 0),
     resolved_lower and resolved_higher (the pair's own interval, pair_intervals, excludes 0 on
-    that side), unresolved (the rest)."""
+    that side), unresolved (the rest).
+
+        >>> pairs = pd.DataFrame({"id": ["s1", "s2"], "gap": [0.04, 0.06], "references": [("d",), ("d",)],
+        ...                       "weights": [(1.0,), (1.0,)]})
+        >>> win_counts(pairs, pd.Series({"d": 0.01, "s1": 0.01, "s2": 0.01}), dof=8)
+        {'pairs': 2, 'lower': 2, 'resolved_lower': 2, 'resolved_higher': 0, 'unresolved': 0}
+    """
     intervals = pair_intervals(pairs, sigma, dof, level).dropna()
     lower, higher = int((intervals["low"] > 0).sum()), int((intervals["high"] < 0).sum())
     return {"pairs": len(intervals), "lower": int((intervals["gap"] > 0).sum()), "resolved_lower": lower,
@@ -227,7 +298,14 @@ def learning_rate_table(frame: pd.DataFrame, recipe_lr) -> pd.DataFrame:
     """A learning-rate check read off its runs: one row per (n_nonzero, sparsity) of `frame` (runs
     at several peak rates `lr`, with `d_model` and `loss`): its width, the best rate tried and its
     loss, the recipe's rate `recipe_lr(d_model)` and the loss of the run at that rate (NaN if none
-    was trained), and 'recipe - best' (nats; 0 where the recipe's rate is the best tried)."""
+    was trained), and 'recipe - best' (nats; 0 where the recipe's rate is the best tried).
+
+        >>> frame = pd.DataFrame({"n_nonzero": 13_824, "sparsity": 0.0, "d_model": 16, "lr": [0.005, 0.01, 0.02],
+        ...                       "loss": [2.1, 2.05, 2.0]})
+        >>> learning_rate_table(frame, lambda d_model: 0.01)[["best lr", "recipe lr", "recipe - best"]].round(3)
+           best lr  recipe lr  recipe - best
+        0     0.02       0.01           0.05
+    """
     _require(frame, "frame", ["n_nonzero", "sparsity", "d_model", "lr", "loss"])
     rows = []
     for (n, s), runs in frame.groupby(["n_nonzero", "sparsity"], sort=True):
@@ -252,14 +330,22 @@ RECOVERED = "recovered by the sparse run"
 
 
 def short(x) -> str:
-    """A count as the chapter prints it: short(13824) -> '13.8k', short(2400256) -> '2.4M'."""
+    """A count as the chapter prints it.
+
+        >>> short(13824), short(2400256)
+        ('13.8k', '2.4M')
+    """
     return plots.short_number(float(x))
 
 
 def size_points(name: str, value, allow_empty: bool = False) -> list[tuple]:
     """The shape of a chapter parameter that lists [N, S] pairs: a list of distinct two-item lists,
-    as tuples, for the chapter to check each item with kit.report.params (positive_int, sparsity):
-    size_points("recipe_widths", [[13824, 0.0]]) -> [(13824, 0.0)]; an empty list only if allow_empty."""
+    as tuples, for the chapter to check each item with kit.report.params (positive_int, sparsity); an
+    empty list only if allow_empty.
+
+        >>> size_points("recipe_widths", [[13824, 0.0], [110592, 0.0]])
+        [(13824, 0.0), (110592, 0.0)]
+    """
     if not (isinstance(value, (list, tuple)) and (value or allow_empty)
             and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value)):
         raise ValueError(f"{name} = {value!r}: need a {'' if allow_empty else 'non-empty '}list of [N, S] pairs, "
@@ -273,8 +359,13 @@ def size_points(name: str, value, allow_empty: bool = False) -> list[tuple]:
 def read_runs(configs, store, corpus) -> pd.DataFrame:
     """Train what `store` lacks of `configs` on `corpus` (kit.engine.sweep.run_sweep), then one row
     per run with the columns the comparisons use: loss (final), N (measured non-zeros), D (tokens
-    trained). read_runs(grids.main_grid(tokens=[600_064]), RunStore(), None) reads the main grid's
-    shortest runs from runs/ (None: the default corpus)."""
+    trained). The main grid's shortest runs, read from runs/ (corpus None: the default corpus):
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(tokens=[600_064]), RunStore("runs"), None)
+        >>> len(runs), runs["D"].unique().tolist(), bool((runs["loss"] == runs["final_loss"]).all())
+        (20, [600064], True)
+    """
     frame = run_sweep(list(configs), store=store, corpus=corpus, progress=False)
     return frame.assign(loss=frame["final_loss"], N=frame["nnz"], D=frame["tokens_trained"])
 
@@ -283,7 +374,12 @@ def read_runs(configs, store, corpus) -> pd.DataFrame:
 class SeedNoise:
     """The seed noise every interval of chapter 1 uses: sigma (run id -> the run's seed std,
     run_sigma), dof (degrees of freedom of the t quantile) and level (coverage).
-    SeedNoise(pd.Series({"a": 0.01, "b": 0.01}), 8).mean_gap(pairs)."""
+
+        >>> floor = SeedNoise(pd.Series({"d": 0.01, "s": 0.01}), dof=8)
+        >>> pairs = pd.DataFrame({"id": ["s"], "gap": [0.05], "references": [("d",)], "weights": [(1.0,)]})
+        >>> round(floor.t, 3), round(floor.mean_gap(pairs)["half_width"], 4)
+        (2.306, 0.0326)
+    """
 
     sigma: pd.Series
     dof: int
@@ -304,7 +400,11 @@ class SeedNoise:
 
 
 def gap_text(found: dict) -> str:
-    """A mean gap as the prose gives it: '+0.052 nats [+0.031, +0.073] over 12 pairs, the sparse run lower in 11'."""
+    """A mean gap (mean_gap's dict) as the prose gives it.
+
+        >>> gap_text({"estimate": 0.052, "low": 0.031, "high": 0.073, "pairs": 12, "lower": 11})
+        '+0.052 nats [+0.031, +0.073] over 12 pairs, the sparse run lower in 11'
+    """
     if not found["pairs"]:
         return "– (no pair in the grid)"
     return (f"{claims.interval_text(found['estimate'], found['low'], found['high'], '+.3f', ' nats')} "
@@ -312,8 +412,11 @@ def gap_text(found: dict) -> str:
 
 
 def interval_cell(found: dict) -> str:
-    """A mean gap as a table cell: interval_cell(floor.mean_gap(pairs)) -> '+0.052 [+0.031, +0.073]', '–'
-    without pairs."""
+    """A mean gap (mean_gap's dict) as a table cell, '–' without pairs.
+
+        >>> interval_cell({"estimate": 0.052, "low": 0.031, "high": 0.073, "pairs": 12}), interval_cell({"pairs": 0})
+        ('+0.052 [+0.031, +0.073]', '–')
+    """
     return "–" if not found["pairs"] else claims.interval_text(found["estimate"], found["low"], found["high"], "+.3f")
 
 
@@ -331,7 +434,13 @@ def direction_claim(key: str, paper: str, statement: str, section: str, measured
     positive); 'not resolved' where found has no estimate (the grid holds no pair). The rule reads
     'Holds if the <level> interval of <measured> excludes 0 <above|below><note>.', from the same sign
     the verdict uses. our_runs is the interval as text; numbers are found's entries.
-    direction_claim("fair-x", "Frantar et al. 2024", "Sparse wins.", "ch1-x", "the mean gap", found, +1, kind="own runs")."""
+
+        >>> found = {"estimate": 0.05, "low": 0.02, "high": 0.08, "pairs": 4, "lower": 4}
+        >>> claim = direction_claim("fair-x", "Frantar et al. 2024", "Sparse wins.", "ch1-x", "the mean gap", found, +1,
+        ...                         kind="own runs")
+        >>> claim.verdict, claim.our_runs, claim.rule
+        ('holds', '+0.050 nats [+0.020, +0.080]', 'Holds if the 95% interval of the mean gap excludes 0 above.')
+    """
     if sign not in SIDES:
         raise ValueError(f"sign = {sign!r}: need +1 (the claim says positive) or -1")
     rule = f"Holds if the {level:.0%} interval of {measured} excludes 0 {SIDES[sign]}{note}."
@@ -348,8 +457,13 @@ def direction_claim(key: str, paper: str, statement: str, section: str, measured
 
 
 def verdict_texts(claim_list) -> dict:
-    """{'<key>_verdict': 'holds' | 'does not hold' | 'is not resolved'} for the prose:
-    verdict_texts(claim_list)."""
+    """{'<key>_verdict': 'holds' | 'does not hold' | 'is not resolved'} for the prose.
+
+        >>> found = {"estimate": 0.05, "low": 0.02, "high": 0.08, "pairs": 4, "lower": 4}
+        >>> verdict_texts([direction_claim("fair-x", "Frantar et al. 2024", "Sparse wins.", "ch1-x", "the mean gap",
+        ...                                found, +1, kind="own runs")])
+        {'fair-x_verdict': 'holds'}
+    """
     return {f"{c.key}_verdict": claims.verb(c.verdict) for c in claim_list}
 
 
@@ -358,7 +472,11 @@ def verdict_texts(claim_list) -> dict:
 def grid_table(configs, n_nonzero, tokens, sparsities, finished: int, failed: int) -> tuple[pd.DataFrame, dict]:
     """The main grid in one column (its sizes, sparsities, budgets, widths, pruning, runs) and the
     texts about the model family: layers, context, tokens_per_step, width_multiple.
-    grid_table(grids.main_grid(), *grids.MAIN.values(), finished=80, failed=0)."""
+
+        >>> table, texts = grid_table(grids.main_grid(), *grids.MAIN.values(), finished=80, failed=0)
+        >>> table.loc["model widths d_model", "main grid"], texts["tokens_per_step"]
+        ('16, 24, 32, 48, 64, 96, 136, 192', '2,048')
+    """
     first = configs[0]
     widths = sorted({model.shape_for(c).d_model for c in configs})
     table = pd.DataFrame({"main grid": {
@@ -386,7 +504,12 @@ def size_table(configs) -> tuple[pd.DataFrame, dict]:
     """Every model of `configs` at the first config's budget (kit.engine.model.size_row): width,
     heads, measured N, embedding (whole and kept), N_total, the uncounted share of N (and with the
     embedding whole), FLOPs per token (dense-shaped and at the final non-zeros) and model FLOPs over
-    6N; and the texts the prose quotes. Format with SIZE_FORMATS: size_table(grids.main_grid())."""
+    6N; and the texts the prose quotes. Format with SIZE_FORMATS.
+
+        >>> table, texts = size_table(grids.main_grid())
+        >>> table.shape, texts["uncounted_max"], texts["whole_max_at"]
+        ((20, 11), '33%', 'N = 13.8k, S = 0.875')
+    """
     size = pd.DataFrame([model.size_row(c) for c in configs if c.tokens == configs[0].tokens])
     size = size.assign(**{"embedding whole / N": size["embedding"] / size["N"],
                           "model FLOPs / 6N": size["FLOPs/token (dense-shaped)"] / (6 * size["dense backbone"])})
@@ -412,7 +535,12 @@ def size_table(configs) -> tuple[pd.DataFrame, dict]:
 def corpus_table(names, longest_budget: int) -> tuple[pd.DataFrame, list[str], dict]:
     """The corpora `names` side by side (kit.engine.data.corpus_summary), a sample of each as
     markdown, and the texts: <name>_tokens, pycode_passes (pycode's training tokens over
-    longest_budget) when pycode is among them: corpus_table(["shakespeare", "pycode"], 4_800_512)."""
+    longest_budget) when pycode is among them.
+
+        >>> table, samples, texts = corpus_table(["shakespeare"], 4_800_512)
+        >>> table.loc["documents, train / validation", "shakespeare"], texts
+        ('35 / 3', {'shakespeare_tokens': '4.86M'})
+    """
     found = {name: data.corpus_summary(data.load_corpus(name)) for name in names}
     table = pd.DataFrame({name: {
         "documents, train / validation": f"{s['train_documents']:,} / {s['val_documents']:,}",
@@ -440,7 +568,13 @@ class RecipeCheck:
     """The recipe check read off its runs: by_lr (the runs at the check's rates and the base batch),
     stars (the main grid's runs at the recipe's rate with the check's sizes and tokens), d_models
     (the width of each [N, S] checked), table (per width: the best rate tried and its loss, the
-    rule's rate and its loss, rule − best) and texts."""
+    rule's rate and its loss, rule − best) and texts.
+
+        >>> check = RecipeCheck(by_lr=pd.DataFrame(), stars=pd.DataFrame(), d_models=[16], lrs=[0.01], tokens=1_200_128,
+        ...                     batch=32, table=pd.DataFrame(), texts={})
+        >>> check.d_models, check.batch
+        ([16], 32)
+    """
 
     by_lr: pd.DataFrame
     stars: pd.DataFrame
@@ -455,8 +589,16 @@ class RecipeCheck:
 def recipe_check(recipe: pd.DataFrame, runs: pd.DataFrame, widths, lrs, tokens: int, base) -> RecipeCheck:
     """The learning-rate check of the recipe (kit.engine.grids.RECIPE): `recipe` its runs, `runs` the
     main grid's, `widths` its [N, S] pairs, `lrs` its rates, `tokens` its budget, `base` the RunConfig
-    the chapter trains with: recipe_check(recipe_runs, main_runs, grids.RECIPE["widths"], grids.RECIPE["lrs"],
-    grids.RECIPE["tokens"], grids.BASE), the frames from read_runs."""
+    the chapter trains with; the frames from read_runs:
+
+        >>> from kit.engine.store import RunStore
+        >>> recipe, runs = (read_runs(g, RunStore("runs"), None) for g in (grids.recipe_grid(), grids.main_grid()))
+        >>> check = recipe_check(recipe, runs, grids.RECIPE["widths"], grids.RECIPE["lrs"], grids.RECIPE["tokens"],
+        ...                      grids.BASE)
+        >>> check.d_models, list(check.table.columns)
+        ([16, 48, 192], ['best rate of the check', 'its loss', "the rule's rate", "loss at the rule's rate",
+                         'rule − best (nats)'])
+    """
     by_lr = recipe[(recipe["batch_size"] == base.batch_size) & recipe["lr"].isin(lrs)]
     d_models = [model.shape_for(base.replace(n_nonzero=n, sparsity=s)).d_model for n, s in widths]
     stars = runs[runs["tokens"] == tokens].merge(pd.DataFrame(widths, columns=["n_nonzero", "sparsity"]))
@@ -499,7 +641,17 @@ def _plain_log_ticks(axis, fixed=None) -> None:
 def plot_recipe(check: RecipeCheck, main_widths):
     """Two panels: loss against the peak learning rate at each width of the check (stars: the main
     grid's runs at the recipe's rate), and the recipe's rate against the width with each width's
-    best rate of the check. Returns the figure: plot_recipe(recipe_check(...), [16, 24, 32, 48, 64])."""
+    best rate of the check. Returns the figure.
+
+        >>> from kit.engine.store import RunStore
+        >>> recipe, runs = (read_runs(g, RunStore("runs"), None) for g in (grids.recipe_grid(), grids.main_grid()))
+        >>> check = recipe_check(recipe, runs, grids.RECIPE["widths"], grids.RECIPE["lrs"], grids.RECIPE["tokens"],
+        ...                      grids.BASE)
+        >>> fig = plot_recipe(check, [16, 24, 32, 48, 64, 96, 136, 192])
+        >>> [ax.get_xlabel() for ax in fig.axes]
+        ['peak learning rate', 'd_model']
+        >>> matplotlib.pyplot.close(fig)
+    """
     fig, axes = plots.panel_grid(2, aspect=0.75)
     colours, best = _width_colours(check.d_models), {}
     for d in check.d_models:
@@ -535,8 +687,16 @@ BATCH_FORMATS = {"validation loss": "{:.3f}", "training loop (s)": "{:.0f}", "pe
 
 def batch_table(recipe: pd.DataFrame, n_nonzero: int, sparsity: float, base_batch: int) -> tuple[pd.DataFrame, dict]:
     """The batch-size comparison of the recipe check at (n_nonzero, sparsity) and the recipe's rate:
-    one row per batch size; texts batch_cost (loss of the largest batch minus the smallest) and batch_base:
-    batch_table(recipe_runs, 110_592, 0.0, 32)."""
+    one row per batch size; texts batch_cost (loss of the largest batch minus the smallest) and batch_base.
+
+        >>> from kit.engine.store import RunStore
+        >>> table, texts = batch_table(read_runs(grids.recipe_grid(), RunStore("runs"), None), 110_592, 0.0, 32)
+        >>> table[["d_model", "steps", "peak learning rate"]]
+               d_model  steps  peak learning rate
+        batch
+        32          48    586              0.0065
+        64          48    293              0.0065
+    """
     at = recipe[(recipe["n_nonzero"] == n_nonzero) & (recipe["sparsity"] == sparsity)
                 & np.isclose(recipe["lr"], [grids.recipe_lr(d) for d in recipe["d_model"]])]
     at = at.sort_values("batch_size").drop_duplicates("batch_size")
@@ -555,8 +715,15 @@ NOISE_FORMATS = {"std of one run (nats)": "{:.4f}", "std of a difference, x sqrt
 def seed_noise_section(repeats: pd.DataFrame, runs: pd.DataFrame, tokens_per_step: int,
                        level: float) -> tuple[SeedNoise, pd.DataFrame, dict]:
     """The seed noise from the seed repeats (kit.fit.noise.seed_noise per budget), read off for every
-    run of `runs` (run_sigma): the SeedNoise, the table per budget (format with NOISE_FORMATS) and the texts:
-    floor, table, texts = seed_noise_section(seed_runs, every_run, 2048, 0.95), seed_runs with a seed column."""
+    run of `runs` (run_sigma): the SeedNoise, the table per budget (format with NOISE_FORMATS) and the
+    texts. `repeats` needs a seed column:
+
+        >>> from kit.engine.store import RunStore
+        >>> seed_runs = read_runs(grids.seed_grid(), RunStore("runs"), None)
+        >>> floor, table, texts = seed_noise_section(seed_runs, seed_runs, 2048, 0.95)
+        >>> floor.dof, list(table.index), texts["n_seeds"]
+        (8, ['600k', '2.4M'], '5')
+    """
     table = noise.seed_noise(repeats, ["n_nonzero", "sparsity"], by="tokens")
     found = SeedNoise(*run_sigma(runs, table), level)
     shown = table.assign(steps=(table.index // tokens_per_step).astype(int), pair=np.sqrt(2) * table["sigma"])
@@ -583,8 +750,16 @@ COSTS = {"model_flops": "model FLOPs, dense count", "model_flops_sparse": "model
 def reference_pairs(sparse: pd.DataFrame, dense: pd.DataFrame) -> dict:
     """Every reference of chapter 1 for every sparse run (pairs frames, module docstring): 'initial'
     (dense, same width, D/2), 'width' (dense, same width, D), 'equal N' (dense, equal N and D) and,
-    for each cost of COSTS, the dense curve of equal N read at the sparse run's compute:
-    pairs = reference_pairs(runs[runs["sparsity"] > 0], runs[runs["sparsity"] == 0])."""
+    for each cost of COSTS, the dense curve of equal N read at the sparse run's compute. How many of
+    the main grid's 60 sparse runs have each reference:
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(), RunStore("runs"), None)
+        >>> dense, sparse = runs[runs["sparsity"] == 0], runs[runs["sparsity"] > 0]
+        >>> {name: int(p["gap"].notna().sum()) for name, p in reference_pairs(sparse, dense).items()}
+        {'initial': 27, 'width': 36, 'equal N': 60, 'model_flops': 28, 'model_flops_sparse': 36, 'dense_flops': 22,
+         'sparse_flops': 32}
+    """
     pairs = {"initial": match(sparse, dense, ["d_model"], tokens_ratio=0.5), "width": match(sparse, dense, ["d_model"]),
              "equal N": match(sparse, dense, ["n_nonzero"])}
     return {**pairs, **{cost: match_compute(sparse, dense, cost) for cost in COSTS}}
@@ -596,8 +771,16 @@ DATA_FORMATS = {"runs with both": "{:.0f}", "dense gain from D/2 to D (nats)": "
 def training_data(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise, paper: str) -> tuple[list, pd.DataFrame, dict]:
     """Section 2's training-data axis: the claims (against the initial model the sparse run looks
     better; the dense model trained as long is more accurate), the table by sparsity (both gaps, and
-    what share of a doubling of D the sparse run recovers; format with DATA_FORMATS) and the texts:
-    found, table, texts = training_data(pairs, sparse, floor, "Frantar et al. 2024")."""
+    what share of a doubling of D the sparse run recovers; format with DATA_FORMATS) and the texts.
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(), RunStore("runs"), None)
+        >>> dense, sparse = runs[runs["sparsity"] == 0], runs[runs["sparsity"] > 0]
+        >>> floor = seed_noise_section(read_runs(grids.seed_grid(), RunStore("runs"), None), runs, 2048, 0.95)[0]
+        >>> found, table, texts = training_data(reference_pairs(sparse, dense), sparse, floor, "Frantar et al. 2024")
+        >>> [claim.key for claim in found], list(table.index)
+        (['fair-data-initial', 'fair-data-trained'], ['0.5', '0.75', '0.875', 'all'])
+    """
     found = {name: floor.mean_gap(pairs[name]) for name in ("initial", "width")}
     scope = f"S {_range_text(sparse['sparsity'].unique())}, D {_range_text(sparse['tokens'])}"
     claim_list = [
@@ -643,8 +826,17 @@ def model_size(pairs: dict, sparse: pd.DataFrame, dense: pd.DataFrame, floor: Se
     """Section 2's model-size axis: the claim (at equal N and D sparse is lower; whether its advantage
     grows with S is chapter 2b's claim core-diminishing-ours, so here only a number: size_grows, the
     gap at the highest S minus that at the lowest), the gaps by sparsity (same width and equal N),
-    the equal-N gap by token budget, and the texts (among them what the width rounding is worth):
-    found, by_s, by_d, texts = model_size(pairs, sparse, dense, floor, "Frantar et al. 2024")."""
+    the equal-N gap by token budget, and the texts (among them what the width rounding is worth).
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(), RunStore("runs"), None)
+        >>> dense, sparse = runs[runs["sparsity"] == 0], runs[runs["sparsity"] > 0]
+        >>> floor = seed_noise_section(read_runs(grids.seed_grid(), RunStore("runs"), None), runs, 2048, 0.95)[0]
+        >>> pairs = reference_pairs(sparse, dense)
+        >>> found, by_s, by_d, texts = model_size(pairs, sparse, dense, floor, "Frantar et al. 2024")
+        >>> [claim.key for claim in found], list(by_s.index), list(by_d.index)
+        (['fair-size-equal-n'], ['0.5', '0.75', '0.875'], ['600k', '1.2M', '2.4M', '4.8M'])
+    """
     equal_n = pairs["equal N"]
     by_sparsity = {s: equal_n[sparse["sparsity"] == s] for s in sorted(sparse["sparsity"].unique())}
     low_s, high_s = min(by_sparsity), max(by_sparsity)
@@ -717,8 +909,17 @@ def embedding(ablation: pd.DataFrame, dense: pd.DataFrame, floor: SeedNoise, pap
     """The embedding ablation: sparse runs with the embedding whole (embed_match False) against the
     same (N, S, D) with it pruned to the dense model's size. The claim (the whole embedding lowers the
     loss), the table per run (format with EMBED_FORMATS) and the texts, among them both sets of runs
-    against the dense runs of equal N and D: claim, table, texts = embedding(ablation_runs, dense, floor,
-    "Frantar et al. 2024"), ablation_runs with columns embed_match and nnz_embed."""
+    against the dense runs of equal N and D. `ablation` needs columns embed_match and nnz_embed:
+
+        >>> from kit.engine.store import RunStore
+        >>> store, configs = RunStore("runs"), grids.embed_ablation_grid()
+        >>> ablation = read_runs(configs + [c.replace(embed_match=True) for c in configs], store, None)
+        >>> runs, seed_runs = read_runs(grids.main_grid(), store, None), read_runs(grids.seed_grid(), store, None)
+        >>> floor = seed_noise_section(seed_runs, pd.concat([runs, ablation]), 2048, 0.95)[0]
+        >>> claim, table, texts = embedding(ablation, runs[runs["sparsity"] == 0], floor, "Frantar et al. 2024")
+        >>> claim.key, len(table), texts["ablation_budget"]
+        ('fair-embedding', 6, '1.2M')
+    """
     whole, pruned = ablation[~ablation["embed_match"]], ablation[ablation["embed_match"]]
     pairs = match(whole, pruned, ["n_nonzero", "sparsity"])
     found = floor.mean_gap(pairs)
@@ -756,8 +957,16 @@ def embedding(ablation: pd.DataFrame, dense: pd.DataFrame, floor: SeedNoise, pap
 def compute(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise, paper: str) -> tuple[list, pd.DataFrame, pd.DataFrame, dict]:
     """Section 2's compute axis: the claims (at equal N and equal model FLOPs, counted densely and
     sparsely, sparse is lower: the book's question, since Section 2 leaves it open), the mean gaps by
-    sparsity at each count (in parentheses the pairs), the win counts (win_counts) and the texts:
-    found, gaps, wins, texts = compute(pairs, sparse, floor, "Frantar et al. 2024")."""
+    sparsity at each count (in parentheses the pairs), the win counts (win_counts) and the texts.
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(), RunStore("runs"), None)
+        >>> dense, sparse = runs[runs["sparsity"] == 0], runs[runs["sparsity"] > 0]
+        >>> floor = seed_noise_section(read_runs(grids.seed_grid(), RunStore("runs"), None), runs, 2048, 0.95)[0]
+        >>> found, gaps, wins, texts = compute(reference_pairs(sparse, dense), sparse, floor, "Frantar et al. 2024")
+        >>> [claim.key for claim in found], list(gaps.index), int(wins.loc["model FLOPs, dense count", "pairs"])
+        (['fair-compute-dense', 'fair-compute-sparse'], ['0.5', '0.75', '0.875', 'all'], 28)
+    """
     found = {cost: floor.mean_gap(pairs[cost]) for cost in COSTS}
     wins = {cost: floor.wins(pairs[cost]) for cost in COSTS}
     reached = {cost: _range_text(sparse.loc[pairs[cost]["gap"].notna(), "tokens"]) for cost in COSTS}
@@ -818,7 +1027,14 @@ def _flops_label(x, _):
 def plot_compute_curves(runs: pd.DataFrame, n_nonzero):
     """One panel per target N: loss against training FLOPs (model) of every sparsity's runs over the
     token budgets, counted densely (solid) and sparsely (dashed, open markers), in the book's sparsity
-    colours. Returns the figure: plot_compute_curves(runs, grids.MAIN["n_nonzero"])."""
+    colours. Returns the figure.
+
+        >>> from kit.engine.store import RunStore
+        >>> fig = plot_compute_curves(read_runs(grids.main_grid(), RunStore("runs"), None), grids.MAIN["n_nonzero"])
+        >>> [ax.get_title() for ax in fig.axes][:2]
+        ['target N = 13.8k', 'target N = 27.6k']
+        >>> matplotlib.pyplot.close(fig)
+    """
     s_values = sorted(runs["sparsity"].unique())
     fig, axes = plots.panel_grid(len(n_nonzero), aspect=0.85, sharey=True)
     for ax, n in zip(axes, n_nonzero):
@@ -852,8 +1068,17 @@ _CHAIN_STYLE = {"unfair reference": ("o", "0.55"), "fair reference": ("D", "C0")
 
 def plot_chain(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise):
     """The chain of Section 2's axes (CHAIN): per axis, the mean gap against its unfair and fair
-    references, by sparsity and over all pairs, with its interval. Returns the figure:
-    plot_chain(pairs, sparse, floor)."""
+    references, by sparsity and over all pairs, with its interval. Returns the figure.
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(), RunStore("runs"), None)
+        >>> dense, sparse = runs[runs["sparsity"] == 0], runs[runs["sparsity"] > 0]
+        >>> floor = seed_noise_section(read_runs(grids.seed_grid(), RunStore("runs"), None), runs, 2048, 0.95)[0]
+        >>> fig = plot_chain(reference_pairs(sparse, dense), sparse, floor)
+        >>> [ax.get_title() for ax in fig.axes]
+        ['training data', 'model size', 'compute']
+        >>> matplotlib.pyplot.close(fig)
+    """
     rows = [f"S = {s:g}" for s in sorted(sparse["sparsity"].unique())] + ["all"]
     fig, axes = plots.panel_grid(3, aspect=1.0, sharey=True)
     for ax, (axis, comparisons) in zip(axes, CHAIN.items()):
@@ -877,7 +1102,14 @@ def plot_chain(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise):
 
 def chain_texts(pairs: dict, floor: SeedNoise) -> dict:
     """The mean gap of each step of the chain as the summary quotes it: chain_<name> -> '+0.031 nats'.
-    chain_texts(pairs, floor)."""
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(), RunStore("runs"), None)
+        >>> dense, sparse = runs[runs["sparsity"] == 0], runs[runs["sparsity"] > 0]
+        >>> floor = seed_noise_section(read_runs(grids.seed_grid(), RunStore("runs"), None), runs, 2048, 0.95)[0]
+        >>> list(chain_texts(reference_pairs(sparse, dense), floor))
+        ['chain_initial', 'chain_width', 'chain_equal_n', 'chain_compute_dense', 'chain_compute_sparse']
+    """
     out = {}
     for name, key in (("initial", "initial"), ("width", "width"), ("equal_n", "equal N"),
                       ("compute_dense", "model_flops"), ("compute_sparse", "model_flops_sparse")):
@@ -894,7 +1126,15 @@ DETAIL_FORMATS = {"N target": short, "S": "{:g}", "D": short, "sparse loss": "{:
 
 def pair_table(sparse: pd.DataFrame, pairs: dict) -> pd.DataFrame:
     """Every sparse run with its loss and its gap to each reference of PAIR_NAMES (NaN: no reference);
-    format with DETAIL_FORMATS: pair_table(sparse, pairs)."""
+    format with DETAIL_FORMATS.
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(), RunStore("runs"), None)
+        >>> dense, sparse = runs[runs["sparsity"] == 0], runs[runs["sparsity"] > 0]
+        >>> table = pair_table(sparse, reference_pairs(sparse, dense))
+        >>> table.shape, list(table.index.names)
+        ((60, 7), ['N target', 'S', 'D'])
+    """
     detail = sparse[["n_nonzero", "sparsity", "tokens", "d_model", "loss"]].copy()
     for name, column in PAIR_NAMES.items():
         detail[column] = pairs[name]["gap"]
@@ -908,8 +1148,15 @@ COST_FORMATS = {"runs": "{:.0f}", "training loop (min)": "{:.1f}", "compilation 
 
 def cost_table(frames: dict, runs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """What the runs cost, by group of `frames` (a run in two groups counted in the first), with a
-    total; and the texts: runtime_scratch, throughput_range (per width of `runs`), compile_min, compile_share.
-    cost_table({"main grid": main_runs}, main_runs), frames from read_runs."""
+    total; and the texts: runtime_scratch, throughput_range (per width of `runs`), compile_min, compile_share;
+    frames from read_runs.
+
+        >>> from kit.engine.store import RunStore
+        >>> runs = read_runs(grids.main_grid(), RunStore("runs"), None)
+        >>> table, texts = cost_table({"main grid": runs}, runs)
+        >>> list(table.index), int(table.loc["all", "runs"]), sorted(texts)
+        (['main grid', 'all'], 80, ['compile_min', 'compile_share', 'runtime_scratch', 'throughput_range'])
+    """
     seen, rows = set(), {}
     for name, frame in frames.items():
         new = frame[~frame["id"].isin(seen) & (frame["status"] == "ok")]
@@ -946,8 +1193,16 @@ LONG_LR_FORMATS = {"N target": short, "S": "{:g}", "best multiple": "{:g}", "bes
 def long_lr_table(frame: pd.DataFrame) -> pd.DataFrame:
     """learning_rate_table of the long-run check (recipe: kit.engine.grids.recipe_lr) as the chapter
     shows it, one row per (N target, S), with the best rate as a multiple of the recipe's;
-    format with LONG_LR_FORMATS. Empty frame in, empty table out.
-    long_lr_table(read_runs(grids.lr_check_v3_grid(widths=[(55_296, 0.875)]), RunStore(), "pycode"))."""
+    format with LONG_LR_FORMATS. Empty frame in, empty table out. `frame`: the check's runs (read_runs
+    of kit.engine.grids.lr_check_v3_grid on pycode); here one point, made up:
+
+        >>> frame = pd.DataFrame({"n_nonzero": 13_824, "sparsity": 0.0, "d_model": 16, "loss": [2.0, 1.9, 1.95],
+        ...                       "lr": [m * grids.recipe_lr(16) for m in (0.5, 1.0, 2.0)]})
+        >>> long_lr_table(frame)[["best multiple", "recipe − best (nats)", "best at an edge"]]
+                    best multiple  recipe − best (nats)  best at an edge
+        N target S
+        13824    0.0            1.0                   0.0            False
+    """
     if frame.empty:
         return pd.DataFrame(columns=LONG_LR_COLUMNS, index=pd.MultiIndex.from_tuples([], names=["N target", "S"]))
     table = learning_rate_table(frame, grids.recipe_lr)
@@ -963,7 +1218,12 @@ def lr_margin_verdict(table: pd.DataFrame, margin: float = LR_MARGIN) -> tuple[s
     """Is the recipe's rate within `margin` nats of the best rate tried at every point of a
     long_lr_table? Holds if recipe − best <= margin at every point, does not hold if it exceeds margin
     at any, not resolved if no point had the recipe's rate trained. Returns (verdict, reason).
-    lr_margin_verdict(long_lr_table(frame))."""
+
+        >>> frame = pd.DataFrame({"n_nonzero": 13_824, "sparsity": 0.0, "d_model": 16, "loss": [2.0, 1.9, 1.95],
+        ...                       "lr": [m * grids.recipe_lr(16) for m in (0.5, 1.0, 2.0)]})
+        >>> lr_margin_verdict(long_lr_table(frame))[0]
+        'holds'
+    """
     if not (isinstance(margin, (int, float)) and margin > 0):
         raise ValueError(f"margin = {margin!r}: need a positive number of nats")
     gaps = table["recipe − best (nats)"].astype(float).dropna()
@@ -987,7 +1247,13 @@ def long_lr_claim(table: pd.DataFrame, tokens: int, tokens_per_step: int, corpus
     (kit.engine.grids.recipe_lr) is within `margin` nats of the best multiple of it tried at every
     (N, S) of `table` (long_lr_table), trained on `tokens` of `corpus`. A check of the book's recipe
     (kind 'implementation'), its margin set with some of the runs known (rule_after).
-    long_lr_claim(long_lr_table(frame), 20_971_520, 2048, "pycode", "Frantar et al. 2024")."""
+
+        >>> frame = pd.DataFrame({"n_nonzero": 13_824, "sparsity": 0.0, "d_model": 16, "loss": [2.0, 1.9, 1.95],
+        ...                       "lr": [m * grids.recipe_lr(16) for m in (0.5, 1.0, 2.0)]})
+        >>> claim = long_lr_claim(long_lr_table(frame), 20_971_520, 2048, "pycode", "Frantar et al. 2024")
+        >>> claim.key, claim.verdict, claim.scope
+        ('fair-lr-long', 'holds', 'pycode, 21M tokens (10,240 steps), (N 13.8k, S 0)')
+    """
     verdict, reason = lr_margin_verdict(table, margin)
     gaps = table["recipe − best (nats)"].astype(float).dropna()
     points = ", ".join(f"(N {short(n)}, S {s:g})" for n, s in table.index) or "no point"
@@ -1008,8 +1274,15 @@ def plot_learning_rates(frame: pd.DataFrame, margin: float = LR_MARGIN):
     """The long-run check as differences: each run's loss minus the best loss of its (N, S), against
     its peak learning rate as a multiple of the recipe's (kit.engine.grids.recipe_lr), one line per
     (N, S) in the book's sparsity colour, a line style per N; the dashed line is the margin. Returns
-    the figure (a note instead of lines when `frame` is empty): plot_learning_rates(long_runs), the
-    frame long_lr_table reads."""
+    the figure (a note instead of lines when `frame` is empty); `frame` as long_lr_table reads it.
+
+        >>> frame = pd.DataFrame({"n_nonzero": 13_824, "sparsity": 0.0, "d_model": 16, "loss": [2.0, 1.9, 1.95],
+        ...                       "lr": [m * grids.recipe_lr(16) for m in (0.5, 1.0, 2.0)]})
+        >>> fig = plot_learning_rates(frame)
+        >>> fig.axes[0].get_xlabel()
+        "peak learning rate / the recipe's rate"
+        >>> matplotlib.pyplot.close(fig)
+    """
     fig, axes = plots.panel_grid(1, aspect=0.6, per_row=1)
     ax = axes[0]
     if frame.empty:
@@ -1036,8 +1309,15 @@ def long_lr_texts(table: pd.DataFrame, claim: Claim | None, tokens: int, tokens_
     """What the prose quotes of the long-run check (long_lr_table, long_lr_claim or None where no
     point was checked): the points, where the recipe's rate was best and where another rate beat it,
     the verdict and its reason, what it means for the sparse runs, the budget, the margin, and the
-    points of kit.engine.grids.LR_CHECK_V3 not in the table (long_lr_left_out):
-    long_lr_texts(table, long_lr_claim(table, 20_971_520, 2048, "pycode", "Frantar et al. 2024"), 20_971_520, 2048)."""
+    points of kit.engine.grids.LR_CHECK_V3 not in the table (long_lr_left_out).
+
+        >>> frame = pd.DataFrame({"n_nonzero": 13_824, "sparsity": 0.0, "d_model": 16, "loss": [2.0, 1.9, 1.95],
+        ...                       "lr": [m * grids.recipe_lr(16) for m in (0.5, 1.0, 2.0)]})
+        >>> table = long_lr_table(frame)
+        >>> claim = long_lr_claim(table, 20_971_520, 2048, "pycode", "Frantar et al. 2024")
+        >>> long_lr_texts(table, claim, 20_971_520, 2048)["long_lr_best"]
+        'N = 13.8k, S = 0 (d_model 16)'
+    """
     name = lambda n, s, d: f"N = {short(n)}, S = {s:g} (d_model {int(d)})"
     gaps = table["recipe − best (nats)"].astype(float)
     beaten = gaps[gaps > margin].index
