@@ -27,8 +27,8 @@ def claim(key="k", kind="own runs", our_runs="-0.05 nats", scope="N 13.8k-221k",
 def test_regime_follows_the_intervals_of_x_star(largest, sparsities, expected):
     found, note, why = regime.regime_of(FITS, largest, sparsities)
     assert found == expected
-    assert f"{largest:,}" in note or "no transient" in note
-    assert why
+    assert (f"{largest:,}" in why) != ("no transient" in why)  # the budget and the x* compared, or why it cannot
+    assert note.startswith({OUT_OF_REGIME: "out of regime", "in regime": "in regime", None: "regime not known"}[found])
 
 
 def test_judge_marks_only_claims_on_our_runs_and_keeps_the_rules_verdict():
@@ -63,3 +63,17 @@ def test_x_star_from_synthetic_gaps_that_close_as_one_over_steps():
     fits = transient.fit_curves(pd.DataFrame(rows), "steps", gamma=1.0, n_boot=50)
     assert np.allclose(fits["x_star"], [2_000, 6_000], rtol=0.05)
     assert regime.regime_of(fits, 2_344, [0.75])[0] == OUT_OF_REGIME
+
+
+def test_judge_runs_takes_a_claims_own_sparsity_from_its_numbers(tmp_path, monkeypatch):
+    """A claim whose numbers name a sparsity is judged on the runs at that sparsity alone: its budget
+    and its x*, not those of the chapter's other sparsities."""
+    from kit.engine.config import RunConfig
+
+    monkeypatch.setattr(regime, "grid_v2_fits", lambda store, corpus: FITS)
+    runs = [RunConfig(sparsity=0.5, tokens=2_048 * 2_344), RunConfig(sparsity=0.75, tokens=2_048 * 9_000),
+            RunConfig(sparsity=0.875, tokens=2_048 * 1_000)]
+    at = {S: claim(f"s{S}").__class__(**{**claim(f"s{S}").__dict__, "numbers": {"sparsity": S}}) for S in (0.5, 0.75, 0.875)}
+    judged = {c.key: c.regime for c in regime.judge_runs([*at.values(), claim("all")], None, None, runs)}
+    # every sparsity against its own runs: the 0.875 runs end at 1,000 steps, whatever the 0.75 runs reach
+    assert judged == {"s0.5": None, "s0.75": "in regime", "s0.875": OUT_OF_REGIME, "all": OUT_OF_REGIME}

@@ -750,7 +750,8 @@ def matched_claims(table: pd.DataFrame, sigma: float, dof: int, level=0.95, scop
             f"Holds if the {level:.0%} interval of the mean loss of the sparse runs minus that of the dense runs lies "
             f"within ±{NEAR} nats; does not hold if wholly outside; otherwise not resolved.", reason,
             {"difference": row.difference, "low": row.low, "high": row.high, "margin": NEAR, "sigma": sigma, "dof": dof,
-             "n_avg_sparse": row["N_avg sparse"], "n_avg_dense": row["N_avg dense"]}, kind="own runs", scope=scope))
+             "n_avg_sparse": row["N_avg sparse"], "n_avg_dense": row["N_avg dense"], "sparsity": float(s)},
+            kind="own runs", scope=scope))
     return out
 
 

@@ -51,10 +51,11 @@ def grid_v2_fits(store, corpus=None, eps: float = transient.EPS, gamma: float | 
     return transient.fit_curves(transient.gaps(frame), "steps", eps=eps, n_boot=n_boot, gamma=gamma)
 
 
-def regime_of(fits: pd.DataFrame, largest: float, sparsities) -> tuple[str | None, str, str]:
-    """Whether runs up to `largest` steps at `sparsities` (> 0) are in regime, by `fits`
-    (transient.fit_curves' table): (OUT_OF_REGIME, "in regime" or None when it cannot tell; a short
-    note for a claim's scope; the sentence why).
+def regime_of(fits: pd.DataFrame, largest, sparsities) -> tuple[str | None, str, str]:
+    """Whether runs at `sparsities` (> 0) are in regime, by `fits` (transient.fit_curves' table):
+    `largest` is their longest budget in steps, one number for all or a dict {S: steps} per
+    sparsity. Returns (OUT_OF_REGIME, "in regime" or None when it cannot tell; a short note for a
+    claim's scope; the sentence why).
 
         >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75], "x_star": [3000.0, 7000.0],
         ...                      "x_star_low": [1800.0, 6000.0], "x_star_high": [4200.0, 8500.0]})
@@ -62,8 +63,11 @@ def regime_of(fits: pd.DataFrame, largest: float, sparsities) -> tuple[str | Non
         ('out of regime', 'out of regime: runs end by 2,344 steps, x* 6,000-8,500 at S = 0.75')
         >>> regime_of(fits, 9000, [0.5, 0.75])[0]
         'in regime'
+        >>> regime_of(fits, {0.5: 9000, 0.75: 2344}, [0.5, 0.75])[0]
+        'out of regime'
     """
     wanted = [float(S) for S in sparsities if S > 0]
+    at = {S: float(largest[S] if isinstance(largest, dict) else largest) for S in wanted}
     rows = [fits[np.isclose(fits["sparsity"], S)] for S in wanted]
     if not wanted or any(r.empty for r in rows):
         missing = ", ".join(f"{S:g}" for S, r in zip(wanted, rows) if r.empty) or "–"
@@ -71,20 +75,19 @@ def regime_of(fits: pd.DataFrame, largest: float, sparsities) -> tuple[str | Non
             f"no transient is fitted at S = {missing}, so whether its runs are in regime is not known")
     low, high = ([float(getattr(r, col).iloc[0]) for r in rows] for col in ("x_star_low", "x_star_high"))
     text = "; ".join(f"S = {S:g}: x* = {transient.budget_text(r.x_star.iloc[0])} [{transient.budget_text(lo)}, "
-                     f"{transient.budget_text(hi)}]" for S, r, lo, hi in zip(wanted, rows, low, high))
-    above = [i for i, lo in enumerate(low) if lo > largest]
+                     f"{transient.budget_text(hi)}], runs to {at[S]:,.0f}" for S, r, lo, hi in zip(wanted, rows, low, high))
+    above = [i for i, S in enumerate(wanted) if low[i] > at[S]]
     if above:
-        worst = max(above, key=lambda i: low[i])
-        note = (f"out of regime: runs end by {largest:,.0f} steps, x* {transient.budget_text(low[worst])}-"
+        worst = max(above, key=lambda i: low[i] - at[wanted[i]])
+        note = (f"out of regime: runs end by {at[wanted[worst]]:,.0f} steps, x* {transient.budget_text(low[worst])}-"
                 f"{transient.budget_text(high[worst])} at S = {wanted[worst]:g}")
-        return OUT_OF_REGIME, note, (f"its runs end by {largest:,.0f} steps, before the transient of pruning has "
-                                     f"faded at S = {', '.join(f'{wanted[i]:g}' for i in above)} (chapter 1b, in "
-                                     f"steps: {text})")
-    if all(hi <= largest for hi in high):
-        return "in regime", f"in regime: runs reach {largest:,.0f} steps, past every x*", (
-            f"its runs reach {largest:,.0f} steps, past every x* ({text})")
-    return None, f"regime not known: an interval of x* contains {largest:,.0f} steps", (
-        f"an interval of x* contains its longest budget, {largest:,.0f} steps ({text})")
+        return OUT_OF_REGIME, note, (f"its runs end before the transient of pruning has faded at S = "
+                                     f"{', '.join(f'{wanted[i]:g}' for i in above)} (chapter 1b, in steps: {text})")
+    if all(high[i] <= at[S] for i, S in enumerate(wanted)):
+        return "in regime", f"in regime: runs reach past every x* ({max(at.values()):,.0f} steps)", (
+            f"its runs reach past every x* ({text})")
+    return None, "regime not known: an interval of x* contains its longest budget", (
+        f"an interval of x* contains its longest budget ({text})")
 
 
 def judge(claim_list, fits: pd.DataFrame, largest: float, sparsities) -> list[Claim]:
@@ -101,7 +104,7 @@ def judge(claim_list, fits: pd.DataFrame, largest: float, sparsities) -> list[Cl
         >>> judged.regime, judged.verdict, judged.scope
         ('out of regime', 'does not hold', 'N 13.8k-221k; out of regime: runs end by 2,344 steps, x* 6,000-8,500 at S = 0.75')
     """
-    regime, note, why = regime_of(fits, largest, sparsities)
+    regime, note, why = regime_of(fits, largest, sparsities)  # largest: steps, or {S: steps}
     out = []
     for c in claim_list:
         if c.kind not in JUDGED_KINDS or c.our_runs is None:
@@ -112,24 +115,31 @@ def judge(claim_list, fits: pd.DataFrame, largest: float, sparsities) -> list[Cl
     return out
 
 
-def judge_runs(claim_list, store, corpus, runs, keys=None) -> list[Claim]:
+def judge_runs(claim_list, store, corpus, runs) -> list[Claim]:
     """judge() for claims that rest on `runs` (RunConfigs, or a frame with columns steps and
-    sparsity: their longest budget in steps, their sparsities > 0), with grid_v2_fits of `store`
-    on `corpus`; keys: judge only the claims with these keys (default: all of JUDGED_KINDS).
+    sparsity), with grid_v2_fits of `store` on `corpus`: each claim against the longest budget in
+    steps at each sparsity > 0 of the runs, or, for a claim whose numbers name a "sparsity", of the
+    runs at that sparsity alone.
 
         >>> from kit.engine.store import RunStore
         >>> c = Claim("k", "Frantar et al. 2024", "Sparse wins.", "sec", None, None, "-0.05 nats", "does not hold",
         ...           "Holds if ...", "It does not.", kind="own runs")
         >>> judge_runs([c], RunStore("runs"), None, grids.main_grid())[0].regime
         'out of regime'
+        >>> at_half = dataclasses.replace(c, numbers={"sparsity": 0.5})  # x*'s interval at S = 0.5 contains 2,344 steps
+        >>> judge_runs([at_half], RunStore("runs"), None, grids.main_grid())[0].regime is None
+        True
     """
     if isinstance(runs, pd.DataFrame):
-        steps, sparsities = runs["steps"].astype(float).tolist(), runs["sparsity"].astype(float).tolist()
+        steps, sparsities = runs["steps"].astype(float).to_numpy(), runs["sparsity"].astype(float).to_numpy()
     else:
-        steps, sparsities = [c.steps for c in runs], [c.sparsity for c in runs]
-    chosen = [c for c in claim_list if keys is None or c.key in keys]
-    if not steps or not chosen:
+        steps, sparsities = np.array([c.steps for c in runs], float), np.array([c.sparsity for c in runs], float)
+    if not len(steps) or not claim_list:
         return list(claim_list)
-    judged = judge(chosen, grid_v2_fits(store, corpus), max(steps), sorted({S for S in sparsities if S > 0}))
-    by_key = {c.key: c for c in judged}
-    return [by_key.get(c.key, c) for c in claim_list]
+    fits, out = grid_v2_fits(store, corpus), []
+    for c in claim_list:
+        S = c.numbers.get("sparsity")
+        mine = (sparsities > 0) if S is None else np.isclose(sparsities, S)
+        longest = {float(s): float(steps[mine & (sparsities == s)].max()) for s in set(sparsities[mine])}
+        out += judge([c], fits, longest, sorted(longest)) if longest else [c]
+    return out
