@@ -63,7 +63,11 @@ NEVER = 1e12  # Chinchilla multiples: beyond this a sparsity "never" pays
 
 def optimal_multiple(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
     """C / C_chin(N) from which sparsity S is the optimal sparsity (Eq. 5; kit.laws.chinchilla_multiple),
-    capped at NEVER. At S = 0: the compute from which any sparsity is better than dense."""
+    capped at NEVER. At S = 0: the compute from which any sparsity is better than dense.
+
+        >>> [round(float(optimal_multiple(0.5, laws.TABLE7["t5"], cost)), 2) for cost in ("sparse", "dense")]
+        [2.44, 70.16]
+    """
     return np.minimum(laws.chinchilla_multiple(S, 1.0, coeffs, cost, start, end, kind), NEVER)[()]
 
 
@@ -71,7 +75,11 @@ def beats_dense_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
     """C / C_chin(N) from which sparsity S > 0 has a lower loss than the dense model of the same N
     trained with the same compute: kit.laws.payoff_tokens over kit.laws.chinchilla_tokens (the ratio
     is the same at every N, so it is read at N = 1), capped at NEVER; 0 where S costs no more than
-    dense (c_mul <= 1)."""
+    dense (c_mul <= 1).
+
+        >>> [round(float(beats_dense_from(0.5, laws.TABLE7["t5"], cost)), 2) for cost in ("sparse", "dense")]
+        [0.25, 13.8]
+    """
     S = laws.check_sparsity(S)
     if np.any(S <= 0):
         raise ValueError(f"S = {S}: beats_dense_from needs sparsities > 0 (S = 0 is the dense model itself)")
@@ -84,14 +92,23 @@ def beats_dense_from(S, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
 def run_multiples(S, N, D, coeffs, cost, start=0.25, end=0.75, kind="cubic"):
     """Where runs sit on the same scale: C / C_chin(N) of runs with final sparsity S, N non-zeros and
     D tokens, C = k N D c_mul(S) in the law's units (the dense-equivalent data D c_mul(S) over the
-    Chinchilla data of N, so k cancels)."""
+    Chinchilla data of N, so k cancels).
+
+        >>> D_chin = laws.chinchilla_tokens(1e8, laws.TABLE7["t5"])  # the Chinchilla data of N = 1e8
+        >>> run_multiples([0.0, 0.75], 1e8, D_chin, laws.TABLE7["t5"], "dense").round(6)  # S = 0.75: 4 x the compute
+        array([1., 4.])
+    """
     c_mul = laws.cmul_dense(S) if cost == "dense" else laws.cmul(S, start, end, kind)
     return (np.asarray(D, dtype=float) * c_mul / laws.chinchilla_tokens(N, coeffs))[()]
 
 
 def chinchilla_line(C, coeffs, cost, k=6, start=0.25, end=0.75, kind="cubic"):
     """The optimal sparsity along the dense compute-optimal line: S_opt(N_chin(C), C) (Section 3.3:
-    "the Chinchilla line does not necessarily correspond to the S = 0 case")."""
+    "the Chinchilla line does not necessarily correspond to the S = 0 case").
+
+        >>> chinchilla_line(np.logspace(18, 24, 3), laws.TABLE7["t5"], "sparse", k=3).round(3)
+        array([0.425, 0.425, 0.425])
+    """
     return laws.s_opt(laws.chinchilla_n_opt(C, coeffs, k), C, coeffs, cost, k, start, end, kind)
 
 
@@ -100,7 +117,11 @@ def multiple_text(value, low=None, high=None) -> str:
     at NEVER, "> 1e10x" from 1e10 on (an interval's end that bootstrap percentiles put between
     a finite multiple and NEVER), "14,000x" with thousands separated from 1e4 on, and "< 0.001x"
     below 1e-3 but above 0 (a law whose sparsity term
-    is a step, b_S in the hundreds, makes the smallest sparsity pay at once)."""
+    is a step, b_S in the hundreds, makes the smallest sparsity pay at once).
+
+        >>> multiple_text(2.4357), multiple_text(2.4357, 1.3, NEVER), multiple_text(14_036), multiple_text(3e-148)
+        ('2.44x', '2.44x [1.3x, never]', '14,000x', '< 0.001x')
+    """
     show = lambda v: ("never" if v >= NEVER else "> 1e10x" if v >= 1e10 else "< 0.001x" if 0 < v < 1e-3
                       else f"{float(f'{v:.3g}'):,.0f}x" if v >= 1e4 else f"{v:.3g}x")
     text = show(float(value))
@@ -127,7 +148,13 @@ def bound_verdict(estimate, low, high, bound, side, *, quantity="our multiple"):
     """Is a multiple below (side = -1) or above (side = +1) `bound`, as a claim says ("< 3x")?
     Holds if the whole interval [low, high] lies on the claimed side of the bound, does not hold if
     it lies wholly on the other side, not resolved if it contains the bound. A point value is
-    low = high = estimate. Returns (verdict, one-sentence reason)."""
+    low = high = estimate. Returns (verdict, one-sentence reason).
+
+        >>> bound_verdict(2.0, 1.5, 2.9, 3, -1)  # "< 3x"
+        ('holds', 'Our multiple is 2x [1.5x, 2.9x]: below 3x, as claimed.')
+        >>> bound_verdict(2.5, 1.0, 4.0, 3, -1)[0]
+        'not resolved'
+    """
     estimate, low, high = _checked(estimate, low, high)
     if side not in (1, -1):
         raise ValueError(f"side must be -1 (the claim: below the bound) or +1 (above); got {side!r}")
@@ -144,7 +171,11 @@ def bound_verdict(estimate, low, high, bound, side, *, quantity="our multiple"):
 def factor_verdict(estimate, low, high, value, factor, *, quantity="our multiple"):
     """Is a multiple about `value` ("about 70x"), within a factor `factor` (> 1) either way? Holds
     if the whole interval lies inside [value / factor, value x factor], does not hold if it lies
-    wholly outside, not resolved if it straddles an end. Returns (verdict, one-sentence reason)."""
+    wholly outside, not resolved if it straddles an end. Returns (verdict, one-sentence reason).
+
+        >>> factor_verdict(60, 50, 100, 70, 1.5)  # "about 70x"
+        ('holds', "Our multiple is 60x [50x, 100x]: inside 46.7x to 105x (the paper's 70x within a factor 1.5).")
+    """
     estimate, low, high = _checked(estimate, low, high)
     if not factor > 1:
         raise ValueError(f"factor = {factor!r}: need a number > 1")
@@ -170,7 +201,22 @@ def line_summary(runs: pd.DataFrame, pairs: pd.DataFrame, sigma: pd.Series, dof:
     kit.chapters.fairness.pair_intervals, excludes 0), and a label computed from these: "below at all k",
     "above at all k", "crosses below between D1 and D2 tokens" (every compared run before the
     crossing above, every one after it below), "crosses above ...", "below at i of k", or "no
-    reference at equal compute". runs needs the columns of `line` and tokens."""
+    reference at equal compute". runs needs the columns of `line` and tokens.
+
+        >>> dense = pd.DataFrame({"id": ["d1", "d2", "d4", "d8"], "n_nonzero": 100, "sparsity": 0.0,
+        ...                       "tokens": [1000, 2000, 4000, 8000], "loss": [3.0, 2.8, 2.6, 2.4]})
+        >>> sparse = pd.DataFrame({"id": ["s1", "s2", "s4"], "n_nonzero": 100, "sparsity": 0.5,
+        ...                        "tokens": [1000, 2000, 4000], "loss": [2.85, 2.55, 2.3]})
+        >>> dense["flops"], sparse["flops"] = dense.tokens, 2 * sparse.tokens  # a sparse run costs twice per token
+        >>> pairs = fairness.match_compute(sparse, dense, "flops")  # the dense curve at each sparse run's compute
+        >>> sigma = pd.Series(0.01, index=[*dense.id, *sparse.id])  # each run's seed std
+        >>> pairs["gap"].round(3).tolist()  # dense minus sparse loss at equal compute: > 0, the sparse run is below
+        [-0.05, 0.05, 0.1]
+        >>> line_summary(sparse, pairs, sigma, dof=10)[["compared", "below", "label"]]
+                            compared  below                                   label
+        n_nonzero sparsity
+        100       0.5              3      2  crosses below between 1k and 2k tokens
+    """
     line = list(line)
     missing = [c for c in [*line, "tokens"] if c not in runs.columns]
     if missing:
@@ -215,7 +261,19 @@ def gap_change(runs: pd.DataFrame, pairs: pd.DataFrame, sigma: pd.Series, dof: f
     models to overtake them")? Over the lines (runs equal in `line`) with two or more runs that have
     a reference in `pairs`, the mean of (gap at the line's longest compared budget - gap at its
     shortest), with its interval from the seed noise (kit.chapters.fairness.difference: a run in both ends
-    counts once). Returns estimate, se, half_width, low, high and lines (NaN without such a line)."""
+    counts once). Returns estimate, se, half_width, low, high and lines (NaN without such a line).
+
+        >>> dense = pd.DataFrame({"id": ["d1", "d2", "d4", "d8"], "n_nonzero": 100, "sparsity": 0.0,
+        ...                       "tokens": [1000, 2000, 4000, 8000], "loss": [3.0, 2.8, 2.6, 2.4]})
+        >>> sparse = pd.DataFrame({"id": ["s1", "s2", "s4"], "n_nonzero": 100, "sparsity": 0.5,
+        ...                        "tokens": [1000, 2000, 4000], "loss": [2.85, 2.55, 2.3]})
+        >>> dense["flops"], sparse["flops"] = dense.tokens, 2 * sparse.tokens  # a sparse run costs twice per token
+        >>> pairs = fairness.match_compute(sparse, dense, "flops")  # the dense curve at each sparse run's compute
+        >>> sigma = pd.Series(0.01, index=[*dense.id, *sparse.id])  # each run's seed std
+        >>> change = gap_change(sparse, pairs, sigma, dof=10)  # gap at 4k tokens minus gap at 1k tokens
+        >>> round(change["estimate"], 3), round(change["low"], 3), round(change["high"], 3), change["lines"]
+        (0.15, 0.105, 0.195, 1)
+    """
     line = list(line)
     found = runs.loc[pairs["gap"].notna(), [*line, "tokens"]]
     ends = found.groupby(line)["tokens"].agg(["idxmin", "idxmax", "size"])
@@ -244,7 +302,9 @@ def derived_quantities(coeffs, sparsities) -> dict:
     the same at every N; read at N = 1e5), and per sparsity s the multiples "optimal_multiple(s, cost)"
     and "beats_dense_from(s, cost)" and the gain "gain(s)" (Eq. 7).
 
-        derived_quantities(kit.laws.TABLE7["t5"], [0.5])["optimal_multiple(0.5, sparse)"]  # 2.44
+        >>> found = derived_quantities(laws.TABLE7["t5"], [0.5])
+        >>> round(found["optimal_multiple(0.5, sparse)"], 2), round(found["gain(0.5)"], 3)
+        (2.44, 1.587)
     """
     out = {}
     for cost in laws.COSTS:
@@ -265,7 +325,16 @@ class OurLaw:
     samples, one row per bootstrap resample with the coefficients and derived_quantities; table,
     estimate, low, high per coefficient and derived quantity; unidentified, True where the profile
     leaves a gain unbounded (the runs fit a sparsity term of any strength); scope, the range of the
-    runs it was fitted on (grid_scope), which a verdict on the law covers."""
+    runs it was fitted on (grid_scope), which a verdict on the law covers. fit_our_law makes one; so
+    can a law without intervals, here Table 7's T5 law:
+
+        >>> t5 = dict(laws.TABLE7["t5"])
+        >>> point = pd.Series({**t5, **derived_quantities(t5, [0.5])})  # every quantity's estimate = low = high
+        >>> law = OurLaw(fitting.FitResult(t5, 0.0, np.zeros(0), 1, True), point.to_frame().T,
+        ...              pd.DataFrame({"estimate": point, "low": point, "high": point}), False, "Table 7")
+        >>> law.text("optimal_multiple(0.5, sparse)"), law.text("gain(0.5)", ".3g", "x")
+        ('2.44x [2.44x, 2.44x]', '1.59x [1.59, 1.59]')
+    """
 
     fit: fitting.FitResult
     samples: pd.DataFrame
@@ -299,7 +368,16 @@ def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=
     thresholds (optimal_multiple, beats_dense_from) the bootstrap's percentiles, widened to the whole
     range (1e-12 to NEVER) where the profile leaves a gain unbounded.
 
-        fit_our_law(runs, [0.5, 0.75], starts=4, n_boot=20).text("optimal_multiple(0.5, sparse)")
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> round(our.params["a_S"], 6), our.scope  # the truth: the losses hold no noise
+        (2.0, 'N 10k–80k, D 1M–4M tokens')
+        >>> our.text("gain(0.5)", ".3g", "x"), our.text("optimal_multiple(0.5, sparse)")
+        ('6.55x [6.55, 6.55]', '0.2x [0.2x, 0.2x]')
     """
     fit_ours = lambda frame: lawfit.fit_family(frame, "ours", starts=starts)
     fit = fit_ours(runs)
@@ -329,7 +407,15 @@ def sparsity_term(runs: pd.DataFrame, our: OurLaw, sparsities) -> dict:
     minus dense loss at equal n_nonzero and tokens, averaged per budget, shortest and longest).
     runs: a law frame with sparsity, n_nonzero, tokens, loss.
 
-        sparsity_term(runs, our, [0.5, 0.75])["sparsity_term"]  # "vanishes"
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> words = sparsity_term(runs, our, [0.5])
+        >>> words["sparsity_term"], words["twin_gap"]
+        ('does not vanish', '-0.072 nats at 1M tokens to -0.072 nats at 4M')
     """
     effect_R = (laws.sparse_law(0.0, runs["N"], runs["D"], **our.params)
                 - laws.sparse_law(runs["S"], runs["N"], runs["D"], **our.params))
@@ -351,7 +437,8 @@ def grid_scope(runs: pd.DataFrame) -> str:
     """The range a verdict on `runs` covers, for a claim's scope: "N 13.8k–221k, D 600k–4.8M tokens"
     (n_nonzero and tokens of the runs).
 
-        grid_scope(runs)  # "N 13.8k–221k, D 600k–4.8M tokens"
+        >>> grid_scope(pd.DataFrame({"n_nonzero": [13_824, 221_184], "tokens": [600_064, 4_800_512]}))
+        'N 13.8k–221k, D 600k–4.8M tokens'
     """
     n, d = runs["n_nonzero"], runs["tokens"]
     return f"N {_short_count(n.min())}–{_short_count(n.max())}, D {_short(d.min())}–{_short(d.max())} tokens"
@@ -378,7 +465,11 @@ def cost_claim(sparse_runs: pd.DataFrame, start=0.25, end=0.75, kind="cubic") ->
     largest relative deviation; and the claim: holds if every run's measured c_mul (cmul_measured)
     lies within ±COST_MARGIN of Eq. 4 at its final sparsity S (kit.report.claims.equivalence_verdict).
 
-        table, claim = cost_claim(runs[runs.sparsity > 0])
+        >>> sparse_runs = pd.DataFrame({"sparsity": [0.5, 0.75], "S": [0.5, 0.75], "n_nonzero": 1000, "tokens": 1e6})
+        >>> sparse_runs["cmul_measured"] = laws.cmul(sparse_runs.S.to_numpy()) * [1.005, 0.99]  # measured: within 1%
+        >>> table, claim = cost_claim(sparse_runs)
+        >>> claim.verdict, claim.our_runs
+        ('holds', '-0.25% [-1.00%, +0.50%] vs Eq. 4')
     """
     eq4 = pd.Series(laws.cmul(sparse_runs["S"].to_numpy(), start, end, kind), index=sparse_runs.index)
     deviation = sparse_runs["cmul_measured"] / eq4 - 1
@@ -409,7 +500,20 @@ def line_table(coefficient_sets: dict, compute_ranges: dict, our: OurLaw) -> pd.
     (ours with its interval), its spread (max - min) and the multiple from which S_opt leaves 0.
     Index (law, FLOPs).
 
-        line_table({"T5/C4": kit.laws.TABLE7["t5"], OURS: our.params}, {"T5/C4": (15, 27), OURS: (9, 16)}, our)
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> lines = line_table({"T5/C4": laws.TABLE7["t5"], OURS: our.params}, {"T5/C4": (15, 27), OURS: (9, 16)}, our)
+        >>> lines[["S_opt on the Chinchilla line"]]
+                        S_opt on the Chinchilla line
+        law      FLOPs
+        T5/C4    dense                         0.000
+                 sparse                        0.425
+        our runs dense          0.469 [0.469, 0.469]
+                 sparse         0.629 [0.629, 0.629]
     """
     rows = []
     for name, coeffs in coefficient_sets.items():
@@ -429,7 +533,15 @@ def parallel_claim(lines: pd.DataFrame) -> Claim:
     """All optimal-sparsity contours parallel to the Chinchilla line (line_table's spreads): holds if
     every law's and cost's spread is below SPREAD_TOLERANCE.
 
-        parallel_claim(line_table(laws_by_name, compute_ranges, our)).verdict  # "holds"
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> lines = line_table({"T5/C4": laws.TABLE7["t5"], OURS: our.params}, {"T5/C4": (15, 27), OURS: (9, 16)}, our)
+        >>> parallel_claim(lines).verdict
+        'holds'
     """
     spread = lines["its spread (max − min)"]
     paper, ours, largest = spread.drop(OURS, level="law"), spread.xs(OURS, level="law"), float(spread.max())
@@ -451,7 +563,18 @@ def line_claims(table7: dict, our: OurLaw, level=0.95) -> tuple[Claim, Claim]:
     S_opt leaves 0 is below 1) and for our law (bound_verdict on its interval: below 1 holds, above 1
     does not hold, else not resolved).
 
-        table7, ours = line_claims({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}, our)
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> table7 = {"T5/C4": laws.TABLE7["t5"], "ViT/JFT": laws.TABLE7["vit"]}
+        >>> claim_table7, claim_ours = line_claims(table7, our)
+        >>> claim_table7.verdict, claim_ours.verdict
+        ('holds', 'holds')
+        >>> claim_table7.authors_data
+        'T5/C4: S_opt 0.425, > 0 from 0.0238x, ViT/JFT: S_opt 0.351, > 0 from 0.422x'
     """
     leaves = {name: float(optimal_multiple(0.0, coeffs, "sparse")) for name, coeffs in table7.items()}
     on_line = {name: float(derived_quantities(coeffs, [])["s_opt_chinchilla(sparse)"]) for name, coeffs in table7.items()}
@@ -497,7 +620,9 @@ def multiples_claim_table7(table7: dict) -> Claim:
     (bound_verdict) and within FACTOR of 5x and 70x under dense FLOPs (factor_verdict); holds if all
     four hold (kit.chapters.corelaw.combine_verdicts).
 
-        multiples_claim_table7({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}).verdict  # "holds"
+        >>> claim = multiples_claim_table7({"T5/C4": laws.TABLE7["t5"], "ViT/JFT": laws.TABLE7["vit"]})
+        >>> claim.verdict, claim.authors_data
+        ('holds', '1.68x (ViT/JFT sparse), 2.44x (T5/C4 sparse), 4.82x (ViT/JFT dense), 70.2x (T5/C4 dense)')
     """
     found = {f"{name} {cost}": float(optimal_multiple(PAPER_S, table7[name], cost)) for name, cost in PAPER_MULTIPLE}
     parts = [_multiple_verdict(m, m, m, name, cost, f"the {name} multiple under {cost} FLOPs")
@@ -522,7 +647,15 @@ def multiple_claims_ours(our: OurLaw, level=0.95) -> dict:
     lies wholly below 3x (bound_verdict); under dense FLOPs if it lies wholly within FACTOR of 70x
     (factor_verdict); not resolved where the interval straddles the bound or band.
 
-        multiple_claims_ours(our, level=0.95)["sparse"].verdict
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> found = multiple_claims_ours(our, level=0.95)
+        >>> found["sparse"].verdict, found["dense"].verdict  # 0.2x: below 3x; 1.33x: not within 1.5 of 70x
+        ('holds', 'does not hold')
     """
     out = {}
     for cost in ("sparse", "dense"):
@@ -548,7 +681,8 @@ def multiple_claims_ours(our: OurLaw, level=0.95) -> dict:
 def table2_tested(sparsities) -> dict:
     """Table 2's printed gains at those of `sparsities` it has: family -> {S: gain}.
 
-        table2_tested([0.5, 0.9])  # {"T5/C4": {0.5: 1.59}, "ViT/JFT": {0.5: 1.6}}
+        >>> table2_tested([0.5, 0.9])
+        {'T5/C4': {0.5: 1.59}, 'ViT/JFT': {0.5: 1.6}}
     """
     return {family: {s: g for s, g in corelaw.TABLE2[family].items() if any(abs(s - t) < 1e-9 for t in sparsities)}
             for family in corelaw.TABLE2}
@@ -565,7 +699,15 @@ def gains_claims(table7: dict, our: OurLaw, sparsities, level=0.95) -> list:
     gains_verdict: each printed gain inside our `level` interval, every interval at most
     GAIN_MAX_WIDTH wide). Statements and numbers name the tested sparsities only.
 
-        gains_claims({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}, our, [0.5, 0.75, 0.9])
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> table7 = {"T5/C4": laws.TABLE7["t5"], "ViT/JFT": laws.TABLE7["vit"]}
+        >>> [(c.key, c.verdict) for c in gains_claims(table7, our, [0.5])]  # our 6.55x is not T5's 1.59x
+        [('optimal-table2-table7', 'holds'), ('optimal-table2-ours', 'does not hold')]
     """
     table2 = table2_tested(sparsities)
     if not table2["T5/C4"]:
@@ -605,7 +747,16 @@ def overtaking_claim(change: dict, wins: dict, level=0.95, scope=None) -> Claim:
     (kit.report.claims.direction_verdict), does not hold if below; not resolved without a line of two
     compared runs.
 
-        overtaking_claim(gap_change(sparse, pairs, sigma, dof), fairness.win_counts(pairs, sigma, dof))
+        >>> dense = pd.DataFrame({"id": ["d1", "d2", "d4", "d8"], "n_nonzero": 100, "sparsity": 0.0,
+        ...                       "tokens": [1000, 2000, 4000, 8000], "loss": [3.0, 2.8, 2.6, 2.4]})
+        >>> sparse = pd.DataFrame({"id": ["s1", "s2", "s4"], "n_nonzero": 100, "sparsity": 0.5,
+        ...                        "tokens": [1000, 2000, 4000], "loss": [2.85, 2.55, 2.3]})
+        >>> dense["flops"], sparse["flops"] = dense.tokens, 2 * sparse.tokens  # a sparse run costs twice per token
+        >>> pairs = fairness.match_compute(sparse, dense, "flops")  # the dense curve at each sparse run's compute
+        >>> sigma = pd.Series(0.01, index=[*dense.id, *sparse.id])  # each run's seed std
+        >>> claim = overtaking_claim(gap_change(sparse, pairs, sigma, 10), fairness.win_counts(pairs, sigma, 10))
+        >>> claim.verdict, claim.our_runs
+        ('holds', 'gap change +0.150 nats [+0.105, +0.195] over 1 lines; 2 of 3 runs below the dense curve')
     """
     numbers = {k: float(v) for k, v in change.items() if np.isfinite(v)}
     numbers |= {f"wins_{k}": float(v) for k, v in wins.items()}
@@ -637,7 +788,10 @@ def multiple_samples(samples: pd.DataFrame, S, cost, level=0.95) -> tuple[float,
     coefficients (one row per resample, columns kit.laws.COEFF_NAMES: a Law's samples file,
     kit.planner.plan.read_samples).
 
-        multiple_samples(kit.planner.plan.read_samples(kit.laws.TABLE7["vit"].samples), 0.5, "sparse")  # (1.51, 1.84)
+        >>> from kit.planner.plan import read_samples
+        >>> vit_samples = read_samples(laws.TABLE7["vit"].samples)  # bootstrap refits of the authors' ViT runs
+        >>> [round(v, 2) for v in multiple_samples(vit_samples, 0.5, "sparse")]
+        [1.51, 1.84]
     """
     values = [optimal_multiple(S, row, cost) for row in samples[list(laws.COEFF_NAMES)].to_dict("records")]
     return tuple(float(v) for v in np.quantile(values, [(1 - level) / 2, (1 + level) / 2]))
@@ -650,7 +804,22 @@ def multiple_table(coefficient_sets: dict, samples: dict, our: OurLaw, level=0.9
     parameter at the usual TOKENS_PER_PARAMETER of Chinchilla, and the data the sparse run sees,
     D_S / D_chin(N) = the multiple / c_mul(S). Index (law, FLOPs).
 
-        multiple_table({"ViT/JFT": kit.laws.TABLE7["vit"], OURS: our.params}, {"ViT/JFT": vit_samples}, our)
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> from kit.planner.plan import read_samples
+        >>> vit_samples = read_samples(laws.TABLE7["vit"].samples)  # bootstrap refits of the authors' ViT runs
+        >>> table = multiple_table({"ViT/JFT": laws.TABLE7["vit"], OURS: our.params}, {"ViT/JFT": vit_samples}, our)
+        >>> table[["C / C_chin"]]
+                                   C / C_chin
+        law      FLOPs
+        ViT/JFT  dense   4.82x [3.92x, 6.39x]
+                 sparse  1.68x [1.51x, 1.84x]
+        our runs dense   1.33x [1.33x, 1.33x]
+                 sparse     0.2x [0.2x, 0.2x]
     """
     rows = []
     for name, coeffs in coefficient_sets.items():
@@ -676,7 +845,19 @@ def pay_table(coefficient_sets: dict, our: OurLaw, sparsities) -> pd.DataFrame:
     """Per law (OURS with intervals), cost and sparsity: the multiples from which it beats dense
     (beats_dense_from) and from which it is optimal (optimal_multiple). Index (law, FLOPs, S).
 
-        pay_table({"T5/C4": kit.laws.TABLE7["t5"], OURS: our.params}, our, [0.5, 0.75])
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> pay_table({"T5/C4": laws.TABLE7["t5"], OURS: our.params}, our, [0.5])
+                                       beats dense from          optimal from
+        law      FLOPs  S
+        T5/C4    dense  0.5                       13.8x                 70.2x
+                 sparse 0.5                      0.247x                 2.44x
+        our runs dense  0.5     0.231x [0.231x, 0.231x]  1.33x [1.33x, 1.33x]
+                 sparse 0.5  0.0272x [0.0272x, 0.0272x]     0.2x [0.2x, 0.2x]
     """
     rows = {}
     for name, coeffs in coefficient_sets.items():
@@ -693,7 +874,18 @@ def gain_table(table7: dict, our: OurLaw, sparsities) -> pd.DataFrame:
     """Eq. 7's gains per law at `sparsities`: Table 7's (table7: family -> coefficients) with Table
     2's printed value in brackets where it has one, ours with its interval.
 
-        gain_table({"T5/C4": kit.laws.TABLE7["t5"], "ViT/JFT": kit.laws.TABLE7["vit"]}, our, [0.5, 0.75])
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> gain_table({"T5/C4": laws.TABLE7["t5"], "ViT/JFT": laws.TABLE7["vit"]}, our, [0.5])
+                                              S = 0.5
+        law (Table 2 in brackets)
+        T5/C4                          1.587x (1.59x)
+        ViT/JFT                        1.596x (1.60x)
+        our runs                   6.55x [6.55, 6.55]
     """
     printed = table2_tested(sparsities)
     rows = {family: {f"S = {s:g}": f"{laws.gain(s, *(coeffs[c] for c in ('a_S', 'b_S', 'c_S', 'b_N'))):.3f}x"
@@ -718,7 +910,10 @@ def sopt_maps(coefficient_sets: dict, ranges: dict, n_grid: int) -> dict:
     """S_opt over each law's map (name -> (log10 N range, log10 C range)) for both costs:
     {(name, cost): (N, C, S_opt_NxC)} on n_grid x n_grid points (kit.laws.s_opt, k from K).
 
-        maps = sopt_maps({"T5/C4": kit.laws.TABLE7["t5"]}, {"T5/C4": ((6, 11), (15, 27))}, 50)
+        >>> maps = sopt_maps({"T5/C4": laws.TABLE7["t5"]}, {"T5/C4": ((6, 11), (15, 27))}, 50)
+        >>> N, C, S_opt_NxC = maps["T5/C4", "sparse"]
+        >>> list(maps), S_opt_NxC.shape, round(float(S_opt_NxC.max()), 3)
+        ([('T5/C4', 'dense'), ('T5/C4', 'sparse')], (50, 50), 0.9...)
     """
     out = {}
     for name, (range_N, range_C) in ranges.items():
@@ -732,7 +927,10 @@ def uniform_laws(maps: dict) -> list:
     """The laws whose S_opt maps (sopt_maps) hold one colour at both costs: dense optimal (below
     DENSE_BELOW) everywhere, or one band throughout. Such a map is not drawn.
 
-        uniform_laws(sopt_maps({OURS: {**kit.laws.TABLE7["t5"], "a_S": 0.0}}, {OURS: ((3, 7), (9, 16))}, 20))  # [OURS]
+        >>> flat = {**laws.TABLE7["t5"], "a_S": 0.0}  # no sparsity term: dense is optimal everywhere
+        >>> uniform_laws(sopt_maps({"T5/C4": laws.TABLE7["t5"], OURS: flat}, {"T5/C4": ((6, 11), (15, 27)),
+        ...                                                                     OURS: ((3, 7), (9, 16))}, 20))
+        ['our runs']
     """
     names = dict.fromkeys(name for name, _ in maps)
     return [name for name in names
@@ -745,7 +943,10 @@ def contour_figure(coefficient_sets: dict, maps: dict, sparsities, titles: dict,
     white; one colour bar. points: {(name, cost): (label, C, N)} runs to mark on a map. Returns the
     figure.
 
-        contour_figure({"T5/C4": kit.laws.TABLE7["t5"]}, maps, [0.5, 0.75], {"T5/C4": "T5/C4 (Table 7)"})
+        >>> maps = sopt_maps({"T5/C4": laws.TABLE7["t5"]}, {"T5/C4": ((6, 11), (15, 27))}, 20)
+        >>> fig = contour_figure({"T5/C4": laws.TABLE7["t5"]}, maps, [0.5, 0.75], {"T5/C4": "T5/C4 (Table 7)"})
+        >>> sum(bool(ax.get_title()) for ax in fig.axes)  # a panel per cost: dense FLOPs above, sparse below
+        2
     """
     names = [name for name in dict.fromkeys(n for n, _ in maps) if name not in uniform_laws(maps)]
     fig, axes = plots.panel_grid(2 * len(names), aspect=1.0, per_row=len(names))
@@ -778,7 +979,10 @@ def multiple_figure(coefficient_sets: dict, run_span, top=1e6):
     dashed dense FLOPs; a law that never pays is named "never: not drawn". run_span: the multiples
     our sparse runs span (run_multiples), a grey band. Returns the figure.
 
-        multiple_figure({"T5/C4": kit.laws.TABLE7["t5"]}, run_multiples(S, N, D, our.params, "sparse"))
+        >>> run_span = run_multiples(0.5, [1e8, 2e8], [1e10, 4e10], laws.TABLE7["t5"], "sparse")  # two runs
+        >>> fig = multiple_figure({"T5/C4": laws.TABLE7["t5"]}, run_span)
+        >>> [ax.get_title() for ax in fig.axes]
+        ['from when $S$ is optimal', 'from when $S$ beats dense']
     """
     S_curve = np.linspace(0.02, 0.95, 120)
     fig, axes = plots.panel_grid(2, aspect=0.85, sharey=True)
@@ -809,7 +1013,17 @@ def overtaking_figure(runs: pd.DataFrame, gaps: pd.Series, n_nonzero):
     gap by run index), an open one above, a dot where no dense run brackets its compute. Returns the
     figure.
 
-        overtaking_figure(runs, fairness.match_compute(sparse, dense, "model_flops_sparse")["gap"], [13_824])
+        >>> dense = pd.DataFrame({"id": ["d1", "d2", "d4", "d8"], "n_nonzero": 100, "sparsity": 0.0,
+        ...                       "tokens": [1000, 2000, 4000, 8000], "loss": [3.0, 2.8, 2.6, 2.4]})
+        >>> sparse = pd.DataFrame({"id": ["s1", "s2", "s4"], "n_nonzero": 100, "sparsity": 0.5,
+        ...                        "tokens": [1000, 2000, 4000], "loss": [2.85, 2.55, 2.3]})
+        >>> dense["flops"], sparse["flops"] = dense.tokens, 2 * sparse.tokens  # a sparse run costs twice per token
+        >>> pairs = fairness.match_compute(sparse, dense, "flops")  # the dense curve at each sparse run's compute
+        >>> sigma = pd.Series(0.01, index=[*dense.id, *sparse.id])  # each run's seed std
+        >>> runs = pd.concat([dense, sparse]).assign(model_flops_sparse=lambda f: f.flops)
+        >>> fig = overtaking_figure(runs, pairs["gap"], [100])
+        >>> fig.axes[0].get_title()
+        'target N = 100'
     """
     s_values = sorted(runs["sparsity"].unique())
     colours = plots.sparsity_palette(s_values)
@@ -859,7 +1073,16 @@ def gain_words(table7: dict, our: OurLaw, sparsities, found: list) -> dict:
     intervals), gain_ours_highest (the highest upper end of ours) and gains_ours_reading (what that
     end says).
 
-        gain_words(table7, our, [0.5, 0.75], gains_claims(table7, our, [0.5, 0.75]))["gains_rounded"]  # "4 of 4"
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> table7 = {"T5/C4": laws.TABLE7["t5"], "ViT/JFT": laws.TABLE7["vit"]}
+        >>> words = gain_words(table7, our, [0.5], gains_claims(table7, our, [0.5]))
+        >>> words["gains_rounded"], words["gains_ours"]
+        ('2 of 2', '6.55x [6.55, 6.55] at S = 0.5')
     """
     untested = "is not tested (no sparsity of Table 2 among table_sparsities)"
     words = {f"{key}_verdict": next((claims.verb(c.verdict) for c in found if c.key == key), untested)
@@ -889,7 +1112,10 @@ def read_runs(store, corpus, grids_: dict) -> tuple[dict, pd.DataFrame]:
     missing runs are trained on `corpus`): ({name: law frame of its finished runs}, every run's
     record once, finished or not).
 
-        ok, every_run = read_runs(RunStore(None), load_corpus(None), {"main grid": kit.engine.grids.main_grid()})
+        >>> from kit.engine import data, grids, store
+        >>> ok, every_run = read_runs(store.RunStore("runs"), data.load_corpus(None), {"main grid": grids.main_grid()})
+        >>> len(ok["main grid"]), sorted(ok["main grid"].sparsity.unique().tolist())  # stored: nothing trains
+        (80, [0.0, 0.5, 0.75, 0.875])
     """
     frames = {name: run_sweep(configs, store=store, corpus=corpus, progress=False) for name, configs in grids_.items()}
     ok = {name: law_frame(frame[frame["status"] == "ok"].reset_index(drop=True)) for name, frame in frames.items()}
@@ -901,7 +1127,18 @@ def line_words(lines: pd.DataFrame, our: OurLaw) -> dict:
     tolerance, our S_opt on the line and, per cost, the multiples from which S_opt leaves 0 (ours
     with intervals, leaves_ours_<cost>; Table 7's, leaves_t5_<cost> and leaves_vit_<cost>).
 
-        line_words(line_table(laws_by_name, compute_ranges, our), our)["leaves_t5_sparse"]  # "0.0238x"
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> table7 = {"T5/C4": laws.TABLE7["t5"], "ViT/JFT": laws.TABLE7["vit"]}
+        >>> ranges = {"T5/C4": (15, 27), "ViT/JFT": (14, 23), OURS: (9, 16)}  # log10 C of each law's map
+        >>> lines = line_table({**table7, OURS: our.params}, ranges, our)
+        >>> words = line_words(lines, our)
+        >>> words["leaves_t5_sparse"], words["leaves_vit_sparse"], words["line_ours_sparse"]
+        ('0.0238x', '0.422x', '0.629 [0.629, 0.629]')
     """
     words = {"largest_spread": f"{lines['its spread (max − min)'].max():.1e}",
              "spread_tolerance": f"{SPREAD_TOLERANCE:.0e}".replace("e-0", "e-"),
@@ -919,7 +1156,18 @@ def multiple_words(multiples: pd.DataFrame, our: OurLaw, table7_claim: Claim, re
     (law vit or refit), multiple_ours_<cost>, Table 7's four (multiples_table7), the share of our
     resamples where PAPER_S never pays (never_share) and the constants.
 
-        multiple_words(multiple_table(laws_by_name, samples, our), our, multiples_claim_table7(table7), REFIT)
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> table7 = {"T5/C4": laws.TABLE7["t5"], "ViT/JFT": laws.TABLE7["vit"]}
+        >>> refit = "T5/C4, refit"  # a second law in the table: here Table 7's T5 law itself
+        >>> multiples = multiple_table({**table7, refit: table7["T5/C4"], OURS: our.params}, {}, our)
+        >>> words = multiple_words(multiples, our, multiples_claim_table7(table7), refit)
+        >>> words["multiple_refit_sparse"], words["tokens_refit_sparse"], words["multiple_ours_sparse"]
+        ('2.44x', '48.7', '0.2x [0.2x, 0.2x]')
     """
     tokens_column = f"tokens per parameter (× {TOKENS_PER_PARAMETER})"
     words = {"s_half": f"{PAPER_S:g}", "tokens_per_parameter": f"{TOKENS_PER_PARAMETER}", "factor": f"{FACTOR:g}",
@@ -938,7 +1186,16 @@ def pay_words(table7: dict, our: OurLaw, run_span) -> dict:
     its lower end lies against run_span, the multiples our sparse runs span (pay_low_where), and T5's
     two multiples (pay_t5_sparse, opt_t5_sparse).
 
-        pay_words({"T5/C4": kit.laws.TABLE7["t5"]}, our, run_multiples(S, N, D, our.params, "sparse"))
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> run_span = run_multiples(runs.S[runs.S > 0], runs.N[runs.S > 0], runs.D[runs.S > 0], our.params, "sparse")
+        >>> words = pay_words({"T5/C4": laws.TABLE7["t5"]}, our, run_span)
+        >>> words["pay_ours_sparse"], words["pay_low_where"], words["pay_t5_sparse"]
+        ('0.0272x [0.0272x, 0.0272x]', 'below', '0.247x')
     """
     low = our.table.loc[f"beats_dense_from({PAPER_S:g}, sparse)", "low"]
     return {"pay_ours_sparse": our.text(f"beats_dense_from({PAPER_S:g}, sparse)"),
@@ -953,7 +1210,25 @@ def overtaking_words(wins: dict, change: dict, lines: pd.DataFrame, our: OurLaw,
     dense and sparse runs span (spans: {"dense" | "sparse": run_multiples}) and where our law's
     earliest break-even at `sparsities` falls against the sparse runs' span (law_first).
 
-        overtaking_words({"sparse": wins}, gap_change(...), line_summary(...), our, {"sparse": span}, [0.5])
+        >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
+        ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
+        >>> truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)  # Eq. 1 with a sparsity term
+        >>> runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+        ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
+        >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
+        >>> dense = pd.DataFrame({"id": ["d1", "d2", "d4", "d8"], "n_nonzero": 100, "sparsity": 0.0,
+        ...                       "tokens": [1000, 2000, 4000, 8000], "loss": [3.0, 2.8, 2.6, 2.4]})
+        >>> sparse = pd.DataFrame({"id": ["s1", "s2", "s4"], "n_nonzero": 100, "sparsity": 0.5,
+        ...                        "tokens": [1000, 2000, 4000], "loss": [2.85, 2.55, 2.3]})
+        >>> dense["flops"], sparse["flops"] = dense.tokens, 2 * sparse.tokens  # a sparse run costs twice per token
+        >>> pairs = fairness.match_compute(sparse, dense, "flops")  # the dense curve at each sparse run's compute
+        >>> sigma = pd.Series(0.01, index=[*dense.id, *sparse.id])  # each run's seed std
+        >>> wins, change = fairness.win_counts(pairs, sigma, 10), gap_change(sparse, pairs, sigma, 10)
+        >>> spans = {"sparse": run_multiples(0.5, 100, sparse.tokens, our.params, "sparse")}
+        >>> lines = line_summary(sparse, pairs, sigma, 10)
+        >>> words = overtaking_words({"sparse": wins}, change, lines, our, spans, [0.5])
+        >>> words["wins_sparse"], words["gap_change"], words["lines_crossing"]
+        ('2 of 3', '+0.150 nats [+0.105, +0.195] over 1 lines', '1 of 1')
     """
     words = {"gap_change": (f"{claims.interval_text(change['estimate'], change['low'], change['high'], '+.3f', ' nats')} "
                             f"over {change['lines']} lines") if change["lines"] else "– (no line has two compared runs)",
