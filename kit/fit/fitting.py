@@ -789,8 +789,8 @@ def _profile(result: FitResult, named: dict, level: float, pool_z_BxP) -> pd.Dat
         todo = [s for s in sides if s in over]
         targets = [crossing(s) for s in todo]
         for s, target, point in zip(todo, targets, refit(todo, targets)):
-            record(s, point)
-            if abs(point[0] - target) > 0.1 * abs(over[s][0] - under[s][0]):
+            record(s, point)  # may drop over[s]: the point lay beyond the crossing, which is then sought again
+            if s in over and abs(point[0] - target) > 0.1 * abs(over[s][0] - under[s][0]):
                 stiffness[s] *= STIFFER  # fell short of the target: the next one stiffer
     rows = {}
     for m, (name, quantity) in enumerate(named.items()):
