@@ -378,7 +378,7 @@ def findings_claims(gaps: pd.DataFrame, level=LEVEL, scope=None) -> tuple[list, 
         g, key_tail = f"n:{m}", label_text.replace(":", "-")
         paper = (f"gain {PAPER_GAINS[g][s]:.2f}x vs {PAPER_GAINS[U][s]:.2f}x"
                  if g in PAPER_GAINS and s in PAPER_GAINS[g] and s in PAPER_GAINS[U] else None)
-        numbers = {"estimate": est, "low": lo, "high": hi, "points": float(gaps.loc[label_text, "points"])}
+        numbers = {"estimate": est, "low": lo, "high": hi, "points": float(gaps.loc[label_text, "points"]), "sparsity": s}
         interval = (f"the {level:.0%} Student-t interval, over the n:m points, of the mean loss difference of the "
                     f"{s:.0%} pattern from its unstructured twin")
         if np.isclose(s, 0.5):
