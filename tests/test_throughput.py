@@ -2,7 +2,6 @@
 
 import os
 
-import numpy as np
 import pytest
 
 from kit.engine import throughput
@@ -49,43 +48,3 @@ def test_side_by_side_only_for_runs_long_enough_to_pay_for_the_workers():
     assert throughput.side_by_side([(16, 2000), (16, 2000)], t) == [1, 1]  # 40 s: not worth the start
     assert throughput.side_by_side([(16, 8000)], t) == [1]  # one run has no partner
     assert throughput.side_by_side(long, None) == [1, 1, 1]
-
-
-PILOT_TABLE = {"rows": [{"d_model": d, "lanes": {"1": one, "2": two}} for d, one, two in
-                        [(16, 122.4, 163.5), (24, 73.5, 105.9), (32, 72.6, 82.9), (48, 39.4, 45.0)]]}
-
-
-def estimated_seconds(runs, lanes, table):
-    """The wall time with_tail minimises: the side-by-side runs over their lanes, longest first, then the tail."""
-    side = [n / (throughput.nearest_row(d, table)["lanes"]["2"] / 2) for (d, n), k in zip(runs, lanes) if k > 1]
-    tail = sum(n / throughput.nearest_row(d, table)["lanes"]["1"] for (d, n), k in zip(runs, lanes) if k == 1)
-    return throughput._lane_loads(side, 2) + tail
-
-
-def test_with_tail_sends_the_pilots_cheapest_run_to_the_end_and_saves_time():
-    runs = [(16, 1_172), (24, 1_172), (32, 1_172), (48, 1_172)]
-    moved = throughput.with_tail(runs, [2, 2, 2, 2], PILOT_TABLE)
-    assert moved == [1, 2, 2, 2]
-    before, after = estimated_seconds(runs, [2] * 4, PILOT_TABLE), estimated_seconds(runs, moved, PILOT_TABLE)
-    assert before == pytest.approx(64.7, abs=0.2) and after == pytest.approx(61.7, abs=0.2)
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_with_tail_never_lengthens_the_sweep_and_keeps_two_runs_side_by_side(seed):
-    rng = np.random.default_rng(seed)
-    runs = [(int(rng.choice([16, 24, 32, 48])), int(rng.integers(100, 40_000))) for _ in range(int(rng.integers(2, 12)))]
-    lanes = [2] * len(runs)
-    moved = throughput.with_tail(runs, lanes, PILOT_TABLE)
-    assert sum(k > 1 for k in moved) >= 2 and all(k in (1, 2) for k in moved)
-    assert estimated_seconds(runs, moved, PILOT_TABLE) <= estimated_seconds(runs, lanes, PILOT_TABLE) + 1e-9
-    # only the cheapest go to the tail: every run left side by side is at least as long as every run moved
-    side = [n / (throughput.nearest_row(d, PILOT_TABLE)["lanes"]["2"] / 2) for (d, n), k in zip(runs, moved) if k > 1]
-    tail = [n / (throughput.nearest_row(d, PILOT_TABLE)["lanes"]["2"] / 2) for (d, n), k in zip(runs, moved) if k == 1]
-    assert not tail or max(tail) <= min(side)
-
-
-def test_with_tail_leaves_lanes_alone_without_a_table_or_a_pool():
-    runs = [(16, 1_172), (48, 1_172)]
-    assert throughput.with_tail(runs, [2, 2], None) == [2, 2]
-    assert throughput.with_tail(runs, [1, 1], PILOT_TABLE) == [1, 1]
-    assert throughput.with_tail(runs + [(96, 50)], [2, 2, 1], PILOT_TABLE) == [2, 2, 1]

@@ -203,13 +203,8 @@ def lanes(configs: list[RunConfig], parallel: int | None = None) -> list[int]:
 def _scheduled(todo: dict, train_fn, corpus, source, store, parallel, order="balanced"):
     """Yield (id, record) as runs end: first the runs that pay side by side, in a pool of
     single-threaded worker processes (the costliest first, or with order="cheapest" the cheapest),
-    then the rest one after another here (the cheapest first). Balanced and with the table's lanes,
-    the cheapest side-by-side runs join that tail when alone on all cores they end the sweep sooner
-    (kit.engine.throughput.with_tail)."""
+    then the rest one after another here (the cheapest first)."""
     n_lanes = dict(zip(todo, lanes(list(todo.values()), parallel)))
-    if parallel is None and order == "balanced":  # the cheapest runs may do better alone at the end
-        shapes = [(model.shape_for(c).d_model, c.steps) for c in todo.values()]
-        n_lanes = dict(zip(todo, throughput.with_tail(shapes, list(n_lanes.values()), throughput.load_table())))
     # balanced: costliest first into the pool, so the lanes finish together (longest processing time first)
     sign = -1 if order == "balanced" else 1
     side = {id: c for id, c in sorted(todo.items(), key=lambda item: sign * cost(item[1])) if n_lanes[id] > 1}

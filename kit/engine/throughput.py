@@ -101,46 +101,6 @@ def side_by_side(widths_steps: list[tuple[int, int]], table: dict | None) -> lis
     return lanes if len(side) >= 2 and seconds >= MIN_POOL_S else [1] * len(lanes)
 
 
-def _lane_loads(seconds: list[float], k: int) -> float:
-    """The time k lanes take for runs of these one-lane `seconds`, longest first into the least-loaded lane."""
-    loads = [0.0] * k
-    for t in sorted(seconds, reverse=True):
-        loads[loads.index(min(loads))] += t
-    return max(loads)
-
-
-def with_tail(widths_steps: list[tuple[int, int]], lanes: list[int], table: dict | None) -> list[int]:
-    """side_by_side's `lanes` with the cheapest side-by-side runs moved to the end, alone on all
-    cores (lanes 1), as long as that shortens the estimated wall time: k lanes whose last runs end
-    apart leave cores idle, while a short run alone on all cores fills both. Times come from the
-    table (one lane runs at 1/k of the k-lane total; alone at the one-run rate).
-
-        >>> table = {"rows": [{"d_model": d, "lanes": {"1": one, "2": two}} for d, one, two in  # steps/s, measured
-        ...           [(16, 122.4, 163.5), (24, 73.5, 105.9), (32, 72.6, 82.9), (48, 39.4, 45.0)]]}
-        >>> runs = [(16, 1_172), (24, 1_172), (32, 1_172), (48, 1_172)]  # the pilot's four shapes
-        >>> with_tail(runs, [2, 2, 2, 2], table)  # the 16-wide run waits, then takes both cores: 64.7 s -> 61.7 s
-        [1, 2, 2, 2]
-        >>> with_tail([(16, 1_172), (16, 1_172)], [2, 2], table)  # two equal runs: side by side pays
-        [2, 2]
-    """
-    side = [i for i, k in enumerate(lanes) if k > 1]
-    if not table or len(side) < 2:
-        return list(lanes)
-    k = max(lanes[i] for i in side)
-    rows = [nearest_row(d, table) for d, _ in widths_steps]
-    lane = [n / (row["lanes"][str(k)] / k) for (_, n), row in zip(widths_steps, rows)]
-    alone = [n / row["lanes"]["1"] for (_, n), row in zip(widths_steps, rows)]
-    side.sort(key=lambda i: lane[i])
-    tail = []
-    best = _lane_loads([lane[i] for i in side], k)
-    while len(side) > 2:
-        trial = _lane_loads([lane[i] for i in side[1:]], k) + sum(alone[i] for i in [*tail, side[0]])
-        if trial >= best:
-            break
-        best, tail, side = trial, [*tail, side[0]], side[1:]
-    return [1 if i in tail else n for i, n in enumerate(lanes)]
-
-
 def write_table(table: dict, path: Path | None = None) -> None:
     """Write a measured table (see the module docstring for its layout) to `path`, default TABLE.
 
