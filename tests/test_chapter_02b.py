@@ -56,7 +56,10 @@ def test_every_claim_is_written_with_a_verdict_kind_and_scope(executed):
     labels = {m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"^\((ch2-[\w-]+)\)=$", c.source, re.M)}
     assert {c["section"] for c in found.values()} <= labels
     assert "ch2-degenerate" in labels, "the degenerate-fit explanation the other chapters refer to"
-    assert found["core-parallel-ours"]["scope"] == "N 1.54k-3.07k, D 10.2k-20.5k tokens, 160 steps at most"
+    # the tiny grid's own scope, then its regime: no transient is fitted on a fresh store's runs
+    assert found["core-parallel-ours"]["scope"] == ("N 1.54k-3.07k, D 10.2k-20.5k tokens, 160 steps at most; "
+                                                    "regime not known (no transient fitted at S = 0.5, 0.75)")
+    assert found["core-parallel-ours"]["regime"] is None
 
 
 def test_our_runs_part(executed):

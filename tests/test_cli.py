@@ -391,7 +391,7 @@ def test_sigint_to_python_m_kit_sweep_prints_one_line_not_a_traceback(tmp_path):
     runs = tmp_path / "runs"
     seeds = ",".join(str(s) for s in range(20))
     proc = subprocess.Popen([sys.executable, "-m", "kit", "--runs", str(runs), "sweep", "--grid", f"seed={seeds}",
-                             "--set", *TINY_SET_BUT_TOKENS, "tokens=25600"], stdout=subprocess.PIPE,
+                             "--set", *TINY_SET_BUT_TOKENS, "tokens=204800"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: runs.is_dir() and records(runs) or proc.poll() is not None, "the first record", timeout=240)

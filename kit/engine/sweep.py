@@ -228,13 +228,18 @@ def _records(todo: dict, train_fn, corpus, store, executor):
         return
     futures = {executor.submit(train_fn, c, corpus=corpus, store=store): (id, c) for id, c in todo.items()}
     failed = None
-    for future in cf.as_completed(futures):
-        id, config = futures[future]
-        error = future.exception()
-        if error is None:
-            yield id, future.result()
-        elif failed is None:
-            failed = (id, config, error)
+    try:
+        for future in cf.as_completed(futures):
+            id, config = futures[future]
+            error = future.exception()
+            if error is None:
+                yield id, future.result()
+            elif failed is None:
+                failed = (id, config, error)
+    except BaseException:  # Ctrl-C, or the sweep closed early: runs not started never start
+        for future in futures:
+            future.cancel()  # (those in flight finish and are stored, as a run in this process would be)
+        raise
     if failed is not None:
         id, config, error = failed
         done = sum(f.exception() is None for f in futures)
