@@ -387,12 +387,19 @@ def test_ctrl_c_during_a_sweep_counts_its_finished_runs(tmp_path, capsys, monkey
     assert len(records(tmp_path)) == 1
 
 
+def default_sigint():
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_to_python_m_kit_sweep_prints_one_line_not_a_traceback(tmp_path):
     runs = tmp_path / "runs"
     seeds = ",".join(str(s) for s in range(20))
-    proc = subprocess.Popen([sys.executable, "-m", "kit", "--runs", str(runs), "sweep", "--grid", f"seed={seeds}",
-                             "--set", *TINY_SET_BUT_TOKENS, "tokens=204800"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # two runs side by side (the pool, whose queued runs Ctrl-C must cancel), in a process that starts
+    # with SIGINT's default handling and unblocked, as from a shell, whatever this test process has set
+    proc = subprocess.Popen([sys.executable, "-m", "kit", "--runs", str(runs), "sweep", "--parallel", "2", "--grid",
+                             f"seed={seeds}", "--set", *TINY_SET_BUT_TOKENS, "tokens=204800"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         wait_for(lambda: runs.is_dir() and records(runs) or proc.poll() is not None, "the first record", timeout=240)
         proc.send_signal(signal.SIGINT)
