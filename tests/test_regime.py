@@ -65,15 +65,14 @@ def test_x_star_from_synthetic_gaps_that_close_as_one_over_steps():
     assert regime.regime_of(fits, 2_344, [0.75])[0] == OUT_OF_REGIME
 
 
-def test_judge_runs_takes_a_claims_own_sparsity_from_its_numbers(tmp_path, monkeypatch):
+def test_judge_runs_takes_a_claims_own_sparsity_from_its_numbers():
     """A claim whose numbers name a sparsity is judged on the runs at that sparsity alone: its budget
     and its x*, not those of the chapter's other sparsities."""
     from kit.engine.config import RunConfig
 
-    monkeypatch.setattr(regime, "grid_v2_fits", lambda store, corpus: FITS)
     runs = [RunConfig(sparsity=0.5, tokens=2_048 * 2_344), RunConfig(sparsity=0.75, tokens=2_048 * 9_000),
             RunConfig(sparsity=0.875, tokens=2_048 * 1_000)]
     at = {S: claim(f"s{S}").__class__(**{**claim(f"s{S}").__dict__, "numbers": {"sparsity": S}}) for S in (0.5, 0.75, 0.875)}
-    judged = {c.key: c.regime for c in regime.judge_runs([*at.values(), claim("all")], None, None, runs)}
+    judged = {c.key: c.regime for c in regime.judge_runs([*at.values(), claim("all")], FITS, runs)}
     # every sparsity against its own runs: the 0.875 runs end at 1,000 steps, whatever the 0.75 runs reach
     assert judged == {"s0.5": None, "s0.75": "in regime", "s0.875": OUT_OF_REGIME, "all": OUT_OF_REGIME}

@@ -9,6 +9,7 @@ main grid, as chapter 1b fits it (kit.chapters.transient, gamma = 1):
 
     fits = regime.grid_v2_fits(RunStore("runs"))            # x* per sparsity, from stored runs only
     claim_list = regime.judge(claim_list, fits, largest=2_344, sparsities=[0.5, 0.75, 0.875])
+    claim_list = regime.judge_runs(claim_list, fits, main_configs)  # largest and sparsities from the runs
 
 A claim is out of regime when, at some sparsity of its evidence, the whole interval of x* lies
 above the longest budget of its runs; in regime when every interval ends at or below it; and keeps
@@ -90,9 +91,9 @@ def regime_of(fits: pd.DataFrame, largest, sparsities) -> tuple[str | None, str,
         f"an interval of x* contains its longest budget ({text})")
 
 
-def judge(claim_list, fits: pd.DataFrame, largest: float, sparsities) -> list[Claim]:
+def judge(claim_list, fits: pd.DataFrame, largest, sparsities) -> list[Claim]:
     """The claims with the regime of their evidence set (Claim.regime): those of JUDGED_KINDS with
-    a number on our runs get regime_of's answer for runs up to `largest` steps at `sparsities`,
+    a number on our runs get regime_of's answer for runs up to `largest` steps (or {S: steps}) at `sparsities`,
     noted in their scope (and, out of regime, why in their reason, before the rule's own); other
     claims are returned as they are. A claim out of regime reads OUT_OF_REGIME in the chapters'
     claim tables and on the results page; its rule's verdict on its runs stays its `verdict`.
@@ -104,7 +105,7 @@ def judge(claim_list, fits: pd.DataFrame, largest: float, sparsities) -> list[Cl
         >>> judged.regime, judged.verdict, judged.scope
         ('out of regime', 'does not hold', 'N 13.8k-221k; out of regime: runs end by 2,344 steps, x* 6,000-8,500 at S = 0.75')
     """
-    regime, note, why = regime_of(fits, largest, sparsities)  # largest: steps, or {S: steps}
+    regime, note, why = regime_of(fits, largest, sparsities)
     out = []
     for c in claim_list:
         if c.kind not in JUDGED_KINDS or c.our_runs is None:
@@ -115,19 +116,20 @@ def judge(claim_list, fits: pd.DataFrame, largest: float, sparsities) -> list[Cl
     return out
 
 
-def judge_runs(claim_list, store, corpus, runs) -> list[Claim]:
+def judge_runs(claim_list, fits: pd.DataFrame, runs) -> list[Claim]:
     """judge() for claims that rest on `runs` (RunConfigs, or a frame with columns steps and
-    sparsity), with grid_v2_fits of `store` on `corpus`: each claim against the longest budget in
+    sparsity), by `fits` (grid_v2_fits' table): each claim against the longest budget in
     steps at each sparsity > 0 of the runs, or, for a claim whose numbers name a "sparsity", of the
     runs at that sparsity alone.
 
         >>> from kit.engine.store import RunStore
         >>> c = Claim("k", "Frantar et al. 2024", "Sparse wins.", "sec", None, None, "-0.05 nats", "does not hold",
         ...           "Holds if ...", "It does not.", kind="own runs")
-        >>> judge_runs([c], RunStore("runs"), None, grids.main_grid())[0].regime
+        >>> fits = grid_v2_fits(RunStore("runs"), n_boot=20)
+        >>> judge_runs([c], fits, grids.main_grid())[0].regime
         'out of regime'
         >>> at_half = dataclasses.replace(c, numbers={"sparsity": 0.5})  # x*'s interval at S = 0.5 contains 2,344 steps
-        >>> judge_runs([at_half], RunStore("runs"), None, grids.main_grid())[0].regime is None
+        >>> judge_runs([at_half], fits, grids.main_grid())[0].regime is None
         True
     """
     if isinstance(runs, pd.DataFrame):
@@ -136,7 +138,7 @@ def judge_runs(claim_list, store, corpus, runs) -> list[Claim]:
         steps, sparsities = np.array([c.steps for c in runs], float), np.array([c.sparsity for c in runs], float)
     if not len(steps) or not claim_list:
         return list(claim_list)
-    fits, out = grid_v2_fits(store, corpus), []
+    out = []
     for c in claim_list:
         S = c.numbers.get("sparsity")
         mine = (sparsities > 0) if S is None else np.isclose(sparsities, S)
