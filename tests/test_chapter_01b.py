@@ -27,7 +27,7 @@ def test_defaults_are_the_main_grid_and_the_stored_pilot():
     assert (d["n_nonzero"], d["tokens"], d["sparsities"]) == (grids.MAIN["n_nonzero"], grids.MAIN["tokens"],
                                                                grids.MAIN["sparsity"])
     assert d["base"] == {} and d["pilot_steps"] == "stored" and d["runs_dir"] is None
-    assert d["eps"] == transient.EPS and d["gamma"] == 1.0
+    assert d["eps"] == transient.EPS and d["gamma"] == 1.0 and d["pilot_eps"] == "seeds"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,8 @@ def test_the_chapter_runs_clean_and_glues_its_runtimes(executed):
 
 def test_the_claims_are_the_kits_fits_of_the_same_runs(executed):
     nb, found, runs_dir = executed
-    assert set(found) == {"transient-v2-in-regime", "transient-pilot-in-regime"}
+    assert set(found) == {"transient-v2-in-regime", "transient-pilot-in-regime", "pilot-gap-size", "pilot-window",
+                          "pilot-steps-not-tokens"}
     for claim in found.values():
         claims.Claim(**claim)
         assert claim["kind"] == "question"
@@ -61,6 +62,8 @@ def test_the_claims_are_the_kits_fits_of_the_same_runs(executed):
     assert v2["verdict"] == verdict and v2["rule_after"] is True
     pilot = found["transient-pilot-in-regime"]  # the tiny store holds no pilot run: nothing to fit
     assert pilot["verdict"] == "not resolved" and "fewer than 3 budgets" in pilot["reason"]
+    for key in ("pilot-gap-size", "pilot-window", "pilot-steps-not-tokens"):  # no variant run either
+        assert found[key]["verdict"] == "not resolved" and "Fewer than two pairs" in found[key]["reason"]
 
 
 @pytest.mark.parametrize("parameters, message", [
@@ -68,6 +71,7 @@ def test_the_claims_are_the_kits_fits_of_the_same_runs(executed):
     ({"gamma": 5}, "gamma = 5: need a number > 0 and <= 3"),
     ({"sparsities": [0.5, 0.75]}, "need 0.0"),
     ({"pilot_steps": "all"}, "pilot_steps"),
+    ({"pilot_eps": -0.01}, "pilot_eps = -0.01: need a number > 0"),
 ])
 def test_bad_parameters_stop_the_chapter_in_its_first_cell(tmp_path, parameters, message):
     with pytest.raises(papermill.PapermillExecutionError) as error:

@@ -177,10 +177,12 @@ def gap_curves(per_run: pd.DataFrame, x: str = "steps") -> pd.DataFrame:
 
 
 def fit_curves(per_run: pd.DataFrame, x: str = "steps", eps: float = EPS, n_boot: int = 200,
-               level: float = LEVEL, seed: int = 0, gamma=None) -> pd.DataFrame:
+               level: float = LEVEL, seed: int = 0, gamma=None, noise: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per sparsity of `gaps`' rows with MIN_BUDGETS or more budgets: the transient fitted to every
     run's gap against x (each gap weighted by the spread of the gaps at its budget, so a budget's
-    scatter over sizes and seeds is the noise), and bootstrap_transient's intervals. Columns:
+    scatter over sizes and seeds is the noise; or, given `noise`, a seed-noise table of one gap
+    indexed by x such as kit.chapters.pilot.gap_noise's, by that noise at its budget,
+    kit.fit.noise.noise_at), and bootstrap_transient's intervals. Columns:
     sparsity, budgets, largest (x), g_inf and its interval, a, gamma, x_star (the budget from which
     the transient left is below eps) and its interval, left (the transient left at the largest
     budget), closing (the change of the mean gap over the last doubling of x: < 0 while it closes;
@@ -191,6 +193,9 @@ def fit_curves(per_run: pd.DataFrame, x: str = "steps", eps: float = EPS, n_boot
         >>> fits[["sparsity", "budgets", "g_inf", "x_star", "closing"]].round(3)
            sparsity  budgets  g_inf  x_star  closing
         0       0.5        4   0.01  2000.0    -0.01
+        >>> noise = pd.DataFrame({"sigma": [0.004], "dof": [3]}, index=[250])  # one gap's seed noise at 250 steps
+        >>> round(fit_curves(per_run, eps=0.01, n_boot=20, gamma=1.0, noise=noise).x_star[0])
+        2000
     """
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps={eps!r}: the transient's threshold must be a number of nats > 0")
@@ -201,9 +206,12 @@ def fit_curves(per_run: pd.DataFrame, x: str = "steps", eps: float = EPS, n_boot
             continue
         if gamma is None and len(runs) < 4:
             continue  # three gaps cannot fix three coefficients
-        # one run at a budget: the spread of the sparsity's gaps over every budget (an overestimate)
-        spread = runs.groupby(x)["gap"].transform("std").fillna(runs["gap"].std())
-        sigma = np.maximum(spread.to_numpy(), 1e-3)
+        if noise is not None and len(noise):
+            from kit.fit.noise import noise_at
+
+            sigma = np.array([noise_at(noise, v)[0] for v in runs[x]])
+        else:  # one run at a budget: the spread of the sparsity's gaps over every budget (an overestimate)
+            sigma = np.maximum(runs.groupby(x)["gap"].transform("std").fillna(runs["gap"].std()).to_numpy(), 1e-3)
         boot = bootstrap_transient(runs[x].to_numpy(float), runs["gap"].to_numpy(float), sigma, eps, n_boot,
                                    level, seed, gamma)
         fit, means = boot["fit"], runs.groupby(x)["gap"].mean()
@@ -268,15 +276,19 @@ def in_regime_rule(eps: float = EPS, level: float = LEVEL) -> str:
             f"than {MIN_BUDGETS} budgets.")
 
 
-def in_regime_verdict(fits: pd.DataFrame, largest: float, sparsities=None, unit: str = "steps") -> tuple[str, str]:
+def in_regime_verdict(fits: pd.DataFrame, largest: float | None, sparsities=None, unit: str = "steps") -> tuple[str, str]:
     """Are the runs up to budget `largest` in regime (in_regime_rule)? `fits`: fit_curves' table;
-    `sparsities`: those that must be there (default: fits'). Returns (verdict, reason).
+    `sparsities`: those that must be there (default: fits'); `largest` None: each sparsity's own
+    largest budget (fits' column 'largest'), for a grid whose sparsities reach different budgets.
+    Returns (verdict, reason).
 
-        >>> fits = pd.DataFrame({"sparsity": [0.5], "x_star": [1500.0], "x_star_low": [1200.0],
-        ...                      "x_star_high": [1900.0]})
-        >>> in_regime_verdict(fits, largest=2344)
+        >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75], "x_star": [1500.0, 3000.0], "x_star_low": [1200.0, 2500.0],
+        ...                      "x_star_high": [1900.0, 3600.0], "largest": [2344.0, 4688.0]})
+        >>> in_regime_verdict(fits.iloc[:1], largest=2344)
         ('holds', 'every interval of x* ends at or below the largest budget, 2,344 steps
                    (S = 0.5: x* = 1,500 [1,200, 1,900]).')
+        >>> in_regime_verdict(fits, largest=None)[0], in_regime_verdict(fits, largest=2344)[0]
+        ('holds', 'does not hold')
     """
     wanted = list(fits["sparsity"]) if sparsities is None else list(sparsities)
     missing = [S for S in wanted if not np.isclose(fits["sparsity"], S).any()]
@@ -284,16 +296,18 @@ def in_regime_verdict(fits: pd.DataFrame, largest: float, sparsities=None, unit:
         return "not resolved", (f"the sparsities {missing or wanted} have fewer than {MIN_BUDGETS} budgets: "
                                 f"no transient was fitted")
     rows = fits[[np.isclose(wanted, S).any() for S in fits["sparsity"]]]
+    limit = rows["largest"] if largest is None else largest
+    where = (f"the largest budget stored at its sparsity ({', '.join(f'{budget_text(v)}' for v in rows['largest'])} "
+             f"{unit})" if largest is None else f"the largest budget, {budget_text(largest)} {unit}")
     text = "; ".join(f"S = {r.sparsity:g}: x* = {budget_text(r.x_star)} [{budget_text(r.x_star_low)}, "
                      f"{budget_text(r.x_star_high)}]" for r in rows.itertuples())
-    if (rows["x_star_high"] <= largest).all():
-        return "holds", f"every interval of x* ends at or below the largest budget, {budget_text(largest)} {unit} ({text})."
-    above = rows[rows["x_star_low"] > largest]
+    if (rows["x_star_high"] <= limit).all():
+        return "holds", f"every interval of x* ends at or below {where} ({text})."
+    above = rows[rows["x_star_low"] > limit]
     if len(above):
         names = ", ".join(f"{S:g}" for S in above["sparsity"])
-        return "does not hold", (f"at S = {names} the whole interval of x* lies above the largest budget, "
-                                 f"{budget_text(largest)} {unit} ({text}).")
-    return "not resolved", f"an interval of x* contains the largest budget, {budget_text(largest)} {unit} ({text})."
+        return "does not hold", f"at S = {names} the whole interval of x* lies above {where} ({text})."
+    return "not resolved", f"an interval of x* contains {where} ({text})."
 
 
 def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "steps", eps: float = EPS,
@@ -338,9 +352,9 @@ def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "ste
     return axes
 
 
-def in_regime_claim(key: str, statement: str, section: str, fits: pd.DataFrame, largest: float, sparsities,
+def in_regime_claim(key: str, statement: str, section: str, fits: pd.DataFrame, largest: float | None, sparsities,
                     eps: float = EPS, scope: str | None = None, rule_after: bool = False):
-    """The claim that runs up to `largest` steps are in regime, judged by in_regime_verdict on
+    """The claim that runs up to `largest` steps (None: each sparsity's largest) are in regime, judged by in_regime_verdict on
     fit_curves' `fits` (kind "question": neither paper asks it), as kit.report.claims.Claim.
 
         >>> fits = pd.DataFrame({"sparsity": [0.5], "x_star": [1500.0], "x_star_low": [1200.0],
@@ -353,7 +367,7 @@ def in_regime_claim(key: str, statement: str, section: str, fits: pd.DataFrame, 
 
     verdict, reason = in_regime_verdict(fits, largest, sparsities)
     ours = "; ".join(f"S = {r.sparsity:g}: x* = {budget_text(r.x_star)} steps" for r in fits.itertuples()) or None
-    numbers = {f"x_star_{r.sparsity:g}": r.x_star for r in fits.itertuples()} | {"largest": largest, "eps": eps}
+    numbers = {f"x_star_{r.sparsity:g}": r.x_star for r in fits.itertuples()} | {"largest": np.nan if largest is None else largest, "eps": eps}
     return Claim(key, "Frantar et al. 2024", statement, section, None, None, ours, verdict, in_regime_rule(eps),
                  reason, numbers, kind="question", scope=scope, rule_after=rule_after)
 
