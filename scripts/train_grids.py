@@ -3,8 +3,10 @@
     python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES] [--cheapest-first] [--missing]
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
-schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot (grid v3,
-on kit.engine.grids.CORPUS_V3). Runs already in the store are skipped, and a run in flight resumes from
+schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot, v3_small,
+v3_large (grid v3, on kit.engine.grids.CORPUS_V3; v3_small and v3_large are sized from the pilot stored
+when they start, kit.chapters.pilot.regime_budget: train the pilot first, then
+`pilot v3_small lr_v3_large v3_large`). Runs already in the store are skipped, and a run in flight resumes from
 its last saved state (kit.engine.resume), so a killed invocation resumes where it stopped. Within a group,
 runs go side by side where the throughput table says it pays (kit.engine.sweep; --parallel N
 overrides it), the costliest first so the lanes end together (--cheapest-first: the cheapest first,
@@ -22,6 +24,18 @@ import time
 from kit.engine import data, grids, sweep
 from kit.engine.store import RunStore
 
+
+
+def grid_v3_from_pilot(store: RunStore) -> list:
+    """Grid v3 as the pilot stored so far sizes it (kit.chapters.pilot.grid_v3_configs: its smallest budget
+    and its pruning window); exits with one line when the pilot does not size it yet."""
+    from kit.chapters import pilot
+
+    configs = pilot.grid_v3_configs(store)
+    if configs is None:
+        sys.exit("grid v3: the pilot does not size it yet (some sparsity's interval of x* is not fitted or ends "
+                 "beyond the pilot's longest budget); train the pilot first")
+    return configs
 
 
 def pretrained_parents(store: RunStore, corpus) -> dict:
@@ -44,8 +58,11 @@ GROUPS = {
     "lr_v3": lambda store, corpus: [c for c in grids.lr_check_v3_grid() if c.n_nonzero < 221_184],
     "lr_v3_large": lambda store, corpus: [c for c in grids.lr_check_v3_grid() if c.n_nonzero >= 221_184],
     "pilot": lambda store, corpus: grids.pilot_grid(),
+    # sized from the stored pilot when the group starts; the largest sizes after lr_v3_large's check
+    "v3_small": lambda store, corpus: [c for c in grid_v3_from_pilot(store) if c.n_nonzero < 221_184],
+    "v3_large": lambda store, corpus: [c for c in grid_v3_from_pilot(store) if c.n_nonzero >= 221_184],
 }
-V3_GROUPS = ("lr_v3", "lr_v3_large", "pilot")
+V3_GROUPS = ("lr_v3", "lr_v3_large", "pilot", "v3_small", "v3_large")
 DEFAULT_GROUPS = [g for g in GROUPS if g not in V3_GROUPS]  # what `make book` reads today
 
 

@@ -35,3 +35,36 @@ def test_the_long_learning_rate_check_brackets_the_v2_recipe():
     for c in configs:
         ratio = c.lr / grids.recipe_lr(model.shape_for(c).d_model)
         assert min(abs(ratio - m) for m in (0.5, 1.0, 2.0, 4.0)) < 0.02
+
+
+@pytest.mark.parametrize("smallest", [4_688, 9_376, 18_752])
+def test_grid_v3_spans_16x_in_size_and_4x_in_budget_from_its_smallest_budget(smallest):
+    parts = grids.grid_v3_parts(smallest)
+    sizes = sorted({c.n_nonzero for c in parts["grid"]})
+    budgets = sorted({c.steps for c in parts["grid"]})
+    assert sizes[-1] / sizes[0] == 16 and len(sizes) == 3
+    assert budgets == [smallest, 2 * smallest, 4 * smallest]
+    assert {c.sparsity for c in parts["grid"]} == {0.0, 0.5, 0.75, 0.875}
+    # seeds at the smallest and the largest budget, every sparsity
+    assert {(c.sparsity, c.steps) for c in parts["seeds"]} == {(S, n) for S in (0.0, 0.5, 0.75, 0.875)
+                                                               for n in (budgets[0], budgets[-1])}
+    assert all(c.seed == 1 for c in parts["seeds"])
+    held_out = parts["held_out"][0]
+    assert held_out.n_nonzero == 4 * sizes[-1] and held_out.steps == smallest
+    assert all(c.lr == grids.recipe_lr_v3(c) for configs in parts.values() for c in configs)
+
+
+def test_grid_v3_reuses_the_pilots_base_runs_with_the_papers_window_only():
+    pilot = set(grids.pilot_grid())
+    same = [c for c in grids.grid_v3(9_376) if c in pilot]
+    # N = 13,824 at three budgets, 55,296 at the pilot's two (to 18,752 steps), the seed-1 runs at 37,504
+    assert len(same) == 4 * 3 + 4 * 2 + 4
+    whole_run = grids.grid_v3(9_376, window=(0.0, 1.0))
+    assert {(c.prune_start, c.prune_end) for c in whole_run if c.sparsity > 0} == {(0.0, 1.0)}
+    reused = [c for c in whole_run if c in pilot]  # dense: 13,824 at three budgets and seed 1, 55,296 at two; whole-run
+    assert {c.sparsity for c in reused if c.sparsity > 0} == {0.5, 0.75, 0.875} and len(reused) == 3 + 4 + 2
+
+
+def test_grid_v3_refuses_a_budget_that_is_not_a_whole_number_of_steps():
+    with pytest.raises(ValueError, match="smallest_steps = 9376.5"):
+        grids.grid_v3_parts(9376.5)

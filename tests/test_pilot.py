@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from kit.chapters import pilot, transient
+from kit.engine import grids
 from kit.engine.grids import BASE, PILOT
 
 STEPS = [1172, 2344, 4688]
@@ -135,3 +136,29 @@ def test_noise_weighted_fits_recover_the_regime_start(seed):
     fits = transient.fit_curves(per_run, eps=0.01, n_boot=100, gamma=1.0, noise=noise)
     row = fits.iloc[0]
     assert row.x_star_low <= 5000 <= row.x_star_high and row.x_star == pytest.approx(5000, rel=0.5)
+
+
+def test_regime_budget_is_the_first_pilot_budget_past_every_sparsitys_interval():
+    fits = pd.DataFrame({"sparsity": SPARSITIES, "x_star_high": [3_000.0, 4_688.0, 4_689.0]})
+    assert pilot.regime_budget(fits) == 9_376  # 4,689 is past 4,688: the next doubling
+    assert pilot.regime_budget(fits.assign(x_star_high=[100.0, 200.0, 4_688.0])) == 4_688  # "at or beyond"
+    assert pilot.regime_budget(fits.iloc[:2]) is None  # S = 0.875 not fitted
+    assert pilot.regime_budget(fits.assign(x_star_high=[1e3, 1e3, float("inf")])) is None
+
+
+def test_the_grid_v3_text_counts_its_runs_and_its_machine_time_from_the_table():
+    fits = pd.DataFrame({"sparsity": SPARSITIES, "x_star_high": [3_000.0, 4_000.0, 4_500.0]})
+    rows = [{"d_model": d, "lanes": {"1": 1.0, "2": 2.0}} for d in (16, 192)]  # 2 steps/s at every width
+    text = pilot.grid_v3_text(fits, table={"rows": rows})
+    total = sum(c.steps for c in grids.grid_v3(4_688))
+    assert f"about {total / 2 / 3600:.0f} hours" in text and "45 runs" in text and "4,688, 9,376 and 18,752 steps" in text
+    assert pilot.grid_v3_text(fits.iloc[:1]).startswith("not sized yet")
+
+
+def test_grid_window_follows_the_window_claim():
+    frame = runs(np.random.default_rng(3), sigma=0.005, window_shift=-0.05)
+    window = pilot.contrast_claims(pilot.contrast_table(frame), margin=0.02, scope="synthetic")[1]
+    assert window.verdict == "holds" and pilot.grid_window(window) == (0.0, 1.0)
+    frame = runs(np.random.default_rng(3), sigma=0.005, window_shift=0.0)
+    window = pilot.contrast_claims(pilot.contrast_table(frame), margin=0.02, scope="synthetic")[1]
+    assert window.verdict != "holds" and pilot.grid_window(window) == (BASE.prune_start, BASE.prune_end)

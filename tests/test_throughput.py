@@ -48,3 +48,9 @@ def test_side_by_side_only_for_runs_long_enough_to_pay_for_the_workers():
     assert throughput.side_by_side([(16, 2000), (16, 2000)], t) == [1, 1]  # 40 s: not worth the start
     assert throughput.side_by_side([(16, 8000)], t) == [1]  # one run has no partner
     assert throughput.side_by_side(long, None) == [1, 1, 1]
+
+
+def test_machine_seconds_divides_each_runs_steps_by_its_widths_best_total_rate():
+    # d16: 170 steps/s with two lanes; d192: 4 steps/s alone (two lanes are slower there)
+    assert throughput.machine_seconds([(16, 1_700), (16, 1_700), (192, 400)], table()) == pytest.approx(120.0)
+    assert throughput.machine_seconds([], table()) == 0.0

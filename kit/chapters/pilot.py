@@ -15,6 +15,7 @@ opening and closing around the pruning window.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -361,14 +362,28 @@ def plot_learning_curves(axes, curves: pd.DataFrame):
     return axes
 
 
+WHOLE_RUN = (0.0, 1.0)  # the window of CONTRASTS["window"]
+
+
+def grid_window(window_claim: Claim) -> tuple[float, float]:
+    """The pruning window (prune_start, prune_end) grid v3 uses, from the pilot's window claim
+    (contrast_claims): the whole run if it holds, else the paper's 25%-75% (BASE's).
+
+        >>> claim = Claim("pilot-window", "Jin et al. 2025", "s", "x", None, None, None, "holds", "r", "q")
+        >>> grid_window(claim), grid_window(dataclasses.replace(claim, verdict="not resolved"))
+        ((0.0, 1.0), (0.25, 0.75))
+    """
+    return WHOLE_RUN if window_claim.verdict == "holds" else (BASE.prune_start, BASE.prune_end)
+
+
 def next_window(window_claim: Claim) -> str:
-    """The pruning window grid v3 uses, and why, from the pilot's window claim (contrast_claims).
+    """grid_window's choice, and why, in words.
 
         >>> claim = Claim("pilot-window", "Jin et al. 2025", "s", "x", None, None, None, "holds", "r", "q")
         >>> next_window(claim)
         'pruning over the whole run (prune_start 0, prune_end 1): it left the smaller gap at equal budgets'
     """
-    if window_claim.verdict == "holds":
+    if grid_window(window_claim) == WHOLE_RUN:
         return "pruning over the whole run (prune_start 0, prune_end 1): it left the smaller gap at equal budgets"
     why = ("it left the smaller gap at equal budgets" if window_claim.verdict == "does not hold" else
            "the pilot cannot tell the two windows apart, and it is the window Frantar et al. use")
@@ -479,13 +494,14 @@ def claims(study: PilotStudy, contrasts: pd.DataFrame) -> list[Claim]:
     return [in_regime, *contrast_claims(contrasts, study.eps, scope)]
 
 
-def claim_texts(pilot_claims: list[Claim]) -> dict:
+def claim_texts(pilot_claims: list[Claim], fits: pd.DataFrame) -> dict:
     """The chapter's glued texts on claims' four claims (prefix 'tr_'): the in-regime verdict in a
-    sentence and in the key findings, each contrast's rule and verdict, and the next grid's window.
+    sentence and in the key findings, each contrast's rule and verdict, the next grid's window, and
+    grid v3 as the pilot's `fits` (transient.fit_curves) and that window size it (grid_v3_text).
 
         >>> from kit.engine.store import RunStore
         >>> study = read_pilot(RunStore(), n_boot=20)
-        >>> t = claim_texts(claims(study, contrast_table(study.gaps_all)))
+        >>> t = claim_texts(claims(study, contrast_table(study.gaps_all)), study.fits)
         >>> t["tr_size_verdict"] in ("holds", "does not hold", "not resolved"), t["tr_next_window"][:11]
         (True, "the paper's")
     """
@@ -495,7 +511,8 @@ def claim_texts(pilot_claims: list[Claim]) -> dict:
     out = {"tr_pilot_verdict_text": f"The pilot's claim {verb(in_regime.verdict)}: {in_regime.reason}",
            "tr_pilot_summary": f"the claim that its longest runs reach the regime {verb(in_regime.verdict)}: "
                                f"{in_regime.reason}",
-           "tr_next_window": next_window(contrasts[1])}
+           "tr_next_window": next_window(contrasts[1]),
+           "tr_grid_v3": grid_v3_text(fits, grid_window(contrasts[1]))}
     for name, claim in zip(["size", "window", "batch"], contrasts):
         out[f"tr_{name}_rule"] = claim.rule
         out[f"tr_{name}_verdict"], out[f"tr_{name}_reason"] = claim.verdict, claim.reason
@@ -517,3 +534,68 @@ def gaps_markdown(study: PilotStudy) -> str:
         return "*No pilot budget is stored yet.*"
     table = transient.gap_curves(study.gaps).rename(columns={"sparsity": "S", "gap": "gap (nats)"})
     return markdown_table(table, {"S": "{:g}", "steps": "{:,.0f}", "gap (nats)": "{:+.3f}", "sem": "{:.3f}"})
+
+
+def regime_budget(fits: pd.DataFrame, sparsities=None, budgets=PILOT_STEPS) -> int | None:
+    """The smallest of the pilot's `budgets` (steps) at or beyond the upper end of every sparsity's
+    interval of x* (transient.fit_curves' table): where grid v3 starts. None while a sparsity of
+    `sparsities` (default: the pilot's pruned ones) has no fit or an interval that ends beyond
+    every budget.
+
+        >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75, 0.875], "x_star_high": [4274.0, 5734.0, 8503.0]})
+        >>> regime_budget(fits), regime_budget(fits.iloc[:2]), regime_budget(fits.assign(x_star_high=1e6))
+        (9376, None, None)
+    """
+    wanted = [S for S in PILOT["sparsities"] if S > 0] if sparsities is None else list(sparsities)
+    if not all(np.isclose(fits["sparsity"], S).any() for S in wanted):
+        return None
+    needed = float(fits[[np.isclose(wanted, S).any() for S in fits["sparsity"]]]["x_star_high"].max())
+    return next((int(n) for n in sorted(budgets) if n >= needed), None)
+
+
+def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), table: dict | None = None) -> str:
+    """Grid v3 as the pilot sizes it (regime_budget, kit.engine.grids.grid_v3_parts) in a sentence:
+    its budgets, sizes, runs and the machine time they take by the throughput table `table`
+    (default: the measured one, kit.engine.throughput.load_table).
+
+        >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75, 0.875], "x_star_high": [4274.0, 5734.0, 8503.0]})
+        >>> grid_v3_text(fits)
+        'budgets of 9,376, 18,752 and 37,504 steps (19M to 77M tokens), N = 13,824, 55,296 and 221,184 at every
+        sparsity: 45 runs (36 in the grid, 8 seeds, 1 held out), about ... hours of this machine'
+    """
+    from kit.engine import grids, model, throughput
+
+    smallest = regime_budget(fits)
+    if smallest is None:
+        return ("not sized yet: some sparsity's interval of x* is not fitted or ends beyond the pilot's longest "
+                "budget")
+    parts = grids.grid_v3_parts(smallest, window)
+    configs = grids.grid_v3(smallest, window)
+    table = throughput.load_table() if table is None else table
+    hours = throughput.machine_seconds([(model.shape_for(c).d_model, c.steps) for c in configs], table) / 3600
+    budgets = sorted({c.steps for c in parts["grid"]})
+    sizes = sorted({c.n_nonzero for c in parts["grid"]})
+    listed = lambda xs: ", ".join(f"{x:,}" for x in xs[:-1]) + f" and {xs[-1]:,}"
+    return (f"budgets of {listed(budgets)} steps ({budgets[0] * BASE.tokens_per_step / 1e6:.0f}M to "
+            f"{budgets[-1] * BASE.tokens_per_step / 1e6:.0f}M tokens), N = {listed(sizes)} at every sparsity: "
+            f"{len(configs)} runs ({len(parts['grid'])} in the grid, {len(parts['seeds'])} seeds, "
+            f"{len(parts['held_out'])} held out), about {hours:.0f} hours of this machine")
+
+
+def grid_v3_configs(store) -> list | None:
+    """Grid v3 as the pilot stored in `store` sizes it: its smallest budget (regime_budget) and its
+    window (grid_window of the window claim); None while the pilot does not size it yet.
+
+        >>> from kit.engine.store import RunStore
+        >>> configs = grid_v3_configs(RunStore())
+        >>> configs is None or len(configs) == 45
+        True
+    """
+    from kit.engine import grids
+
+    study = read_pilot(store)
+    smallest = regime_budget(study.fits)
+    if smallest is None:
+        return None
+    window = grid_window(claims(study, contrast_table(study.gaps_all))[2])
+    return grids.grid_v3(smallest, window)

@@ -327,3 +327,52 @@ def pilot_grid(base: RunConfig = BASE, pilot: dict = PILOT) -> list[RunConfig]:
         65
     """
     return list(dict.fromkeys(c for configs in pilot_parts(base, pilot).values() for c in configs))
+
+
+# Grid v3: Eq. 1 on runs in regime (issue "in regime"). Its smallest budget comes from the pilot
+# (kit.chapters.pilot.regime_budget: the pilot budget at or beyond every sparsity's interval of
+# x*), and its budgets double twice from there (4x); three sizes over 16x at the four sparsities,
+# on pycode at recipe_lr_v3; a second seed at the smallest and the largest budget at the smallest
+# size (every sparsity), and one run at 4x the largest size held out of every fit.
+GRID_V3 = dict(n_nonzero=[13_824, 55_296, 221_184], sparsities=[0.0, 0.5, 0.75, 0.875], doublings=2,
+               seed_n_nonzero=13_824, seeds=[1], held_out=dict(n_nonzero=884_736, sparsity=0.5))
+
+
+def grid_v3_parts(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end), base: RunConfig = BASE,
+                  grid: dict = GRID_V3) -> dict[str, list[RunConfig]]:
+    """Grid v3's runs by purpose, for a smallest budget of `smallest_steps` and the pruning window
+    (prune_start, prune_end) the pilot chose (kit.chapters.pilot.grid_window): 'grid' (every size,
+    sparsity and budget), 'seeds' (grid['seeds'] at the smallest and largest budget, at
+    grid['seed_n_nonzero'], every sparsity) and 'held_out' (one run at 4x the largest size, at the
+    smallest budget), all at recipe_lr_v3.
+
+        >>> parts = grid_v3_parts(9_376)
+        >>> {name: len(configs) for name, configs in parts.items()}
+        {'grid': 36, 'seeds': 8, 'held_out': 1}
+        >>> sorted({c.steps for c in parts["grid"]}), parts["held_out"][0].n_nonzero
+        ([9376, 18752, 37504], 884736)
+    """
+    if not (isinstance(smallest_steps, int) and smallest_steps > 0):
+        raise ValueError(f"smallest_steps = {smallest_steps!r}: need a whole number of steps > 0")
+    budgets = [steps(smallest_steps * 2**k) for k in range(grid["doublings"] + 1)]
+    pruned = base.replace(prune_start=window[0], prune_end=window[1])  # dense runs keep BASE's: the same run ids
+    at = lambda n, tokens: [(pruned if s > 0 else base).replace(n_nonzero=n, sparsity=s, tokens=d)
+                            for s in grid["sparsities"] for d in tokens]
+    parts = {
+        "grid": [c for n in grid["n_nonzero"] for c in at(n, budgets)],
+        "seeds": [c.replace(seed=seed) for c in at(grid["seed_n_nonzero"], [budgets[0], budgets[-1]])
+                  for seed in grid["seeds"]],
+        "held_out": [(pruned if grid["held_out"]["sparsity"] > 0 else base).replace(tokens=budgets[0], **grid["held_out"])],
+    }
+    return {name: with_recipe_v3(configs) for name, configs in parts.items()}
+
+
+def grid_v3(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end), base: RunConfig = BASE,
+            grid: dict = GRID_V3) -> list[RunConfig]:
+    """Every run of grid_v3_parts, each once.
+
+        >>> len(grid_v3(9_376)), {(c.prune_start, c.prune_end) for c in grid_v3(9_376, window=(0.0, 1.0)) if c.sparsity}
+        (45, {(0.0, 1.0)})
+    """
+    return list(dict.fromkeys(c for configs in grid_v3_parts(smallest_steps, window, base, grid).values()
+                              for c in configs))

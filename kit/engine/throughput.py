@@ -101,6 +101,19 @@ def side_by_side(widths_steps: list[tuple[int, int]], table: dict | None) -> lis
     return lanes if len(side) >= 2 and seconds >= MIN_POOL_S else [1] * len(lanes)
 
 
+def machine_seconds(widths_steps: list[tuple[int, int]], table: dict) -> float:
+    """Seconds of the whole machine to train runs given as (d_model, steps), each at the most total
+    steps per second its width's row (nearest_row) measured, as if the lanes were always full: a
+    plan's estimate, a little short of what a sweep's tail costs.
+
+        >>> table = {"rows": [{"d_model": 16, "lanes": {"1": 400.0, "2": 700.0}},
+        ...                   {"d_model": 96, "lanes": {"1": 30.0, "2": 24.0}}]}
+        >>> machine_seconds([(16, 7_000), (16, 7_000), (96, 3_000)], table)
+        120.0
+    """
+    return float(sum(n / max(nearest_row(d, table)["lanes"].values()) for d, n in widths_steps))
+
+
 def write_table(table: dict, path: Path | None = None) -> None:
     """Write a measured table (see the module docstring for its layout) to `path`, default TABLE.
 
