@@ -391,7 +391,8 @@ def test_the_fit_degenerates_where_sparse_runs_end_above_dense_ones():
 def test_intervals_of_a_degenerate_fit_leave_its_sparsity_term_unbounded():
     """At a_S on its bound no side of the profile crosses the threshold: the interval reads
     [0, unbounded] instead of the profile failing (it raised numpy's AxisError on an empty refit)."""
-    fit = corelaw.fit_ours(synthetic_our_runs(sparse_excess=0.3, longest=True), n_starts=4, n_boot=8)
+    fit = corelaw.fit_ours(synthetic_our_runs(sparse_excess=0.3, longest=True), n_starts=4, n_boot=8,
+                           per_sparsity_noise=False)  # equal weights: the fit sits at a_S = 0
     a_S, gain_75 = fit.table.loc["a_S"], fit.table.loc["gain(0.75)"]
     assert a_S.estimate < 1e-3 and a_S.low == 0.0 and a_S.high == float("inf")
     assert gain_75.estimate == pytest.approx(1.0, abs=1e-3) and gain_75.high == float("inf")

@@ -286,3 +286,51 @@ def test_the_reported_quantities_are_kit_laws_equations(family):
         k = TABLE7[family].k
         for N, C in [(1e8, 1e21), (1e9, 1e23)]:
             assert value("s_opt", N, C, k) == pytest.approx(laws.s_opt_closed_form(N, C, TABLE7[family]), abs=1e-10)
+
+
+def heteroscedastic_grid(coeffs, noise_by_S, seed):
+    """table1_grid with a noise of its own at each sparsity (log-normal, noise_by_S[S])."""
+    runs = table1_grid(coeffs, noise=0.0)
+    rng = np.random.default_rng(seed)
+    sigma = runs["S"].map(noise_by_S).to_numpy()
+    return runs.assign(loss=runs["loss"] * np.exp(sigma * rng.standard_normal(len(runs))), sigma=sigma)
+
+
+def test_a_noise_scale_is_the_huber_loss_of_the_residuals_over_it():
+    """The compiled objective (weights 1/scale^2, threshold delta x scale) equals the mean Huber loss
+    of the standardized residuals that FitResult reports, and equal scales change nothing."""
+    runs = heteroscedastic_grid(TABLE7["t5"], {0.0: 0.002, 0.5: 0.004, 0.75: 0.008, 0.875: 0.016}, seed=0)
+    scaled = fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=4, scale=runs.sigma)
+    spec = scaled.problem
+    O_B = spec.measure(spec.encode(scaled.params))[0]
+    assert O_B[0] == pytest.approx(scaled.objective, rel=1e-9)
+    assert np.mean(1 / spec.scale**2) == pytest.approx(1.0)
+    plain = fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=4)
+    equal = fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=4, scale=np.full(len(runs), 0.01))
+    assert equal.objective == pytest.approx(plain.objective, rel=1e-9)
+    for k in COEFF_NAMES:
+        assert equal.params[k] == pytest.approx(plain.params[k], rel=1e-6)
+
+
+def test_weighing_runs_by_their_sparsitys_noise_predicts_better_than_equal_weights():
+    """Noise 10x larger at S = 0.875 than dense: over several datasets, the fit that knows it
+    predicts the noise-free losses better than the fit that weighs every run alike."""
+    noise = {0.0: 0.002, 0.5: 0.004, 0.75: 0.01, 0.875: 0.02}
+    true = TABLE7["t5"]
+    errors = {"equal": [], "per sparsity": []}
+    for seed in range(6):
+        runs = heteroscedastic_grid(true, noise, seed)
+        exact = sparse_law(runs.S, runs.N, runs.D, **true)
+        for name, scale in (("equal", None), ("per sparsity", runs.sigma)):
+            found = fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=4, scale=scale).params
+            pred = sparse_law(runs.S, runs.N, runs.D, **found)
+            errors[name].append(np.sqrt(np.mean(np.log(pred / exact) ** 2)))
+    assert np.mean(errors["per sparsity"]) < 0.9 * np.mean(errors["equal"])  # 0.83x measured
+    assert sum(a < b for a, b in zip(errors["per sparsity"], errors["equal"])) >= 4  # 5 of 6 measured
+
+
+def test_a_bad_noise_scale_is_refused():
+    runs = table1_grid(TABLE7["t5"], noise=1e-3)
+    for bad in (np.zeros(len(runs)), np.ones(3), np.full(len(runs), np.nan)):
+        with pytest.raises(ValueError, match="scale: need one finite noise > 0 per run"):
+            fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=1, scale=bad)

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.fit import lawfit
+from kit.fit import lawfit, paper
 from kit import laws
 from kit.laws import COEFF_NAMES, TABLE7
 
@@ -72,3 +72,28 @@ def test_bad_settings_are_named(kwargs, message):
 def test_frame_needs_a_loss_column():
     with pytest.raises(ValueError, match="'loss'"):
         lawfit.fit_family(sweep(TABLE7["t5"], noise=0.0).rename(columns={"loss": "val_loss"}))
+
+
+def test_sparsity_noise_pools_the_seed_spread_of_each_sparsity_and_budget_on_log_loss():
+    truth, ratios = {(0.0, 1e6): 0.02, (0.0, 4e6): 0.004, (0.75, 1e6): 0.02, (0.75, 4e6): 0.02}, {}
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        rows = [{"S": S, "N": N, "D": D, "loss": 2.0 * np.exp(sigma * rng.standard_normal())}
+                for (S, D), sigma in truth.items() for N in (1e4, 4e4, 1.6e5) for _ in range(6)]
+        found = lawfit.sparsity_noise(pd.DataFrame(rows))
+        assert {(S, D) for S, by_D in found.items() for D in by_D} == set(truth)
+        for (S, D), sigma in truth.items():
+            ratios.setdefault((S, D), []).append(found[S][D] / sigma)
+    for key, r in ratios.items():  # 15 degrees of freedom per dataset: each within 60%, the mean of 12 within 12%
+        assert max(abs(np.array(r) - 1)) < 0.6 and np.mean(r) == pytest.approx(1.0, abs=0.12), key
+
+
+def test_fit_family_with_noise_per_sparsity_scales_each_run_by_its_noise():
+    runs = paper.load_t5()
+    D = sorted(runs.D.unique())
+    noise = {0.0: {D[0]: 0.002, D[-1]: 0.002}, 0.875: {D[0]: 0.008, D[-1]: 0.008}}
+    result = lawfit.fit_family(runs, "t5", starts=2, noise=noise)
+    scale = result.problem.scale
+    dense, sparse = scale[runs.S.to_numpy() == 0].mean(), scale[runs.S.to_numpy() == 0.875].mean()
+    assert sparse / dense == pytest.approx(4.0)
+    np.testing.assert_allclose(lawfit.run_noise(runs, noise)[runs.S.to_numpy() == 0.5], 0.002 + 0.5 / 0.875 * 0.006)

@@ -31,7 +31,7 @@ Verdict functions return (verdict, one-sentence reason) like kit.report.claims'.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import matplotlib.pyplot
 from matplotlib import ticker
@@ -1419,7 +1419,9 @@ def grid_scope(main: pd.DataFrame) -> str:
 @dataclass(frozen=True)
 class OursFit:
     """Eq. 1 fitted to our main grid: with N (result, and table: intervals of the coefficients,
-    the gains at TABLE2_S and "L(held out)", plus relative width), and with N_total (total).
+    the gains at TABLE2_S and "L(held out)", plus relative width), and with N_total (total);
+    noise: the seed std of log L per sparsity and budget the fits weigh the runs by
+    (kit.fit.lawfit.sparsity_noise; {} for equal weights).
 
         >>> t5 = paper.load_t5()
         >>> result = lawfit.fit_family(t5, "t5", starts=1)
@@ -1429,12 +1431,17 @@ class OursFit:
     result: fitting.FitResult
     table: pd.DataFrame
     total: fitting.FitResult
+    noise: dict = field(default_factory=dict)
 
 
-def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0) -> OursFit:
+def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0, per_sparsity_noise=True) -> OursFit:
     """Eq. 1 fitted to runs.main as the paper fits T5 (kit.fit.lawfit.FAMILIES["ours"]), with
     intervals (and the held-out run's loss among the derived quantities), and with N counting
-    every non-zero parameter (N_total), the estimates only.
+    every non-zero parameter (N_total), the estimates only. With `per_sparsity_noise`, each run's
+    residual is taken over its sparsity's seed noise (kit.fit.lawfit.sparsity_noise of
+    runs.repeats; sparsities without repeats interpolated, kit.fit.lawfit.run_noise): the seed
+    std of a sparse run is several times a dense run's, and equal weights let the noisiest runs
+    pull the fit as hard as the quietest.
 
         >>> from kit.engine import grids
         >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
@@ -1442,16 +1449,19 @@ def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0) -> Ours
         ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
         ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
         >>> fit = fit_ours(runs, n_starts=1, n_boot=2)
-        >>> list(fit.table.index[-4:]), bool(fit.result.params["a_S"] < 0.01)  # grid v2's fit is degenerate: a_S about 0
-        (['gain(0.5)', 'gain(0.75)', 'gain(0.875)', 'L(held out)'], True)
+        >>> gains = [round(float(fit.table.loc[f"gain({S:g})", "estimate"]), 2) for S in TABLE2_S]
+        >>> list(fit.table.index[-4:]), len(set(gains))  # grid v2's fit is degenerate: one gain at every sparsity
+        (['gain(0.5)', 'gain(0.75)', 'gain(0.875)', 'L(held out)'], 1)
     """
     x = runs.held_out.iloc[0]
+    sigma = lawfit.sparsity_noise(runs.repeats) if per_sparsity_noise else None
     fitted = lawfit.fit_with_intervals(runs.main, "ours", starts=n_starts, n_boot=n_boot, level=level, seed=seed,
-                                       derived=lawfit.derived_quantities(TABLE2_S, points={"held out": (x.S, x.N, x.D)}))
+                                       derived=lawfit.derived_quantities(TABLE2_S, points={"held out": (x.S, x.N, x.D)}),
+                                       noise=sigma)
     table = fitted.intervals
     table["relative width"] = (table.high - table.low) / table.estimate
-    total = lawfit.fit_family(runs.main.assign(N=runs.main.N_total), "ours", starts=n_starts, seed=seed)
-    return OursFit(fitted.result, table, total)
+    total = lawfit.fit_family(runs.main.assign(N=runs.main.N_total), "ours", starts=n_starts, seed=seed, noise=sigma)
+    return OursFit(fitted.result, table, total, sigma or {})
 
 
 def fit_table(fit: OursFit, runs: OurRuns):
@@ -1482,7 +1492,13 @@ def fit_table(fit: OursFit, runs: OurRuns):
              "embed_share_large": f"{embed_share[main.n_nonzero == main.n_nonzero.max()].mean():.0%}",
              "gains_ours": ", ".join(row_text(table.loc[f"gain({s:g})"], ".3g", "x") for s in TABLE2_S),
              "gains_ours_estimates": ", ".join(f"{table.loc[f'gain({s:g})', 'estimate']:.2f}x" for s in TABLE2_S),
-             "ours_a_S_estimate": f"{fit.result.params['a_S']:.1g}",
+             "ours_a_S_estimate": f"{fit.result.params['a_S']:.1g}", "ours_b_S_estimate": f"{fit.result.params['b_S']:.3g}",
+             "ours_total_b_S_estimate": f"{fit.total.params['b_S']:.3g}",
+             "ours_fit_noise": ("; ".join(f"S = {S:g}: " + ", ".join(f"{v:.4f} at {D / 1e6:.1f}M tokens"
+                                                                  for D, v in sorted(by_D.items()))
+                                          for S, by_D in sorted(fit.noise.items())) +
+                                " (seed std of log L; between measured points interpolated, beyond them held at "
+                                "the nearest)") if fit.noise else "equal for every run, as the paper fits",
              **{f"ours_{c}": row_text(table.loc[c]) for c in laws.COEFF_NAMES},
              **{f"ours_total_{c}": f"{fit.total.params[c]:.3g}" for c in laws.COEFF_NAMES}}
     return pd.DataFrame(rows).T.rename_axis("quantity"), texts

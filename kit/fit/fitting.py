@@ -276,7 +276,8 @@ def _compiled(law, names: tuple, fixed_names: tuple, order: tuple, ref_names: tu
         the mean Huber loss (no penalty), the quantities, their gradients and the IRLS curvature
         of the loss (the matrix the optimiser steps with).
     data: the runs' inputs {name: array of R}, target_R (log) losses, fixed_F coefficients, the
-    logs of the reference values, delta.
+    logs of the reference values, delta_R (delta times each run's noise scale: with weights
+    1 / scale^2 this is the Huber loss of the residuals over their scale, see Problem).
     """
     form = LOG_FORMS[law]
     kinds = list(KINDS)
@@ -317,7 +318,7 @@ def _compiled(law, names: tuple, fixed_names: tuple, order: tuple, ref_names: tu
             return jnp.append(r_R, pull * quantity(coefficients(z_P, fixed_F, log_refs), row_K) - at)
 
         weights_R = (jnp.append(weight_R, jnp.sum(weight_R)) if penalised else weight_R) / jnp.sum(weight_R)
-        delta_R = jnp.full(len(target_R), delta)
+        delta_R = jnp.broadcast_to(delta, target_R.shape)  # per run: delta x its noise scale (Problem.scale)
         delta_R = jnp.append(delta_R, jnp.inf) if penalised else delta_R  # the penalty is a square
 
         def step(state):
@@ -360,7 +361,7 @@ def _compiled(law, names: tuple, fixed_names: tuple, order: tuple, ref_names: tu
         r_of = lambda z: residuals(z, inputs, target_R, fixed_F, log_refs)
         q_of = lambda z: jax.vmap(lambda row_K: quantity(coefficients(z, fixed_F, log_refs), row_K))(table_MxK)
         weight_R = weight_R / jnp.sum(weight_R)
-        delta_R = jnp.full(len(target_R), delta)
+        delta_R = jnp.broadcast_to(delta, target_R.shape)
         H_PxP, _ = curvature(jax.jacfwd(r_of)(z_P), r_of(z_P), weight_R, delta_R)
         return huber_mean(r_of(z_P), weight_R, delta_R), q_of(z_P), jax.jacfwd(q_of)(z_P), H_PxP
 
@@ -393,6 +394,18 @@ class Problem:
     y: np.ndarray
     log_loss: bool
     delta: float
+    scale: np.ndarray | None = None  # per run: its noise relative to the others' (mean 1 / scale^2 = 1); None: equal
+
+    @property
+    def run_weights(self) -> np.ndarray:
+        """1 / scale^2 per run: with delta x scale, the Huber loss of r / scale is the Huber loss of r
+        with threshold delta scale, over scale^2 (exactly, in both of its regimes)."""
+        return np.ones(len(self.y)) if self.scale is None else 1.0 / np.asarray(self.scale, float) ** 2
+
+    @property
+    def standardized(self) -> Callable:
+        """r -> r / scale: residuals on the scale of delta."""
+        return (lambda r: r) if self.scale is None else (lambda r: r / np.asarray(self.scale, float))
 
     @property
     def refs(self) -> dict:
@@ -426,7 +439,7 @@ class Problem:
         refs = self.refs
         data = ({k: np.pad(v, (0, rows - R), mode="edge") for k, v in _log_inputs(self.inputs).items()},
                 np.pad(self.target, (0, rows - R), mode="edge"), np.array(list(self.fixed.values()), dtype=float),
-                np.log(list(refs.values())), float(self.delta))
+                np.log(list(refs.values())), np.pad(self.delta * np.sqrt(1.0 / self.run_weights), (0, rows - R), mode="edge"))
         function = _compiled(self.law, self.names, tuple(self.fixed), self.order, tuple(refs), self.log_loss)[which]
         outputs = []
         with jax.enable_x64(True):
@@ -440,12 +453,13 @@ class Problem:
         return [np.concatenate(parts) for parts in zip(*outputs)]
 
     def _weights(self, weight_BxR) -> np.ndarray:
-        """Per-run weights padded with zeros to the runs' bucket."""
-        return np.pad(np.asarray(weight_BxR, dtype=float), ((0, 0), (0, _bucket(len(self.y)) - len(self.y))))
+        """Per-run weights (times run_weights) padded with zeros to the runs' bucket."""
+        weight_BxR = np.asarray(weight_BxR, dtype=float) * self.run_weights
+        return np.pad(weight_BxR, ((0, 0), (0, _bucket(len(self.y)) - len(self.y))))
 
     def solve(self, z0_BxP, weight_BxR=None, quantity_B=None, pull_B=None, at_B=None, max_steps=MAX_STEPS):
         """End points z_BxP, objectives O_B and convergence flags of the optimiser run from each
-        start z0_BxP[b], on the runs weighted by weight_BxR[b] (default 1), plus the penalty
+        start z0_BxP[b], on the runs weighted by weight_BxR[b] (default 1; times run_weights), plus the penalty
         (pull_B[b] q - at_B[b])^2 / 2 on the quantity q = quantity_B[b] (see KINDS; default none),
         each for at most max_steps steps."""
         z_BxP = np.array(np.atleast_2d(z0_BxP), dtype=float)
@@ -483,12 +497,12 @@ class Problem:
         pred = self.law(**self.inputs, **params)
         with np.errstate(all="ignore"):
             residuals = (np.log(pred) if self.log_loss else pred) - self.target
-        return FitResult(params=params, objective=float(np.mean(huber(residuals, self.delta))),
+        return FitResult(params=params, objective=float(np.mean(huber(self.standardized(residuals), self.delta))),
                          residuals=residuals, n_starts=n_starts, converged=bool(converged),
                          law=self.law, problem=self)
 
 
-def problem(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3) -> Problem:
+def problem(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3, scale=None) -> Problem:
     """The Problem that `fit` solves (see there), its arguments checked.
 
         >>> from kit.fit.paper import load_t5
@@ -529,10 +543,29 @@ def problem(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3) -> P
     if not delta > 0:
         raise ValueError(f"delta={delta!r}: must be > 0")
     return Problem(law=law, names=tuple(names), fixed=fixed, order=tuple(order), inputs=inputs, y=y,
-                   log_loss=bool(log_loss), delta=float(delta))
+                   log_loss=bool(log_loss), delta=float(delta), scale=noise_scale(scale, len(y)))
 
 
-def fit(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3, starts=16, seed=0) -> FitResult:
+def noise_scale(sigma, runs: int) -> np.ndarray | None:
+    """Each run's noise relative to the others', from its noise `sigma` (one per run, e.g. the seed
+    std of its sparsity: kit.fit.lawfit.sparsity_noise), normalised so that mean 1 / scale^2 = 1:
+    a fit then weighs run i's residual by 1 / scale_i and its objective keeps the units of equal
+    noise. None (equal noise) passes through.
+
+        >>> noise_scale([0.01, 0.01, 0.02, 0.02], 4).round(3).tolist()
+        [0.791, 0.791, 1.581, 1.581]
+        >>> noise_scale(None, 4) is None
+        True
+    """
+    if sigma is None:
+        return None
+    sigma = np.asarray(sigma, dtype=float)
+    if sigma.shape != (runs,) or not np.all(np.isfinite(sigma) & (sigma > 0)):
+        raise ValueError(f"scale: need one finite noise > 0 per run ({runs}); got shape {sigma.shape}")
+    return sigma * np.sqrt(np.mean(1.0 / sigma**2))
+
+
+def fit(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3, starts=16, seed=0, scale=None) -> FitResult:
     """Fit the coefficients `params` of `law` to runs by minimising the mean Huber loss of
     (log pred - log y) if log_loss else (pred - y), from several starting points.
 
@@ -544,6 +577,9 @@ def fit(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3, starts=1
         free, the rest from the unstructured fit).
     starts: number of random starts (seeded by `seed`), or a sequence of dicts giving starting
         values, in original units, for every coefficient in `params` (e.g. a previous fit).
+    scale: each run's noise (one value per run, e.g. the seed std of its sparsity in log loss), or
+        None for equal noise: the Huber loss is taken of each residual over its run's relative
+        noise (noise_scale), so noisier runs pull less; intervals and profiles follow.
 
         >>> from kit.fit.paper import load_t5
         >>> t5 = load_t5()
@@ -551,7 +587,7 @@ def fit(law, data, y, params, *, fixed=None, log_loss=True, delta=1e-3, starts=1
         >>> f"{result.objective:.3g}", round(result.params["c"], 2), result.converged  # Table 7: 7.6e-6, c = 0.651
         ('4.88e-06', 0.83, True)
     """
-    spec = problem(law, data, y, params, fixed=fixed, log_loss=log_loss, delta=delta)
+    spec = problem(law, data, y, params, fixed=fixed, log_loss=log_loss, delta=delta, scale=scale)
     if isinstance(starts, (int, np.integer)):
         if starts < 1:
             raise ValueError(f"starts={starts}: need at least 1")
@@ -681,7 +717,7 @@ def profile_threshold(result: FitResult, level=0.95) -> float:
         '7e-07'
     """
     spec = result.problem
-    r = np.asarray(result.residuals, dtype=float)
+    r = spec.standardized(np.asarray(result.residuals, dtype=float))
     n, p = len(r), len(spec.names)
     if n <= p:
         raise ValueError(f"{n} runs for {p} free coefficients: a profile interval needs more runs than coefficients")

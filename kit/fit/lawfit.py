@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from . import fitting
@@ -36,10 +37,12 @@ GAIN_SPARSITIES = (0.5, 0.75, 0.875)  # Table 2's
 
 
 def fit_family(frame, family: str = "ours", *, law=laws.sparse_law, fixed: Mapping | None = None,
-               starts=16, seed=0) -> fitting.FitResult:
+               starts=16, seed=0, noise: Mapping | None = None) -> fitting.FitResult:
     """`law` (Eq. 1 by default) fitted to the runs of `frame` with the family's settings
     (FAMILIES), every coefficient not in `fixed` free, from `starts` random starts (or a
-    sequence of starting coefficients, see kit.fit.fitting.fit).
+    sequence of starting coefficients, see kit.fit.fitting.fit). `noise`: {S: {D: seed std of the
+    (log) loss}} (sparsity_noise), each run's residual then taken over its own noise (run_noise;
+    kit.fit.fitting.fit's scale); None: equal noise, as the paper fits.
 
     frame: a law frame, one row per run, with the law's inputs (S, N, D, or N_avg, D) and loss:
     kit.fit.paper.load_t5(), kit.engine.store.law_frame(...).
@@ -57,7 +60,48 @@ def fit_family(frame, family: str = "ours", *, law=laws.sparse_law, fixed: Mappi
         raise ValueError(f"frame lacks a 'loss' column; it has {list(frame)}")
     fixed = dict(fixed or {})
     params = [c for c in COEFFICIENTS[law] if c not in fixed]
-    return fitting.fit(law, frame, frame["loss"], params, fixed=fixed, starts=starts, seed=seed, **FAMILIES[family])
+    scale = None if noise is None else run_noise(frame, noise)
+    return fitting.fit(law, frame, frame["loss"], params, fixed=fixed, starts=starts, seed=seed, scale=scale,
+                       **FAMILIES[family])
+
+
+def sparsity_noise(repeats, value: str = "loss", log: bool = True) -> dict:
+    """{S: {D: the seed std of `value` at sparsity S and budget D}}: runs of `repeats` (columns S, N,
+    D and `value`) equal in S, N and D differ only in seed; their spread is pooled over the sizes N
+    of each (S, D) (kit.fit.noise.seed_noise), on log(value) if `log` (the scale of a log-loss fit's
+    residuals). Our seed repeats need both axes: a dense run's noise falls 8x from 0.6M to 2.4M
+    tokens, a sparse run's not at all.
+
+        >>> repeats = pd.DataFrame({"S": [0.0] * 4 + [0.75] * 4, "N": 1e4, "D": [1e6, 1e6, 2e6, 2e6] * 2,
+        ...                         "loss": [2.00, 2.02, 1.90, 1.901, 2.0, 2.04, 1.9, 1.86]})
+        >>> {S: {D: round(v, 4) for D, v in by_D.items()} for S, by_D in sparsity_noise(repeats).items()}
+        {0.0: {1000000.0: 0.007, 2000000.0: 0.0004}, 0.75: {1000000.0: 0.014, 2000000.0: 0.015}}
+    """
+    from .noise import seed_noise
+
+    frame = repeats.assign(**{value: np.log(repeats[value]) if log else repeats[value]})
+    return {float(S): {float(D): float(sigma) for D, sigma in seed_noise(runs, point=["N"], by="D", value=value)["sigma"].items()}
+            for S, runs in frame.groupby("S")}
+
+
+def run_noise(frame, noise: Mapping) -> np.ndarray:
+    """Each run's noise from sparsity_noise's {S: {D: noise}}: at each measured sparsity, the noise
+    at the run's budget D (linear in log D and log noise between measured budgets, held at the
+    nearest outside them, as kit.fit.noise.noise_at), then linear in S between the measured
+    sparsities (held at the nearest outside them).
+
+        >>> noise = {0.0: {1e6: 0.02, 4e6: 0.005}, 0.75: {1e6: 0.01, 4e6: 0.01}}
+        >>> run_noise(pd.DataFrame({"S": [0.0, 0.0, 0.375, 0.875], "D": [2e6, 8e6, 4e6, 1e6]}), noise).round(4).tolist()
+        [0.01, 0.005, 0.0075, 0.01]
+    """
+    if not noise:
+        raise ValueError("noise is empty: need {S: {D: seed std}} for at least one sparsity")
+    sparsities = sorted(noise)
+    log_D = np.log(np.asarray(frame["D"], float))
+    at_S = np.array([np.exp(np.interp(log_D, np.log(sorted(noise[S])), np.log([noise[S][D] for D in sorted(noise[S])])))
+                     for S in sparsities])  # sparsity x run
+    S = np.asarray(frame["S"], float)
+    return np.array([np.interp(S[r], sparsities, at_S[:, r]) for r in range(len(S))])
 
 
 def derived_quantities(sparsities: Sequence[float] = GAIN_SPARSITIES, points: Mapping | None = None,
@@ -94,10 +138,11 @@ class LawFit:
 
 
 def fit_with_intervals(frame, family: str = "ours", *, derived: Mapping | None = None, law=laws.sparse_law,
-                       fixed: Mapping | None = None, starts=16, n_boot=200, level=0.95, seed=0) -> LawFit:
+                       fixed: Mapping | None = None, starts=16, n_boot=200, level=0.95, seed=0,
+                       noise: Mapping | None = None) -> LawFit:
     """`fit_family`, then kit.fit.fitting.fit_intervals for every free coefficient and every quantity
     of `derived` (e.g. derived_quantities(points={"T5-XL": (S, N, D)}); default: the gains at
-    GAIN_SPARSITIES for Eq. 1, none for the dense laws).
+    GAIN_SPARSITIES for Eq. 1, none for the dense laws). `noise`: per sparsity, as fit_family takes it.
 
         >>> from kit.fit.paper import load_t5
         >>> found = fit_with_intervals(load_t5(), "t5", starts=4, n_boot=8)
@@ -108,5 +153,5 @@ def fit_with_intervals(frame, family: str = "ours", *, derived: Mapping | None =
     """
     if derived is None:
         derived = derived_quantities() if law is laws.sparse_law else {}
-    result = fit_family(frame, family, law=law, fixed=fixed, starts=starts, seed=seed)
+    result = fit_family(frame, family, law=law, fixed=fixed, starts=starts, seed=seed, noise=noise)
     return LawFit(result, fitting.fit_intervals(result, derived, n_boot=n_boot, level=level, seed=seed))
