@@ -20,7 +20,8 @@ TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["
             seed_tokens=TINY_GRID["tokens"], seed_sparsities=[0.0, 0.75],
             extrapolation_n_nonzero=[4 * max(TINY_GRID["n_nonzero"])], extrapolation_tokens=TINY_GRID["tokens"][-1:],
             extrapolation_sparsities=[0.75], n_boot=8, n_starts=4)
-KEYS = {"core-parallel-ours", "core-diminishing-ours", "core-no-interaction-ours", "core-extrapolation-ours"}
+KEYS = {"core-parallel-ours", "core-diminishing-ours", "core-no-interaction-ours", "core-extrapolation-ours",
+        "core-rollout-ours"}
 
 
 def test_defaults_are_the_grids_of_kit_grids():
@@ -69,6 +70,8 @@ def test_our_runs_part(executed):
     assert held_out["noise"] > 0 and held_out["measured"] > 0
     for key in ("core-parallel-ours", "core-no-interaction-ours"):
         assert found[key]["numbers"]["margin"] > 0
+    rollout = found["core-rollout-ours"]  # two sizes: one left to fit, too few for a rollout
+    assert rollout["verdict"] == "not resolved" and "needs two sizes or more" in rollout["reason"]
     names = assert_clean(nb)
     assert re.fullmatch(DURATION, names["runtime_cached"])
     assert names["grid_runs"] == "'12'" and names["runs_read"] == f"'{12 + 4 + 1}'"  # 2 seeds x 2 budgets x 2 S, half in the grid

@@ -378,6 +378,18 @@ def synthetic_our_runs(sparse_excess=0.0, noise=0.004, seed=0, longest=False):
     return corelaw.OurRuns(main, repeats, held_out, pd.concat([main, repeats, held_out]).drop_duplicates("id"))
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_the_rollout_predicts_the_largest_size_where_the_law_holds_and_misses_where_it_does_not(seed):
+    good = synthetic_our_runs(seed=seed)  # Eq. 1 plus 0.004 nats of noise
+    table, claim, texts = corelaw.rollout_claim(good, corelaw.noise_summary(good, [600_064, 2_400_256])[0],
+                                                n_starts=4, n_boot=8)
+    assert claim.numbers["runs"] == len(table) == 12 and claim.numbers["outside"] <= 1
+    assert claim.numbers["rms_error"] < 0.01
+    bad = synthetic_our_runs(sparse_excess=0.3, seed=seed)  # sparse runs 0.3 nats above the law at two budgets
+    _, claim, _ = corelaw.rollout_claim(bad, corelaw.noise_summary(bad, [600_064, 2_400_256])[0], n_starts=4, n_boot=8)
+    assert claim.numbers["rms_error"] > 0.02
+
+
 def test_the_fit_degenerates_where_sparse_runs_end_above_dense_ones():
     # Eq. 1 can only lower the loss with sparsity: where sparse runs are worse, the fit switches a_S off
     # (chapter 2b, ch2-degenerate).

@@ -30,6 +30,7 @@ Verdict functions return (verdict, one-sentence reason) like kit.report.claims'.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -666,6 +667,10 @@ RULES = {  # each claim's rule, written from the thresholds above and the observ
     "extrapolation": (f"Holds if the measured loss lies inside the interval of the prediction (the fit's interval "
                       f"widened by the seed noise) and its farther end lies at most {EXTRAPOLATION_WIDTH:.0%} from the "
                       f"prediction; does not hold if it lies outside; otherwise not resolved."),
+    "rollout": (f"Eq. 1 fitted without the grid's largest size predicts every run at that size: holds if each "
+                f"run's loss lies inside the interval of its prediction (the fit's interval widened by the run's "
+                f"seed noise) and every interval's farther end lies at most {EXTRAPOLATION_WIDTH:.0%} from its "
+                f"prediction; does not hold if any run lies outside its interval; otherwise not resolved."),
     "table2": (f"Holds if each of Table 2's gains lies inside our interval and each interval is narrower than "
                f"{GAIN_WIDTH:g}; does not hold if any lies outside; otherwise not resolved."),
     "parallel": (f"Holds if the interval of b(S_max) − b(0), the capacity term's exponents per sparsity with the joint "
@@ -1769,6 +1774,70 @@ def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.9
              "held_out_in_noise": f"{abs(q.estimate - x.loss) / sigma:.1f}", "verdict_held_out": claims.verb(verdict),
              "held_out_half_width": "unbounded" if np.isinf(high) else f"{max(q.estimate - low, high - q.estimate) / q.estimate:.1%}"}
     return table, claim, texts
+
+
+def rollout_claim(runs: OurRuns, summary: NoiseSummary, n_starts=16, n_boot=200, level=0.95, seed=0,
+                  per_sparsity_noise=True):
+    """The rollout (RULES["rollout"]): Eq. 1 fitted as fit_ours fits it to the main grid without its
+    largest size, with intervals for the loss of every run at that size (never fitted), each
+    widened by that run's seed noise (its sparsity's and budget's, kit.fit.lawfit.run_noise, in
+    nats; or the pooled floor of `summary` without per_sparsity_noise): (table, claim, texts).
+
+        >>> from kit.engine import grids
+        >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
+        >>> runs = our_runs(n_nonzero=m["n_nonzero"], tokens=m["tokens"], sparsities=m["sparsity"], seeds=s["seed"],
+        ...                 seed_n_nonzero=s["n_nonzero"], seed_tokens=s["tokens"], seed_sparsities=s["sparsity"],
+        ...                 extrapolation_n_nonzero=x["n_nonzero"], extrapolation_tokens=x["tokens"], extrapolation_sparsities=x["sparsity"])
+        >>> table, claim, texts = rollout_claim(runs, noise_summary(runs, m["tokens"])[0], n_starts=1, n_boot=2)
+        >>> len(table), claim.key, claim.numbers["runs"]
+        (16, 'core-rollout-ours', 16.0)
+    """
+    main = runs.main
+    largest = main.n_nonzero.max()
+    fitted_runs, held = main[main.n_nonzero < largest], main[main.n_nonzero == largest].sort_values(["S", "D"])
+    claim = functools.partial(claims.Claim, key="core-rollout-ours", paper=PAPER, section="ch2-ours-rollout",
+                              statement="Eq. 1 fitted to the smaller sizes of a sweep predicts the loss of its largest size.",
+                              paper_value=None, authors_data=None, rule=RULES["rollout"], kind="own runs", rule_after=False)
+    texts = {"verdict_rollout": "is not resolved", "rollout_largest": f"{largest:,}", "rule_rollout": RULES["rollout"],
+             "rollout_runs": f"{len(held)}", "rollout_inside": "none", "rollout_rms": "–"}
+    if fitted_runs.n_nonzero.nunique() < 2 or len(fitted_runs) <= len(laws.COEFF_NAMES):
+        reason = (f"The grid has {main.n_nonzero.nunique()} sizes and {len(fitted_runs)} runs below the largest: a rollout "
+                  f"needs two sizes or more to fit, and more runs than Eq. 1's {len(laws.COEFF_NAMES)} coefficients.")
+        return pd.DataFrame({"rollout": [reason]}), claim(our_runs="not fitted: too few sizes", verdict="not resolved",
+                                                          reason=reason, numbers={"runs": len(held)},
+                                     scope=f"{main.n_nonzero.nunique()} sizes"), texts
+    points = {f"{i}": (r.S, r.N, r.D) for i, r in enumerate(held.itertuples())}
+    sigma = lawfit.sparsity_noise(runs.repeats) if per_sparsity_noise else None
+    found = lawfit.fit_with_intervals(fitted_runs, "ours", starts=n_starts, n_boot=n_boot, level=level, seed=seed,
+                                      derived=lawfit.derived_quantities((), points=points), noise=sigma).intervals
+    rows, verdicts = [], []
+    for i, r in enumerate(held.itertuples()):
+        q = found.loc[f"L({i})"]
+        std, dof = noise.noise_at(summary.floor, r.D)
+        if sigma is not None:
+            std = float(lawfit.run_noise(pd.DataFrame({"S": [r.S], "D": [r.D]}), sigma)[0]) * q.estimate  # log L -> nats
+        low, high = prediction_interval(q.estimate, q.low, q.high, std, dof, level)
+        verdicts.append(extrapolation_verdict(q.estimate, low, high, r.loss, max_half_width=EXTRAPOLATION_WIDTH)[0])
+        rows.append({"S": f"{r.S:g}", "D": f"{r.D:,.0f}", "predicted": claims.interval_text(q.estimate, low, high, ".4f"),
+                     "measured": f"{r.loss:.4f}", "error": f"{q.estimate / r.loss - 1:+.2%}",
+                     "half-width": "unbounded" if np.isinf(high) else f"{max(q.estimate - low, high - q.estimate) / q.estimate:.1%}",
+                     "inside": "yes" if low <= r.loss <= high else "no"})
+    table = pd.DataFrame(rows)
+    outside, wide = verdicts.count("does not hold"), verdicts.count("not resolved")
+    verdict = "does not hold" if outside else "not resolved" if wide else "holds"
+    reason = (f"{len(held) - outside} of {len(held)} held-out runs lie inside their intervals; " +
+              (f"{outside} outside." if outside else f"{wide} of the intervals reach beyond {EXTRAPOLATION_WIDTH:.0%} "
+               f"of their prediction." if wide else f"every interval ends within {EXTRAPOLATION_WIDTH:.0%}."))
+    errors = held.assign(predicted=[found.loc[f"L({i})", "estimate"] for i in range(len(held))])
+    rms = float(np.sqrt(np.mean((errors.predicted / errors.loss - 1) ** 2)))
+    found_claim = claim(our_runs=f"{len(held) - outside} of {len(held)} inside; rms error {rms:.2%}", verdict=verdict,
+                        reason=reason, numbers={"runs": len(held), "outside": outside, "too_wide": wide, "rms_error": rms,
+                                                "largest": float(largest)},
+                        scope=f"fitted N {plots.short_number(fitted_runs.N.min())}-{plots.short_number(fitted_runs.N.max())}, "
+                              f"{len(held)} runs at N {plots.short_number(held.N.median())} predicted")
+    texts |= {"rollout_inside": f"{len(held) - outside} of {len(held)}", "rollout_rms": f"{rms:.2%}",
+              "verdict_rollout": claims.verb(verdict)}
+    return table, found_claim, texts
 
 
 def figure_held_out(fit: OursFit, runs: OurRuns, t5: FamilyFit):
