@@ -3,7 +3,7 @@
     python scripts/train_grids.py [GROUP ...] [--commit-every MINUTES] [--cheapest-first] [--missing]
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
-schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot, v3_small,
+sparsify_matched, schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot, v3_small,
 v3_large (grid v3, on kit.engine.grids.CORPUS_V3; v3_small and v3_large are sized from the pilot stored
 when they start, kit.chapters.pilot.regime_budget: train the pilot first, then
 `pilot v3_small lr_v3_large v3_large`). Runs already in the store are skipped, and a run in flight resumes from
@@ -51,6 +51,7 @@ GROUPS = {
     "nm": lambda store, corpus: grids.nm_grid(),
     "pretrain": lambda store, corpus: grids.pretrain_grid(),
     "sparsify": lambda store, corpus: grids.sparsify_grid(pretrained_parents(store, corpus)),
+    "sparsify_matched": lambda store, corpus: grids.sparsify_grid(pretrained_parents(store, corpus), embed_match=True),
     "schedule": lambda store, corpus: grids.schedule_grid(),
     "matched": lambda store, corpus: [c for pair in grids.matched_grid() for c in pair],
     "embed_ablation": lambda store, corpus: grids.embed_ablation_grid(),

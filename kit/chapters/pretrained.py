@@ -373,6 +373,22 @@ def pruned_table(pruned: pd.DataFrame, config) -> pd.DataFrame:
                          "embedding non-zeros": pruned.nnz_embed, "from scratch": scratch})
 
 
+def pruned_texts(pruned: pd.DataFrame, table: pd.DataFrame) -> dict:
+    """The prose's texts on the pruned models (read_runs' `pruned`) and pruned_table's `table`:
+    whether every continuation reads on where its parent stopped, the pruning phase's tokens and
+    share of pretraining, and the pruned models' embedding over a from-scratch twin's (range).
+
+        >>> pruned = pd.DataFrame({"contiguous": [True], "D": [256_000], "D_pretrain": [4_587_520]})
+        >>> table = pd.DataFrame({"embedding non-zeros": [6144], "from scratch": [4096]})
+        >>> pruned_texts(pruned, table)["embed_extra"], pruned_texts(pruned, table)["prune_share"]
+        ('1.5x to 1.5x', '5.58%')
+    """
+    embed = table["embedding non-zeros"] / table["from scratch"]
+    return {"contiguous": "every" if bool(pruned.contiguous.all()) else "not every",
+            "prune_tokens": f"{int(pruned.D.iloc[0]):,}", "prune_share": f"{(pruned.D / pruned.D_pretrain).iloc[0]:.2%}",
+            "embed_extra": f"{embed.min():.2g}x to {embed.max():.2g}x"}
+
+
 def _means(models: pd.DataFrame, summary) -> pd.DataFrame:
     """Per sparsity of `models`: summary(values of q at that sparsity) -> (estimate, low, high) for q
     in QUANTITIES, and the models with a finite exc."""
@@ -709,6 +725,54 @@ def dense_check(dense: pd.DataFrame, coeffs: dict) -> pd.DataFrame:
     return pd.DataFrame({"N_dense": dense.N, "D_pretrain": dense.D, "measured loss": dense.loss, "law's loss": predicted,
                          "law − measured": predicted - dense.loss,
                          "law's D for the measured loss / D_pretrain": scratch_data(dense.loss, 0.0, dense.N, coeffs) / dense.D})
+
+
+def dense_check_texts(check: pd.DataFrame, dense: pd.DataFrame, main: pd.DataFrame) -> dict:
+    """The prose's texts on dense_check's table: the pretraining budget over the grid's largest,
+    the law's error and its data ratio (ranges) and which side the law errs on.
+
+        >>> check = pd.DataFrame({"law − measured": [-0.01, -0.02], "law's D for the measured loss / D_pretrain": [0.9, 0.95]})
+        >>> dense_check_texts(check, pd.DataFrame({"D": [2e6]}), pd.DataFrame({"D": [1e6]}))["law_dense_side"]
+        'optimistic'
+    """
+    error, ratio = check["law − measured"], check["law's D for the measured loss / D_pretrain"]
+    return {"pretrain_vs_grid": f"{dense.D.max() / main.D.max():.2f}",
+            "law_dense_error": f"{error.min():+.4f} to {error.max():+.4f}",
+            "law_dense_D": f"{ratio.min():.2f} to {ratio.max():.2f}",
+            "law_dense_side": "optimistic" if (ratio < 1).all() else "pessimistic" if (ratio > 1).all() else "mixed"}
+
+
+def embedding_cost(store, corpus, sparsify_configs) -> tuple[pd.DataFrame, dict]:
+    """The pruned models with their parent's whole embedding (`sparsify_configs`) beside the same
+    continuations with the embedding pruned to their twin's (embed_match, the runs from scratch do
+    it over most of a long run; here it has the pruning phase's few steps), for those stored (it
+    trains nothing): N_dense, S, both losses and embedding non-zeros, and the difference; and the
+    prose's texts (embed_cost_range, embed_cost_pairs).
+
+        >>> from kit.engine import data, grids, store
+        >>> runs, corpus = store.RunStore("runs"), data.load_corpus(None)
+        >>> parents = {runs.run_id(c, corpus.fingerprint): c for c in grids.pretrain_grid()}
+        >>> table, texts = embedding_cost(runs, corpus, grids.sparsify_grid(parents))
+        >>> len(table), bool((table["matched − kept"] > 0).all())
+        (12, True)
+    """
+    rows = []
+    for kept in sparsify_configs:
+        matched = kept.replace(embed_match=True)
+        ids = [store.run_id(c, corpus.fingerprint) for c in (kept, matched)]
+        if not all(store.has(i) for i in ids):
+            continue
+        a, b = (store.get(i)["metrics"] for i in ids)
+        rows.append({"N_dense": round(kept.n_nonzero / (1 - kept.sparsity)), "S": kept.sparsity,
+                     "loss, embedding kept": a["final_loss"], "loss, embedding matched": b["final_loss"],
+                     "matched − kept": b["final_loss"] - a["final_loss"],
+                     "embedding non-zeros kept": a["nnz_embed"], "matched": b["nnz_embed"]})
+    table = pd.DataFrame(rows, columns=["N_dense", "S", "loss, embedding kept", "loss, embedding matched", "matched − kept",
+                                        "embedding non-zeros kept", "matched"])
+    texts = {"embed_cost_pairs": f"{len(table)}",
+             "embed_cost_range": (f"{table['matched − kept'].min():+.2f} to {table['matched − kept'].max():+.2f} nats"
+                                  if len(table) else "not measured (no matched continuation is stored)")}
+    return table, texts
 
 
 def half_gaps(table: pd.DataFrame, dense: pd.DataFrame, coeffs: dict, sparsity=0.5) -> pd.DataFrame:
