@@ -7,7 +7,7 @@ gaps (kit.chapters.transient.gaps: sparse minus dense loss at equal N, tokens, b
 
     study = pilot.read_pilot(store)                      # stored runs, gaps, seed noise, fitted transient
     table = pilot.contrast_table(study.gaps_all)         # each variant's gap minus the base run's
-    claims = pilot.contrast_claims(table, study.eps, s)  # does the transient depend on N, window, batch?
+    found = pilot.contrast_claims(table, study.eps, "pilot")  # does it depend on N, window, batch?
 
 and the runs' learning curves (`learning_curves`, `plot_learning_curves`), which show the gap
 opening and closing around the pruning window.
@@ -16,7 +16,6 @@ opening and closing around the pruning window.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -43,12 +42,17 @@ CONTRAST_TEXT = {"size": f"N = {PILOT['n_nonzero_large']:,} against {PILOT['n_no
                  "batch, equal tokens": f"batch {PILOT['small_batch']} against {BASE.batch_size}, at equal tokens"}
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class PilotStudy:
     """The pilot's runs as the chapter reads them (read_pilot): `runs`, their store frame; `gaps_all`,
     transient.gaps of every run; `gaps`, those of the base runs (base_runs), the transient's budgets;
     `noise`, gap_noise of every run; `eps`, the threshold in nats; `fits`, transient.fit_curves of
-    `gaps` at `eps`, weighted by `noise`."""
+    `gaps` at `eps`, weighted by `noise`.
+
+        >>> empty = pd.DataFrame()
+        >>> PilotStudy(empty, empty, empty, empty, eps=0.05, fits=empty).eps
+        0.05
+    """
 
     runs: pd.DataFrame
     gaps_all: pd.DataFrame
