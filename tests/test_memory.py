@@ -105,10 +105,11 @@ def book_configs() -> list[RunConfig]:
         if name.endswith("_grid") and name != "sparsify_grid":
             out = grid()
             configs += [c for pair in out for c in pair] if name == "matched_grid" else out
-        elif name.endswith("_parts"):
-            configs += [c for part in grid().values() for c in part]
+        elif name.endswith("_parts"):  # grid v3 at the longest smallest budget the pilot could pick
+            configs += [c for part in (grid(max(grids.PILOT_STEPS) // 2) if name == "grid_v3_parts" else grid()).values()
+                        for c in part]
     parents = {f"{k:016x}": c for k, c in enumerate(grids.pretrain_grid())}
-    return configs + grids.sparsify_grid(parents)
+    return configs + grids.sparsify_grid(parents) + grids.sparsify_grid(parents, embed_match=True)
 
 
 def test_the_books_grids_and_stored_runs_all_pass():
