@@ -6,7 +6,7 @@ Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, 
 sparsify_matched, schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot, v3_small,
 v3_large (grid v3, on kit.engine.grids.CORPUS_V3; v3_small and v3_large are sized from the pilot stored
 when they start, kit.chapters.pilot.regime_budget: train the pilot first, then
-`pilot v3_small lr_v3_large v3_large`). Runs already in the store are skipped, and a run in flight resumes from
+`pilot v3_small lr_v3_large v3_large`; matched_v3, chapter 6's pairs at grid v3's sizes, likewise). Runs already in the store are skipped, and a run in flight resumes from
 its last saved state (kit.engine.resume), so a killed invocation resumes where it stopped. Within a group,
 runs go side by side where the throughput table says it pays (kit.engine.sweep; --parallel N
 overrides it), the costliest first so the lanes end together (--cheapest-first: the cheapest first,
@@ -26,16 +26,26 @@ from kit.engine.store import RunStore
 
 
 
+class NotSized(Exception):
+    """A group sized from the pilot that the pilot does not size yet."""
+
+
+def sizing_from_pilot(store: RunStore) -> tuple:
+    """Grid v3's smallest budget and window from the pilot stored so far (kit.chapters.pilot.grid_v3_sizing);
+    NotSized when the pilot does not size it yet (the group is skipped, the others train)."""
+    from kit.chapters import pilot
+
+    sizing = pilot.grid_v3_sizing(store)
+    if sizing is None:
+        raise NotSized("the pilot does not size grid v3 yet (some sparsity's interval of x* is not fitted or ends "
+                       "beyond the pilot's longest budget)")
+    return sizing
+
+
 def grid_v3_from_pilot(store: RunStore) -> list:
     """Grid v3 as the pilot stored so far sizes it (kit.chapters.pilot.grid_v3_configs: its smallest budget
     and its pruning window); exits with one line when the pilot does not size it yet."""
-    from kit.chapters import pilot
-
-    configs = pilot.grid_v3_configs(store)
-    if configs is None:
-        sys.exit("grid v3: the pilot does not size it yet (some sparsity's interval of x* is not fitted or ends "
-                 "beyond the pilot's longest budget); train the pilot first")
-    return configs
+    return grids.grid_v3(*sizing_from_pilot(store))
 
 
 def pretrained_parents(store: RunStore, corpus) -> dict:
@@ -62,8 +72,10 @@ GROUPS = {
     # sized from the stored pilot when the group starts; the largest sizes after lr_v3_large's check
     "v3_small": lambda store, corpus: [c for c in grid_v3_from_pilot(store) if c.n_nonzero < 221_184],
     "v3_large": lambda store, corpus: [c for c in grid_v3_from_pilot(store) if c.n_nonzero >= 221_184],
+    # chapter 6: Jin et al.'s design (matched pairs at grid v3's sizes, one schedule) on grid v3's smallest budget
+    "matched_v3": lambda store, corpus: [c for pair in grids.matched_v3_grid(sizing_from_pilot(store)[0]) for c in pair],
 }
-V3_GROUPS = ("lr_v3", "lr_v3_large", "pilot", "v3_small", "v3_large")
+V3_GROUPS = ("lr_v3", "lr_v3_large", "pilot", "v3_small", "v3_large", "matched_v3")
 DEFAULT_GROUPS = [g for g in GROUPS if g not in V3_GROUPS]  # what `make book` reads today
 
 
@@ -95,9 +107,13 @@ def main():
     store = RunStore()
     corpora = {g: data.load_corpus(grids.CORPUS_V3 if g in V3_GROUPS else None) for g in args.groups or DEFAULT_GROUPS}
     if args.missing:
-        lacking = {g: sum(not store.has(store.run_id(c, corpora[g].fingerprint)) for c in GROUPS[g](store, corpora[g]))
-                   for g in args.groups or DEFAULT_GROUPS}
-        print(", ".join(f"{g}: {n} missing" for g, n in lacking.items()))
+        lacking = {}
+        for g in args.groups or DEFAULT_GROUPS:
+            try:
+                lacking[g] = sum(not store.has(store.run_id(c, corpora[g].fingerprint)) for c in GROUPS[g](store, corpora[g]))
+            except NotSized as reason:
+                lacking[g] = f"not sized ({reason})"
+        print(", ".join(f"{g}: {n} missing" if isinstance(n, int) else f"{g}: {n}" for g, n in lacking.items()))
         return int(any(lacking.values()))
     last_commit, trained = time.time(), 0
 
@@ -114,7 +130,11 @@ def main():
 
     for group in args.groups or DEFAULT_GROUPS:
         corpus = corpora[group]
-        configs = GROUPS[group](store, corpus)
+        try:
+            configs = GROUPS[group](store, corpus)
+        except NotSized as reason:
+            print(f"== {group}: skipped: {reason}", flush=True)
+            continue
         todo = [c for c in configs if not store.has(store.run_id(c, corpus.fingerprint))]
         print(f"== {group}: {len(configs)} runs on {corpus.name}, {len(todo)} to train", flush=True)
         sweep.run_sweep(configs, store=store, corpus=corpus.name if group in V3_GROUPS else corpus,

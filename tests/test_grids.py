@@ -68,3 +68,13 @@ def test_grid_v3_reuses_the_pilots_base_runs_with_the_papers_window_only():
 def test_grid_v3_refuses_a_budget_that_is_not_a_whole_number_of_steps():
     with pytest.raises(ValueError, match="smallest_steps = 9376.5"):
         grids.grid_v3_parts(9376.5)
+
+
+def test_matched_v3_pairs_jins_design_at_grid_v3s_sizes_in_regime():
+    pairs = grids.matched_v3_grid(9_376)
+    assert {s.n_nonzero for s, _ in pairs} == set(grids.GRID_V3["n_nonzero"])
+    for sparse, dense in pairs:
+        assert (sparse.schedule, sparse.prune_clock, sparse.prune_start, sparse.prune_end) == ("geometric", "compute", 0.25, 0.75)
+        assert sparse.tokens == dense.tokens == grids.steps(9_376) and dense.sparsity == 0.0
+        assert sparse.n_nonzero < dense.n_nonzero < sparse.n_nonzero / (1 - sparse.sparsity)  # N_final < N_avg < N_0
+        assert sparse.lr == grids.recipe_lr_v3(sparse) and dense.lr == grids.recipe_lr_v3(dense)

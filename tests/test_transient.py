@@ -13,7 +13,9 @@ TRUE = dict(g_inf=-0.05, a=1000.0, gamma=0.6)  # +0.10 nats at 2.4M, +0.03 at 77
 def test_regime_start_inverts_the_transient():
     x_star = transient.regime_start(TRUE["a"], TRUE["gamma"], 0.01)
     assert transient.transient(x_star, 0.0, TRUE["a"], TRUE["gamma"]) == pytest.approx(0.01, rel=1e-9)
-    assert transient.regime_start(-1.0, 0.5, 0.01) == 0.0
+    # a gap still rising towards g_inf (a < 0) is as far from it as one falling by as much
+    assert transient.regime_start(-TRUE["a"], TRUE["gamma"], 0.01) == pytest.approx(x_star, rel=1e-12)
+    assert transient.regime_start(0.0, 0.5, 0.01) == 0.0
 
 
 @pytest.mark.parametrize("seed", range(5))

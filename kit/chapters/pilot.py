@@ -586,9 +586,24 @@ def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), 
             f"{len(parts['held_out'])} held out), about {hours:.0f} hours of this machine")
 
 
+def grid_v3_sizing(store) -> tuple[int, tuple[float, float]] | None:
+    """Grid v3's smallest budget (regime_budget) and pruning window (grid_window of the window
+    claim) as the pilot stored in `store` sets them; None while the pilot does not size it yet.
+
+        >>> from kit.engine.store import RunStore
+        >>> sizing = grid_v3_sizing(RunStore())
+        >>> sizing is None or sizing[0] in PILOT_STEPS
+        True
+    """
+    study = read_pilot(store)
+    smallest = regime_budget(study.fits)
+    if smallest is None:
+        return None
+    return smallest, grid_window(claims(study, contrast_table(study.gaps_all))[2])
+
+
 def grid_v3_configs(store) -> list | None:
-    """Grid v3 as the pilot stored in `store` sizes it: its smallest budget (regime_budget) and its
-    window (grid_window of the window claim); None while the pilot does not size it yet.
+    """Grid v3 as the pilot stored in `store` sizes it (grid_v3_sizing); None while it does not.
 
         >>> from kit.engine.store import RunStore
         >>> configs = grid_v3_configs(RunStore())
@@ -597,9 +612,5 @@ def grid_v3_configs(store) -> list | None:
     """
     from kit.engine import grids
 
-    study = read_pilot(store)
-    smallest = regime_budget(study.fits)
-    if smallest is None:
-        return None
-    window = grid_window(claims(study, contrast_table(study.gaps_all))[2])
-    return grids.grid_v3(smallest, window)
+    sizing = grid_v3_sizing(store)
+    return None if sizing is None else grids.grid_v3(*sizing)

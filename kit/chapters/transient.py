@@ -7,9 +7,10 @@ equal N, g(D) = L_sparse(D) - L_dense(D), still falls as training goes on. We mo
 
     g(x) = g_inf + A x^-gamma    (x: tokens D, or steps)
 
-where g_inf is the gap the law sees and A x^-gamma the transient that is left at x. The regime
+where g_inf is the gap the law sees and A x^-gamma the transient that is left at x (A < 0: a gap still
+rising towards g_inf, as on the pilot where a sparse run starts as a wider dense model). The regime
 starts at the budget x* from which the transient left is below a threshold eps (the seed noise of
-a gap, say): A x*^-gamma = eps, x* = (A / eps)^(1 / gamma).
+a gap, say): |A| x*^-gamma = eps, x* = (|A| / eps)^(1 / gamma).
 
 The fit and the regime start are plain functions of arrays (copy them into a notebook with numpy
 and scipy); the rest reads a run store's frame: `gaps` pairs sparse runs with their dense runs,
@@ -42,15 +43,16 @@ def transient(x, g_inf, a, gamma):
 
 
 def regime_start(a, gamma, eps):
-    """x* = (a / eps)^(1 / gamma): the budget from which the transient left, a x^-gamma, is below
-    eps (> 0); 0 where a <= 0 (nothing left to recover).
+    """x* = (|a| / eps)^(1 / gamma): the budget from which the transient left, |a| x^-gamma, is
+    below eps (> 0). a < 0 is a gap still rising towards g_inf (a sparse run's early advantage
+    fading), as much a transient as one still falling; 0 only where a = 0.
 
-        >>> float(regime_start(10.0, 1.0, 0.01)), float(regime_start(-1.0, 1.0, 0.01))
-        (1000.0, 0.0)
+        >>> float(regime_start(10.0, 1.0, 0.01)), float(regime_start(-1.0, 1.0, 0.01)), float(regime_start(0.0, 1.0, 0.01))
+        (1000.0, 100.0, 0.0)
     """
-    a, gamma = np.asarray(a, float), np.asarray(gamma, float)
+    a, gamma = np.abs(np.asarray(a, float)), np.asarray(gamma, float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(a > 0, (np.maximum(a, 0) / eps) ** (1 / gamma), 0.0)
+        return np.where(a > 0, (a / eps) ** (1 / gamma), 0.0)
 
 
 def fit_transient(x, gap, sigma=None, gamma=None, gamma_bounds=(0.05, 3.0)):
@@ -221,7 +223,7 @@ def fit_curves(per_run: pd.DataFrame, x: str = "steps", eps: float = EPS, n_boot
                      "g_inf_high": boot["g_inf_interval"][1], "a": fit["a"], "gamma": fit["gamma"],
                      "x_star": boot["x_star"], "x_star_low": boot["x_star_interval"][0],
                      "x_star_high": boot["x_star_interval"][1],
-                     "left": float(transient(budgets[-1], 0.0, fit["a"], fit["gamma"])),
+                     "left": float(transient(budgets[-1], 0.0, abs(fit["a"]), fit["gamma"])),
                      "closing": float(means[budgets[-1]] - means[budgets[-2]]) if doubling else np.nan})
     return pd.DataFrame(rows, columns=["sparsity", "budgets", "largest", "g_inf", "g_inf_low", "g_inf_high", "a",
                                        "gamma", "x_star", "x_star_low", "x_star_high", "left", "closing"])
@@ -336,7 +338,7 @@ def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "ste
             reach = max(curve[x].max(), min(r.x_star, 64 * curve[x].max()) if np.isfinite(r.x_star) else 0.0)
             grid = np.geomspace(curve[x].min(), reach, 100)
             left.plot(grid, transient(grid, r.g_inf, r.a, r.gamma), "-", color=colour, lw=1.2)
-            right.plot(grid, transient(grid, 0.0, r.a, r.gamma), "-", color=colour, lw=1.5, label=f"S = {S:g}")
+            right.plot(grid, transient(grid, 0.0, abs(r.a), r.gamma), "-", color=colour, lw=1.5, label=f"S = {S:g}")
             if np.isfinite(r.x_star) and r.x_star <= grid[-1]:
                 right.plot([r.x_star], [eps], "o", color=colour, ms=6)
     import matplotlib.ticker as ticker
@@ -344,7 +346,7 @@ def plot_transient(axes, curves: pd.DataFrame, fits: pd.DataFrame, x: str = "ste
     left.axhline(0.0, color="0.3", lw=0.8)
     left.set(xscale="log", xlabel=xlabel, ylabel="sparse − dense loss at equal N (nats)")
     right.axhline(eps, color="0.3", ls="--", lw=1, label=f"ε = {eps:g} nats")
-    right.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="transient left, a x^−γ (nats)")
+    right.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="transient left, |a| x^−γ (nats)")
     budgets = np.sort(curves[x].unique())
     left.set_xticks(budgets, [f"{b:,.0f}" for b in budgets])  # the budgets trained, and no crowded minor labels
     for ax in axes:

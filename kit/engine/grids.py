@@ -243,8 +243,10 @@ MATCHED = dict(n_nonzero=55_296, tokens=steps(1172), sparsities=[0.5, 0.75, 0.87
 
 
 def matched_grid(base: RunConfig = BASE, n_nonzero=MATCHED["n_nonzero"], tokens=MATCHED["tokens"],
-                 sparsities=MATCHED["sparsities"], seeds=MATCHED["seeds"]) -> list[tuple[RunConfig, RunConfig]]:
-    """(sparse, dense) pairs with equal average non-zero count (kit.laws.n_avg) and tokens, per seed.
+                 sparsities=MATCHED["sparsities"], seeds=MATCHED["seeds"],
+                 recipe=None) -> list[tuple[RunConfig, RunConfig]]:
+    """(sparse, dense) pairs with equal average non-zero count (kit.laws.n_avg) and tokens, per seed,
+    at the learning rates of `recipe` (default with_recipe, grid v2's; with_recipe_v3 for grid v3).
 
         >>> sparse, dense = matched_grid(sparsities=[0.5], seeds=[0])[0]
         >>> (sparse.n_nonzero, sparse.sparsity), (dense.n_nonzero, dense.sparsity)
@@ -260,7 +262,7 @@ def matched_grid(base: RunConfig = BASE, n_nonzero=MATCHED["n_nonzero"], tokens=
         n_final = (1 - s) * model.prunable_count(model.shape_for(sparse).d_model, base.n_layers)  # after rounding
         dense = base.replace(n_nonzero=round(n_avg(n_final, s, start, end, "geometric")), tokens=tokens,
                              sparsity=0.0, width_multiple=4)
-        sparse, dense = with_recipe([sparse, dense])
+        sparse, dense = (recipe or with_recipe)([sparse, dense])
         pairs += [(sparse.replace(seed=seed), dense.replace(seed=seed)) for seed in seeds]
     return pairs
 
@@ -379,3 +381,18 @@ def grid_v3(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end), base
     """
     return list(dict.fromkeys(c for configs in grid_v3_parts(smallest_steps, window, base, grid).values()
                               for c in configs))
+
+
+def matched_v3_grid(smallest_steps: int, base: RunConfig = BASE, sizes=GRID_V3["n_nonzero"],
+                    sparsities=MATCHED["sparsities"], seeds=(0,)) -> list[tuple[RunConfig, RunConfig]]:
+    """Jin et al.'s own design at our scale and in regime (chapter 6): matched_grid's pairs, one fixed
+    schedule (geometric, compute-clocked, 25%-75%), at each of grid v3's sizes, on grid v3's smallest
+    budget (`smallest_steps`, from the pilot: kit.chapters.pilot.regime_budget), at grid v3's
+    learning rate (recipe_lr_v3).
+
+        >>> pairs = matched_v3_grid(9_376)
+        >>> len(pairs), sorted({s.n_nonzero for s, _ in pairs}), {(s.steps, d.steps) for s, d in pairs}
+        (9, [13824, 55296, 221184], {(9376, 9376)})
+    """
+    return [pair for n in sizes for pair in matched_grid(base, n, steps(smallest_steps), sparsities, list(seeds),
+                                                         recipe=with_recipe_v3)]
