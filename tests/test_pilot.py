@@ -152,7 +152,7 @@ def test_the_grid_v3_text_counts_its_runs_and_its_machine_time_from_the_table():
     text = pilot.grid_v3_text(fits, table={"rows": rows})
     total = sum(c.steps for c in grids.grid_v3(4_688))
     assert f"about {total / 2 / 3600:.0f} hours" in text and "45 runs" in text and "4,688, 9,376 and 18,752 steps" in text
-    assert pilot.grid_v3_text(fits.iloc[:1]).startswith("not sized yet")
+    assert pilot.grid_v3_text(fits.iloc[:1]).startswith("cannot be sized yet")
 
 
 def test_grid_window_follows_the_window_claim():

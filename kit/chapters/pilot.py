@@ -564,15 +564,15 @@ def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), 
 
         >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75, 0.875], "x_star_high": [4274.0, 5734.0, 8503.0]})
         >>> grid_v3_text(fits)
-        'budgets of 9,376, 18,752 and 37,504 steps (19M to 77M tokens), N = 13,824, 55,296 and 221,184 at every
-        sparsity: 45 runs (36 in the grid, 8 seeds, 1 held out), about ... hours of this machine'
+        'has budgets of 9,376, 18,752 and 37,504 steps (19M to 77M tokens), N = 13,824, 55,296 and 221,184 at
+        every sparsity: 45 runs (36 in the grid, 8 seeds, 1 held out), about ... hours of this machine'
     """
     from kit.engine import grids, model, throughput
 
     smallest = regime_budget(fits)
     if smallest is None:
-        return ("not sized yet: some sparsity's interval of x* is not fitted or ends beyond the pilot's longest "
-                "budget")
+        return ("cannot be sized yet: some sparsity's interval of x* is not fitted or ends beyond the pilot's "
+                "longest budget")
     parts = grids.grid_v3_parts(smallest, window)
     configs = grids.grid_v3(smallest, window)
     table = throughput.load_table() if table is None else table
@@ -580,7 +580,7 @@ def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), 
     budgets = sorted({c.steps for c in parts["grid"]})
     sizes = sorted({c.n_nonzero for c in parts["grid"]})
     listed = lambda xs: ", ".join(f"{x:,}" for x in xs[:-1]) + f" and {xs[-1]:,}"
-    return (f"budgets of {listed(budgets)} steps ({budgets[0] * BASE.tokens_per_step / 1e6:.0f}M to "
+    return (f"has budgets of {listed(budgets)} steps ({budgets[0] * BASE.tokens_per_step / 1e6:.0f}M to "
             f"{budgets[-1] * BASE.tokens_per_step / 1e6:.0f}M tokens), N = {listed(sizes)} at every sparsity: "
             f"{len(configs)} runs ({len(parts['grid'])} in the grid, {len(parts['seeds'])} seeds, "
             f"{len(parts['held_out'])} held out), about {hours:.0f} hours of this machine")
