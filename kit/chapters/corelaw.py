@@ -1810,9 +1810,10 @@ def rollout_claim(runs: OurRuns, summary: NoiseSummary, n_starts=16, n_boot=200,
     sigma = lawfit.sparsity_noise(runs.repeats) if per_sparsity_noise else None
     found = lawfit.fit_with_intervals(fitted_runs, "ours", starts=n_starts, n_boot=n_boot, level=level, seed=seed,
                                       derived=lawfit.derived_quantities((), points=points), noise=sigma).intervals
-    rows, verdicts = [], []
+    rows, verdicts, predicted = [], [], []
     for i, r in enumerate(held.itertuples()):
         q = found.loc[f"L({i})"]
+        predicted.append(q.estimate)
         std, dof = noise.noise_at(summary.floor, r.D)
         if sigma is not None:
             std = float(lawfit.run_noise(pd.DataFrame({"S": [r.S], "D": [r.D]}), sigma)[0]) * q.estimate  # log L -> nats
@@ -1828,8 +1829,7 @@ def rollout_claim(runs: OurRuns, summary: NoiseSummary, n_starts=16, n_boot=200,
     reason = (f"{len(held) - outside} of {len(held)} held-out runs lie inside their intervals; " +
               (f"{outside} outside." if outside else f"{wide} of the intervals reach beyond {EXTRAPOLATION_WIDTH:.0%} "
                f"of their prediction." if wide else f"every interval ends within {EXTRAPOLATION_WIDTH:.0%}."))
-    errors = held.assign(predicted=[found.loc[f"L({i})", "estimate"] for i in range(len(held))])
-    rms = float(np.sqrt(np.mean((errors.predicted / errors.loss - 1) ** 2)))
+    rms = float(np.sqrt(np.mean((np.array(predicted) / held.loss.to_numpy() - 1) ** 2)))
     found_claim = claim(our_runs=f"{len(held) - outside} of {len(held)} inside; rms error {rms:.2%}", verdict=verdict,
                         reason=reason, numbers={"runs": len(held), "outside": outside, "too_wide": wide, "rms_error": rms,
                                                 "largest": float(largest)},

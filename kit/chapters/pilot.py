@@ -439,6 +439,12 @@ def steps_text(frame: pd.DataFrame) -> str:
     return f"{frame['steps'].min():,.0f}-{frame['steps'].max():,.0f} steps" if len(frame) else "no runs stored"
 
 
+def _curve_budget(study: PilotStudy) -> tuple[pd.DataFrame, int | None]:
+    """The pilot's base runs (store frame) and the longest budget stored at every sparsity."""
+    base = base_runs(study.runs) if len(study.runs) else study.runs
+    return base, (longest_complete(base) if len(base) else None)
+
+
 def texts(study: PilotStudy, prune_end: float = BASE.prune_end) -> dict:
     """The chapter's glued texts on the pilot (prefix 'tr_'): its base budgets, seed noise and
     threshold, the sign of its gaps, the longest budget stored at every sparsity and the steps
@@ -449,8 +455,7 @@ def texts(study: PilotStudy, prune_end: float = BASE.prune_end) -> dict:
         >>> sorted(t)
         ['tr_after_text', 'tr_curve_after', 'tr_curve_budget', 'tr_pilot_budgets', 'tr_pilot_noise', 'tr_pilot_sign']
     """
-    base = base_runs(study.runs) if len(study.runs) else study.runs
-    budget = longest_complete(base) if len(base) else None
+    base, budget = _curve_budget(study)
     return {
         "tr_pilot_budgets": transient.budgets_text(base.itertuples()) if len(base) else "none",
         "tr_pilot_noise": noise_text(study.noise) + f"; so ε = {study.eps:.3f} nats",
@@ -471,8 +476,7 @@ def curve_records(store, study: PilotStudy) -> list[dict]:
         >>> sorted({r["config"]["sparsity"] for r in curve_records(store, read_pilot(store, n_boot=20))})
         [0.0, 0.5, 0.75, 0.875]
     """
-    base = base_runs(study.runs) if len(study.runs) else study.runs
-    budget = longest_complete(base) if len(base) else None
+    base, budget = _curve_budget(study)
     if budget is None:
         return []
     return [store.get(i) for i in base[(base["steps"] == budget) & (base["seed"] == 0)]["id"]]
