@@ -4,9 +4,10 @@
 
 Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, sparsify,
 sparsify_matched, schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot, v3_small,
-v3_large (grid v3, on kit.engine.grids.CORPUS_V3; v3_small and v3_large are sized from the pilot stored
-when they start, kit.chapters.pilot.regime_budget: train the pilot first, then
-`pilot v3_small lr_v3_large v3_large`; matched_v3, chapter 6's pairs at grid v3's sizes, likewise). Runs already in the store are skipped, and a run in flight resumes from
+v3_large (grid v3, on kit.engine.grids.CORPUS_V3; v3_small, its three sizes, and v3_large, its held-out run,
+are sized from the pilot stored when they start, kit.chapters.pilot.grid_v3_sizing: train the pilot first,
+then `pilot lr_v3 v3_small lr_v3_large v3_large matched_v3`; matched_v3, chapter 6's pairs at grid v3's
+sizes, likewise). Runs already in the store are skipped, and a run in flight resumes from
 its last saved state (kit.engine.resume), so a killed invocation resumes where it stopped. Within a group,
 runs go side by side where the throughput table says it pays (kit.engine.sweep; --parallel N
 overrides it), the costliest first so the lanes end together (--cheapest-first: the cheapest first,
@@ -69,7 +70,7 @@ GROUPS = {
     "lr_v3": lambda store, corpus: [c for c in grids.lr_check_v3_grid() if c.n_nonzero < 221_184],
     "lr_v3_large": lambda store, corpus: [c for c in grids.lr_check_v3_grid() if c.n_nonzero >= 221_184],
     "pilot": lambda store, corpus: grids.pilot_grid(),
-    # sized from the stored pilot when the group starts; the largest sizes after lr_v3_large's check
+    # sized from the stored pilot when the group starts: the grid's three sizes; the held-out run after lr_v3_large's check
     "v3_small": lambda store, corpus: [c for c in grid_v3_from_pilot(store) if c.n_nonzero < 221_184],
     "v3_large": lambda store, corpus: [c for c in grid_v3_from_pilot(store) if c.n_nonzero >= 221_184],
     # chapter 6: Jin et al.'s design (matched pairs at grid v3's sizes, one schedule) on grid v3's smallest budget

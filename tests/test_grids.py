@@ -31,7 +31,9 @@ def test_the_pilot_holds_each_part_once_at_grid_v3s_rate():
 
 def test_the_long_learning_rate_check_brackets_the_v2_recipe():
     configs = grids.lr_check_v3_grid()
-    assert len(configs) == 6 * 4 and {c.steps for c in configs} == {10_240}
+    assert len(configs) == 7 * 4 and {c.steps for c in configs} == {10_240}
+    sizes = {c.n_nonzero for c in configs}  # grid v3's smallest, middle and largest N, and its held-out size
+    assert sizes == {*grids.GRID_V3["n_nonzero"], grids.GRID_V3["held_out"]["n_nonzero"]}
     for c in configs:
         ratio = c.lr / grids.recipe_lr(model.shape_for(c).d_model)
         assert min(abs(ratio - m) for m in (0.5, 1.0, 2.0, 4.0)) < 0.02
@@ -63,6 +65,16 @@ def test_grid_v3_reuses_the_pilots_base_runs_with_the_papers_window_only():
     assert {(c.prune_start, c.prune_end) for c in whole_run if c.sparsity > 0} == {(0.0, 1.0)}
     reused = [c for c in whole_run if c in pilot]  # dense: 13,824 at three budgets and seed 1, 55,296 at two; whole-run
     assert {c.sparsity for c in reused if c.sparsity > 0} == {0.5, 0.75, 0.875} and len(reused) == 3 + 4 + 2
+
+
+@pytest.mark.parametrize("n_nonzero", grids.GRID_V3["n_nonzero"])
+def test_grid_v3_trains_a_different_model_at_each_sparsity_near_its_size(n_nonzero):
+    configs = [c for c in grids.grid_v3(9_376) if c.n_nonzero == n_nonzero and c.steps == 9_376 and c.seed == 0]
+    widths = [model.shape_for(c).d_model for c in sorted(configs, key=lambda c: c.sparsity)]
+    assert len(widths) == 4 and widths == sorted(set(widths))  # four models, widening with S
+    for c in configs:  # the non-zeros the run keeps, within 12% of its N (no width doubles it)
+        kept = (1 - c.sparsity) * model.prunable_count(model.shape_for(c).d_model, c.n_layers)
+        assert abs(kept / n_nonzero - 1) <= 0.12
 
 
 def test_grid_v3_refuses_a_budget_that_is_not_a_whole_number_of_steps():

@@ -146,6 +146,14 @@ def test_regime_budget_is_the_first_pilot_budget_past_every_sparsitys_interval()
     assert pilot.regime_budget(fits.assign(x_star_high=[1e3, 1e3, float("inf")])) is None
 
 
+def test_regime_budget_leaves_the_ladder_when_its_4x_does_not_fit_the_corpus_read_once():
+    fits = pd.DataFrame({"sparsity": SPARSITIES, "x_star_high": [3_000.0, 4_688.0, 4_689.0]})
+    assert pilot.regime_budget(fits, capacity_steps=4 * 9_376) == 9_376  # the ladder's budget fits
+    smallest = pilot.regime_budget(fits, capacity_steps=4 * 9_376 - 1)  # it does not: x*'s end, rounded up
+    assert 4_689 <= smallest < 4_689 + pilot.STEP_UNIT and smallest % pilot.STEP_UNIT == 0
+    assert pilot.regime_budget(fits, capacity_steps=4 * 4_689 - 1) is None  # nothing in regime fits
+
+
 def test_the_grid_v3_text_counts_its_runs_and_its_machine_time_from_the_table():
     fits = pd.DataFrame({"sparsity": SPARSITIES, "x_star_high": [3_000.0, 4_000.0, 4_500.0]})
     rows = [{"d_model": d, "lanes": {"1": 1.0, "2": 2.0}} for d in (16, 192)]  # 2 steps/s at every width

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from kit.chapters import transient
-from kit.engine.grids import BASE, CORPUS_V3, PILOT, PILOT_STEPS, pilot_grid
+from kit.engine.grids import BASE, CORPUS_V3, GRID_V3, PILOT, PILOT_STEPS, pilot_grid
 from kit.fit import noise as fit_noise
 from kit.report.claims import Claim, direction_verdict, equivalence_verdict, interval_text
 
@@ -544,39 +544,68 @@ def gaps_markdown(study: PilotStudy) -> str:
     return markdown_table(table, {"S": "{:g}", "steps": "{:,.0f}", "gap (nats)": "{:+.3f}", "sem": "{:.3f}"})
 
 
-def regime_budget(fits: pd.DataFrame, sparsities=None, budgets=PILOT_STEPS) -> int | None:
-    """The smallest of the pilot's `budgets` (steps) at or beyond the upper end of every sparsity's
-    interval of x* (transient.fit_curves' table): where grid v3 starts. None while a sparsity of
-    `sparsities` (default: the pilot's pruned ones) has no fit or an interval that ends beyond
-    every budget.
+STEP_UNIT = 293  # grid v2's budgets are multiples of 293 steps (600,064 tokens): a budget off the pilot's ladder is one too
+
+
+def regime_budget(fits: pd.DataFrame, sparsities=None, budgets=PILOT_STEPS, capacity_steps: float = np.inf,
+                  doublings: int = GRID_V3["doublings"]) -> int | None:
+    """Grid v3's smallest budget in steps: the smallest of the pilot's `budgets` at or beyond the
+    upper end of every sparsity's interval of x* (transient.fit_curves' table), so that the grid
+    reuses the pilot's runs; where doubling that budget `doublings` times would read more than the
+    corpus holds once (`capacity_steps`, data.capacity in steps), the upper end itself rounded up to
+    a multiple of STEP_UNIT steps, if doubling that fits. None while a sparsity of `sparsities`
+    (default: the pilot's pruned ones) has no fit or an interval that ends beyond every budget, or
+    when no budget in regime fits the corpus.
 
         >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75, 0.875], "x_star_high": [4274.0, 5734.0, 8503.0]})
         >>> regime_budget(fits), regime_budget(fits.iloc[:2]), regime_budget(fits.assign(x_star_high=1e6))
         (9376, None, None)
+        >>> regime_budget(fits, capacity_steps=36_000), regime_budget(fits, capacity_steps=30_000)  # 8,503 -> 8,790
+        (8790, None)
     """
     wanted = [S for S in PILOT["sparsities"] if S > 0] if sparsities is None else list(sparsities)
     if not all(np.isclose(fits["sparsity"], S).any() for S in wanted):
         return None
     needed = float(fits[[np.isclose(wanted, S).any() for S in fits["sparsity"]]]["x_star_high"].max())
-    return next((int(n) for n in sorted(budgets) if n >= needed), None)
+    if not needed <= max(budgets):
+        return None
+    fits_corpus = lambda n: n * 2**doublings <= capacity_steps
+    on_ladder = next((int(n) for n in sorted(budgets) if n >= needed and fits_corpus(n)), None)
+    if on_ladder is not None:
+        return on_ladder
+    rounded = int(STEP_UNIT * np.ceil(needed / STEP_UNIT))
+    return rounded if fits_corpus(rounded) else None
 
 
-def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), table: dict | None = None) -> str:
+def capacity_steps(corpus_name: str = CORPUS_V3, config=BASE) -> int:
+    """Steps of config's batch that corpus `corpus_name` holds, each token read once (data.capacity).
+
+        >>> capacity_steps("shakespeare")  # 4,857,920 tokens / 2,048 per step
+        2372
+    """
+    from kit.engine import data
+
+    return data.capacity(data.load_corpus(corpus_name), config.seq_len) // config.tokens_per_step
+
+
+def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), table: dict | None = None,
+                 capacity: int | None = None) -> str:
     """Grid v3 as the pilot sizes it (regime_budget, kit.engine.grids.grid_v3_parts) in a sentence:
     its budgets, sizes, runs and the machine time they take by the throughput table `table`
-    (default: the measured one, kit.engine.throughput.load_table).
+    (default: the measured one, kit.engine.throughput.load_table); `capacity`: the steps pycode
+    holds read once (default capacity_steps()).
 
         >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75, 0.875], "x_star_high": [4274.0, 5734.0, 8503.0]})
         >>> grid_v3_text(fits)
-        'has budgets of 9,376, 18,752 and 37,504 steps (19M to 77M tokens), N = 13,824, 55,296 and 221,184 at
+        'has budgets of 9,376, 18,752 and 37,504 steps (19M to 77M tokens), N = 3,456, 13,824 and 55,296 at
         every sparsity: 45 runs (36 in the grid, 8 seeds, 1 held out), about ... hours of this machine'
     """
     from kit.engine import grids, model, throughput
 
-    smallest = regime_budget(fits)
+    smallest = regime_budget(fits, capacity_steps=capacity_steps() if capacity is None else capacity)
     if smallest is None:
-        return ("cannot be sized yet: some sparsity's interval of x* is not fitted or ends beyond the pilot's "
-                "longest budget")
+        return ("cannot be sized yet: some sparsity's interval of x* is not fitted, or no budget at or beyond it "
+                "doubles twice within what pycode holds read once")
     parts = grids.grid_v3_parts(smallest, window)
     configs = grids.grid_v3(smallest, window)
     table = throughput.load_table() if table is None else table
@@ -596,11 +625,11 @@ def grid_v3_sizing(store) -> tuple[int, tuple[float, float]] | None:
 
         >>> from kit.engine.store import RunStore
         >>> sizing = grid_v3_sizing(RunStore())
-        >>> sizing is None or sizing[0] in PILOT_STEPS
+        >>> sizing is None or sizing[0] * 2 ** GRID_V3["doublings"] <= capacity_steps()
         True
     """
     study = read_pilot(store)
-    smallest = regime_budget(study.fits)
+    smallest = regime_budget(study.fits, capacity_steps=capacity_steps())
     if smallest is None:
         return None
     return smallest, grid_window(claims(study, contrast_table(study.gaps_all))[2])

@@ -72,13 +72,29 @@ def recipe_lr_v3(config: RunConfig) -> float:
     return recipe_lr(model.shape_for(config.replace(sparsity=0.0, nm=None)).d_model)
 
 
+# Grid v3's widths are multiples of 4 below N = 13,824: with multiples of 8, N = 3,456 at S = 0.5 would
+# train d_model 16, twice its non-zeros and the same model as at S = 0.75.
+FINE_WIDTH_BELOW = 13_824
+
+
+def fine_width(config: RunConfig) -> RunConfig:
+    """The config with width_multiple 4 where N < FINE_WIDTH_BELOW (and no n:m pattern), else as it is.
+
+        >>> [model.shape_for(fine_width(BASE.replace(n_nonzero=3_456, sparsity=s))).d_model for s in (0, 0.5, 0.75, 0.875)]
+        [8, 12, 16, 24]
+        >>> fine_width(BASE.replace(n_nonzero=13_824)).width_multiple
+        8
+    """
+    return config.replace(width_multiple=4) if config.n_nonzero < FINE_WIDTH_BELOW and config.nm is None else config
+
+
 def with_recipe_v3(configs: list[RunConfig]) -> list[RunConfig]:
-    """The configs with grid v3's learning rate (recipe_lr_v3).
+    """The configs with grid v3's widths (fine_width) and learning rate (recipe_lr_v3).
 
         >>> [c.lr for c in with_recipe_v3([BASE.replace(n_nonzero=13_824, sparsity=s) for s in (0.0, 0.875)])]
         [0.0113, 0.0113]
     """
-    return [c.replace(lr=recipe_lr_v3(c)) for c in configs]
+    return [c.replace(lr=recipe_lr_v3(c)) for c in map(fine_width, configs)]
 
 
 def main_grid(base: RunConfig = BASE, **axes) -> list[RunConfig]:
@@ -274,10 +290,11 @@ def matched_grid(base: RunConfig = BASE, n_nonzero=MATCHED["n_nonzero"], tokens=
 CORPUS_V3 = "pycode"
 LONG = steps(10_240)  # the check's budget: 10,240 steps, 21M tokens
 
-# The learning-rate check for long runs: the smallest, middle and largest N of the next grid,
-# dense and 87.5% sparse, at multiples of grid v2's recipe, cheapest first (a sweep orders by cost).
-LR_CHECK_V3 = dict(widths=[(13_824, 0.0), (13_824, 0.875), (55_296, 0.0), (55_296, 0.875), (221_184, 0.0),
-                           (221_184, 0.875)], tokens=LONG, multiples=[0.5, 1.0, 2.0, 4.0])
+# The learning-rate check for long runs: the smallest, middle and largest N of grid v3 (GRID_V3),
+# dense and 87.5% sparse, and the dense model at its held-out size, at multiples of grid v2's
+# recipe, cheapest first (a sweep orders by cost).
+LR_CHECK_V3 = dict(widths=[(3_456, 0.0), (3_456, 0.875), (13_824, 0.0), (13_824, 0.875), (55_296, 0.0),
+                           (55_296, 0.875), (221_184, 0.0)], tokens=LONG, multiples=[0.5, 1.0, 2.0, 4.0])
 
 
 def lr_check_v3_grid(base: RunConfig = BASE, widths=LR_CHECK_V3["widths"], tokens=LR_CHECK_V3["tokens"],
@@ -287,7 +304,7 @@ def lr_check_v3_grid(base: RunConfig = BASE, widths=LR_CHECK_V3["widths"], token
         >>> [c.lr for c in lr_check_v3_grid(widths=[(13_824, 0.0)])]
         [0.00565, 0.0113, 0.0226, 0.0452]
     """
-    configs = [base.replace(n_nonzero=n, sparsity=s, tokens=tokens) for n, s in widths]
+    configs = [fine_width(base.replace(n_nonzero=n, sparsity=s, tokens=tokens)) for n, s in widths]
     return [c.replace(lr=float(f"{m * recipe_lr(model.shape_for(c).d_model):.3g}")) for c in configs for m in multiples]
 
 
@@ -337,10 +354,13 @@ def pilot_grid(base: RunConfig = BASE, pilot: dict = PILOT) -> list[RunConfig]:
 # Grid v3: Eq. 1 on runs in regime (issue "in regime"). Its smallest budget comes from the pilot
 # (kit.chapters.pilot.regime_budget: the pilot budget at or beyond every sparsity's interval of
 # x*), and its budgets double twice from there (4x); three sizes over 16x at the four sparsities,
-# on pycode at recipe_lr_v3; a second seed at the smallest and the largest budget at the smallest
-# size (every sparsity), and one run at 4x the largest size held out of every fit.
-GRID_V3 = dict(n_nonzero=[13_824, 55_296, 221_184], sparsities=[0.0, 0.5, 0.75, 0.875], doublings=2,
-               seed_n_nonzero=13_824, seeds=[1], held_out=dict(n_nonzero=884_736, sparsity=0.5))
+# on pycode at recipe_lr_v3; a second seed at the smallest and the largest budget at the pilot's
+# size (every sparsity), and one run at 4x the largest size held out of every fit. The sizes are
+# the smallest three over 16x that hold the pilot's two (its runs are reused and its x* was
+# measured there): 13,824 to 221,184 would cost about three times the machine time, which in
+# regime (budgets from 18,752 steps) is several days of this machine.
+GRID_V3 = dict(n_nonzero=[3_456, 13_824, 55_296], sparsities=[0.0, 0.5, 0.75, 0.875], doublings=2,
+               seed_n_nonzero=13_824, seeds=[1], held_out=dict(n_nonzero=221_184, sparsity=0.5))
 
 
 def grid_v3_parts(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end), base: RunConfig = BASE,
@@ -355,7 +375,7 @@ def grid_v3_parts(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end)
         >>> {name: len(configs) for name, configs in parts.items()}
         {'grid': 36, 'seeds': 8, 'held_out': 1}
         >>> sorted({c.steps for c in parts["grid"]}), parts["held_out"][0].n_nonzero
-        ([9376, 18752, 37504], 884736)
+        ([9376, 18752, 37504], 221184)
     """
     if not (isinstance(smallest_steps, int) and smallest_steps > 0):
         raise ValueError(f"smallest_steps = {smallest_steps!r}: need a whole number of steps > 0")
@@ -392,7 +412,7 @@ def matched_v3_grid(smallest_steps: int, base: RunConfig = BASE, sizes=GRID_V3["
 
         >>> pairs = matched_v3_grid(9_376)
         >>> len(pairs), sorted({s.n_nonzero for s, _ in pairs}), {(s.steps, d.steps) for s, d in pairs}
-        (9, [13824, 55296, 221184], {(9376, 9376)})
+        (9, [3456, 13824, 55296], {(9376, 9376)})
     """
-    return [pair for n in sizes for pair in matched_grid(base, n, steps(smallest_steps), sparsities, list(seeds),
-                                                         recipe=with_recipe_v3)]
+    return [pair for n in sizes for pair in matched_grid(fine_width(base.replace(n_nonzero=n)), n, steps(smallest_steps),
+                                                         sparsities, list(seeds), recipe=with_recipe_v3)]
