@@ -82,3 +82,17 @@ def test_leave_one_group_out_refits_equal_fits_without_the_group():
     np.testing.assert_allclose(predicted["leave one group out"].loc[frame.index[held], "N_avg"], alone, rtol=1e-5)
     shift = frame.loss[held] - predicted["leave one group out"].loc[frame.index[held], "N_avg"]
     assert shift.mean() == pytest.approx(0.05, abs=0.01)  # the shift is not absorbed by the refit
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fit_law_with_per_sparsity_noise_trusts_the_quiet_runs(seed):
+    # avg_param_law at three sparsities; the dense runs are exact, the sparse ones carry 5% noise in log L
+    N, D, S = (x.ravel() for x in np.meshgrid([1e4, 3e4, 1e5], [1e6, 4e6, 1.6e7], [0.0, 0.5, 0.75]))
+    truth = dict(a_N=2e4, b_N=0.3, a_D=1e5, b_D=0.25, c=1.0)
+    runs = pd.DataFrame({"S": S, "N": N, "N_avg": N * (1 + 2 * S), "D": D})
+    noisy = np.where(S > 0, np.random.default_rng(seed).normal(0, 0.05, len(S)), 0.0)
+    runs["loss"] = avg_param_law(runs.N_avg, runs.D, **truth) * np.exp(noisy)
+    noise = {0.0: {1e6: 1e-4, 1.6e7: 1e-4}, 0.5: {1e6: 0.05, 1.6e7: 0.05}, 0.75: {1e6: 0.05, 1.6e7: 0.05}}
+    error = lambda result: abs(predict_law(result, runs) / avg_param_law(runs.N_avg, runs.D, **truth) - 1).max()
+    weighted, equal = fit_law(avg_param_law, runs, starts=8, noise=noise), fit_law(avg_param_law, runs, starts=8)
+    assert error(weighted) < 0.01 < error(equal)  # the dense runs pin the law once the noisy ones count less

@@ -71,6 +71,24 @@ def test_fit_sparsity_term_recovers_it_with_the_dense_terms_held():
     assert nm_sparsity.gain(true, 0.5) == pytest.approx(1.67, abs=0.01)  # Table 3's n:8 at 50%
 
 
+def test_fit_groups_takes_each_runs_noise_by_its_sparsity_and_budget():
+    true = {**TABLE7["t5"], **TABLE7["t5_nm"]}
+    S, N, D = (x.ravel() for x in np.meshgrid([0.0, 0.5, 0.75], [1e7, 3e7, 1e8], [1e9, 4e9], indexing="ij"))
+    runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+                         "loss": laws.sparse_law(S, N, D, **true)})
+    points = list(zip(runs.n_nonzero, runs.tokens))
+    noise = {0.0: {1e9: 0.002, 4e9: 0.001}, 0.75: {1e9: 0.01, 4e9: 0.01}}
+    group = lambda **kw: nm_sparsity.fit_groups(runs, runs[runs.S > 0].assign(m=8), TABLE7["t5"], points, **kw)["n:8"]
+    (fitted, weighted), (_, equal) = group(noise=noise), group()
+    scale = weighted.problem.scale
+    dense = np.where(fitted.D == 1e9, 0.002, 0.001)
+    expected = dense + fitted.S / 0.75 * (0.01 - dense)  # linear in S between the measured sparsities
+    assert scale == pytest.approx(expected / expected[0] * scale[0])  # each run's own noise, relative to the others
+    assert equal.problem.scale is None
+    for S_ in (0.5, 0.75):  # exact losses: either weighting recovers the gains
+        assert nm_sparsity.gain(weighted.params, S_) == pytest.approx(nm_sparsity.gain(true, S_), rel=1e-3)
+
+
 def test_gap_summary_gives_the_mean_gap_with_a_t_interval_in_percent():
     pairs = pd.DataFrame({"pattern": ["2:4"] * 3 + ["1:4"], "gap": [0.01, 0.02, 0.03, 0.05]})
     table = nm_sparsity.gap_summary(pairs)

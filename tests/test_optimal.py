@@ -321,3 +321,18 @@ def test_overtaking_words():
     words = optimal.overtaking_words({"sparse": wins}, change, lines, our, {"dense": [0.5, 1], "sparse": [1, 2]}, [0.5])
     assert words["gap_change"] == "+0.100 nats [+0.080, +0.120] over 3 lines" and words["lines_crossing"] == "1 of 2"
     assert words["wins_sparse"] == "1 of 4" and words["law_first"].endswith("beyond the compute of our longest sparse runs")
+
+
+def test_fit_our_law_takes_each_runs_noise_from_the_seed_repeats_of_its_sparsity():
+    S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6], indexing="ij"))
+    truth = dict(a_S=2.0, b_S=1.5, c_S=1.0, b_N=0.3, a_D=3e4, b_D=0.4, c=0.9)
+    runs = pd.DataFrame({"sparsity": S, "n_nonzero": N, "tokens": D, "S": S, "N": N, "D": D,
+                         "loss": laws.sparse_law(S, N, D, **truth)})
+    spread = {0.0: 0.001, 0.75: 0.004}  # half the difference of two seeds' log losses
+    repeats = pd.DataFrame([{"S": s, "N": 2e4, "D": d, "loss": np.exp(k * spread[s])}
+                            for s in spread for d in (1e6, 4e6) for k in (-1, 1)])
+    our = optimal.fit_our_law(runs, [0.5], starts=2, n_boot=4, repeats=repeats)
+    scale = our.fit.problem.scale
+    assert scale[S == 0.75] / scale[S == 0] == pytest.approx(np.full(12, 4.0))  # 0.004 / 0.001
+    assert scale[S == 0.5] / scale[S == 0] == pytest.approx(np.full(12, 1 + 3 * 0.5 / 0.75))  # linear in S between
+    assert our.params["a_S"] == pytest.approx(2.0, rel=1e-3)  # exact losses: any weights give the truth

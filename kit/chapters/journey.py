@@ -420,8 +420,9 @@ def law_points(runs: dict) -> pd.DataFrame:
     return noise.average_seeds(every_run.assign(group=every_run.id.map(group_of)), CONFIG_FIELDS).reset_index(drop=True)
 
 
-def law_fits(points: pd.DataFrame, n_nonzero, n_starts=16):
-    """LAWS fitted to law_points' points and scored three ways (kit.fit.compare.law_predictions): in
+def law_fits(points: pd.DataFrame, n_nonzero, n_starts=16, noise=None):
+    """LAWS fitted to law_points' points and scored three ways (kit.fit.compare.law_predictions; each
+    run's error over its sparsity's seed noise with `noise`, kit.fit.lawfit.sparsity_noise): in
     sample; leaving out each compute-clocked schedule (kind, start, end) of the sparse runs in turn;
     fitted to the points of target N up to the second largest of n_nonzero (the main grid's sizes) and
     scored on the main grid's points at the largest. Returns (fits, predicted, errors), the last two
@@ -441,7 +442,7 @@ def law_fits(points: pd.DataFrame, n_nonzero, n_starts=16):
     labels = [(r.schedule, r.prune_start, r.prune_end) if c else None for r, c in zip(points.itertuples(), clocked)]
     train = (points.n_nonzero <= sorted(n_nonzero)[-2]).to_numpy()
     test = ((points.group == "main grid") & (points.n_nonzero == max(n_nonzero))).to_numpy()
-    fits, predicted = compare.law_predictions(LAWS, points, labels, train, test, starts=n_starts)
+    fits, predicted = compare.law_predictions(LAWS, points, labels, train, test, starts=n_starts, noise=noise)
     predicted = {EVALUATIONS[k]: p for k, p in predicted.items()}
     return fits, predicted, {k: p.sub(points.loss[p.index], axis=0).abs() for k, p in predicted.items()}
 

@@ -27,7 +27,7 @@ from scipy import stats
 
 from kit import laws
 from kit.chapters import corelaw
-from kit.fit import fitting, noise
+from kit.fit import fitting, lawfit, noise
 from kit.report import claims, plots
 from kit.report.claims import Claim
 
@@ -272,11 +272,13 @@ def rms(fit: fitting.FitResult) -> float:
     return float(np.sqrt(np.mean(fit.residuals ** 2)))
 
 
-def fit_groups(main_runs: pd.DataFrame, nm_runs: pd.DataFrame, base: dict, points, *, starts=16, seed=SEED) -> dict:
+def fit_groups(main_runs: pd.DataFrame, nm_runs: pd.DataFrame, base: dict, points, *, starts=16, seed=SEED,
+               noise: dict | None = None) -> dict:
     """One law per group size m, as in Table 3 (fit_sparsity_term on top of base, the unstructured
     fit's params): the n:m runs of that m together with the main grid's dense runs at the n:m
     `points` ((n_nonzero, tokens) pairs), which anchor f(0) = a_S + c_S. nm_runs need a column m.
-    Returns {"n:m": (runs, fit)}.
+    `noise`: {S: {D: seed std}} (kit.fit.lawfit.sparsity_noise), each run's residual then taken over
+    its own (kit.fit.lawfit.run_noise); None: equal noise. Returns {"n:m": (runs, fit)}.
 
         >>> true = {**laws.TABLE7["t5"], **laws.TABLE7["t5_nm"]}  # Table 7's T5 law with its n:m sparsity term
         >>> S, N, D = (x.ravel() for x in np.meshgrid([0.0, 0.5, 0.75], [1e7, 3e7, 1e8], [1e9, 4e9], indexing="ij"))
@@ -293,7 +295,8 @@ def fit_groups(main_runs: pd.DataFrame, nm_runs: pd.DataFrame, base: dict, point
     out = {}
     for m in sorted(set(nm_runs.m)):
         runs = pd.concat([dense, nm_runs[nm_runs.m == m]], ignore_index=True)
-        out[f"n:{m}"] = (runs, fit_sparsity_term(runs, base, starts=starts, seed=seed))
+        scale = None if noise is None else lawfit.run_noise(runs, noise)
+        out[f"n:{m}"] = (runs, fit_sparsity_term(runs, base, starts=starts, seed=seed, scale=scale))
     return out
 
 

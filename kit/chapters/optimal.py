@@ -358,10 +358,12 @@ class OurLaw:
         return claims.interval_text(row.estimate, row.low, row.high, fmt, unit)
 
 
-def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=0.95) -> OurLaw:
+def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=0.95,
+                repeats: pd.DataFrame | None = None) -> OurLaw:
     """Chapter 2's fit of Eq. 1 to `runs` (a law frame: S, N, D, loss; the paper's T5 procedure,
     kit.fit.lawfit.fit_family "ours") with intervals for every coefficient and derived_quantities at
-    `sparsities`. Each bootstrap resample is refitted from the full fit and from four starts with a
+    `sparsities`. With `repeats` (a law frame of seed repeats), each run's residual is taken over its
+    sparsity's seed noise (kit.fit.lawfit.sparsity_noise), as chapter 2 fits; None: equal noise. Each bootstrap resample is refitted from the full fit and from four starts with a
     sparsity term (a_S a share of the capacity a_S + c_S, b_S from 1 to 100), keeping its best fit:
     where the full fit puts a_S at 0 it cannot leave that boundary alone. The coefficients and gains
     take the hull of that bootstrap and a profile likelihood (kit.fit.fitting.fit_intervals); the
@@ -379,7 +381,8 @@ def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=
         >>> our.text("gain(0.5)", ".3g", "x"), our.text("optimal_multiple(0.5, sparse)")
         ('6.55x [6.55, 6.55]', '0.2x [0.2x, 0.2x]')
     """
-    fit_ours = lambda frame: lawfit.fit_family(frame, "ours", starts=starts)
+    sigma = None if repeats is None else lawfit.sparsity_noise(repeats)
+    fit_ours = lambda frame: lawfit.fit_family(frame, "ours", starts=starts, noise=sigma)
     fit = fit_ours(runs)
     capacity = fit.params["a_S"] + fit.params["c_S"]
     sparsity_starts = [{"a_S": share * capacity, "b_S": b_S}

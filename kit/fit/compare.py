@@ -24,6 +24,7 @@ import pandas as pd
 
 from kit import laws as _laws
 from .fitting import fit
+from .lawfit import run_noise
 
 
 def _group_labels(groups, frame) -> tuple[list, list]:
@@ -89,10 +90,12 @@ def mean_intervals(errors: pd.DataFrame, n_boot=1000, level=0.95, seed=0, differ
 LAW_INPUTS = {_laws.dense_law: ("N", "D"), _laws.sparse_law: ("S", "N", "D"), _laws.avg_param_law: ("N_avg", "D")}
 
 
-def fit_law(law, frame: pd.DataFrame, starts=16, seed=0):
+def fit_law(law, frame: pd.DataFrame, starts=16, seed=0, noise=None):
     """kit.fit.fitting.fit of every coefficient of `law` (kit.laws.dense_law, sparse_law or
     avg_param_law) to the runs of `frame` (columns of kit.engine.store.law_frame: S, N, N_avg, D, loss),
-    as the book fits language models: Huber loss (delta 1e-3) of the error in log L.
+    as the book fits language models: Huber loss (delta 1e-3) of the error in log L. `noise`:
+    {S: {D: seed std}} (kit.fit.lawfit.sparsity_noise), each run's error then taken over its own
+    (kit.fit.lawfit.run_noise); None: equal noise.
 
         >>> from kit import laws
         >>> N, D, S = (x.ravel() for x in np.meshgrid([1e4, 3e4, 1e5], [1e6, 4e6, 1.6e7], [0.0, 0.5, 0.75]))
@@ -108,7 +111,7 @@ def fit_law(law, frame: pd.DataFrame, starts=16, seed=0):
                          f"and avg_param_law")
     params = [p for p in inspect.signature(law).parameters if p not in inputs]
     return fit(law, {k: frame[k].to_numpy(dtype=float) for k in inputs}, frame["loss"].to_numpy(dtype=float), params,
-               log_loss=True, delta=1e-3, starts=starts, seed=seed)
+               log_loss=True, delta=1e-3, starts=starts, seed=seed, scale=None if noise is None else run_noise(frame, noise))
 
 
 def predict_law(result, frame: pd.DataFrame) -> np.ndarray:
@@ -126,8 +129,9 @@ def predict_law(result, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(result.predict(**{k: frame[k].to_numpy(dtype=float) for k in inputs}), dtype=float)
 
 
-def law_predictions(laws: dict, frame: pd.DataFrame, groups=None, train=None, test=None, starts=16, seed=0):
-    """Each law (name -> kit.laws law) fitted with fit_law from `starts` random starts, and its
+def law_predictions(laws: dict, frame: pd.DataFrame, groups=None, train=None, test=None, starts=16, seed=0,
+                    noise=None):
+    """Each law (name -> kit.laws law) fitted with fit_law from `starts` random starts (and `noise`), and its
     predictions in and out of sample. Returns (fits, predictions): fits maps a name to the fit to
     all runs; predictions maps an evaluation to a DataFrame (index: the runs of `frame` it
     predicts, one column per law):
@@ -149,7 +153,7 @@ def law_predictions(laws: dict, frame: pd.DataFrame, groups=None, train=None, te
         >>> list(predicted), bool(errors["N_avg"] < 1e-6 < errors["N"])
         (['in-sample', 'leave one group out'], True)
     """
-    fits = {name: fit_law(law, frame, starts, seed) for name, law in laws.items()}
+    fits = {name: fit_law(law, frame, starts, seed, noise) for name, law in laws.items()}
     predictions = {"in-sample": pd.DataFrame({name: predict_law(r, frame) for name, r in fits.items()},
                                              index=frame.index)}
     if groups is not None:
@@ -173,7 +177,7 @@ def law_predictions(laws: dict, frame: pd.DataFrame, groups=None, train=None, te
         if train.shape != (len(frame),) or test.shape != (len(frame),) or (train & test).any() or not test.any():
             raise ValueError("train and test must be disjoint boolean masks, one value per run, with a test run")
         predictions["held out"] = pd.DataFrame(
-            {name: predict_law(fit_law(law, frame[train], starts, seed), frame[test]) for name, law in laws.items()},
+            {name: predict_law(fit_law(law, frame[train], starts, seed, noise), frame[test]) for name, law in laws.items()},
             index=frame.index[test])
     for evaluation, predicted in predictions.items():
         bad = [name for name in predicted if not np.isfinite(predicted[name]).all()]

@@ -462,6 +462,19 @@ def runs_page(frame: pd.DataFrame, downloads: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def glue_texts(texts: dict) -> None:
+    """Glue every text of `texts` ({name: text}) for the chapter's prose, without showing it
+    (myst_nb.glue with display=False): the one line a chapter calls after a kit function that
+    returns its glued texts.
+
+        >>> glue_texts({"n_runs": "80"})  # outside a notebook, myst_nb stores nothing
+    """
+    from myst_nb import glue
+
+    for name, text in texts.items():
+        glue(name, text, display=False)
+
+
 def duration_text(seconds) -> str:
     """A run time as the chapters' rerun boxes print it: "45 s" under 90 s, "12 min" under 90
     minutes, "2.4 h" from there on.
