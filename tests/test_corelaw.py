@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from kit import laws
 from kit.chapters import corelaw
 from kit.report import claims
 from kit.fit import fitting, lawfit, paper
@@ -466,3 +467,16 @@ def test_figures_of_our_runs(ours):
                         (corelaw.figure_size_side_by_side(t5, runs.main, fit), 2)):
         assert len([ax for ax in fig.axes if ax.has_data()]) == panels
         plt.close(fig)
+
+
+@pytest.mark.parametrize("b_S, a_S, form", [(0.722, None, "graded"), (300.0, None, "a step"), (0.722, 0.0, "switched off")])
+def test_term_form_names_the_degenerate_sparsity_terms_of_eq_1(b_S, a_S, form):
+    params = {**laws.TABLE7["t5"], "b_S": b_S} | ({} if a_S is None else {"a_S": a_S})
+    assert corelaw.term_form(params, [0.5, 0.75, 0.875]) == form
+    gains = [float(laws.gain(s, **params)) for s in (0.5, 0.75, 0.875)]
+    texts = corelaw.term_texts(params, [0.5, 0.75, 0.875])
+    if form == "a step":  # one gain for every sparsity, and the text gives it
+        assert max(gains) / min(gains) < 1.01 and f"{gains[-1]:.3g}x" in texts["term_gains"]
+    if form == "switched off":
+        assert max(gains) < 1.01 and texts["term_gains"].startswith("1 ")
+    assert corelaw.term_form(params, [0.5]) in ("graded", "switched off")  # one sparsity shows no step

@@ -142,9 +142,12 @@ def test_versus_dense_budget_table_and_law_words():
     assert list(table.columns) == ["S = 0.5", "S = 0.75"] and table.index.name == "tokens D"
     fit = type("Fit", (), {"params": coeffs, "residuals": np.array([0.01, -0.01])})()
     words = nm_sparsity.law_words(fit, main, table)
-    assert words["u_flat"] == "not flat" and words["u_rms"] == "1.00%" and words["budget_short"] == "1,000,000"
+    assert words["u_term_form"] == "graded" and words["u_rms"] == "1.00%" and words["budget_short"] == "1,000,000"
     flat = type("Fit", (), {"params": {**coeffs, "a_S": 0.0}, "residuals": np.zeros(2)})()
-    assert nm_sparsity.law_words(flat, main, table)["u_flat"] == "flat"
+    assert nm_sparsity.law_words(flat, main, table)["u_term_form"] == "switched off"
+    step = type("Fit", (), {"params": {**coeffs, "b_S": 300.0}, "residuals": np.zeros(2)})()
+    step_words = nm_sparsity.law_words(step, main, table)
+    assert step_words["u_term_form"] == "a step" and step_words["u_term_short"] == "a step for a sparsity term"
 
 
 def test_fit_groups_term_table_table3_and_group_words():

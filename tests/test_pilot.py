@@ -170,3 +170,12 @@ def test_grid_window_follows_the_window_claim():
     frame = runs(np.random.default_rng(3), sigma=0.005, window_shift=0.0)
     window = pilot.contrast_claims(pilot.contrast_table(frame), margin=0.02, scope="synthetic")[1]
     assert window.verdict != "holds" and pilot.grid_window(window) == (BASE.prune_start, BASE.prune_end)
+
+
+def test_the_sizing_text_says_when_grid_v3_leaves_the_pilots_ladder():
+    fits = pd.DataFrame({"sparsity": SPARSITIES, "x_star_high": [3_000.0, 4_688.0, 4_689.0]})
+    on = pilot.sizing_text(fits, capacity=4 * 9_376)
+    off = pilot.sizing_text(fits, capacity=4 * 9_376 - 1)
+    assert on.startswith("9,376 steps is one of the pilot's budgets") and "100% of pycode" in on
+    assert "would need 37,504 steps" in off and f"{pilot.regime_budget(fits, capacity_steps=4 * 9_376 - 1):,}" in off
+    assert "(†)" in off and "(†)" not in on

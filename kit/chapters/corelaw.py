@@ -582,6 +582,60 @@ def coefficients_verdict(table: pd.DataFrame, reference: dict, objective: float,
     return "holds", f"All {len(names)} coefficients lie inside our intervals, and {said}."
 
 
+FLAT_GAIN = 1.01  # a fitted law whose every gain (Eq. 7) is below this has its sparsity term switched off
+STEP_SPREAD = 0.01  # ... and one whose gains differ by less than this (relative) has a step for one
+
+
+def term_form(params: dict, sparsities) -> str:
+    """What a fitted sparsity term of Eq. 1 does at `sparsities` (> 0), the degenerate fits of
+    chapter 2 ({ref}`ch2-degenerate`) first: "switched off" (every gain below FLAT_GAIN: a_S -> 0),
+    "a step" (one gain at every sparsity, within STEP_SPREAD: b_S -> infinity; needs two
+    sparsities or more) or "graded".
+
+        >>> from kit import laws
+        >>> term_form(laws.TABLE7["t5"], [0.5, 0.75]), term_form({**laws.TABLE7["t5"], "b_S": 200.0}, [0.5, 0.75])
+        ('graded', 'a step')
+        >>> term_form({**laws.TABLE7["t5"], "a_S": 0.0}, [0.5, 0.75])
+        'switched off'
+    """
+    gains = np.array([float(laws.gain(s, **params)) for s in sparsities])
+    if gains.max() < FLAT_GAIN:
+        return "switched off"
+    return "a step" if len(gains) > 1 and gains.max() / gains.min() - 1 < STEP_SPREAD else "graded"
+
+
+def term_texts(params: dict, sparsities, prefix: str = "term") -> dict:
+    """Chapter words on a fitted sparsity term (term_form), keys prefixed `prefix`: _form, _what (a
+    clause: "no sparsity term: ..." or "a step for a sparsity term: ..."), _short, _gains (what its
+    gains are) and _map (what it makes of the optimal sparsity at given N and C).
+
+        >>> from kit import laws
+        >>> term_texts({**laws.TABLE7["t5"], "b_S": 200.0}, [0.5, 0.75])["term_gains"]
+        'one gain, 3.65x, at every sparsity (the step)'
+    """
+    form = term_form(params, sparsities)
+    gain = float(laws.gain(max(sparsities), **params))
+    b_S = f"{params['b_S']:.3g}"
+    words = {
+        "switched off": {
+            "what": "no sparsity term: the fit puts $a_S$ at its lower bound, 0, so $b_S$ is arbitrary and every gain is 1",
+            "short": "no sparsity term", "gains": "1 (no sparsity term)",
+            "map": "it makes dense optimal at every $N$ and $C$"},
+        "a step": {
+            "what": (f"a step for a sparsity term: $b_S$ = {b_S}, so large that $(1 - S)^{{b_S}} \\approx 0$ from "
+                     f"$S$ = {min(sparsities):g} on, and every sparse run gets the same factor $c_S$ and the same gain, "
+                     f"{gain:.3g}x, whatever its sparsity"),
+            "short": "a step for a sparsity term", "gains": f"one gain, {gain:.3g}x, at every sparsity (the step)",
+            "map": ("wherever sparsity pays at all, the least sparse band is optimal: every sparsity gets the same "
+                    "gain, and the least sparse costs least")},
+        "graded": {
+            "what": "a graded sparsity term: its gains grow with the sparsity",
+            "short": "a graded sparsity term", "gains": "graded, growing with the sparsity",
+            "map": "it colours the map as Table 7's laws do"},
+    }[form]
+    return {f"{prefix}_form": form, **{f"{prefix}_{k}": v for k, v in words.items()}}
+
+
 def gains_verdict(table: pd.DataFrame, paper_gains: dict, max_width=1.0):
     """Are the paper's Table 2 gains (sparsity -> gain) consistent with ours? table: estimate,
     low, high per "gain(S)". Holds if every paper gain lies inside our interval and each interval

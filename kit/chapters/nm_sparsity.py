@@ -217,7 +217,6 @@ GAIN_S = (0.5, 0.75)  # the sparsities of Table 3
 PAPER_GAINS = {"n:4": {0.5: 1.56, 0.75: 1.62}, "n:8": {0.5: 1.67, 0.75: 1.81},  # Table 3
                U: {0.5: 1.59, 0.75: 2.16}}  # Table 2, T5/C4
 MARGIN = 1.0  # percent of the loss: a 50% pattern "performs like" unstructured 50% within this
-FLAT = 1.01  # a fit whose every gain is below this has a flat sparsity term: no size gain
 
 
 def masks_claim(masks_table: pd.DataFrame) -> Claim:
@@ -547,9 +546,9 @@ def budget_table(versus: pd.DataFrame) -> pd.DataFrame:
 
 def law_words(unstructured: fitting.FitResult, runs: pd.DataFrame, by_budget: pd.DataFrame) -> dict:
     """Chapter 4's words on the unstructured law fitted to `runs` and on budget_table's frame: rms
-    residual, runs, a_S, c_S, the gains at the runs' sparsities, whether the term is flat (every
-    gain below FLAT), and the range of sparse-minus-dense differences at the shortest and longest
-    budgets.
+    residual, runs, a_S, c_S, the gains at the runs' sparsities, the term's form (u_term_*:
+    kit.chapters.corelaw.term_texts), and the range of sparse-minus-dense differences at the
+    shortest and longest budgets.
 
         >>> from kit.fit.fitting import FitResult
         >>> main_runs = pd.DataFrame({"n_nonzero": 100, "tokens": [10] * 3 + [20] * 3, "sparsity": [0.0, 0.5, 0.75] * 2,
@@ -557,14 +556,14 @@ def law_words(unstructured: fitting.FitResult, runs: pd.DataFrame, by_budget: pd
         >>> unstructured = FitResult(dict(laws.TABLE7["t5"]), objective=0.0, residuals=np.full(6, 0.01), n_starts=1,
         ...                          converged=True)  # a fit of Eq. 1 to main_runs: here Table 7's T5 law
         >>> words = law_words(unstructured, main_runs, budget_table(versus_dense(main_runs)))
-        >>> words["u_gains"], words["u_flat"], words["vs_dense_short"]
-        ('1.587x at 0.5, 2.160x at 0.75', 'not flat', '-1.0% to +1.0%')
+        >>> words["u_gains"], words["u_term_form"], words["vs_dense_short"]
+        ('1.587x at 0.5, 2.160x at 0.75', 'graded', '-1.0% to +1.0%')
     """
     gains = {s: gain(unstructured.params, s) for s in sorted(set(runs.sparsity)) if s > 0}
     first, last = by_budget.iloc[0], by_budget.iloc[-1]
     return {"u_rms": f"{rms(unstructured):.2%}", "u_runs": f"{len(runs)}", "u_a_S": f"{unstructured.params['a_S']:.2g}",
             "u_c_S": f"{unstructured.params['c_S']:.3g}", "u_gains": ", ".join(f"{g:.3f}x at {s:g}" for s, g in gains.items()),
-            "u_flat": "flat" if max(gains.values()) < FLAT else "not flat",
+            **corelaw.term_texts(unstructured.params, list(gains), prefix="u_term"),
             "vs_dense_short": f"{first.min():+.1f}% to {first.max():+.1f}%",
             "vs_dense_long": f"{last.min():+.1f}% to {last.max():+.1f}%",
             "budget_short": f"{by_budget.index[0]:,}", "budget_long": f"{by_budget.index[-1]:,}"}
@@ -591,6 +590,7 @@ def group_words(fits: dict, versus: pd.DataFrame, points, patterns) -> dict:
     f0 = {row: laws.TABLE7[row]["a_S"] + laws.TABLE7[row]["c_S"] for row in ("t5", "t5_nm")}
     return {"nm_gains": "; ".join(f"{g} {', '.join(f'{gain(fit.params, s):.3f}x at {s:g}' for s in GAIN_S)}"
                                   for g, (_, fit) in fits.items()),
+            "nm_forms": ", ".join(f"{g} {corelaw.term_form(fit.params, GAIN_S)}" for g, (_, fit) in fits.items()),
             "nm_points_vs_dense": f"{at[at_patterns]['diff'].mean():+.1f}%",
             "t7_f0_u": f"{f0['t5']:.1f}", "t7_f0_nm": f"{f0['t5_nm']:.1f}", "t7_f0_ratio": f"{f0['t5_nm'] / f0['t5']:.1f}"}
 

@@ -406,9 +406,10 @@ def sparsity_term(runs: pd.DataFrame, our: OurLaw, sparsities) -> dict:
     """What our law's sparsity term does, as chapter 3 glues it: sparsity_effect (the most it lowers
     a run's loss against a dense model of the same N and D), sparsity_term ("vanishes" below
     NEGLIGIBLE), gain_free_share (the share of resamples whose fit has a sparsity term),
-    step_share (how many of those find the same gain at every sparsity: a step) and twin_gap (sparse
-    minus dense loss at equal n_nonzero and tokens, averaged per budget, shortest and longest).
-    runs: a law frame with sparsity, n_nonzero, tokens, loss.
+    step_share (how many of those find the same gain at every sparsity: a step), twin_gap (sparse
+    minus dense loss at equal n_nonzero and tokens, averaged per budget, shortest and longest) and
+    the full fit's form (term_*: kit.chapters.corelaw.term_texts). runs: a law frame with sparsity,
+    n_nonzero, tokens, loss.
 
         >>> S, N, D = (x.ravel() for x in np.meshgrid([0, 0.5, 0.75], [1e4, 2e4, 4e4, 8e4], [1e6, 2e6, 4e6],
         ...                                           indexing="ij"))  # 3 sparsities x 4 sizes x 3 budgets
@@ -417,8 +418,8 @@ def sparsity_term(runs: pd.DataFrame, our: OurLaw, sparsities) -> dict:
         ...                      "loss": laws.sparse_law(S, N, D, **truth)})  # a law frame, its losses Eq. 1's
         >>> our = fit_our_law(runs, [0.5], starts=2, n_boot=4)
         >>> words = sparsity_term(runs, our, [0.5])
-        >>> words["sparsity_term"], words["twin_gap"]
-        ('does not vanish', '-0.072 nats at 1M tokens to -0.072 nats at 4M')
+        >>> words["sparsity_term"], words["twin_gap"], words["term_form"]
+        ('does not vanish', '-0.072 nats at 1M tokens to -0.072 nats at 4M', 'graded')
     """
     effect_R = (laws.sparse_law(0.0, runs["N"], runs["D"], **our.params)
                 - laws.sparse_law(runs["S"], runs["N"], runs["D"], **our.params))
@@ -433,7 +434,8 @@ def sparsity_term(runs: pd.DataFrame, our: OurLaw, sparsities) -> dict:
             "gain_free_share": f"{len(with_term) / len(gain_samples):.0%}",
             "step_share": f"all {steps}" if steps == len(with_term) else f"{steps} of {len(with_term)}",
             "twin_gap": f"{twin_gap.iloc[0]:+.3f} nats at {_short(twin_gap.index[0])} tokens to "
-                        f"{twin_gap.iloc[-1]:+.3f} nats at {_short(twin_gap.index[-1])}"}
+                        f"{twin_gap.iloc[-1]:+.3f} nats at {_short(twin_gap.index[-1])}",
+            **corelaw.term_texts(our.params, [s for s in sparsities if s > 0])}
 
 
 def grid_scope(runs: pd.DataFrame) -> str:

@@ -520,7 +520,7 @@ def claim_texts(pilot_claims: list[Claim], fits: pd.DataFrame) -> dict:
            "tr_pilot_summary": f"the claim that its longest runs reach the regime {verb(in_regime.verdict)}: "
                                f"{in_regime.reason}",
            "tr_next_window": next_window(contrasts[1]),
-           "tr_grid_v3": grid_v3_text(fits, grid_window(contrasts[1]))}
+           "tr_grid_v3": grid_v3_text(fits, grid_window(contrasts[1])), "tr_grid_v3_sizing": sizing_text(fits)}
     for name, claim in zip(["size", "window", "batch"], contrasts):
         out[f"tr_{name}_rule"] = claim.rule
         out[f"tr_{name}_verdict"], out[f"tr_{name}_reason"] = claim.verdict, claim.reason
@@ -617,6 +617,32 @@ def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), 
             f"{budgets[-1] * BASE.tokens_per_step / 1e6:.0f}M tokens), N = {listed(sizes)} at every sparsity: "
             f"{len(configs)} runs ({len(parts['grid'])} in the grid, {len(parts['seeds'])} seeds, "
             f"{len(parts['held_out'])} held out), about {hours:.0f} hours of this machine")
+
+
+def sizing_text(fits: pd.DataFrame, capacity: int | None = None) -> str:
+    """Which branch of regime_budget sized grid v3, in a sentence: the pilot's ladder (its runs
+    reused) or, where the ladder's budget doubled twice would not fit `capacity` (the steps pycode
+    holds read once; default capacity_steps()), the upper end of x*'s interval itself.
+
+        >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75, 0.875], "x_star_high": [4274.0, 5734.0, 8503.0]})
+        >>> sizing_text(fits, capacity=40_000)[:60]
+        "9,376 steps is one of the pilot's budgets, so grid v3 reuses"
+        >>> sizing_text(fits, capacity=36_000)[:71]
+        'The pilot budget at or beyond every interval, 9,376 steps, would need 3'
+    """
+    capacity = capacity_steps() if capacity is None else capacity
+    smallest, ladder = regime_budget(fits, capacity_steps=capacity), regime_budget(fits)
+    if smallest is None:
+        return "No budget is chosen yet."
+    top = smallest * 2 ** GRID_V3["doublings"]
+    if smallest == ladder:
+        return (f"{smallest:,} steps is one of the pilot's budgets, so grid v3 reuses the pilot's runs at its sizes "
+                f"and budgets; its largest budget, {top:,} steps, reads {top / capacity:.0%} of pycode once.")
+    return (f"The pilot budget at or beyond every interval, {ladder:,} steps, would need "
+            f"{ladder * 2 ** GRID_V3['doublings']:,} steps at the top, more than pycode holds read once "
+            f"({capacity:,} steps), so grid v3 starts at the upper end of the intervals rounded up to a multiple "
+            f"of {STEP_UNIT} steps, {smallest:,}, and reuses none of the pilot's runs; this branch of the rule was "
+            f"added after the pilot's fits were seen (†).")
 
 
 def grid_v3_sizing(store) -> tuple[int, tuple[float, float]] | None:
