@@ -615,16 +615,15 @@ def term_texts(params: dict, sparsities, prefix: str = "term") -> dict:
     """
     form = term_form(params, sparsities)
     gain = float(laws.gain(max(sparsities), **params))
-    b_S = f"{params['b_S']:.3g}"
-    words = {
+    words = {  # plain text: {glue:text} shows no math
         "switched off": {
-            "what": "no sparsity term: the fit puts $a_S$ at its lower bound, 0, so $b_S$ is arbitrary and every gain is 1",
+            "what": "no sparsity term: the fit switches the sparsity factor off, so every gain is 1",
             "short": "no sparsity term", "gains": "1 (no sparsity term)",
-            "map": "it makes dense optimal at every $N$ and $C$"},
+            "map": "it makes dense optimal at every size and compute"},
         "a step": {
-            "what": (f"a step for a sparsity term: $b_S$ = {b_S}, so large that $(1 - S)^{{b_S}} \\approx 0$ from "
-                     f"$S$ = {min(sparsities):g} on, and every sparse run gets the same factor $c_S$ and the same gain, "
-                     f"{gain:.3g}x, whatever its sparsity"),
+            "what": (f"a step for a sparsity term: its exponent is so large that the sparsity factor takes one value at "
+                     f"every sparsity from {min(sparsities):g} on, so every sparse run gets the same gain, {gain:.3g}x, "
+                     f"whatever its sparsity"),
             "short": "a step for a sparsity term", "gains": f"one gain, {gain:.3g}x, at every sparsity (the step)",
             "map": ("wherever sparsity pays at all, the least sparse band is optimal: every sparsity gets the same "
                     "gain, and the least sparse costs least")},
