@@ -1,3 +1,5 @@
+import warnings
+
 import jax
 import numpy as np
 import pandas as pd
@@ -6,7 +8,7 @@ from scipy import stats
 
 from kit import laws
 from kit.fit import fitting, paper
-from kit.fit.fitting import LOG_FORMS, bootstrap, fit, huber, intervals, profile_threshold
+from kit.fit.fitting import LOG_FORMS, bootstrap, fit, huber, intervals, problem, profile_threshold
 from kit.fit.fitting import fit_intervals as intervals_of
 from kit.laws import COEFF_NAMES, TABLE7, avg_param_law, dense_law, gain, s_opt, sparse_law
 
@@ -334,3 +336,15 @@ def test_a_bad_noise_scale_is_refused():
     for bad in (np.zeros(len(runs)), np.ones(3), np.full(len(runs), np.nan)):
         with pytest.raises(ValueError, match="scale: need one finite noise > 0 per run"):
             fit(sparse_law, runs, runs.loss, COEFF_NAMES, starts=1, scale=bad)
+
+
+def test_a_coefficient_that_underflowed_to_zero_encodes_to_a_finite_start():
+    # a fit at an edge can decode a coefficient as exactly 0.0 (exp underflow); refits start from it
+    S, N, D = (x.ravel() for x in np.meshgrid([0.0, 0.5, 0.75], [1e7, 3e7, 1e8], [1e9, 4e9], indexing="ij"))
+    spec = problem(laws.sparse_law, {"S": S, "N": N, "D": D}, laws.sparse_law(S, N, D, **laws.TABLE7["t5"]),
+                   list(laws.COEFF_NAMES))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = spec.encode({**laws.TABLE7["t5"], "c_S": 0.0})
+    assert np.isfinite(z).all()
+    assert spec.decode(z)["c_S"] < 1e-300 and spec.decode(z)["b_N"] == pytest.approx(laws.TABLE7["t5"]["b_N"])

@@ -209,14 +209,15 @@ def _scaling(name: str, coefficients, refs):
 def _encode(values: Mapping, names: Sequence[str], refs: dict) -> np.ndarray:
     """Coefficients in original units -> the optimiser's vector for the free `names`."""
     z = []
+    log = lambda x: np.log(np.maximum(x, np.finfo(float).tiny))  # a coefficient whose exp underflowed to 0
     for name in names:
         rule = _scaling(name, values, refs)
         if rule is None:
-            z.append(values[name] if name in LINEAR else np.log(values[name]))
+            z.append(values[name] if name in LINEAR else log(values[name]))
             continue
         ref, b, form = refs[rule[0]], values[rule[1]], rule[2]
-        z.append(np.log(values[name]) - b * np.log(ref) if form == "times"
-                 else b * (np.log(values[name]) - np.log(ref)))
+        z.append(log(values[name]) - b * np.log(ref) if form == "times"
+                 else b * (log(values[name]) - np.log(ref)))
     return np.array(z, dtype=float)
 
 
