@@ -179,3 +179,15 @@ def test_the_sizing_text_says_when_grid_v3_leaves_the_pilots_ladder():
     assert on.startswith("9,376 steps is one of the pilot's budgets") and "100% of pycode" in on
     assert "would need 37,504 steps" in off and f"{pilot.regime_budget(fits, capacity_steps=4 * 9_376 - 1):,}" in off
     assert "(†)" in off and "(†)" not in on
+
+
+def test_the_grid_v3_text_adds_the_cost_at_the_rates_runs_recorded():
+    fits = pd.DataFrame({"sparsity": SPARSITIES, "x_star_high": [3_000.0, 4_000.0, 4_500.0]})
+    rows = [{"d_model": d, "lanes": {"1": 1.0, "2": 2.0}} for d in (16, 192)]  # 2 steps/s at every width
+    recorded = pd.DataFrame({"d_model": [16], "steps": [1_000], "wall_s": [1_000.0]})  # 1 step/s, two lanes: 2/s
+    slow = recorded.assign(wall_s=2_000.0)  # half as fast: twice the hours
+    total = sum(c.steps for c in grids.grid_v3(4_688))
+    text = pilot.grid_v3_text(fits, table={"rows": rows}, capacity=10**6, recorded=recorded)
+    assert f"about {total / 2 / 3600:.0f} hours of this machine by its throughput table, {total / 2 / 3600:.0f} at" in text
+    assert f", {total / 3600:.0f} at the rates" in pilot.grid_v3_text(fits, table={"rows": rows}, capacity=10**6,
+                                                                       recorded=slow)

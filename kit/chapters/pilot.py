@@ -502,10 +502,11 @@ def claims(study: PilotStudy, contrasts: pd.DataFrame) -> list[Claim]:
     return [in_regime, *contrast_claims(contrasts, study.eps, scope)]
 
 
-def claim_texts(pilot_claims: list[Claim], fits: pd.DataFrame) -> dict:
+def claim_texts(pilot_claims: list[Claim], fits: pd.DataFrame, runs: pd.DataFrame | None = None) -> dict:
     """The chapter's glued texts on claims' four claims (prefix 'tr_'): the in-regime verdict in a
     sentence and in the key findings, each contrast's rule and verdict, the next grid's window, and
-    grid v3 as the pilot's `fits` (transient.fit_curves) and that window size it (grid_v3_text).
+    grid v3 as the pilot's `fits` (transient.fit_curves) and that window size it (grid_v3_text, with
+    the cost at the rates the pilot's `runs` recorded where given).
 
         >>> from kit.engine.store import RunStore
         >>> study = read_pilot(RunStore(), n_boot=20)
@@ -520,7 +521,7 @@ def claim_texts(pilot_claims: list[Claim], fits: pd.DataFrame) -> dict:
            "tr_pilot_summary": f"the claim that its longest runs reach the regime {verb(in_regime.verdict)}: "
                                f"{in_regime.reason}",
            "tr_next_window": next_window(contrasts[1]),
-           "tr_grid_v3": grid_v3_text(fits, grid_window(contrasts[1])), "tr_grid_v3_sizing": sizing_text(fits)}
+           "tr_grid_v3": grid_v3_text(fits, grid_window(contrasts[1]), recorded=runs), "tr_grid_v3_sizing": sizing_text(fits)}
     for name, claim in zip(["size", "window", "batch"], contrasts):
         out[f"tr_{name}_rule"] = claim.rule
         out[f"tr_{name}_verdict"], out[f"tr_{name}_reason"] = claim.verdict, claim.reason
@@ -588,17 +589,32 @@ def capacity_steps(corpus_name: str = CORPUS_V3, config=BASE) -> int:
     return data.capacity(data.load_corpus(corpus_name), config.seq_len) // config.tokens_per_step
 
 
+def machine_hours(configs, table: dict) -> float:
+    """Hours of the whole machine to train `configs` (RunConfigs) by `table` (kit.engine.throughput's
+    layout: kit.engine.throughput.machine_seconds).
+
+        >>> table = {"rows": [{"d_model": 16, "lanes": {"2": 2.0}}]}  # 2 steps/s at every width
+        >>> machine_hours([BASE.replace(n_nonzero=13_824, tokens=7_200 * BASE.tokens_per_step)], table)
+        1.0
+    """
+    from kit.engine import model, throughput
+
+    return throughput.machine_seconds([(model.shape_for(c).d_model, c.steps) for c in configs], table) / 3600
+
+
 def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), table: dict | None = None,
-                 capacity: int | None = None) -> str:
+                 capacity: int | None = None, recorded: pd.DataFrame | None = None) -> str:
     """Grid v3 as the pilot sizes it (regime_budget, kit.engine.grids.grid_v3_parts) in a sentence:
     its budgets, sizes, runs and the machine time they take by the throughput table `table`
     (default: the measured one, kit.engine.throughput.load_table); `capacity`: the steps pycode
-    holds read once (default capacity_steps()).
+    holds read once (default capacity_steps()); `recorded`: finished runs (the pilot's, read_pilot's
+    runs) whose loop times give a second estimate (kit.engine.throughput.recorded_table).
 
         >>> fits = pd.DataFrame({"sparsity": [0.5, 0.75, 0.875], "x_star_high": [4274.0, 5734.0, 8503.0]})
         >>> grid_v3_text(fits)
         'has budgets of 9,376, 18,752 and 37,504 steps (19M to 77M tokens), N = 3,456, 13,824 and 55,296 at
-        every sparsity: 45 runs (36 in the grid, 8 seeds, 1 held out), about ... hours of this machine'
+        every sparsity: 45 runs (36 in the grid, 8 seeds, 1 held out), about ... hours of this machine by its
+        throughput table'
     """
     from kit.engine import grids, model, throughput
 
@@ -609,14 +625,17 @@ def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), 
     parts = grids.grid_v3_parts(smallest, window)
     configs = grids.grid_v3(smallest, window)
     table = throughput.load_table() if table is None else table
-    hours = throughput.machine_seconds([(model.shape_for(c).d_model, c.steps) for c in configs], table) / 3600
+    hours = machine_hours(configs, table)
     budgets = sorted({c.steps for c in parts["grid"]})
     sizes = sorted({c.n_nonzero for c in parts["grid"]})
     listed = lambda xs: ", ".join(f"{x:,}" for x in xs[:-1]) + f" and {xs[-1]:,}"
     return (f"has budgets of {listed(budgets)} steps ({budgets[0] * BASE.tokens_per_step / 1e6:.0f}M to "
             f"{budgets[-1] * BASE.tokens_per_step / 1e6:.0f}M tokens), N = {listed(sizes)} at every sparsity: "
             f"{len(configs)} runs ({len(parts['grid'])} in the grid, {len(parts['seeds'])} seeds, "
-            f"{len(parts['held_out'])} held out), about {hours:.0f} hours of this machine")
+            f"{len(parts['held_out'])} held out), about {hours:.0f} hours of this machine by its throughput table"
+            + ("" if recorded is None or not len(recorded) else
+               f", {machine_hours(configs, throughput.recorded_table(recorded)):.0f} at the rates the pilot's runs "
+               f"recorded, two at a time"))
 
 
 def sizing_text(fits: pd.DataFrame, capacity: int | None = None) -> str:

@@ -114,6 +114,22 @@ def machine_seconds(widths_steps: list[tuple[int, int]], table: dict) -> float:
     return float(sum(n / max(nearest_row(d, table)["lanes"].values()) for d, n in widths_steps))
 
 
+def recorded_table(runs, lanes: int = 2) -> dict:
+    """A table in TABLE's layout from what finished runs recorded (a frame with d_model, steps and
+    wall_s, the loop's seconds: kit.engine.store.RunStore.frame), for machine_seconds: per width, the
+    steps per second of loop time, times `lanes` (the runs trained that many side by side, each on
+    one core). Unlike `make bench`'s table it counts whatever else the machine did meanwhile.
+
+        >>> import pandas as pd
+        >>> runs = pd.DataFrame({"d_model": [16, 16, 48], "steps": [1_000, 3_000, 1_000], "wall_s": [10.0, 30.0, 50.0]})
+        >>> [(r["d_model"], r["lanes"]) for r in recorded_table(runs)["rows"]]
+        [(16, {'2': 200.0}), (48, {'2': 40.0})]
+    """
+    totals = runs.groupby("d_model")[["steps", "wall_s"]].sum()
+    return {"rows": [{"d_model": int(d), "lanes": {str(lanes): float(lanes * row.steps / row.wall_s)}}
+                     for d, row in totals.iterrows()]}
+
+
 def write_table(table: dict, path: Path | None = None) -> None:
     """Write a measured table (see the module docstring for its layout) to `path`, default TABLE.
 
