@@ -480,3 +480,23 @@ def test_term_form_names_the_degenerate_sparsity_terms_of_eq_1(b_S, a_S, form):
     if form == "switched off":
         assert max(gains) < 1.01 and texts["term_gains"].startswith("1 ")
     assert corelaw.term_form(params, [0.5]) in ("graded", "switched off")  # one sparsity shows no step
+
+
+def _intervals(a_S, b_S, gains):
+    rows = {"a_S": a_S, "b_S": b_S, **{f"gain({s:g})": g for s, g in zip(corelaw.TABLE2_S, gains)}}
+    return pd.DataFrame(rows, index=["estimate", "low", "high"]).T
+
+
+@pytest.mark.parametrize("a_S, b_S, gains, verdict", [
+    ((2.0, 1.5, 2.5), (1.0, 0.8, 1.2), [(1.6, 1.5, 1.7), (2.2, 2.0, 2.4), (2.6, 2.3, 2.9)], "holds"),
+    ((2.0, 0.5, 4.5), (1.0, 0.8, 1.2), [(1.6, 1.5, 1.7), (2.2, 2.0, 2.4), (2.6, 2.3, 2.9)], "not resolved"),  # a_S wide
+    ((2.0, 1.5, 2.5), (1.0, 0.8, 1.2), [(1.3, 1.05, 1.4), (2.2, 2.0, 2.4), (2.6, 2.3, 2.9)], "not resolved"),  # gain - 1
+    ((0.3, 0.0, 12), (179, 0, np.inf), [(1.3, 1.2, 1.31), (1.3, 1.2, 1.31), (1.3, 1.2, 1.32)], "does not hold"),  # flat
+    ((0.3, 0.0, 12), (179, 0, np.inf), [(1.05, 1.0, 1.09), (1.05, 1.0, 1.09), (1.06, 1.0, 1.09)], "does not hold"),  # absent
+    ((0.3, 0.0, 12), (179, 0, np.inf), [(1.09, 1.0, np.inf)] * 3, "not resolved"),  # unbounded: neither
+    ((0.3, 0.0, 12), (179, 0, np.inf), [(1.2, 1.1, 1.3), (1.5, 1.4, 1.6), (1.9, 1.8, 2.0)], "not resolved"),  # graded, loose
+])
+def test_identification_claim_follows_its_rule(a_S, b_S, gains, verdict):
+    claim = corelaw.identification_claim(_intervals(a_S, b_S, gains), "a grid")
+    assert claim.verdict == verdict and claim.key == "core-identified-ours" and not claim.rule_after
+    assert all(np.isfinite(v) for v in claim.numbers.values())  # unbounded ends are left out, never written as inf

@@ -50,6 +50,7 @@ OPTIMUM_TOLERANCE = 0.01  # an objective within 1% of the lowest found is at the
 CONVERGED_SHARE = 0.9  # the fit converges if this share of random starts ends at the optimum
 EXTRAPOLATION_WIDTH = 0.02  # an extrapolation test resolves only if its interval ends within 2% of the prediction
 GAIN_WIDTH = 1.0  # Table 2's test resolves only if every gain's interval is narrower than this (in units of the gain)
+FLAT_MARGIN = 0.1  # the sparsity benefit is shown flat if more sparsity adds at most this share of the least sparse gain
 
 # Table 2: the dense size multiplier matching a sparse model (Eq. 7), at Table 7's coefficients.
 TABLE2 = {"T5/C4": {0.5: 1.59, 0.75: 2.16, 0.875: 2.63}, "ViT/JFT": {0.5: 1.60, 0.75: 2.17, 0.875: 2.63}}
@@ -724,6 +725,11 @@ RULES = {  # each claim's rule, written from the thresholds above and the observ
                 f"run's loss lies inside the interval of its prediction (the fit's interval widened by the run's "
                 f"seed noise) and every interval's farther end lies at most {EXTRAPOLATION_WIDTH:.0%} from its "
                 f"prediction; does not hold if any run lies outside its interval; otherwise not resolved."),
+    "identified": ("Holds if the intervals of a_S and b_S are each narrower than their estimates and each gain's "
+                   "interval (at 50, 75 and 87.5%) is narrower than the gain minus 1; does not hold if every gain's "
+                   f"interval is bounded and the largest sparsity's upper end lies within {FLAT_MARGIN:.0%} above the "
+                   "smallest sparsity's lower end (the benefit is shown flat: more sparsity adds at most that), or "
+                   f"every gain's upper end lies below {1 + FLAT_MARGIN:g} (shown absent); otherwise not resolved."),
     "table2": (f"Holds if each of Table 2's gains lies inside our interval and each interval is narrower than "
                f"{GAIN_WIDTH:g}; does not hold if any lies outside; otherwise not resolved."),
     "parallel": (f"Holds if the interval of b(S_max) − b(0), the capacity term's exponents per sparsity with the joint "
@@ -1788,6 +1794,52 @@ def sparse_vs_dense(main: pd.DataFrame):
     return table.rename_axis("tokens (loss minus the dense run's, mean in nats; runs above it)"), texts
 
 
+def identification_claim(table: pd.DataFrame, scope: str, sparsities=TABLE2_S, key: str = "core-identified-ours",
+                         section: str = "ch2-degenerate") -> claims.Claim:
+    """Is Eq. 1's sparsity term identified on our runs, or its benefit shown flat or absent
+    (RULES["identified"], fixed before grid v3 was trained)? `table`: a fit's intervals (estimate,
+    low, high per coefficient and per "gain(S)" at `sparsities`: OursFit.table,
+    kit.fit.lawfit.fit_with_intervals).
+
+        >>> def table(a_S, b_S, gains):  # (estimate, low, high) each
+        ...     rows = {"a_S": a_S, "b_S": b_S, **{f"gain({s:g})": g for s, g in zip(TABLE2_S, gains)}}
+        ...     return pd.DataFrame(rows, index=["estimate", "low", "high"]).T
+        >>> identification_claim(table((2.0, 1.5, 2.5), (1.0, 0.8, 1.2), [(1.6, 1.5, 1.7), (2.2, 2.0, 2.4), (2.6, 2.3, 2.9)]), "a grid").verdict
+        'holds'
+        >>> identification_claim(table((0.3, 0, 12), (179, 0, np.inf), [(1.09, 1.0, 1.06)] * 3), "a grid").verdict
+        'does not hold'
+        >>> identification_claim(table((0.3, 0, 12), (179, 0, np.inf), [(1.09, 1.0, np.inf)] * 3), "a grid").verdict
+        'not resolved'
+    """
+    gains = table.loc[[f"gain({s:g})" for s in sparsities], ["estimate", "low", "high"]].astype(float)
+    coeffs = table.loc[["a_S", "b_S"], ["estimate", "low", "high"]].astype(float)
+    narrow = lambda rows, less: ((rows.high - rows.low) < less).all()
+    gain_text = "; ".join(f"{name[5:-1]}: {claims.interval_text(r.estimate, r.low, r.high, '.3g', 'x')}"
+                          for name, r in gains.iterrows())
+    coeff_text = "; ".join(f"{name} = {claims.interval_text(r.estimate, r.low, r.high, '.3g')}" for name, r in coeffs.iterrows())
+    bounded = bool(np.isfinite(gains.high).all())
+    flat = bounded and gains.high.iloc[-1] <= (1 + FLAT_MARGIN) * gains.low.iloc[0]
+    absent = bounded and (gains.high < 1 + FLAT_MARGIN).all()
+    if narrow(coeffs, coeffs.estimate) and narrow(gains, gains.estimate - 1):
+        verdict, reason = "holds", f"Every interval is narrower than the rule asks: {coeff_text}; gains {gain_text}."
+    elif flat or absent:
+        verdict = "does not hold"
+        reason = (f"The sparsity benefit is shown {'absent' if absent else 'flat'}: gains {gain_text} ({coeff_text}); "
+                  f"{'every upper end lies below ' + format(1 + FLAT_MARGIN, 'g') if absent else 'the largest sparsity gains at most ' + format(FLAT_MARGIN, '.0%') + ' more than the smallest'}.")
+    else:
+        verdict = "not resolved"
+        reason = (f"Neither identified nor shown flat: {coeff_text}; gains {gain_text}"
+                  f"{' (a gain interval is unbounded above)' if not bounded else ''}.")
+    return claims.Claim(
+        key=key, paper=PAPER, section=section,
+        statement="Eq. 1's sparsity term is identified on our runs (a_S, b_S and the gains pinned by their intervals).",
+        paper_value="identified on T5 and ViT (Table 7)", authors_data=None, our_runs=f"gains {gain_text}",
+        verdict=verdict, reason=reason, rule=RULES["identified"],
+        numbers={f"{name} {end}": float(value) for name, row in pd.concat([coeffs, gains]).iterrows()
+                 for end, value in row.items() if np.isfinite(value)},  # an unbounded end is left out
+        kind="own runs", scope=scope, rule_after=False)
+
+
 def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.95):
     """The held-out test (RULES["extrapolation"]): the fit's interval of the held-out run's loss
     widened by the seed noise at its budget (prediction_interval): (table, claim, texts).
@@ -2037,6 +2089,20 @@ def claims_table(chosen) -> pd.DataFrame:
         ['**holds**', '**holds**', '**not resolved**']
     """
     return pd.DataFrame([{"claim": c.statement, "verdict": f"**{c.verdict}**", "result": c.reason} for c in chosen])
+
+
+def identification_texts(chosen) -> dict:
+    """The identification claim's rule, verdict (as reported: out of regime where its runs are) and
+    reason among the chapter's claims `chosen` (identification_claim's key), for the prose.
+
+        >>> found = identification_claim(pd.DataFrame({"estimate": [2.0, 1.0, 1.6, 2.2, 2.6], "low": [1.5, 0.8, 1.5, 2.0, 2.3],
+        ...     "high": [2.5, 1.2, 1.7, 2.4, 2.9]}, index=["a_S", "b_S", "gain(0.5)", "gain(0.75)", "gain(0.875)"]), "a grid")
+        >>> identification_texts([found])["verdict_identified"]
+        'holds'
+    """
+    claim = next(c for c in chosen if c.key == "core-identified-ours")
+    return {"rule_identified": claim.rule, "verdict_identified": claims.verb(claims.reported(claim)),
+            "reason_identified": claim.reason}
 
 
 def summary_texts(chosen) -> dict:
