@@ -393,7 +393,8 @@ def test_long_lr_claim_compares_the_recipe_with_the_best_rate_within_the_margin(
     texts = fairness.long_lr_texts(table, claim, 20_971_520, 2048)
     assert texts["long_lr_verdict"] == claims.verb(verdict) and "d_model 16" in texts["long_lr_best"]
     assert ("handicaps the sparse models" in texts["long_lr_consequence"]) == (verdict == "does not hold")
-    assert texts["long_lr_left_out"] == "N = 13.8k, S = 0.875; N = 55.3k, S = 0; N = 221k, S = 0; N = 221k, S = 0.875"
+    assert texts["long_lr_left_out"] == ("N = 3.46k, S = 0; N = 3.46k, S = 0.875; N = 13.8k, S = 0.875; "
+                                         "N = 55.3k, S = 0; N = 221k, S = 0")  # LR_CHECK_V3's points not in the frame
     plt.close(fairness.plot_learning_rates(long_frame(gap)))
 
 
