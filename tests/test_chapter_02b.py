@@ -21,7 +21,7 @@ TINY = dict(base=TINY_BASE, n_nonzero=TINY_GRID["n_nonzero"], tokens=TINY_GRID["
             extrapolation_n_nonzero=[4 * max(TINY_GRID["n_nonzero"])], extrapolation_tokens=TINY_GRID["tokens"][-1:],
             extrapolation_sparsities=[0.75], n_boot=8, n_starts=4)
 KEYS = {"core-parallel-ours", "core-diminishing-ours", "core-no-interaction-ours", "core-extrapolation-ours",
-        "core-rollout-ours"}
+        "core-rollout-ours", "core-identified-ours"}
 
 
 def test_defaults_are_the_grids_of_kit_grids():
