@@ -1186,7 +1186,7 @@ def cost_table(frames: dict, runs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 LONG_LR_COLUMNS = ["d_model", "best multiple", "best lr", "best loss", "recipe lr", "recipe loss",
                    "recipe − best (nats)", "best at an edge"]
-LONG_LR_FORMATS = {"N target": short, "S": "{:g}", "best multiple": "{:g}", "best lr": "{:.3g}", "best loss": "{:.3f}",
+LONG_LR_FORMATS = {"N target": short, "S": "{:g}", "best multiple": "{:.3g}", "best lr": "{:.3g}", "best loss": "{:.3f}",
                    "recipe lr": "{:.3g}", "recipe loss": "{:.3f}", "recipe − best (nats)": "{:+.3f}"}
 
 
@@ -1334,7 +1334,7 @@ def long_lr_texts(table: pd.DataFrame, claim: Claim | None, tokens: int, tokens_
     return {"long_lr_points": "; ".join(name(n, s, r["d_model"]) for (n, s), r in table.iterrows()) or "no point",
             "long_lr_best": "; ".join(name(n, s, r["d_model"]) for (n, s), r in table.iterrows() if gaps[(n, s)] == 0)
             or "none of them",
-            "long_lr_beaten": "; ".join(f"{name(n, s, r['d_model'])}, where {r['best multiple']:g}x the recipe's rate "
+            "long_lr_beaten": "; ".join(f"{name(n, s, r['d_model'])}, where {r['best multiple']:.3g}x the recipe's rate "
                                         f"did {gaps[(n, s)]:.3f} nats better" for (n, s), r in table.iterrows()
                                         if gaps[(n, s)] > 0) or "none",
             "long_lr_verdict": "is not tested" if claim is None else claims.verb(claim.verdict),
