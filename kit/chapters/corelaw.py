@@ -1823,9 +1823,10 @@ def identification_claim(table: pd.DataFrame, scope: str, sparsities=TABLE2_S, k
     if narrow(coeffs, coeffs.estimate) and narrow(gains, gains.estimate - 1):
         verdict, reason = "holds", f"Every interval is narrower than the rule asks: {coeff_text}; gains {gain_text}."
     elif flat or absent:
+        why = (f"every upper end lies below {1 + FLAT_MARGIN:g}" if absent else
+               f"the largest sparsity gains at most {FLAT_MARGIN:.0%} more than the smallest")
         verdict = "does not hold"
-        reason = (f"The sparsity benefit is shown {'absent' if absent else 'flat'}: gains {gain_text} ({coeff_text}); "
-                  f"{'every upper end lies below ' + format(1 + FLAT_MARGIN, 'g') if absent else 'the largest sparsity gains at most ' + format(FLAT_MARGIN, '.0%') + ' more than the smallest'}.")
+        reason = f"The sparsity benefit is shown {'absent' if absent else 'flat'}: gains {gain_text} ({coeff_text}); {why}."
     else:
         verdict = "not resolved"
         reason = (f"Neither identified nor shown flat: {coeff_text}; gains {gain_text}"

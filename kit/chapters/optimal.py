@@ -363,9 +363,10 @@ def fit_our_law(runs: pd.DataFrame, sparsities, *, starts=16, n_boot=200, level=
     """Chapter 2's fit of Eq. 1 to `runs` (a law frame: S, N, D, loss; the paper's T5 procedure,
     kit.fit.lawfit.fit_family "ours") with intervals for every coefficient and derived_quantities at
     `sparsities`. With `repeats` (a law frame of seed repeats), each run's residual is taken over its
-    sparsity's seed noise (kit.fit.lawfit.sparsity_noise), as chapter 2 fits; None: equal noise. Each bootstrap resample is refitted from the full fit and from four starts with a
-    sparsity term (a_S a share of the capacity a_S + c_S, b_S from 1 to 100), keeping its best fit:
-    where the full fit puts a_S at 0 it cannot leave that boundary alone. The coefficients and gains
+    sparsity's seed noise (kit.fit.lawfit.sparsity_noise), as chapter 2 fits; None: equal noise.
+    Each bootstrap resample is refitted from the full fit and from four starts with a sparsity term
+    (a_S a share of the capacity a_S + c_S, b_S from 1 to 100), keeping its best fit: where the full
+    fit puts a_S at 0 it cannot leave that boundary alone. The coefficients and gains
     take the hull of that bootstrap and a profile likelihood (kit.fit.fitting.fit_intervals); the
     thresholds (optimal_multiple, beats_dense_from) the bootstrap's percentiles, widened to the whole
     range (1e-12 to NEVER) where the profile leaves a gain unbounded.

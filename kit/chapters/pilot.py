@@ -616,7 +616,7 @@ def grid_v3_text(fits: pd.DataFrame, window=(BASE.prune_start, BASE.prune_end), 
         every sparsity: 45 runs (36 in the grid, 8 seeds, 1 held out), about ... hours of this machine by its
         throughput table'
     """
-    from kit.engine import grids, model, throughput
+    from kit.engine import grids, throughput
 
     smallest = regime_budget(fits, capacity_steps=capacity_steps() if capacity is None else capacity)
     if smallest is None:

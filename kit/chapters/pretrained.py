@@ -261,7 +261,7 @@ PAPER = "Frantar et al. 2024"
 LEVEL = 0.95  # coverage of every interval of the chapter
 EXC_BOUNDS = {(0.5, 0.75): 4.0, (0.875,): 2.0}  # sparsities tested together -> the exc. they must exceed
 INC_BOUND = 4.0  # 1 / inc. (pretraining counted) must exceed this
-FLAT_GAIN = 1.01  # a law whose size gain (Eq. 7) stays below this at every pruned sparsity has a flat f(S)
+FLAT_GAIN = corelaw.FLAT_GAIN  # a law whose size gain (Eq. 7) stays below this at every pruned sparsity has a flat f(S)
 QUANTITIES = ("exc", "inc")
 
 
