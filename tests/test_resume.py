@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit.engine import resume, train
+from kit.engine import data, resume, train
 from kit.engine.config import RunConfig
 from kit.engine.store import RunStore
 
@@ -95,3 +95,22 @@ def test_an_unreadable_saved_state_is_listed_as_such(tmp_path):
     resume.save(resume.path(tmp_path, "e" * 16), {"w": np.zeros(2, np.float32)}, 64, 128, {}, 1.0)
     assert [(r["id"][0], r["step"], r["saved"] == "unreadable") for r in resume.in_progress(tmp_path)] == [
         ("e", 64, False), ("f", None, True)]
+
+
+def test_a_run_another_process_is_training_is_refused_and_freed_when_that_process_dies(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = store.run_id(CONFIG, data.load_corpus(None).fingerprint)
+    code = ("import sys, time; from kit.engine import resume\n"
+            "with resume.claim(sys.argv[1], sys.argv[2]):\n    print('held', flush=True); time.sleep(120)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path), run_id], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(resume.RunInProgress, match=rf"run {run_id} is being trained by another process \(pid {holder.pid} "):
+            train.run(CONFIG, store=store)
+        assert not store.records() and resume.in_progress(tmp_path) == []  # the refused run trained nothing
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    with resume.claim(tmp_path, run_id):  # SIGKILL released the lock
+        assert (tmp_path / resume.FOLDER / f"{run_id}.lock").read_text().startswith(f"pid {os.getpid()} ")
+    assert not (tmp_path / resume.FOLDER / f"{run_id}.lock").exists()

@@ -13,13 +13,20 @@ saving leaves the previous state.
 Partial states are never results: they live in a folder the store does not read as records,
 `kit ls` lists them as runs in progress, and the file is deleted when the run's record is written.
 KIT_SAVE_EVERY_S overrides the interval (0: after every chunk, as the tests do).
+
+One process at a time trains a run: `claim` holds an exclusive lock on <store>/.partial/<run id>.lock
+while it trains (the kernel drops it when the process dies, even by SIGKILL), and a second process
+asking for the same run gets RunInProgress at once instead of racing the first on its saved state.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
+import socket
 import time
 from pathlib import Path
 
@@ -145,3 +152,53 @@ def in_progress(root: Path) -> list[dict]:
         except (OSError, ValueError, KeyError):
             rows.append({"id": file.stem, "step": None, "steps": None, "saved": "unreadable"})
     return rows
+
+
+class RunInProgress(RuntimeError):
+    """Another process holds the run's lock (kit.engine.resume.claim): it is training that run now.
+
+        >>> isinstance(RunInProgress("run 0123456789abcdef is being trained by another process"), RuntimeError)
+        True
+    """
+
+
+@contextlib.contextmanager
+def claim(root: Path, run_id: str):
+    """Hold the lock of run `run_id` of the store at `root` for the block; raise RunInProgress,
+    naming the holder, if another process holds it. The lock file is removed on leaving.
+
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> with claim(root, "0123456789abcdef"):
+        ...     with claim(root, "0123456789abcdef"):  # a second holder, as another process would be
+        ...         pass
+        Traceback (most recent call last):
+        kit.engine.resume.RunInProgress: run 0123456789abcdef is being trained by another process (pid ...); ...
+    """
+    file = Path(root) / FOLDER / f"{run_id}.lock"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        handle = open(file, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise RunInProgress(f"run {run_id} is being trained by another process ({holder}); wait for it "
+                                f"to finish or stop it, then rerun (its lock: {file})") from None
+        try:  # the file may have been removed by its last holder after we opened it: lock the one on disk
+            same = os.fstat(handle.fileno()).st_ino == os.stat(file).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()
+    try:
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        yield
+    finally:
+        file.unlink(missing_ok=True)  # while still holding the lock, so no one locks a file about to go
+        handle.close()

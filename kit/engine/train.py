@@ -428,7 +428,7 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     """Train `config` unless the store already holds it; store and return the record.
 
     Invalid configs (budget over the corpus, bad init_from) and an unwritable store raise before
-    training. A run whose loss becomes NaN or diverges, or whose validation loss is not below that
+    training, and so does a run another process is training now (kit.engine.resume.RunInProgress). A run whose loss becomes NaN or diverges, or whose validation loss is not below that
     of guessing bytes uniformly (ln 256), is recorded with status 'failed' and the reason.
 
         >>> import tempfile
@@ -448,7 +448,15 @@ def run(config: RunConfig, *, corpus=None, store: RunStore | None = None) -> dic
     data.check_budget(corpus, config, skip_tokens)
     config.check_trainable()  # the model built has the size asked for and fits in memory (kit.engine.memory)
     store.check_writable()
+    with resume.claim(store.root, run_id):
+        if store.has(run_id):  # another process finished it between the check above and the lock
+            return store.get(run_id)
+        return _train_and_store(config, corpus, store, run_id, parent, skip_tokens)
 
+
+def _train_and_store(config: RunConfig, corpus: data.Corpus, store: RunStore, run_id: str, parent: dict | None,
+                     skip_tokens: int) -> dict:
+    """run's work once it holds the run's lock: train (resuming a saved state), evaluate, store the record."""
     shape = model.shape_for(config)
     key = jax.random.PRNGKey(config.seed)
     init, init_compile_s = compiled(model.init_from_key, key, shape=shape)
