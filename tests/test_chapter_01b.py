@@ -28,6 +28,7 @@ def test_defaults_are_the_main_grid_and_the_stored_pilot():
                                                                grids.MAIN["sparsity"])
     assert d["base"] == {} and d["pilot_steps"] == "stored" and d["runs_dir"] is None
     assert d["eps"] == transient.EPS and d["gamma"] == 1.0 and d["pilot_eps"] == "seeds"
+    assert d["design_sims"] >= 5 and d["design_noise"] == [1.0, 2.0]
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,8 @@ def test_the_chapter_runs_clean_and_glues_its_runtimes(executed):
     nb, _, _ = executed
     names = assert_clean(nb)
     assert re.fullmatch(DURATION, names["runtime_cached"]) and re.fullmatch(DURATION, names["runtime_scratch"])
+    # the tiny store holds no pilot run to size grid v3: its simulations say so instead of numbers
+    assert names["design_0_0_holds"].strip("'") == "not simulated (no pilot stored)"
 
 
 def test_the_claims_are_the_kits_fits_of_the_same_runs(executed):
@@ -72,6 +75,8 @@ def test_the_claims_are_the_kits_fits_of_the_same_runs(executed):
     ({"sparsities": [0.5, 0.75]}, "need 0.0"),
     ({"pilot_steps": "all"}, "pilot_steps"),
     ({"pilot_eps": -0.01}, "pilot_eps = -0.01: need a number > 0"),
+    ({"design_sims": -1}, "design_sims = -1"),
+    ({"design_noise": [1.0, 0]}, "design_noise = [1.0, 0]: 0 is not a number > 0"),
 ])
 def test_bad_parameters_stop_the_chapter_in_its_first_cell(tmp_path, parameters, message):
     with pytest.raises(papermill.PapermillExecutionError) as error:

@@ -227,6 +227,15 @@ def positive_number(name, value, maximum=math.inf) -> float:
     return number
 
 
+def positive_number_list(name, value) -> list[float]:
+    """A non-empty list of distinct finite numbers, each > 0, e.g. multiples of a noise level.
+
+        >>> positive_number_list("design_noise", [1, "2.5"])
+        [1.0, 2.5]
+    """
+    return _number_list(name, value, "[1.0, 2.0]", lambda x: 0.0 < x < math.inf, "a number > 0")
+
+
 def fraction(name, value) -> float:
     """A fraction in [0, 1], e.g. where a pruning window starts or ends, as a share of training.
 
