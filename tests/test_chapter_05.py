@@ -49,6 +49,7 @@ def test_chapter_5_runs_clean_and_glues_what_it_says(executed):
     names = assert_clean(nb)
     assert re.fullmatch(DURATION, names["runtime_cached"]) and re.fullmatch(DURATION, names["runtime_scratch"])
     assert names["contiguous"] == "'every'"  # no token read twice across pretraining and pruning
+    assert names["removed_changes"] == "'cannot be judged'"  # the tiny store holds no embedding ablation
     figures = [c for c in nb.cells if c.cell_type == "code" and any(k.startswith("image/") for o in c.outputs
                                                                      for k in o.get("data", {}))]
     assert [c.metadata["mystnb"]["figure"]["name"] for c in figures] == ["fig-ch5-equivalence"]

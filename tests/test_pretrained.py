@@ -291,3 +291,32 @@ def test_plot_equivalence_draws_one_panel_per_pretrained_model():
     from kit.report import plots
     assert matplotlib.colors.same_color(colours["S = 0 (dense)"], plots.sparsity_colour(0.0))
     assert matplotlib.colors.same_color(colours["S = 0.5"], plots.sparsity_colour(0.5))
+
+
+def _worth(rows):
+    return pd.DataFrame(rows, columns=["n_nonzero", "sparsity", "worth"]).set_index(["n_nonzero", "sparsity"])
+
+
+@pytest.mark.parametrize("a, b", [(0.2, 0.1), (0.05, 0.3)])
+def test_worth_at_is_linear_in_log_n_between_sizes_and_held_outside(a, b):
+    worth = _worth([(1_000, 0.5, a), (4_000, 0.5, b), (1_000, 0.75, 1.0)])
+    got = pretrained.worth_at(worth, [250, 1_000, 2_000, 4_000, 16_000, 8_000], [0.5, 0.5, 0.5, 0.5, 0.5, 0.75])
+    assert got[:5] == pytest.approx([a, a, (a + b) / 2, b, b]) and got[5] == pytest.approx(1.0)
+    assert np.isnan(pretrained.worth_at(worth, 2_000, 0.875))
+
+
+def test_removing_the_embeddings_worth_lowers_exc_at_every_sparsity_on_the_stored_runs():
+    from kit.engine import data, grids
+    from kit.engine.config import RunConfig
+    from kit.engine.store import RunStore
+
+    store, corpus, config = RunStore(), data.load_corpus(None), RunConfig()
+    worth = pretrained.embedding_worth(store, corpus, config)
+    assert len(worth) == 6 and (worth.worth > 0).all()  # the whole embedding lowers the loss at every point
+    parents = {store.run_id(c, corpus.fingerprint): c for c in grids.pretrain_grid(config)}
+    main, _, pruned = pretrained.read_runs(store, corpus, grids.main_grid(config), grids.pretrain_grid(config),
+                                           grids.sparsify_grid(parents))
+    removed = pretrained.without_embedding_worth(pruned, worth)
+    assert len(removed) == len(pruned) and (removed.loss > pruned.loss).all()
+    kept_means, removed_means = pretrained.runs_table4(pruned, main)[1], pretrained.runs_table4(removed, main)[1]
+    assert (removed_means.exc < kept_means.exc).all() and (removed_means.exc > 1).all()

@@ -775,6 +775,101 @@ def embedding_cost(store, corpus, sparsify_configs) -> tuple[pd.DataFrame, dict]
     return table, texts
 
 
+def embedding_worth(store, corpus, base) -> pd.DataFrame:
+    """What the whole embedding is worth to a sparse run from scratch, from chapter 1's embedding
+    ablation (kit.engine.grids.embed_ablation_grid at RunConfig `base`, beside the same runs with
+    embed_match), for the pairs stored (it trains nothing): per requested N and S, the loss with the
+    embedding pruned to the dense twin's minus the loss with it whole. A model pruned from a
+    checkpoint keeps its parent's embedding, the width of a from-scratch run at its own (N, S), so
+    this is the advantage its embedding gives it over its twins.
+
+        >>> from kit.engine import data, store
+        >>> from kit.engine.config import RunConfig
+        >>> worth = embedding_worth(store.RunStore("runs"), data.load_corpus(None), RunConfig())
+        >>> worth.round(3)
+                             worth
+        n_nonzero sparsity
+        13824     0.500      0.069
+                  0.750      0.197
+                  0.875      0.214
+        55296     0.500      0.040
+                  0.750      0.102
+                  0.875      0.177
+    """
+    from kit.engine import grids
+
+    rows = []
+    for whole in grids.embed_ablation_grid(base):
+        ids = [store.run_id(c, corpus.fingerprint) for c in (whole, whole.replace(embed_match=True))]
+        if all(store.has(i) for i in ids):
+            kept, pruned = (store.get(i)["metrics"]["final_loss"] for i in ids)
+            rows.append({"n_nonzero": whole.n_nonzero, "sparsity": whole.sparsity, "worth": pruned - kept})
+    return pd.DataFrame(rows, columns=["n_nonzero", "sparsity", "worth"]).set_index(["n_nonzero", "sparsity"]).sort_index()
+
+
+def worth_at(worth: pd.DataFrame, N, S) -> np.ndarray:
+    """embedding_worth's `worth` at non-zeros N and sparsity S: linear in log N between the measured
+    sizes of that sparsity, held at the nearest outside them; NaN at a sparsity not measured.
+
+        >>> worth = pd.DataFrame({"n_nonzero": [1_000, 4_000], "sparsity": 0.5, "worth": [0.2, 0.1]}).set_index(["n_nonzero", "sparsity"])
+        >>> worth_at(worth, [500, 2_000, 9_000, 2_000], [0.5, 0.5, 0.5, 0.75]).round(3).tolist()
+        [0.2, 0.15, 0.1, nan]
+    """
+    N, S = np.broadcast_arrays(np.asarray(N, float), np.asarray(S, float))
+    out = np.full(N.shape, np.nan)
+    for s, at in worth.groupby(level="sparsity"):
+        sizes = at.index.get_level_values("n_nonzero").to_numpy(float)
+        here = np.isclose(S, s)
+        out[here] = np.interp(np.log(N[here]), np.log(sizes), at.worth.to_numpy())
+    return out
+
+
+def without_embedding_worth(pruned: pd.DataFrame, worth: pd.DataFrame) -> pd.DataFrame:
+    """The pruned models (read_runs' frame: N, sparsity, loss) with their embedding's advantage
+    removed: each loss raised by worth_at its N and sparsity (models at a sparsity not measured
+    dropped), as if each had its twin's embedding at no cost.
+
+        >>> worth = pd.DataFrame({"n_nonzero": [1_000, 4_000], "sparsity": 0.5, "worth": [0.2, 0.1]}).set_index(["n_nonzero", "sparsity"])
+        >>> pruned = pd.DataFrame({"N": [2_000, 2_000], "sparsity": [0.5, 0.75], "loss": [2.0, 2.1]})
+        >>> without_embedding_worth(pruned, worth).loss.round(3).tolist()
+        [2.15]
+    """
+    added = worth_at(worth, pruned.N, pruned.sparsity)
+    return pruned.assign(loss=pruned.loss + added)[np.isfinite(added)]
+
+
+def worth_texts(worth: pd.DataFrame, kept: list, removed: list, removed_means: pd.DataFrame) -> dict:
+    """The prose of the embedding's worth: its range, and the runs' Table 4 and the claims' verdicts
+    with it removed (`removed`, tested_claims on runs_table4 of without_embedding_worth) beside
+    the verdicts with it kept (`kept`).
+
+        >>> worth = pd.DataFrame({"n_nonzero": [1_000], "sparsity": [0.5], "worth": [0.1]}).set_index(["n_nonzero", "sparsity"])
+        >>> means = pd.DataFrame({"models": [2], "exc": [3.0], "exc_low": [2.0], "exc_high": [4.5], "inc": [0.5],
+        ...                       "inc_low": [0.3], "inc_high": [0.8]}, index=pd.Index([0.5], name="sparsity"))
+        >>> from types import SimpleNamespace
+        >>> same = [SimpleNamespace(key="pretrained-inc", verdict="holds")]  # claims: their key and verdict are read
+        >>> texts = worth_texts(worth, same, same, means)
+        >>> texts["worth_range"], texts["removed_exc_50"], texts["removed_changes"]
+        ('+0.10 to +0.10 nats', '3 [2, 4.5]', 'changes no verdict')
+    """
+    if not len(worth):
+        return {"worth_range": "not measured (the embedding ablation is not stored)", "worth_pairs": "0",
+                "removed_changes": "cannot be judged", **{f"removed_{q}_{n}": "–" for q in QUANTITIES for n in ("50", "75", "875")}}
+    out = {"worth_range": f"{worth.worth.min():+.2f} to {worth.worth.max():+.2f} nats", "worth_pairs": f"{len(worth)}"}
+    for s, row in removed_means.iterrows():
+        name = f"{s * 100:g}".replace(".", "")
+        for q in QUANTITIES:
+            out[f"removed_{q}_{name}"] = ("–" if np.isnan(row[q]) else f"{row[q]:.3g}" if np.isnan(row[f"{q}_low"])
+                                          else f"{row[q]:.3g} [{row[f'{q}_low']:.3g}, {row[f'{q}_high']:.3g}]")
+    for q in QUANTITIES:
+        for n in ("50", "75", "875"):
+            out.setdefault(f"removed_{q}_{n}", "–")
+    before = {c.key: c.verdict for c in kept}
+    changed = [f"{c.key} from {before[c.key]} to {c.verdict}" for c in removed if before.get(c.key) != c.verdict]
+    out["removed_changes"] = "changes no verdict" if not changed else "changes " + "; ".join(changed)
+    return out
+
+
 def half_gaps(table: pd.DataFrame, dense: pd.DataFrame, coeffs: dict, sparsity=0.5) -> pd.DataFrame:
     """The models pruned to `sparsity` (table: with_parents' or efficiency's frame) against their dense
     parents: losses, gap, gap over the dense loss, the law's gap at equal data
