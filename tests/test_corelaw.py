@@ -500,3 +500,29 @@ def test_identification_claim_follows_its_rule(a_S, b_S, gains, verdict):
     claim = corelaw.identification_claim(_intervals(a_S, b_S, gains), "a grid")
     assert claim.verdict == verdict and claim.key == "core-identified-ours" and not claim.rule_after
     assert all(np.isfinite(v) for v in claim.numbers.values())  # unbounded ends are left out, never written as inf
+
+
+def test_grid_v3_as_stored_pairs_each_seed_run_with_its_seed_0_twin_and_tabulates_the_stored_losses():
+    from kit.chapters import pilot
+    from kit.engine import grids
+    from kit.engine.store import RunStore
+
+    runs = corelaw.our_runs_v3(train=False)
+    parts = grids.grid_v3_parts(*pilot.grid_v3_sizing(RunStore()))
+    grid_points = {(c.n_nonzero, c.sparsity, c.tokens) for c in parts["grid"]}
+    assert set(zip(runs.main.n_nonzero, runs.main.sparsity, runs.main.tokens)) <= grid_points
+    assert (runs.main.seed == 0).all() and (runs.main.steps >= 19_045).all() and (runs.main.corpus == "pycode").all()
+    seed_points = {(c.n_nonzero, c.sparsity, c.tokens) for c in parts["seeds"]}
+    assert set(zip(runs.repeats.n_nonzero, runs.repeats.sparsity, runs.repeats.tokens)) <= seed_points
+    table, texts = corelaw.v3_progress()
+    for row in runs.main.itertuples():
+        at = sorted({c.tokens for c in parts["grid"]}).index(row.tokens)
+        assert table.loc[f"{row.n_nonzero:,}", f"S = {row.sparsity:g}"].split(" / ")[at] == f"{row.loss:.3f}"
+    assert int(texts["v3_stored"].split(" of ")[0]) == len(runs.read) and texts["v3_stored"].endswith(" of 45")
+
+
+def test_grid_v3_without_a_pilot_is_refused_and_its_progress_says_so(tmp_path):
+    with pytest.raises(ValueError, match="does not size grid v3 yet"):
+        corelaw.our_runs_v3(tmp_path, train=False)
+    table, texts = corelaw.v3_progress(tmp_path)
+    assert table is None and texts["v3_stored"] == "– (no pilot stored)"

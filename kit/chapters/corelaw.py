@@ -1443,6 +1443,76 @@ def our_runs(runs_dir=None, corpus=None, base=None, *, n_nonzero, tokens, sparsi
     return OurRuns(main, repeats, held_out, pd.concat(frames).drop_duplicates("id"))
 
 
+def our_runs_v3(runs_dir=None, train: bool = True) -> OurRuns:
+    """Grid v3 as chapter 2 reads it, sized by the pilot stored at runs_dir (kit.chapters.pilot.
+    grid_v3_sizing; kit.engine.grids.grid_v3_parts): main, its 36 runs; repeats, the seed-1 runs
+    with their seed-0 twins of the main grid (every sparsity at N = 13,824, smallest and largest
+    budget); held_out, the run at 4x the largest N. With `train`, the runs the store lacks are
+    trained on pycode (hours); without, only the stored runs are read. Raises ValueError while the
+    pilot does not size grid v3.
+
+        >>> runs = our_runs_v3(train=False)  # what is stored of grid v3 now
+        >>> len(runs.main) <= 36 and len(runs.repeats) <= 16 and len(runs.held_out) <= 1
+        True
+    """
+    from kit.chapters import pilot  # the engine is only needed here
+    from kit.engine import grids
+    from kit.engine.data import load_corpus
+    from kit.engine.store import RunStore, law_frame, to_frame
+    from kit.engine.sweep import run_sweep
+
+    store = RunStore(runs_dir)
+    sizing = pilot.grid_v3_sizing(store)
+    if sizing is None:
+        raise ValueError(f"the pilot stored in {store.root} does not size grid v3 yet (kit.chapters.pilot.grid_v3_sizing)")
+    parts, corpus = grids.grid_v3_parts(*sizing), load_corpus(grids.CORPUS_V3)
+    seeds = {(c.n_nonzero, c.sparsity, c.tokens) for c in parts["seeds"]}
+    parts["seeds"] += [c for c in parts["grid"] if (c.n_nonzero, c.sparsity, c.tokens) in seeds]
+
+    def read(configs):
+        if train:
+            return run_sweep(configs, store=store, corpus=corpus, progress=False)
+        ids = [store.run_id(c, corpus.fingerprint) for c in configs]
+        return to_frame([store.get(i) for i in ids if store.has(i)])
+
+    frames = [read(parts[name]) for name in ("grid", "seeds", "held_out")]
+    main, repeats, held_out = (law_frame(f).assign(N_total=lambda f: f.n_total.astype(float)) if len(f) else f
+                               for f in frames)
+    return OurRuns(main, repeats, held_out, pd.concat(frames).drop_duplicates("id") if any(len(f) for f in frames) else frames[0])
+
+
+def v3_progress(runs_dir=None) -> tuple[pd.DataFrame | None, dict]:
+    """Grid v3's main grid as stored so far in runs_dir (our_runs_v3 without training): per
+    requested N and sparsity, the final loss at each budget ("·" where the run is not stored yet);
+    and texts: runs stored of all, budgets in steps, seed pairs complete, the held-out run. The
+    table is None (and the texts say why) while the pilot does not size grid v3.
+
+        >>> table, texts = v3_progress()
+        >>> table.shape, texts["v3_budgets"]
+        ((3, 4), '19,045, 38,090 and 76,180')
+    """
+    from kit.chapters import pilot
+    from kit.engine import grids
+    from kit.engine.store import RunStore
+
+    sizing = pilot.grid_v3_sizing(RunStore(runs_dir))
+    if sizing is None:
+        return None, dict.fromkeys(["v3_stored", "v3_budgets", "v3_seed_pairs", "v3_held_out"], "– (no pilot stored)")
+    runs, parts = our_runs_v3(runs_dir, train=False), grids.grid_v3_parts(*sizing)
+    budgets = sorted({c.tokens for c in parts["grid"]})
+    steps = [t // grids.STEP_TOKENS for t in budgets]
+    main = runs.main.set_index(["n_nonzero", "sparsity", "tokens"]).loss if len(runs.main) else pd.Series(dtype=float)
+    cells = {f"S = {S:g}": {f"{n:,}": " / ".join(f"{main[(n, S, t)]:.3f}" if (n, S, t) in main.index else "·" for t in budgets)
+                           for n in sorted({c.n_nonzero for c in parts["grid"]})}
+             for S in sorted({c.sparsity for c in parts["grid"]})}
+    pairs = runs.repeats.groupby(["n_nonzero", "sparsity", "tokens"]).seed.nunique() if len(runs.repeats) else pd.Series(dtype=int)
+    texts = {"v3_stored": f"{len(runs.read)} of {sum(len(v) for v in parts.values())}",
+             "v3_budgets": ", ".join(f"{n:,}" for n in steps[:-1]) + f" and {steps[-1]:,}",
+             "v3_seed_pairs": f"{int((pairs >= 2).sum())} of {len(parts['seeds'])}",
+             "v3_held_out": "is stored" if len(runs.held_out) else "is not stored yet"}
+    return pd.DataFrame(cells).rename_axis("requested N"), texts
+
+
 def grid_table(runs: OurRuns, n_nonzero, sparsities):
     """Per requested size and sparsity, the measured N, N_total and the width trained; and the
     grid's texts (sizes, budgets, runs, steps, tokens per non-zero, training time).
