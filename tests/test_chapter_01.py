@@ -10,6 +10,7 @@ import pytest
 from conftest import CHAPTERS, DURATION, TINY_BASE, TINY_GRID, chapter_defaults, execute_chapter, glued
 from scipy import stats
 
+from kit.chapters import fairness
 from kit.report import claims
 from kit.engine import grids
 from kit.engine.config import RunConfig
@@ -104,8 +105,14 @@ def test_equal_n_gap_and_its_interval_recomputed_from_the_records(chapter, tiny_
     dof = 2 * (len(TINY["seeds"]) - 1)  # two models per seed budget
     half = stats.t.ppf(0.975, dof) * np.sqrt(var)
     assert numbers["high"] - numbers["estimate"] == pytest.approx(half, rel=1e-6)
-    verdict, _ = claims.direction_verdict(numbers["estimate"], numbers["low"], numbers["high"], +1)
-    assert found["fair-size-equal-n"]["verdict"] == verdict
+    # judged at each budget on its own: one verdict at every budget, else not resolved
+    for d in TINY["tokens"]:  # each budget's mean gap is the mean over its own pairs
+        at = [loss[(n, 0.0, t)] - loss[(n, s, t)] for n, s, t in sparse if t == d]
+        assert numbers[f"estimate {fairness.short(d)}"] == pytest.approx(np.mean(at), abs=1e-9)
+    per_budget = {claims.direction_verdict(numbers[f"estimate {fairness.short(d)}"], numbers[f"low {fairness.short(d)}"],
+                                           numbers[f"high {fairness.short(d)}"], +1)[0] for d in TINY["tokens"]}
+    verdict = per_budget.pop() if len(per_budget) == 1 else "not resolved"
+    assert found["fair-size-equal-n"]["verdict"] == verdict and found["fair-size-equal-n"]["rule_after"]
 
 
 def test_training_data_gap_pairs_the_same_width(chapter, tiny_runs):

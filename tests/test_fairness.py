@@ -257,7 +257,8 @@ def test_training_data_claims_follow_the_sparse_runs(per_s, sparse_wins):
     # claim that dense is more accurate does not hold); worse sparse runs the other way round
     assert verdicts == ({"fair-data-initial": "holds", "fair-data-trained": "does not hold"} if sparse_wins else
                         {"fair-data-initial": "does not hold", "fair-data-trained": "holds"})
-    assert all(c.kind == "own runs" and not c.rule_after for c in found)
+    assert all(c.kind == "own runs" and c.rule_after for c in found)  # judged per budget, set after grid v2 was seen
+    assert all(f"estimate {label}" in c.numbers for c in found for label in ("2k", "4k"))
     assert list(table.index) == ["0.5", "0.75", "all"] and texts["fair-data-initial_verdict"] == claims.verb(verdicts["fair-data-initial"])
 
 
@@ -274,6 +275,10 @@ def test_model_size_claims_and_the_sign_change_in_scope(per_s, verdict):
     flipped = sparse.assign(loss=sparse["loss"] + np.where(sparse["tokens"] == 1000, 0.2, -0.2))
     found, *_ = fairness.model_size(fairness.reference_pairs(flipped, dense), flipped, dense, floor, PAPER)
     assert "changes sign with D: dense − sparse -0.200 nats at 1k tokens, +0.200 at 4k" in found[0].scope
+    # judged per budget: worse at 1k, better at 4k is not resolved, whatever the mean over the budgets
+    assert found[0].verdict == "not resolved" and found[0].reason.startswith("The verdict changes with the budget: "
+                                                                              "does not hold at 1k")
+    assert found[0].numbers["estimate 1k"] == pytest.approx(-0.2) and found[0].numbers["estimate 4k"] == pytest.approx(0.2)
 
 
 @pytest.mark.parametrize("whole_offset, verdict", [(-0.1, "holds"), (0.1, "does not hold")])

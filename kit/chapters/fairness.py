@@ -399,6 +399,20 @@ class SeedNoise:
         return float(stats.t.ppf((1 + self.level) / 2, self.dof))
 
 
+def gaps_by_budget(floor: SeedNoise, pairs: pd.DataFrame, sparse: pd.DataFrame) -> dict:
+    """floor.mean_gap of `pairs` at each token budget of `sparse` (their rows align), shortest first,
+    labelled as short() writes the budget: the per-budget evidence of direction_claim(budgets=).
+
+        >>> floor = SeedNoise(pd.Series({"d1": 0.01, "d2": 0.01, "s1": 0.01, "s2": 0.01}), dof=8)
+        >>> sparse = pd.DataFrame({"tokens": [1_000_000, 4_000_000]})
+        >>> pairs = pd.DataFrame({"id": ["s1", "s2"], "gap": [0.04, 0.06], "references": [("d1",), ("d2",)],
+        ...                       "weights": [(1.0,), (1.0,)]})
+        >>> {label: round(f["estimate"], 2) for label, f in gaps_by_budget(floor, pairs, sparse).items()}
+        {'1M': 0.04, '4M': 0.06}
+    """
+    return {short(d): floor.mean_gap(pairs[sparse["tokens"] == d]) for d in sorted(sparse["tokens"].unique())}
+
+
 def gap_text(found: dict) -> str:
     """A mean gap (mean_gap's dict) as the prose gives it.
 
@@ -428,29 +442,64 @@ def _range_text(values) -> str:
 def direction_claim(key: str, paper: str, statement: str, section: str, measured: str, found: dict, sign: int, *,
                     kind: str, scope: str | None = None, rule_after: bool = False, paper_value: str | None = None,
                     quantity: str = "the mean gap", unit: str = " nats", fmt: str = "+.3f", level: float = 0.95,
-                    note: str = "") -> Claim:
+                    note: str = "", budgets: dict | None = None) -> Claim:
     """A kit.report.claims.Claim tested by a direction rule on a gap that mean_gap or difference found:
     verdict and reason from kit.report.claims.direction_verdict (sign +1: the claim says the gap is
     positive); 'not resolved' where found has no estimate (the grid holds no pair). The rule reads
     'Holds if the <level> interval of <measured> excludes 0 <above|below><note>.', from the same sign
     the verdict uses. our_runs is the interval as text; numbers are found's entries.
 
+    With `budgets` ({budget label: mean_gap's dict at that token budget}), the verdict is judged per
+    budget instead, so it cannot be a property of the grid's budget mix: holds if the rule holds at
+    every budget with pairs, does not hold if it does not hold at every one, and is not resolved
+    otherwise (the reason names each budget's verdict); `found`, the mean over all budgets, is
+    reported beside it, and the numbers gain each budget's estimate, low and high.
+
         >>> found = {"estimate": 0.05, "low": 0.02, "high": 0.08, "pairs": 4, "lower": 4}
         >>> claim = direction_claim("fair-x", "Frantar et al. 2024", "Sparse wins.", "ch1-x", "the mean gap", found, +1,
         ...                         kind="own runs")
         >>> claim.verdict, claim.our_runs, claim.rule
         ('holds', '+0.050 nats [+0.020, +0.080]', 'Holds if the 95% interval of the mean gap excludes 0 above.')
+        >>> by_d = {"1M": {"estimate": -0.04, "low": -0.06, "high": -0.02, "pairs": 2, "lower": 0},
+        ...         "4M": {"estimate": 0.06, "low": 0.03, "high": 0.09, "pairs": 2, "lower": 2}}
+        >>> claim = direction_claim("fair-x", "Frantar et al. 2024", "Sparse wins.", "ch1-x", "the mean gap", found, +1,
+        ...                         kind="own runs", budgets=by_d)
+        >>> claim.verdict, claim.reason
+        ('not resolved', 'The verdict changes with the budget: does not hold at 1M (-0.040 nats [-0.060, -0.020]), holds
+          at 4M (+0.060 nats [+0.030, +0.090]); the mean over all budgets is +0.050 nats [+0.020, +0.080].')
     """
     if sign not in SIDES:
         raise ValueError(f"sign = {sign!r}: need +1 (the claim says positive) or -1")
     rule = f"Holds if the {level:.0%} interval of {measured} excludes 0 {SIDES[sign]}{note}."
     numbers = {name: float(value) for name, value in found.items()}
-    if np.isfinite(numbers["estimate"]):
+    ours = (claims.interval_text(numbers["estimate"], numbers["low"], numbers["high"], fmt, unit)
+            if np.isfinite(numbers["estimate"]) else None)
+    if budgets is not None:
+        rule = (f"At every token budget on its own: holds if the {level:.0%} interval of {measured} excludes 0 "
+                f"{SIDES[sign]}{note} at every budget with pairs, does not hold if it excludes 0 {SIDES[-sign]} at "
+                f"every one; otherwise not resolved (the mean over all budgets is reported, not judged).")
+        judged = {label: (claims.direction_verdict(f["estimate"], f["low"], f["high"], sign, quantity=quantity, unit=unit,
+                                                   fmt=fmt)[0], claims.interval_text(f["estimate"], f["low"], f["high"], fmt, unit))
+                  for label, f in budgets.items() if f["pairs"]}
+        numbers |= {f"{end} {label}": float(f[end]) for label, f in budgets.items() if f["pairs"] for end in ("estimate", "low", "high")}
+        verdicts = {v for v, _ in judged.values()}
+        each = ", ".join(f"{v} at {label} ({text})" for label, (v, text) in judged.items())
+        mean = f"; the mean over all budgets is {ours}."
+        if not judged:
+            verdict, reason = "not resolved", "The grid holds no pair of runs for this comparison."
+        elif len(verdicts) == 1 and verdicts != {"not resolved"}:
+            verdict = verdicts.pop()
+            reason = f"The rule gives '{verdict}' at every budget: {each}{mean}"
+        elif {"holds", "does not hold"} <= verdicts:
+            verdict, reason = "not resolved", f"The verdict changes with the budget: {each}{mean}"
+        else:
+            some = "every" if verdicts == {"not resolved"} else "some"
+            verdict, reason = "not resolved", f"Not resolved at {some} budget: {each}{mean}"
+    elif np.isfinite(numbers["estimate"]):
         verdict, reason = claims.direction_verdict(numbers["estimate"], numbers["low"], numbers["high"], sign,
                                                    quantity=quantity, unit=unit, fmt=fmt)
-        ours = claims.interval_text(numbers["estimate"], numbers["low"], numbers["high"], fmt, unit)
     else:
-        verdict, reason, ours = "not resolved", "The grid holds no pair of runs for this comparison.", None
+        verdict, reason = "not resolved", "The grid holds no pair of runs for this comparison."
     return claims.Claim(key, paper, statement, section, paper_value, None, ours, verdict, rule, reason,
                         {name: value for name, value in numbers.items() if np.isfinite(value)},
                         kind=kind, scope=scope, rule_after=rule_after)
@@ -790,14 +839,16 @@ def training_data(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise, paper: st
             "(the comparison Section 2 calls unfair).", "ch1-training-data",
             "the mean gap, dense model of the same width at D/2 minus sparse model at D,", found["initial"], +1,
             kind="own runs", scope=scope, level=floor.level, note=" (the sparse run lower)",
-            quantity="the mean gap (initial dense − sparse)"),
+            quantity="the mean gap (initial dense − sparse)", rule_after=True,
+            budgets=gaps_by_budget(floor, pairs["initial"], sparse)),
         direction_claim(
             "fair-data-trained", paper,
             "A dense model trained as long as the sparse model pruned from it is more accurate than the sparse model "
             "(Section 2: it 'will likely be significantly more accurate').", "ch1-training-data",
             "the mean gap, dense model of the same width minus sparse model at equal D,", found["width"], -1,
             kind="own runs", scope=scope, level=floor.level, note=" (the dense run lower)",
-            paper_value="dense more accurate", quantity="the mean gap (dense − sparse)"),
+            paper_value="dense more accurate", quantity="the mean gap (dense − sparse)", rule_after=True,
+            budgets=gaps_by_budget(floor, pairs["width"], sparse)),
     ]
     both = sparse.assign(initial=pairs["initial"]["gap"], width=pairs["width"]["gap"]).dropna(subset=["initial", "width"])
     both = both.assign(doubling=both["initial"] - both["width"])
@@ -861,7 +912,8 @@ def model_size(pairs: dict, sparse: pd.DataFrame, dense: pd.DataFrame, floor: Se
             "tests the same sentence step by step in $S$, with whether the advantage grows and by how much less each step: claim core-diminishing-ours).", "ch1-model-size",
             "the mean gap, dense minus sparse loss at equal N and D,", found, +1, kind="own runs",
             scope=f"mean over {found['pairs']} pairs at {grid}{sign_change}", level=floor.level,
-            paper_value="sparse lower (Fig. 2)", quantity="the mean gap (dense − sparse)"),
+            paper_value="sparse lower (Fig. 2)", quantity="the mean gap (dense − sparse)", rule_after=True,
+            budgets=gaps_by_budget(floor, equal_n, sparse)),
     ]
     sizes = pd.DataFrame({f"{s:g}": {"pairs (equal N)": floor.mean_gap(p)["pairs"], "sparse lower": floor.mean_gap(p)["lower"],
                                      "mean gap, same width": interval_cell(floor.mean_gap(pairs["width"][sparse["sparsity"] == s])),
@@ -982,7 +1034,8 @@ def compute(pairs: dict, sparse: pd.DataFrame, floor: SeedNoise, paper: str) -> 
             f"the sparse loss,", found[cost], +1, kind="question", level=floor.level,
             scope=f"the {found[cost]['pairs']} of {len(sparse)} sparse runs the dense curves reach: D {reached[cost]} "
                   f"tokens, N {_range_text(sparse.loc[pairs[cost]['gap'].notna(), 'n_nonzero'])}",
-            quantity="the mean gap (dense at equal compute − sparse)")
+            quantity="the mean gap (dense at equal compute − sparse)", rule_after=True,
+            budgets=gaps_by_budget(floor, pairs[cost], sparse))
         claim_list.append(dataclasses.replace(claim, numbers={**claim.numbers,
                                                               **{f"wins_{k}": v for k, v in wins[cost].items()}}))
     rows = {}
