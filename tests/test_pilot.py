@@ -191,3 +191,28 @@ def test_the_grid_v3_text_adds_the_cost_at_the_rates_runs_recorded():
     assert f"about {total / 2 / 3600:.0f} hours of this machine by its throughput table, {total / 2 / 3600:.0f} at" in text
     assert f", {total / 3600:.0f} at the rates" in pilot.grid_v3_text(fits, table={"rows": rows}, capacity=10**6,
                                                                        recorded=slow)
+
+
+def test_grid_v3_gaps_are_the_stored_sparse_minus_dense_losses_at_equal_n_and_budget():
+    from kit.chapters import corelaw
+    from kit.engine.store import RunStore
+
+    table, texts = pilot.grid_v3_gaps(RunStore(), eps=0.0119)
+    main = corelaw.our_runs_v3(train=False).main.set_index(["n_nonzero", "sparsity", "steps"]).loss
+    budgets = sorted(main.index.get_level_values("steps").unique())
+    pairs = 0
+    for (n, S, b), loss in main.items():
+        if S > 0 and (n, 0.0, b) in main.index:
+            pairs += 1
+            at = [19_045, 38_090, 76_180].index(b)
+            assert table.loc[f"{n:,}", f"S = {S:g}"].split(" / ")[at] == f"{loss - main[(n, 0.0, b)]:+.3f}"
+    assert texts["v3_gap_pairs"] == f"{pairs} of 27" and budgets[0] >= 19_045
+    changes, total = (int(x) for x in texts["v3_gap_changes"].split(" of "))
+    assert 0 <= changes <= total
+
+
+def test_grid_v3_gaps_without_a_pilot_say_so(tmp_path):
+    from kit.engine.store import RunStore
+
+    table, texts = pilot.grid_v3_gaps(RunStore(tmp_path), eps=0.01)
+    assert table is None and texts["v3_gap_pairs"] == "– (no pilot stored)"

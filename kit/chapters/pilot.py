@@ -692,3 +692,43 @@ def grid_v3_configs(store) -> list | None:
 
     sizing = grid_v3_sizing(store)
     return None if sizing is None else grids.grid_v3(*sizing)
+
+
+def grid_v3_gaps(store, eps: float) -> tuple[pd.DataFrame | None, dict]:
+    """Grid v3's own gaps as stored in `store`: transient.gaps of its stored main-grid runs (seed 0),
+    per requested N and sparsity the gap at each of its budgets ("·" where a run of the pair is not
+    stored yet); and texts: the pairs stored, and how many changes of a gap from one budget to the
+    next are smaller than `eps` (the pilot's threshold, one gap's seed noise), with the largest. The
+    pilot sized grid v3 so that its gaps no longer move from its smallest budget on; this reads
+    whether they do. None (and texts saying why) while the pilot does not size grid v3.
+
+        >>> from kit.engine.store import RunStore
+        >>> table, texts = grid_v3_gaps(RunStore(), eps=0.012)
+        >>> table.shape, texts["v3_gap_eps"]
+        ((3, 3), '0.012')
+    """
+    from kit.engine import data, grids
+    from kit.engine.store import to_frame
+
+    keys = ["v3_gap_pairs", "v3_gap_changes", "v3_gap_largest", "v3_gap_eps"]
+    sizing = grid_v3_sizing(store)
+    if sizing is None:
+        return None, dict.fromkeys(keys, "– (no pilot stored)")
+    configs = grids.grid_v3_parts(*sizing)["grid"]
+    fingerprint = data.load_corpus(CORPUS_V3).fingerprint
+    records = [store.get(i) for i in (store.run_id(c, fingerprint) for c in configs) if store.has(i)]
+    found = transient.gaps(to_frame(records)) if records else pd.DataFrame(columns=["n_nonzero", "sparsity", "steps", "gap"])
+    gap = found.set_index(["n_nonzero", "sparsity", "steps"]).gap
+    budgets = sorted({c.steps for c in configs})
+    sizes, sparsities = sorted({c.n_nonzero for c in configs}), sorted({c.sparsity for c in configs if c.sparsity > 0})
+    cells = {f"S = {S:g}": {f"{n:,}": " / ".join(f"{gap[(n, S, b)]:+.3f}" if (n, S, b) in gap.index else "·" for b in budgets)
+                           for n in sizes} for S in sparsities}
+    changes = [(abs(gap[(n, S, b)] - gap[(n, S, a)]), n, S, a, b) for n in sizes for S in sparsities
+               for a, b in zip(budgets, budgets[1:]) if (n, S, a) in gap.index and (n, S, b) in gap.index]
+    largest = max(changes, default=None)
+    texts = {"v3_gap_pairs": f"{len(gap)} of {len(sizes) * len(sparsities) * len(budgets)}",
+             "v3_gap_changes": f"{sum(c[0] < eps for c in changes)} of {len(changes)}",
+             "v3_gap_largest": "–" if largest is None else (f"{largest[0]:.3f} nats, at N = {largest[1]:,}, S = {largest[2]:g} "
+                                                           f"from {largest[3]:,} to {largest[4]:,} steps"),
+             "v3_gap_eps": f"{eps:.2g}"}
+    return pd.DataFrame(cells).rename_axis("requested N"), texts
