@@ -707,17 +707,16 @@ def grid_v3_gaps(store, eps: float) -> tuple[pd.DataFrame | None, dict]:
         >>> table.shape, texts["v3_gap_eps"]
         ((3, 3), '0.012')
     """
-    from kit.engine import data, grids
-    from kit.engine.store import to_frame
+    from kit.chapters import corelaw
+    from kit.engine import grids
 
     keys = ["v3_gap_pairs", "v3_gap_changes", "v3_gap_largest", "v3_gap_eps"]
     sizing = grid_v3_sizing(store)
     if sizing is None:
         return None, dict.fromkeys(keys, "– (no pilot stored)")
     configs = grids.grid_v3_parts(*sizing)["grid"]
-    fingerprint = data.load_corpus(CORPUS_V3).fingerprint
-    records = [store.get(i) for i in (store.run_id(c, fingerprint) for c in configs) if store.has(i)]
-    found = transient.gaps(to_frame(records)) if records else pd.DataFrame(columns=["n_nonzero", "sparsity", "steps", "gap"])
+    main = corelaw.our_runs_v3(store.root, train=False).main
+    found = transient.gaps(main) if len(main) else pd.DataFrame(columns=["n_nonzero", "sparsity", "steps", "gap"])
     gap = found.set_index(["n_nonzero", "sparsity", "steps"]).gap
     budgets = sorted({c.steps for c in configs})
     sizes, sparsities = sorted({c.n_nonzero for c in configs}), sorted({c.sparsity for c in configs if c.sparsity > 0})

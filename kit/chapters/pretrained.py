@@ -852,18 +852,16 @@ def worth_texts(worth: pd.DataFrame, kept: list, removed: list, removed_means: p
         >>> texts["worth_range"], texts["removed_exc_50"], texts["removed_changes"]
         ('+0.10 to +0.10 nats', '3 [2, 4.5]', 'changes no verdict')
     """
+    out = {f"removed_{q}_{n}": "–" for q in QUANTITIES for n in ("50", "75", "875")}
     if not len(worth):
-        return {"worth_range": "not measured (the embedding ablation is not stored)", "worth_pairs": "0",
-                "removed_changes": "cannot be judged", **{f"removed_{q}_{n}": "–" for q in QUANTITIES for n in ("50", "75", "875")}}
-    out = {"worth_range": f"{worth.worth.min():+.2f} to {worth.worth.max():+.2f} nats", "worth_pairs": f"{len(worth)}"}
+        return out | {"worth_range": "not measured (the embedding ablation is not stored)", "worth_pairs": "0",
+                      "removed_changes": "cannot be judged"}
+    out |= {"worth_range": f"{worth.worth.min():+.2f} to {worth.worth.max():+.2f} nats", "worth_pairs": f"{len(worth)}"}
     for s, row in removed_means.iterrows():
         name = f"{s * 100:g}".replace(".", "")
         for q in QUANTITIES:
             out[f"removed_{q}_{name}"] = ("–" if np.isnan(row[q]) else f"{row[q]:.3g}" if np.isnan(row[f"{q}_low"])
                                           else f"{row[q]:.3g} [{row[f'{q}_low']:.3g}, {row[f'{q}_high']:.3g}]")
-    for q in QUANTITIES:
-        for n in ("50", "75", "875"):
-            out.setdefault(f"removed_{q}_{n}", "–")
     before = {c.key: c.verdict for c in kept}
     changed = [f"{c.key} from {before[c.key]} to {c.verdict}" for c in removed if before.get(c.key) != c.verdict]
     out["removed_changes"] = "changes no verdict" if not changed else "changes " + "; ".join(changed)
