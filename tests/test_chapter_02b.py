@@ -74,6 +74,7 @@ def test_our_runs_part(executed):
     assert rollout["verdict"] == "not resolved" and "needs two sizes or more" in rollout["reason"]
     names = assert_clean(nb)
     assert names["v3_stored"] == "'– (no pilot stored)'"  # the tiny store holds no pilot to size grid v3
+    assert names["v3_gains"] == names["v3_verdict_identified"] == "'–'"  # so nothing of grid v3 is fitted or claimed
     assert re.fullmatch(DURATION, names["runtime_cached"])
     assert names["grid_runs"] == "'12'" and names["runs_read"] == f"'{12 + 4 + 1}'"  # 2 seeds x 2 budgets x 2 S, half in the grid
     figures = [c for c in nb.cells if c.cell_type == "code" and "mystnb" in c.metadata]

@@ -391,6 +391,35 @@ def test_the_rollout_predicts_the_largest_size_where_the_law_holds_and_misses_wh
     assert claim.numbers["rms_error"] > 0.02
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_grid_v3s_tests_recover_the_gains_without_a_held_out_run_and_count_sparse_runs_above_dense(seed):
+    good = synthetic_our_runs(seed=seed)
+    good = corelaw.OurRuns(good.main, good.repeats, good.main.iloc[:0], good.read)  # the held-out run not stored yet
+    fit, tables, found, texts = corelaw.grid_v3_law(good, n_starts=4, n_boot=16, planned=48)
+    assert [c.key for c in found] == ["core-identified-v3", "core-rollout-v3"]
+    assert "L(held out)" not in fit.table.index
+    for S in corelaw.TABLE2_S:  # the truth's gain inside its interval, the estimate within 10%
+        row, truth = fit.table.loc[f"gain({S:g})"], gain(S, **OURS)
+        assert row.low <= truth <= row.high and row.estimate == pytest.approx(truth, rel=0.1)
+    assert texts["v3_sparse_above"] == "0 of 36" and texts["v3_fitted"] == "48 of 48"
+    assert "provisional" not in texts["v3_scope"] and found[1].numbers["runs"] == 12
+    bad = synthetic_our_runs(sparse_excess=0.3, seed=seed)  # sparse runs above dense at the shorter budgets
+    bad = corelaw.OurRuns(bad.main, bad.repeats, bad.main.iloc[:0], bad.read)
+    _, tables, _, texts = corelaw.grid_v3_law(bad, n_starts=2, n_boot=8, planned=60)
+    assert texts["v3_sparse_above"] == "24 of 36" and "provisional" in texts["v3_scope"]
+    assert tables["gaps"].loc["600,064", "S = 0.5"].endswith("(4 of 4)")
+
+
+@pytest.mark.parametrize("low, high, text", [
+    ((1.4, 1.8, 1.9), (1.7, 2.2, 2.5), "Table 2's gain lies inside our interval at S = 0.5 and 0.75, above it at S = 0.875"),
+    ((1.7, 2.2, 2.7), (1.8, 2.3, 2.9), "Table 2's gain lies below our interval at S = 0.5, 0.75 and 0.875"),
+    ((1.0, 1.0, 1.0), (1.2, 2.5, 3.0), "Table 2's gain lies inside our interval at S = 0.75 and 0.875, above it at S = 0.5"),
+])
+def test_versus_paper_places_each_of_table_2s_gains_against_our_interval(low, high, text):
+    table = pd.DataFrame({"low": low, "high": high}, index=[f"gain({S:g})" for S in corelaw.TABLE2_S])
+    assert corelaw.versus_paper(table, corelaw.TABLE2["T5/C4"]) == text
+
+
 def test_the_fit_degenerates_where_sparse_runs_end_above_dense_ones():
     # Eq. 1 can only lower the loss with sparsity: where sparse runs are worse, the fit switches a_S off
     # (chapter 2b, ch2-degenerate).
@@ -514,6 +543,7 @@ def test_grid_v3_as_stored_pairs_each_seed_run_with_its_seed_0_twin_and_tabulate
     assert (runs.main.seed == 0).all() and (runs.main.steps >= 19_045).all() and (runs.main.corpus == "pycode").all()
     seed_points = {(c.n_nonzero, c.sparsity, c.tokens) for c in parts["seeds"]}
     assert set(zip(runs.repeats.n_nonzero, runs.repeats.sparsity, runs.repeats.tokens)) <= seed_points
+    assert (runs.repeats.groupby(["n_nonzero", "sparsity", "tokens"]).seed.nunique() == 2).all()  # pairs only
     table, texts = corelaw.v3_progress()
     for row in runs.main.itertuples():
         at = sorted({c.tokens for c in parts["grid"]}).index(row.tokens)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import matplotlib.pyplot
 from matplotlib import ticker
@@ -1447,7 +1447,7 @@ def our_runs_v3(runs_dir=None, train: bool = True) -> OurRuns:
     """Grid v3 as chapter 2 reads it, sized by the pilot stored at runs_dir (kit.chapters.pilot.
     grid_v3_sizing; kit.engine.grids.grid_v3_parts): main, its 36 runs; repeats, the seed-1 runs
     with their seed-0 twins of the main grid (every sparsity at N = 13,824, smallest and largest
-    budget); held_out, the run at 4x the largest N. With `train`, the runs the store lacks are
+    budget; only pairs with both runs stored); held_out, the run at 4x the largest N. With `train`, the runs the store lacks are
     trained on pycode (hours); without, only the stored runs are read. Raises ValueError while the
     pilot does not size grid v3.
 
@@ -1478,6 +1478,8 @@ def our_runs_v3(runs_dir=None, train: bool = True) -> OurRuns:
     frames = [read(parts[name]) for name in ("grid", "seeds", "held_out")]
     main, repeats, held_out = (law_frame(f).assign(N_total=lambda f: f.n_total.astype(float)) if len(f) else f
                                for f in frames)
+    if len(repeats):  # a seed run whose twin is not stored yet is not a repeat
+        repeats = repeats[repeats.groupby(["n_nonzero", "sparsity", "tokens"]).seed.transform("nunique") >= 2]
     return OurRuns(main, repeats, held_out, pd.concat(frames).drop_duplicates("id") if any(len(f) for f in frames) else frames[0])
 
 
@@ -1511,6 +1513,97 @@ def v3_progress(runs_dir=None) -> tuple[pd.DataFrame | None, dict]:
              "v3_seed_pairs": f"{int((pairs >= 2).sum())} of {len(parts['seeds'])}",
              "v3_held_out": "is stored" if len(runs.held_out) else "is not stored yet"}
     return pd.DataFrame(cells).rename_axis("requested N"), texts
+
+
+def versus_paper(table: pd.DataFrame, paper_gains: dict) -> str:
+    """Where each of the paper's gains {S: gain} lies against our interval of it (`table`'s
+    "gain(S)" rows: estimate, low, high), grouped as a sentence.
+
+        >>> table = pd.DataFrame({"low": [1.4, 1.8, 1.9], "high": [1.7, 2.1, 2.5]}, index=["gain(0.5)", "gain(0.75)", "gain(0.875)"])
+        >>> versus_paper(table, TABLE2["T5/C4"])
+        "Table 2's gain lies inside our interval at S = 0.5, above it at S = 0.75 and 0.875"
+    """
+    where = {}
+    for S, gain in paper_gains.items():
+        row = table.loc[f"gain({S:g})"]
+        where.setdefault("above" if gain > row.high else "below" if gain < row.low else "inside", []).append(f"{S:g}")
+    join = lambda s: s[0] if len(s) == 1 else ", ".join(s[:-1]) + " and " + s[-1]
+    parts = [f"{k} {'our interval' if i == 0 else 'it'} at S = {join(where[k])}"
+             for i, k in enumerate(k for k in ("inside", "above", "below") if k in where)]
+    return "Table 2's gain lies " + ", ".join(parts)
+
+
+def v3_law_table(fit: OursFit, runs: OurRuns, planned: int = 36):
+    """Eq. 1 on grid v3 as stored (fit_ours of our_runs_v3): each coefficient and Table 2's gains
+    with its interval and relative width, the gains beside the paper's T5/C4 (Table 2); and texts
+    (runs fitted of `planned`, the scope a claim on them carries, rms error, the largest change of
+    one (N, S)'s loss over its budgets against the dense loss's change over the sizes at the
+    smallest budget, tokens per non-zero parameter).
+
+        >>> runs = our_runs_v3(train=False)
+        >>> table, texts = v3_law_table(fit_ours(runs, n_starts=1, n_boot=4), runs)
+        >>> list(table.index[-3:]), texts["v3_fitted"] == f"{len(runs.main)} of 36"
+        (['gain(0.5)', 'gain(0.75)', 'gain(0.875)'], True)
+    """
+    table, main = fit.table, runs.main
+    rows = {name: {"estimate [interval]": row_text(table.loc[name]), "relative width": width_text(table.loc[name, "relative width"]),
+                   "T5/C4 (Table 2)": f"{TABLE2['T5/C4'][float(name[5:-1])]:.2f}x" if name.startswith("gain") else ""}
+            for name in [*laws.COEFF_NAMES, *(f"gain({s:g})" for s in TABLE2_S)]}
+    complete = len(main) >= planned
+    by_run = main.groupby(["n_nonzero", "sparsity"]).loss
+    span = (by_run.max() - by_run.min())[by_run.count() > 1]  # each (N, S)'s loss change over its stored budgets
+    per_param = main.D / main.N
+    first = main[(main.tokens == main.tokens.min()) & (main.sparsity == 0)].set_index("n_nonzero").loss.sort_index()
+    texts = {"v3_fitted": f"{len(main)} of {planned}", "v3_rms": f"{rms_loss_error(main, fit.result.params):.4f}",
+             "v3_loss_span": f"{span.max():.3f}" if len(span) else "–",
+             "v3_size_span": f"{first.iloc[0] - first.iloc[-1]:.2f}" if len(first) > 1 else "–",
+             "v3_size_ratio": f"{first.index[-1] / first.index[0]:.0f}x" if len(first) > 1 else "–",
+             "v3_vs_table2": versus_paper(table, TABLE2["T5/C4"]),
+             "v3_tokens_per_param": f"{per_param.min():,.0f} to {per_param.max():,.0f}",
+             "v3_gains": ", ".join(row_text(table.loc[f"gain({s:g})"], ".3g", "x") for s in TABLE2_S),
+             "v3_b_D": row_text(table.loc["b_D"]), "v3_b_N": row_text(table.loc["b_N"]),
+             "v3_scope": f"grid v3, {len(main)} of {planned} main runs stored" + ("" if complete else
+                         " (provisional until all are)") + f"; {grid_scope(main)}"}
+    return pd.DataFrame(rows).T.rename_axis("quantity"), texts
+
+
+V3_TEXTS = ("v3_fitted", "v3_rms", "v3_loss_span", "v3_size_span", "v3_size_ratio", "v3_vs_table2", "v3_tokens_per_param",
+            "v3_gains", "v3_b_D", "v3_b_N", "v3_scope", "v3_verdict_rollout", "v3_rollout_largest", "v3_rule_rollout",
+            "v3_rollout_runs", "v3_rollout_inside", "v3_rollout_rms", "v3_sparse_above", "v3_verdict_identified",
+            "v3_reason_identified")  # grid_v3_law's texts
+
+
+def grid_v3_law(runs: OurRuns | None, n_starts=16, n_boot=200, level=0.95, seed=0, planned: int = 36):
+    """Chapter 2's tests on grid v3 as stored (our_runs_v3): Eq. 1 fitted with per-sparsity noise
+    (fit_ours), its table (v3_law_table), the identification claim (key "core-identified-v3"),
+    the rollout (fit without the largest size, predict it; "core-rollout-v3") and the
+    sparse-minus-dense gaps per budget (sparse_vs_dense). Returns (fit, tables "law", "rollout",
+    "gaps"; the two claims; texts V3_TEXTS, the rollout's prefixed "v3_"). With no runs (None), or
+    too few to fit (under two sizes, or no more runs than Eq. 1 has coefficients): (None, {}, [],
+    every text "–").
+
+        >>> fit, tables, found, texts = grid_v3_law(our_runs_v3(train=False), n_starts=1, n_boot=4)
+        >>> [c.key for c in found], list(tables)
+        (['core-identified-v3', 'core-rollout-v3'], ['law', 'rollout', 'gaps'])
+        >>> grid_v3_law(None)[1:3], grid_v3_law(None)[3]["v3_gains"]
+        (({}, []), '–')
+    """
+    if runs is None or runs.main.empty or runs.main.n_nonzero.nunique() < 2 or len(runs.main) <= len(laws.COEFF_NAMES):
+        return None, {}, [], dict.fromkeys(V3_TEXTS, "–")
+    fit = fit_ours(runs, n_starts, n_boot, level, seed)
+    law, texts = v3_law_table(fit, runs, planned)
+    identified = identification_claim(fit.table, texts["v3_scope"], key="core-identified-v3", section="ch2-grid-v3")
+    summary = noise_summary(runs, sorted(runs.main.tokens.unique()), level)[0]
+    rollout, rolled, found = rollout_claim(runs, summary, n_starts, n_boot, level, seed, key="core-rollout-v3",
+                                           section="ch2-grid-v3")
+    rolled = replace(rolled, scope=f"{rolled.scope}; {texts['v3_scope'].split(';')[0]}")
+    gaps = sparse_vs_dense(runs.main)[0]
+    versus = runs.main.pivot_table(index=["n_nonzero", "tokens"], columns="sparsity", values="loss")
+    versus = versus.drop(columns=0.0).sub(versus[0.0], axis=0)  # sparse minus the dense run of equal N and D
+    texts |= {f"v3_{k}": v for k, v in found.items()} | {
+        "v3_sparse_above": f"{int((versus > 0).to_numpy().sum())} of {int(versus.notna().to_numpy().sum())}","v3_verdict_identified": claims.verb(identified.verdict),
+                                                        "v3_reason_identified": identified.reason}
+    return fit, {"law": law, "rollout": rollout, "gaps": gaps}, [identified, rolled], texts
 
 
 def grid_table(runs: OurRuns, n_nonzero, sparsities):
@@ -1573,7 +1666,8 @@ def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0, per_spa
     intervals (and the held-out run's loss among the derived quantities), and with N counting
     every non-zero parameter (N_total), the estimates only. With `per_sparsity_noise`, each run's
     residual is taken over its sparsity's seed noise (kit.fit.lawfit.sparsity_noise of
-    runs.repeats; sparsities without repeats interpolated, kit.fit.lawfit.run_noise): the seed
+    runs.repeats; sparsities without repeats interpolated, kit.fit.lawfit.run_noise; no "L(held out)"
+    row while runs.held_out is empty): the seed
     std of a sparse run is several times a dense run's, and equal weights let the noisiest runs
     pull the fit as hard as the quietest.
 
@@ -1587,11 +1681,10 @@ def fit_ours(runs: OurRuns, n_starts=16, n_boot=200, level=0.95, seed=0, per_spa
         >>> list(fit.table.index[-4:]), len(set(gains))  # grid v2's fit is degenerate: one gain at every sparsity
         (['gain(0.5)', 'gain(0.75)', 'gain(0.875)', 'L(held out)'], 1)
     """
-    x = runs.held_out.iloc[0]
+    points = {"held out": tuple(runs.held_out.iloc[0][["S", "N", "D"]])} if len(runs.held_out) else {}
     sigma = lawfit.sparsity_noise(runs.repeats) if per_sparsity_noise else None
     fitted = lawfit.fit_with_intervals(runs.main, "ours", starts=n_starts, n_boot=n_boot, level=level, seed=seed,
-                                       derived=lawfit.derived_quantities(TABLE2_S, points={"held out": (x.S, x.N, x.D)}),
-                                       noise=sigma)
+                                       derived=lawfit.derived_quantities(TABLE2_S, points=points), noise=sigma)
     table = fitted.intervals
     table["relative width"] = (table.high - table.low) / table.estimate
     total = lawfit.fit_family(runs.main.assign(N=runs.main.N_total), "ours", starts=n_starts, seed=seed, noise=sigma)
@@ -1847,9 +1940,9 @@ def sparse_vs_dense(main: pd.DataFrame):
     dense = versus.columns.min()
     versus = versus.sub(versus[dense], axis=0).drop(columns=dense)
     by_budget = versus.groupby(level="tokens")
-    table = pd.DataFrame({f"S = {s:g}": [f"{m:+.3f} ({a} of {n})" for m, a, n in zip(
-        by_budget[s].mean(), by_budget[s].apply(lambda d: int((d > 0).sum())), by_budget[s].size())]
-        for s in versus.columns}, index=[f"{d:,}" for d in by_budget.size().index])
+    table = pd.DataFrame({f"S = {s:g}": [f"{m:+.3f} ({a} of {n})" if n else "·" for m, a, n in zip(
+        by_budget[s].mean(), by_budget[s].apply(lambda d: int((d > 0).sum())), by_budget[s].count())]
+        for s in versus.columns}, index=[f"{d:,}" for d in by_budget.size().index])  # ·: no pair stored
     longest = main.tokens.max()
     at_longest, shorter = versus.xs(longest, level="tokens"), versus.drop(index=longest, level="tokens")
     means = by_budget.mean().stack()
@@ -1953,11 +2046,12 @@ def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.9
 
 
 def rollout_claim(runs: OurRuns, summary: NoiseSummary, n_starts=16, n_boot=200, level=0.95, seed=0,
-                  per_sparsity_noise=True):
+                  per_sparsity_noise=True, key: str = "core-rollout-ours", section: str = "ch2-ours-rollout"):
     """The rollout (RULES["rollout"]): Eq. 1 fitted as fit_ours fits it to the main grid without its
     largest size, with intervals for the loss of every run at that size (never fitted), each
     widened by that run's seed noise (its sparsity's and budget's, kit.fit.lawfit.run_noise, in
-    nats; or the pooled floor of `summary` without per_sparsity_noise): (table, claim, texts).
+    nats; or the pooled floor of `summary` without per_sparsity_noise): (table, claim under `key`
+    in `section`, texts).
 
         >>> from kit.engine import grids
         >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
@@ -1971,7 +2065,7 @@ def rollout_claim(runs: OurRuns, summary: NoiseSummary, n_starts=16, n_boot=200,
     main = runs.main
     largest = main.n_nonzero.max()
     fitted_runs, held = main[main.n_nonzero < largest], main[main.n_nonzero == largest].sort_values(["S", "D"])
-    claim = functools.partial(claims.Claim, key="core-rollout-ours", paper=PAPER, section="ch2-ours-rollout",
+    claim = functools.partial(claims.Claim, key=key, paper=PAPER, section=section,
                               statement="Eq. 1 fitted to the smaller sizes of a sweep predicts the loss of its largest size.",
                               paper_value=None, authors_data=None, rule=RULES["rollout"], kind="own runs", rule_after=False)
     texts = {"verdict_rollout": "is not resolved", "rollout_largest": f"{largest:,}", "rule_rollout": RULES["rollout"],
