@@ -6,8 +6,8 @@ Groups, in the default order: recipe, main, seeds, extrapolation, nm, pretrain, 
 sparsify_matched, schedule, matched, embed_ablation (grid v2, Shakespeare); named only: lr_v3, lr_v3_large, pilot, v3_small,
 v3_large (grid v3, on kit.engine.grids.CORPUS_V3; v3_small, its three sizes, and v3_large, its held-out run,
 are sized from the pilot stored when they start, kit.chapters.pilot.grid_v3_sizing: train the pilot first,
-then `pilot lr_v3 v3_small lr_v3_large v3_large matched_v3`; matched_v3, chapter 6's pairs at grid v3's
-sizes, likewise). Runs already in the store are skipped, and a run in flight resumes from
+then `pilot lr_v3 v3_small lr_v3_large v3_large nm_v3 matched_v3`; nm_v3, chapter 4's n:m runs, and
+matched_v3, chapter 6's pairs at grid v3's sizes, likewise). Runs already in the store are skipped, and a run in flight resumes from
 its last saved state (kit.engine.resume), so a killed invocation resumes where it stopped. Within a group,
 runs go side by side where the throughput table says it pays (kit.engine.sweep; --parallel N
 overrides it), the costliest first so the lanes end together (--cheapest-first: the cheapest first,
@@ -75,8 +75,10 @@ GROUPS = {
     "v3_large": lambda store, corpus: [c for c in grid_v3_from_pilot(store) if c.n_nonzero >= 221_184],
     # chapter 6: Jin et al.'s design (matched pairs at grid v3's sizes, one schedule) on grid v3's smallest budget
     "matched_v3": lambda store, corpus: [c for pair in grids.matched_v3_grid(sizing_from_pilot(store)[0]) for c in pair],
+    # chapter 4: the n:m patterns on grid v3's smallest budget and window (their unstructured twins are grid v3's)
+    "nm_v3": lambda store, corpus: grids.nm_v3_grid(*sizing_from_pilot(store)),
 }
-V3_GROUPS = ("lr_v3", "lr_v3_large", "pilot", "v3_small", "v3_large", "matched_v3")
+V3_GROUPS = ("lr_v3", "lr_v3_large", "pilot", "v3_small", "v3_large", "matched_v3", "nm_v3")
 DEFAULT_GROUPS = [g for g in GROUPS if g not in V3_GROUPS]  # what `make book` reads today
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from kit.engine import grids, model
+from kit.engine.config import validate
 
 
 def test_grid_v3s_rate_is_the_dense_twins_rate_at_every_sparsity():
@@ -80,6 +81,17 @@ def test_grid_v3_trains_a_different_model_at_each_sparsity_near_its_size(n_nonze
 def test_grid_v3_refuses_a_budget_that_is_not_a_whole_number_of_steps():
     with pytest.raises(ValueError, match="smallest_steps = 9376.5"):
         grids.grid_v3_parts(9376.5)
+
+
+@pytest.mark.parametrize("smallest, window", [(9_376, (0.25, 0.75)), (19_045, (0.0, 1.0))])
+def test_nm_v3_runs_every_pattern_beside_its_unstructured_twin_of_grid_v3(smallest, window):
+    configs = grids.nm_v3_grid(smallest, window)
+    twins = set(grids.grid_v3(smallest, window))
+    assert len(configs) == 4 * 2 and {c.n_nonzero for c in configs} < set(grids.GRID_V3["n_nonzero"])
+    for c in configs:
+        assert c.sparsity == 1 - c.nm[0] / c.nm[1] and c.steps == smallest and (c.prune_start, c.prune_end) == window
+        assert c.replace(nm=None) in twins  # same width, learning rate and window as the twin it is compared with
+        validate(c)  # every m divides the widths
 
 
 def test_matched_v3_pairs_jins_design_at_grid_v3s_sizes_in_regime():

@@ -103,7 +103,7 @@ def book_configs() -> list[RunConfig]:
     configs = []
     for name, grid in inspect.getmembers(grids, inspect.isfunction):
         if name.endswith("_grid") and name != "sparsify_grid":  # grid v3's at the longest smallest budget the pilot could pick
-            out = grid(max(grids.PILOT_STEPS) // 2) if name == "matched_v3_grid" else grid()
+            out = grid(max(grids.PILOT_STEPS) // 2) if name in ("matched_v3_grid", "nm_v3_grid") else grid()
             configs += [c for pair in out for c in pair] if name in ("matched_grid", "matched_v3_grid") else out
         elif name.endswith("_parts"):
             configs += [c for part in (grid(max(grids.PILOT_STEPS) // 2) if name == "grid_v3_parts" else grid()).values()

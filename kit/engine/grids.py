@@ -403,6 +403,24 @@ def grid_v3(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end), base
                               for c in configs))
 
 
+def nm_v3_grid(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end), base: RunConfig = BASE,
+               n_nonzero=(13_824, 55_296), patterns=NM_PATTERNS) -> list[RunConfig]:
+    """Chapter 4's n:m runs in regime: every pattern at grid v3's smallest budget (`smallest_steps`)
+    and pruning window, at the sizes of grid v3 whose widths every m divides (3,456's are 12 to 24),
+    at grid v3's widths and learning rate; each one's unstructured twin (same N, S, budget and
+    window) is a run of grid_v3.
+
+        >>> configs = nm_v3_grid(9_376)
+        >>> len(configs), sorted({(c.nm, c.sparsity) for c in configs})[:2], {c.steps for c in configs}
+        (8, [((1, 4), 0.75), ((2, 4), 0.5)], {9376})
+        >>> twins = set(grid_v3(9_376))
+        >>> all(c.replace(nm=None) in twins for c in configs)
+        True
+    """
+    pruned = base.replace(prune_start=window[0], prune_end=window[1], tokens=steps(smallest_steps))
+    return with_recipe_v3([pruned.replace(n_nonzero=n, nm=(p, m), sparsity=1 - p / m) for n in n_nonzero for (p, m) in patterns])
+
+
 def matched_v3_grid(smallest_steps: int, base: RunConfig = BASE, sizes=GRID_V3["n_nonzero"],
                     sparsities=MATCHED["sparsities"], seeds=(0,)) -> list[tuple[RunConfig, RunConfig]]:
     """Jin et al.'s own design at our scale and in regime (chapter 6): matched_grid's pairs, one fixed
