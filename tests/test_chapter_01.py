@@ -63,6 +63,7 @@ def test_chapter_output_is_clean_and_every_glue_is_set(chapter):
     assert {"runtime_cached", "runtime_scratch"} <= used and used <= set(names), sorted(used - set(names))
     assert re.fullmatch(DURATION, names["runtime_cached"])
     assert re.fullmatch(DURATION, names["runtime_scratch"])  # kit.report.results.duration_text
+    assert names["v3_size_verdict"] == "'–'"  # the tiny store holds no pilot: grid v3 is neither read nor claimed
 
 
 def test_every_claim_has_a_verdict_and_a_section(chapter):

@@ -417,3 +417,23 @@ def test_verdict_texts_name_each_claim():
     found = {"estimate": 0.05, "low": 0.02, "high": 0.08, "pairs": 4, "lower": 4}
     claim = fairness.direction_claim("fair-x", PAPER, "Sparse wins.", "ch1-x", "the gap", found, +1, kind="own runs")
     assert fairness.verdict_texts([claim]) == {"fair-x_verdict": "holds"}
+
+
+def test_grid_v3s_equal_n_gaps_are_recomputed_from_its_stored_records_and_judged_per_budget(tmp_path):
+    from kit.chapters import corelaw
+
+    found, by_d, frames, texts = fairness.grid_v3_size(None, "Frantar et al. 2024")
+    main = corelaw.our_runs_v3(train=False).main
+    loss = main.set_index(["n_nonzero", "sparsity", "tokens"]).loss
+    claim = found[0]
+    for d in sorted(main.tokens.unique()):  # dense minus sparse at each budget, every stored pair, from the records
+        gaps = [loss[(n, 0.0, t)] - loss[(n, s, t)] for (n, s, t) in loss.index if t == d and s > 0 and (n, 0.0, t) in loss.index]
+        if gaps:
+            assert claim.numbers[f"estimate {fairness.short(d)}"] == pytest.approx(np.mean(gaps), abs=1e-9)
+    lows = [claim.numbers[k] for k in claim.numbers if k.startswith("low ")]
+    highs = [claim.numbers[k] for k in claim.numbers if k.startswith("high ")]
+    expected = "holds" if min(lows) > 0 else "does not hold" if max(highs) < 0 else "not resolved"
+    assert claim.verdict == expected and texts["v3_size_verdict"] == claims.verb(expected)  # each budget on its own
+    assert claim.key == "fair-size-equal-n-v3" and claim.rule_after and claim.scope.startswith("grid v3 (")
+    assert int(frames["grid v3 (pycode), stored so far"].shape[0]) == len(main)
+    assert fairness.grid_v3_size(tmp_path, "Frantar et al. 2024")[3] == dict.fromkeys(fairness.V3_SIZE_TEXTS, "–")

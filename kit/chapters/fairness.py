@@ -953,6 +953,46 @@ def model_size(pairs: dict, sparse: pd.DataFrame, dense: pd.DataFrame, floor: Se
     return claim_list, sizes, pd.DataFrame(by_tokens).T.rename_axis("tokens D"), texts
 
 
+V3_SIZE_TEXTS = ("v3_size_equal_n", "v3_size_verdict", "v3_size_stored", "v3_size_reason")  # grid_v3_size's texts
+
+
+def grid_v3_size(runs_dir, paper: str, level: float = 0.95, planned: int = 36):
+    """The model-size comparison (model_size: dense minus sparse at equal N and D, judged at each
+    budget) on grid v3 as stored in runs_dir (kit.chapters.corelaw.our_runs_v3, nothing trained),
+    with the seed noise of grid v3's own seed pairs: (claims, key "fair-size-equal-n-v3"; the
+    gap by budget and sparsity; grid v3's stored frames by part, for cost_table; texts
+    V3_SIZE_TEXTS). Without a pilot, dense and sparse runs or seed pairs stored: ([], None, {},
+    every text "–").
+
+        >>> found, by_d, frames, texts = grid_v3_size(None, "Frantar et al. 2024")
+        >>> [c.key for c in found], list(frames)[:2], list(by_d.columns[-1:])
+        (['fair-size-equal-n-v3'], ['grid v3 (pycode), stored so far', 'grid v3 seed repeats'], ['sparse lower'])
+        >>> grid_v3_size("/nonexistent", "Frantar et al. 2024")[3]["v3_size_verdict"]
+        '–'
+    """
+    from kit.chapters import corelaw  # grid v3's reading lives there
+
+    nothing = [], None, {}, dict.fromkeys(V3_SIZE_TEXTS, "–")
+    try:
+        runs = corelaw.our_runs_v3(runs_dir, train=False)
+    except (ValueError, OSError):  # no pilot to size grid v3, or no store at all
+        return nothing
+    main = runs.main
+    if main.empty or runs.repeats.empty or not (main["sparsity"] == 0).any() or not (main["sparsity"] > 0).any():
+        return nothing
+    main = main.sort_values(["sparsity", "n_nonzero", "tokens"]).reset_index(drop=True)
+    dense, sparse = main[main["sparsity"] == 0], main[main["sparsity"] > 0]
+    floor = seed_noise_section(runs.repeats, main, grids.STEP_TOKENS, level)[0]
+    found, _, by_d, texts = model_size(reference_pairs(sparse, dense), sparse, dense, floor, paper)
+    stored = f"{len(main)} of {planned} main runs stored" + ("" if len(main) >= planned else ", provisional until all are")
+    claim = dataclasses.replace(found[0], key="fair-size-equal-n-v3", section="ch1-grid-v3",
+                                scope=f"grid v3 ({stored}); {found[0].scope}")
+    frames = {"grid v3 (pycode), stored so far": main, "grid v3 seed repeats": runs.repeats,
+              "grid v3 held-out run": runs.held_out}
+    texts = {"v3_size_equal_n": texts["size_equal_n"], "v3_size_verdict": claims.verb(claim.verdict), "v3_size_stored": stored, "v3_size_reason": claim.reason}
+    return [claim], by_d, {name: f for name, f in frames.items() if len(f)}, texts
+
+
 EMBED_FORMATS = {"N target": short, "S": "{:g}", "embedding, pruned": "{:,.0f}", "embedding, whole": "{:,.0f}",
                  "loss, pruned": "{:.3f}", "loss, whole": "{:.3f}", "difference": "{:+.3f}"}
 
