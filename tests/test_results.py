@@ -253,5 +253,8 @@ def test_claims_out_of_regime_are_reported_so_with_their_rules_verdict_beside(tm
     assert "So 2 claims on our runs read **out of regime** (○)" in page and "give: holds: 1, does not hold: 1" in page
     assert r"**a**, ○ **out of regime** (its rule on these runs: does not hold). Claim a" in page
     assert r"**c**, ✗ **does not hold**. Claim c" in page  # in regime: its rule's verdict is the book's
+    assert ("In regime, on the runs of grid v3 stored for this build (provisional until it is complete): "
+            "{ref}`c <claim-c>` **does not hold**.") in page  # the findings name every claim judged in regime
+    assert "In regime, on" not in results.regime([regime_claim, *out])
     table = results.chapter_table(out)
     assert "○ **out of regime** (its rule on these runs: holds) |" in table

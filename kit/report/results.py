@@ -171,13 +171,17 @@ REGIME_CLAIM = "transient-v2-in-regime"  # the transient chapter's test of wheth
 def regime(claims) -> str | None:
     """The paragraph on how far the book's own runs go: whether grid v2's runs are in the regime
     the law describes (the transient chapter's claim REGIME_CLAIM) and what that means for the
-    verdicts on our runs; None when no chapter of this build tested it.
+    verdicts on our runs, then the verdicts of the claims judged in regime (grid v3's); None when
+    no chapter of this build tested REGIME_CLAIM.
 
         >>> c = Claim(REGIME_CLAIM, "Jin et al. 2025", "Grid v2's runs are long enough.", "transient", None, None,
         ...           "-0.04 nats [-0.06, -0.02]", "does not hold", "Holds if the gap has stopped closing.",
         ...           "It has not.", {"largest": 2344})
         >>> print(regime([c]))
         **Our runs and the law's regime.** Grid v2's runs are not long enough for the law: ... 2,344 steps ...
+        >>> v3 = dataclasses.replace(c, key="fair-v3", regime="in regime", verdict="holds")
+        >>> print(regime([c, v3]).split(". ")[-1])
+        In regime, on the runs of grid v3 stored for this build (provisional until it is complete): ... **holds**.
         >>> regime([]) is None
         True
     """
@@ -185,7 +189,13 @@ def regime(claims) -> str | None:
     found = [c for c in claims if c.key == REGIME_CLAIM]
     if not found:
         return None
-    c = found[0]
+    inside = [x for x in claims if x.regime == "in regime"]
+    later = "" if not inside else (" In regime, on the runs of grid v3 stored for this build (provisional until it is "
+                                   "complete): " + "; ".join(f"{_link(x)} **{x.verdict}**" for x in inside) + ".")
+    return _regime_of_v2(claims, found[0]) + later
+
+
+def _regime_of_v2(claims, c) -> str:
     own = _count(sum(_kind(x) == "own runs" for x in claims), "verdict", "verdicts")
     out = [x for x in claims if x.regime == OUT_OF_REGIME]
     if c.verdict == "does not hold" and out:
@@ -326,7 +336,9 @@ READING = (
     "then it describes models still recovering from pruning, not the law, and its rule's verdict on those runs is "
     "shown beside it, not counted as a verdict on the claim. A claim about trained models whose sign could change "
     "with the budget is judged at each budget on its own, and holds or does not hold only if it does so at every "
-    "one; the mean over the budgets is reported, not judged. Each rule is stated in its chapter before the numbers; {after} marks a *rule set after looking*, "
+    "one; the mean over the budgets is reported, not judged. A claim on grid v3, which trains past the transient "
+    "in the background, is judged on the runs stored when the book was built, and its scope says how many of the "
+    "grid's runs that is and that the verdict is *provisional* until all are stored. Each rule is stated in its chapter before the numbers; {after} marks a *rule set after looking*, "
     "one a chapter fixed or moved after it had seen the numbers, whose verdict is weaker evidence. The *kind* "
     "says what the verdict rests on: {kinds}; *unclassified* where the chapter has not said. The *scope* says "
     "what the verdict covers, in a few words (the budgets, sizes or steps of the evidence); a verdict says "
