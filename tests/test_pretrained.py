@@ -320,3 +320,15 @@ def test_removing_the_embeddings_worth_lowers_exc_at_every_sparsity_on_the_store
     assert len(removed) == len(pruned) and (removed.loss > pruned.loss).all()
     kept_means, removed_means = pretrained.runs_table4(pruned, main)[1], pretrained.runs_table4(removed, main)[1]
     assert (removed_means.exc < kept_means.exc).all() and (removed_means.exc > 1).all()
+
+
+@pytest.mark.parametrize("fraction, corpus, side", [(0.056, 176_806_425, "more than"), (0.25, 176_806_425, "less than"),
+                                                   (0.1, 176_806_425, "about")])
+def test_regime_texts_give_the_pretraining_a_phase_of_x_star_steps_needs(fraction, corpus, side):
+    fits = pd.DataFrame({"sparsity": [0.5, 0.875], "x_star": [3e3, 8e3], "x_star_low": [2e3, 6.9e3],
+                         "x_star_high": [4e3, 9.5e3]})
+    texts = pretrained.regime_texts(fits, 0.875, fraction, 4_587_520, corpus)
+    low, high = (float(v.rstrip("M")) * 1e6 for v in texts["regime_pretrain_needed"].split(" to "))
+    assert low == pytest.approx(6.9e3 / fraction * 2048, rel=0.01) and high == pytest.approx(9.5e3 / fraction * 2048, rel=0.01)
+    assert texts["regime_phase_steps"] == f"{fraction * 4_587_520 / 2048:,.0f}" and texts["regime_fits_corpus"] == side
+    assert pretrained.regime_texts(fits, 0.75, fraction, 4_587_520, corpus)["regime_x_star"] == "–"

@@ -982,3 +982,30 @@ def law_models_table(table: pd.DataFrame) -> pd.DataFrame:
                              for v, lo, hi in table[[q, f"{q}_low", f"{q}_high"]].itertuples(index=False)]
     return pd.DataFrame({"N_dense": table.N_dense, "S": table.S, "loss": table.loss, "limit (D → ∞)": table.L_limit,
                          "D_scratch": shown("D_scratch", ""), "exc.": shown("exc", "x"), "inc.": shown("inc", "x")})
+
+
+def regime_texts(fits: pd.DataFrame, sparsity: float, prune_fraction: float, pretrain_tokens: int,
+                 corpus_tokens: int, tokens_per_step: int = 2048) -> dict:
+    """Why the checkpoint experiment cannot be in regime at our scale: a pruning phase of
+    `prune_fraction` of the pretraining ends `prune_fraction * pretrain_tokens` tokens after the
+    checkpoint, while a pruned run leaves the transient only after x* steps (`fits`:
+    kit.chapters.transient.fit_curves' table, x_star_low/high per sparsity, at `sparsity`). The
+    pretraining that would give the phase x* steps, in tokens, against a corpus of
+    `corpus_tokens` read once. Texts, all "–" where no transient is fitted at `sparsity`.
+
+        >>> fits = pd.DataFrame({"sparsity": [0.875], "x_star": [8e3], "x_star_low": [6.9e3], "x_star_high": [9.5e3]})
+        >>> t = regime_texts(fits, 0.875, 0.056, 4_587_520, 176_806_425)
+        >>> t["regime_phase_steps"], t["regime_pretrain_needed"], t["regime_fits_corpus"]
+        ('125', '252M to 347M', 'more than')
+    """
+    row = fits[np.isclose(fits["sparsity"], sparsity)]
+    keys = ("regime_phase_steps", "regime_x_star", "regime_pretrain_needed", "regime_corpus", "regime_fits_corpus",
+            "regime_sparsity")
+    if row.empty:
+        return dict.fromkeys(keys, "–")
+    low, high = float(row.x_star_low.iloc[0]), float(row.x_star_high.iloc[0])
+    needed = [x / prune_fraction * tokens_per_step for x in (low, high)]
+    short = lambda t: f"{t / 1e6:.0f}M"
+    side = "more than" if needed[0] > corpus_tokens else "less than" if needed[1] <= corpus_tokens else "about"
+    return dict(zip(keys, (f"{prune_fraction * pretrain_tokens / tokens_per_step:,.0f}", f"{low:,.0f} to {high:,.0f}",
+                           f"{short(needed[0])} to {short(needed[1])}", short(corpus_tokens), side, f"{sparsity:g}")))
