@@ -3,7 +3,6 @@
 import pytest
 
 from kit.engine import grids, model
-from kit.engine.config import validate
 
 
 def test_grid_v3s_rate_is_the_dense_twins_rate_at_every_sparsity():
@@ -87,11 +86,13 @@ def test_grid_v3_refuses_a_budget_that_is_not_a_whole_number_of_steps():
 def test_nm_v3_runs_every_pattern_beside_its_unstructured_twin_of_grid_v3(smallest, window):
     configs = grids.nm_v3_grid(smallest, window)
     twins = set(grids.grid_v3(smallest, window))
-    assert len(configs) == 4 * 2 and {c.n_nonzero for c in configs} < set(grids.GRID_V3["n_nonzero"])
+    points = {(c.n_nonzero, c.steps) for c in configs}
+    assert points == {(3_456, smallest), (13_824, smallest), (55_296, smallest), (13_824, 2 * smallest)}
+    assert len(configs) == 4 * 4 - 2  # no m = 8 pattern at N = 3,456, whose widths are multiples of 4
     for c in configs:
-        assert c.sparsity == 1 - c.nm[0] / c.nm[1] and c.steps == smallest and (c.prune_start, c.prune_end) == window
+        assert c.sparsity == 1 - c.nm[0] / c.nm[1] and (c.prune_start, c.prune_end) == window
         assert c.replace(nm=None) in twins  # same width, learning rate and window as the twin it is compared with
-        validate(c)  # every m divides the widths
+        assert model.shape_for(c) == model.shape_for(c.replace(nm=None)) and c.width_multiple % c.nm[1] == 0
 
 
 def test_matched_v3_pairs_jins_design_at_grid_v3s_sizes_in_regime():

@@ -11,7 +11,7 @@ every 1% of the steps.
 """
 
 from kit.engine import model
-from kit.engine.config import RunConfig
+from kit.engine.config import ConfigError, RunConfig
 from kit.engine.sweep import grid
 
 BASE = RunConfig()
@@ -404,21 +404,33 @@ def grid_v3(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end), base
 
 
 def nm_v3_grid(smallest_steps: int, window=(BASE.prune_start, BASE.prune_end), base: RunConfig = BASE,
-               n_nonzero=(13_824, 55_296), patterns=NM_PATTERNS) -> list[RunConfig]:
-    """Chapter 4's n:m runs in regime: every pattern at grid v3's smallest budget (`smallest_steps`)
-    and pruning window, at the sizes of grid v3 whose widths every m divides (3,456's are 12 to 24),
-    at grid v3's widths and learning rate; each one's unstructured twin (same N, S, budget and
-    window) is a run of grid_v3.
+               grid: dict = GRID_V3, patterns=NM_PATTERNS) -> list[RunConfig]:
+    """Chapter 4's n:m runs in regime, on grid v3's pruning window and at its widths and learning
+    rate: every pattern at every grid v3 size on the smallest budget (`smallest_steps`), and at
+    the middle size also on the second budget, leaving out the patterns whose m does not divide
+    the twin's width multiple (the m = 8 patterns at N = 3,456, whose widths are multiples of 4);
+    each run's unstructured twin (same N, S, budget, width and window) is a run of grid_v3.
 
         >>> configs = nm_v3_grid(9_376)
-        >>> len(configs), sorted({(c.nm, c.sparsity) for c in configs})[:2], {c.steps for c in configs}
-        (8, [((1, 4), 0.75), ((2, 4), 0.5)], {9376})
+        >>> len(configs), sorted({(c.nm, c.sparsity) for c in configs})[:2], sorted({c.steps for c in configs})
+        (14, [((1, 4), 0.75), ((2, 4), 0.5)], [9376, 18752])
         >>> twins = set(grid_v3(9_376))
-        >>> all(c.replace(nm=None) in twins for c in configs)
+        >>> all(c.replace(nm=None) in twins for c in configs) and all(model.shape_for(c) == model.shape_for(
+        ...     c.replace(nm=None)) for c in configs)
         True
     """
-    pruned = base.replace(prune_start=window[0], prune_end=window[1], tokens=steps(smallest_steps))
-    return with_recipe_v3([pruned.replace(n_nonzero=n, nm=(p, m), sparsity=1 - p / m) for n in n_nonzero for (p, m) in patterns])
+    sizes, middle = grid["n_nonzero"], grid["n_nonzero"][len(grid["n_nonzero"]) // 2]
+    points = [(n, smallest_steps) for n in sizes] + [(middle, 2 * smallest_steps)]
+    pruned = base.replace(prune_start=window[0], prune_end=window[1])
+    configs = []
+    for n, k in points:
+        for p, m in patterns:
+            twin = fine_width(pruned.replace(n_nonzero=n, tokens=steps(k), sparsity=1 - p / m))
+            try:
+                configs.append(twin.replace(nm=(p, m)))  # the twin's width_multiple, so the twin's width
+            except ConfigError:  # m does not divide the twin's width multiple
+                continue
+    return with_recipe_v3(configs)
 
 
 def matched_v3_grid(smallest_steps: int, base: RunConfig = BASE, sizes=GRID_V3["n_nonzero"],
