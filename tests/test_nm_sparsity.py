@@ -202,3 +202,25 @@ def test_twin_intervals_gap_words_finding_words_and_the_figure():
     fig = nm_sparsity.twin_figure(found)
     assert [ax.get_title() for ax in fig.axes] == ["D = 10", "N = 100"]
     plt.close("all")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_grid_v3s_n_m_claims_pair_each_stored_run_with_its_twin_and_judge_by_the_same_rules(seed):
+    rng = np.random.default_rng(seed)
+    points = [(3_456, 39e6), (13_824, 39e6), (55_296, 39e6), (13_824, 78e6)]
+    main = pd.DataFrame([dict(n_nonzero=n, tokens=d, sparsity=s, seed=0, nm=None, loss=2.0 - 0.1 * np.log2(n / 3456) - s / 10)
+                         for n, d in points for s in (0.5, 0.75)])
+    # 2:4 within 0.2% of its twin, 1:4 3% above it; the last point's twins not stored yet
+    nm_runs = pd.DataFrame([dict(n_nonzero=n, tokens=d, sparsity=s, seed=0, nm=p, loss=0.0)
+                            for n, d in points for s, p in ((0.5, (2, 4)), (0.75, (1, 4)))])
+    twin_loss = main.set_index(["n_nonzero", "tokens", "sparsity"]).loss
+    factor = np.where(nm_runs.sparsity == 0.5, 1 + 0.002 * rng.uniform(-1, 1, len(nm_runs)), 1.03 + 0.003 * rng.standard_normal(len(nm_runs)))
+    nm_runs["loss"] = [twin_loss[(r.n_nonzero, r.tokens, r.sparsity)] * f for r, f in zip(nm_runs.itertuples(), factor)]
+    main = main[~((main.n_nonzero == 13_824) & (main.tokens == 78e6))]
+    main, nm_runs = (f.assign(S=f.sparsity, N=f.n_nonzero, D=f.tokens) for f in (main, nm_runs))
+    found, table, paired, texts = nm_sparsity.v3_claims(main, nm_runs)
+    verdicts = {c.key: c.verdict for c in found}
+    assert verdicts == {"nm-50-like-unstructured-2-4-v3": "holds", "nm-75-behind-unstructured-1-4-v3": "holds"}
+    assert texts == {"nm_v3_stored": "8 of 14", "nm_v3_pairs": "6"} and len(paired) == 6
+    assert all(c.section == "ch4-grid-v3" and "8 of 14 stored, provisional" in c.scope for c in found)
+    assert nm_sparsity.v3_claims(main, nm_runs.iloc[:0])[0] == []

@@ -20,6 +20,8 @@ unstructured law); `fit_groups`, `term_table`, `group_words` (the n:m laws), `ta
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -621,3 +623,61 @@ def finding_words(found: list, gaps: pd.DataFrame, pairs: pd.DataFrame, seed_noi
     for c in found:
         words |= {f"verdict_{c.key.replace('-', '_')}": c.verdict, f"reason_{c.key.replace('-', '_')}": c.reason}
     return words
+
+
+V3_PLANNED = 14  # grid v3's n:m runs (kit.engine.grids.nm_v3_grid)
+
+
+def v3_claims(main: pd.DataFrame, nm_runs: pd.DataFrame, planned: int = V3_PLANNED, level=LEVEL):
+    """Section 4.1's findings on grid v3 (findings_claims on twins' pairs): each stored n:m run of
+    `nm_runs` beside its unstructured twin in `main` (grid v3's main grid; runs whose twin is not
+    stored yet wait), keys and section suffixed for grid v3 ("-v3", "ch4-grid-v3") and the scope
+    saying how many of `planned` n:m runs were read. Returns (claims, their table, the n:m runs
+    paired, texts); with no pair yet ([], None, None, texts).
+
+        >>> main = pd.DataFrame({"n_nonzero": [100, 100, 400, 400], "tokens": 10, "sparsity": [0.5, 0.75] * 2, "seed": 0,
+        ...                      "nm": None, "loss": [2.9, 2.8, 2.5, 2.4]})
+        >>> nm_runs = main.assign(nm=[(2, 4), (1, 4)] * 2, loss=[2.91, 2.9, 2.51, 2.5])
+        >>> main, nm_runs = (f.assign(S=f.sparsity, N=f.n_nonzero, D=f.tokens) for f in (main, nm_runs))
+        >>> found, table, paired, texts = v3_claims(main, nm_runs)
+        >>> [c.key for c in found], texts["nm_v3_stored"]
+        (['nm-50-like-unstructured-2-4-v3', 'nm-75-behind-unstructured-1-4-v3'], '4 of 14')
+    """
+    texts = {"nm_v3_stored": f"{len(nm_runs)} of {planned}", "nm_v3_pairs": "0"}
+    if nm_runs.empty or main.empty:
+        return [], None, None, texts
+    keys = list(TWIN_KEYS)
+    stored = set(map(tuple, main[main.nm.isna()][keys].to_numpy().tolist()))
+    paired = nm_runs[[tuple(k) in stored for k in nm_runs[keys].to_numpy().tolist()]]
+    if paired.empty:
+        return [], None, None, texts
+    gaps = gap_summary(twins(main, paired), level)
+    provisional = "" if len(nm_runs) >= planned else ", provisional until all are"
+    scope = f"grid v3's n:m runs, {len(nm_runs)} of {planned} stored{provisional}: {nm_scope(paired)}"
+    found, table = findings_claims(gaps, level, scope)
+    found = [dataclasses.replace(c, key=f"{c.key}-v3", section="ch4-grid-v3") for c in found]
+    return found, table, paired, texts | {"nm_v3_pairs": f"{len(paired)}"}
+
+
+def grid_v3_nm(runs_dir=None, level=LEVEL):
+    """v3_claims on what runs_dir (None: runs/) stores of grid v3 and of its n:m runs
+    (kit.engine.grids.nm_v3_grid, sized by the stored pilot); nothing is trained. Without a pilot
+    to size grid v3: ([], None, None, texts saying so).
+
+        >>> found, table, paired, texts = grid_v3_nm()
+        >>> texts["nm_v3_stored"].endswith(" of 14")
+        True
+    """
+    from kit.chapters import pilot
+    from kit.engine import data, grids
+    from kit.engine.store import RunStore, law_frame, to_frame
+
+    store = RunStore(runs_dir)
+    sizing = pilot.grid_v3_sizing(store)
+    if sizing is None:
+        return [], None, None, {"nm_v3_stored": "– (no pilot stored)", "nm_v3_pairs": "0"}
+    fingerprint = data.load_corpus(grids.CORPUS_V3).fingerprint
+    ids = [store.run_id(c, fingerprint) for c in grids.nm_v3_grid(*sizing)]
+    records = [store.get(i) for i in ids if store.has(i)]
+    nm_runs = law_frame(to_frame(records)) if records else pd.DataFrame()
+    return v3_claims(corelaw.our_runs_v3(runs_dir, train=False).main, nm_runs, len(ids), level)
