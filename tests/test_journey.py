@@ -272,3 +272,47 @@ def test_overview_counts_runs_and_hours():
                           "eval_s": [0.0, 1800.0]})
     table = journey.overview({"sweep": frame})
     assert table.loc["sweep"].tolist() == [2, 1, 1, 1.5]
+
+
+@pytest.fixture(scope="module")
+def v3_store(tmp_path_factory):
+    """A copy of runs/ (the pilot that sizes grid v3, and grid v3's seed pairs) to add matched pairs to."""
+    import shutil
+    from pathlib import Path
+
+    root = tmp_path_factory.mktemp("runs_v3")
+    for path in (Path(__file__).resolve().parents[1] / "runs").glob("*.json"):
+        shutil.copy(path, root)
+    return root
+
+
+@pytest.mark.parametrize("gap, verdict", [(0.002, "holds"), (0.12, "does not hold")])
+def test_matched_v3_judges_each_sparsity_over_its_stored_pairs_with_grid_v3s_seed_noise(v3_store, tmp_path, gap, verdict):
+    import json
+    import shutil
+
+    from kit.chapters import pilot
+    from kit.engine import data, grids
+    from kit.engine.store import RunStore
+
+    for path in v3_store.glob("*.json"):
+        shutil.copy(path, tmp_path)
+    store = RunStore(tmp_path)
+    fingerprint = data.load_corpus(grids.CORPUS_V3).fingerprint
+    template = next(r for r in map(lambda p: json.loads(p.read_text()), v3_store.glob("*.json"))
+                    if r["corpus"]["name"] == "pycode" and r["status"] == "ok")
+    pairs = grids.matched_v3_grid(pilot.grid_v3_sizing(store)[0])
+    for k, (sparse, dense) in enumerate(pairs[:-1]):  # the last pair not stored: provisional
+        base = 2.0 - 0.05 * k
+        for config, loss in ((sparse, base + gap), (dense, base)):
+            record = json.loads(json.dumps(template))
+            record |= {"id": store.run_id(config, fingerprint), "config": config.to_dict()}
+            record["metrics"] |= {"final_loss": loss, "steps": config.steps, "tokens_trained": config.tokens}
+            store.put(record)
+    table, found, paired, texts = journey.matched_v3(tmp_path)
+    assert texts["matched_v3_stored"] == f"{len(pairs) - 1} of {len(pairs)}" and len(paired) == 2 * (len(pairs) - 1)
+    assert list(table.index) == sorted({s.sparsity for s, _ in pairs})
+    np.testing.assert_allclose(table.difference, gap, atol=1e-12)  # each sparsity's mean over its sizes
+    assert {c.verdict for c in found} == {verdict} and all(c.key.endswith("-v3") for c in found)
+    assert all("provisional" in c.scope and c.section == "ch6-grid-v3" for c in found)
+    assert all(c.numbers["sigma"] > 0 for c in found)

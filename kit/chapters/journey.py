@@ -811,3 +811,52 @@ def matched_texts(table: pd.DataFrame, found: list, sigma: float, dof: int) -> d
             "matched_a_predicts": ", ".join(f"{a:+.4f} at S = {s:g}" for s, a in table["(a) predicts"].items()),
             "matched_excess": ", ".join(f"{x:+.4f} at S = {s:g}" for s, x in (table.difference - table["(a) predicts"]).items()),
             "jin_pair_range": f"{-jin.max():.3f} to {-jin.min():.3f}"}
+
+
+def matched_v3(runs_dir=None, level=0.95):
+    """Jin et al.'s own design on grid v3 (kit.engine.grids.matched_v3_grid, sized by the pilot
+    stored in runs_dir; nothing is trained): per sparsity, its pairs stored whole at grid v3's
+    sizes, sparse minus dense averaged over the sizes (matched_differences, one run of each role
+    per size), with grid v3's own seed noise at the pairs' budget (pooled over its seed pairs,
+    kit.chapters.corelaw.our_runs_v3); matched_claims' rule, keys "-v3", section "ch6-grid-v3",
+    provisional in scope while pairs are missing. Returns (table or None, claims, the runs paired,
+    texts).
+
+        >>> table, found, paired, texts = matched_v3()
+        >>> texts["matched_v3_stored"].endswith(" of 9")
+        True
+    """
+    import dataclasses
+
+    from kit.chapters import corelaw, pilot
+    from kit.engine import data, grids
+    from kit.engine.store import RunStore, law_frame, to_frame
+    from kit.fit import noise
+
+    store = RunStore(runs_dir)
+    sizing = pilot.grid_v3_sizing(store)
+    if sizing is None:
+        return None, [], pd.DataFrame(), {"matched_v3_stored": "– (no pilot stored)", "matched_v3_differences": "none yet"}
+    fingerprint = data.load_corpus(grids.CORPUS_V3).fingerprint
+    pairs = grids.matched_v3_grid(sizing[0])
+    whole = [(store.run_id(s, fingerprint), store.run_id(d, fingerprint), s.sparsity) for s, d in pairs]
+    whole = [(s, d, S) for s, d, S in whole if store.has(s) and store.has(d)]
+    texts = {"matched_v3_stored": f"{len(whole)} of {len(pairs)}", "matched_v3_differences": "none yet"}
+    repeats = corelaw.our_runs_v3(runs_dir, train=False).repeats
+    if not whole or repeats.empty:
+        return None, [], pd.DataFrame(), texts
+    roles = {s: (S, "sparse") for s, _, S in whole} | {d: (S, "dense") for _, d, S in whole}
+    paired = law_frame(to_frame([store.get(i) for i in roles]))
+    paired = paired.assign(pair=[roles[i][0] for i in paired.id], role=[roles[i][1] for i in paired.id])
+    floor = noise.seed_noise(repeats, ["n_nonzero", "sparsity"], by="tokens")
+    sigma, dof = noise.noise_at(floor, float(paired.tokens.iloc[0]))
+    table = matched_differences(paired, sigma, dof, level)
+    sizes = ", ".join(f"{n:,}" for n in sorted(paired.n_nonzero[paired.role == "sparse"].unique()))
+    provisional = "" if len(whole) == len(pairs) else ", provisional until all are"
+    scope = (f"grid v3, {len(whole)} of {len(pairs)} pairs stored{provisional}: N {sizes}, "
+             f"{int(paired.steps.iloc[0]):,} steps, one seed")
+    found = [dataclasses.replace(c, key=f"{c.key}-v3", section="ch6-grid-v3")
+             for c in matched_claims(table, sigma, dof, level, scope)]
+    texts["matched_v3_differences"] = ", ".join(f"{r.difference:+.4f} nats [{r.low:+.4f}, {r.high:+.4f}] at S = {s:g}"
+                                                for s, r in table.iterrows())
+    return table, found, paired, texts
