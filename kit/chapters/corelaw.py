@@ -1570,21 +1570,22 @@ def v3_law_table(fit: OursFit, runs: OurRuns, planned: int = 36):
 V3_TEXTS = ("v3_fitted", "v3_rms", "v3_loss_span", "v3_size_span", "v3_size_ratio", "v3_vs_table2", "v3_tokens_per_param",
             "v3_gains", "v3_b_D", "v3_b_N", "v3_scope", "v3_verdict_rollout", "v3_rollout_largest", "v3_rule_rollout",
             "v3_rollout_runs", "v3_rollout_inside", "v3_rollout_rms", "v3_sparse_above", "v3_verdict_identified",
-            "v3_reason_identified")  # grid_v3_law's texts
+            "v3_reason_identified", "v3_held_out")  # grid_v3_law's texts
 
 
 def grid_v3_law(runs: OurRuns | None, n_starts=16, n_boot=200, level=0.95, seed=0, planned: int = 36):
     """Chapter 2's tests on grid v3 as stored (our_runs_v3): Eq. 1 fitted with per-sparsity noise
     (fit_ours), its table (v3_law_table), the identification claim (key "core-identified-v3"),
-    the rollout (fit without the largest size, predict it; "core-rollout-v3") and the
-    sparse-minus-dense gaps per budget (sparse_vs_dense). Returns (fit, tables "law", "rollout",
-    "gaps"; the two claims; texts V3_TEXTS, the rollout's prefixed "v3_"). With no runs (None), or
+    the rollout (fit without the largest size, predict it; "core-rollout-v3"), the held-out run
+    once it is stored ("core-extrapolation-v3", table "held_out") and the sparse-minus-dense gaps
+    per budget (sparse_vs_dense). Returns (fit, tables "law", "rollout", ["held_out",] "gaps";
+    the claims; texts V3_TEXTS, the rollout's and held-out test's prefixed "v3_"). With no runs (None), or
     too few to fit (under two sizes, or no more runs than Eq. 1 has coefficients): (None, {}, [],
     every text "–").
 
         >>> fit, tables, found, texts = grid_v3_law(our_runs_v3(train=False), n_starts=1, n_boot=4)
-        >>> [c.key for c in found], list(tables)
-        (['core-identified-v3', 'core-rollout-v3'], ['law', 'rollout', 'gaps'])
+        >>> [c.key for c in found][:2], list(tables)[:2]
+        (['core-identified-v3', 'core-rollout-v3'], ['law', 'rollout'])
         >>> grid_v3_law(None)[1:3], grid_v3_law(None)[3]["v3_gains"]
         (({}, []), '–')
     """
@@ -1597,13 +1598,24 @@ def grid_v3_law(runs: OurRuns | None, n_starts=16, n_boot=200, level=0.95, seed=
     rollout, rolled, found = rollout_claim(runs, summary, n_starts, n_boot, level, seed, key="core-rollout-v3",
                                            section="ch2-grid-v3")
     rolled = replace(rolled, scope=f"{rolled.scope}; {texts['v3_scope'].split(';')[0]}")
+    found_claims, tables = [identified, rolled], {"law": law, "rollout": rollout}
+    texts["v3_held_out"] = "The held-out run at 4x the largest size is not stored yet; it is tested once it is."
+    if len(runs.held_out):
+        held, tested, found_held = held_out_claim(fit, runs, summary, level, key="core-extrapolation-v3",
+                                                  section="ch2-grid-v3")
+        found_claims.append(replace(tested, scope=f"{tested.scope}; {texts['v3_scope'].split(';')[0]}"))
+        tables["held_out"] = held
+        texts["v3_held_out"] = (f"The held-out run at {found_held['held_out_factor']} the largest fitted N is predicted "
+                                f"within {found_held['held_out_error']}, and its interval's farther end lies "
+                                f"{found_held['held_out_half_width']} from the prediction: by the rule of the held-out "
+                                f"test above, the extrapolation {found_held['verdict_held_out']}.")
     gaps = sparse_vs_dense(runs.main)[0]
     versus = runs.main.pivot_table(index=["n_nonzero", "tokens"], columns="sparsity", values="loss")
     versus = versus.drop(columns=0.0).sub(versus[0.0], axis=0)  # sparse minus the dense run of equal N and D
     texts |= {f"v3_{k}": v for k, v in found.items()} | {
         "v3_sparse_above": f"{int((versus > 0).to_numpy().sum())} of {int(versus.notna().to_numpy().sum())}","v3_verdict_identified": claims.verb(identified.verdict),
                                                         "v3_reason_identified": identified.reason}
-    return fit, {"law": law, "rollout": rollout, "gaps": gaps}, [identified, rolled], texts
+    return fit, tables | {"gaps": gaps}, found_claims, texts
 
 
 def grid_table(runs: OurRuns, n_nonzero, sparsities):
@@ -2004,9 +2016,11 @@ def identification_claim(table: pd.DataFrame, scope: str, sparsities=TABLE2_S, k
         kind="own runs", scope=scope, rule_after=False)
 
 
-def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.95):
+def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.95, key: str = "core-extrapolation-ours",
+                   section: str = "ch2-ours-extrapolation"):
     """The held-out test (RULES["extrapolation"]): the fit's interval of the held-out run's loss
-    widened by the seed noise at its budget (prediction_interval): (table, claim, texts).
+    widened by the seed noise at its budget (prediction_interval): (table, claim under `key` in
+    `section`, texts).
 
         >>> from kit.engine import grids
         >>> m, s, x = grids.MAIN, grids.SEEDS, grids.EXTRAPOLATION
@@ -2025,7 +2039,7 @@ def held_out_claim(fit: OursFit, runs: OurRuns, summary: NoiseSummary, level=0.9
     verdict, reason = extrapolation_verdict(q.estimate, low, high, x.loss, max_half_width=EXTRAPOLATION_WIDTH)
     error = q.estimate / x.loss - 1
     claim = claims.Claim(
-        key="core-extrapolation-ours", paper=PAPER, section="ch2-ours-extrapolation",
+        key=key, paper=PAPER, section=section,
         statement="Eq. 1 fitted to a sweep predicts the loss of a sparse model far beyond the sweep's largest N closely.",
         paper_value=f"{table7_xl() / paper.T5_XL['loss'] - 1:+.1%} at T5-XL", authors_data=None,
         our_runs=f"{error:+.2%}; {claims.interval_text(q.estimate, low, high, '.4f')} vs {x.loss:.4f}",
