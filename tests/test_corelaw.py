@@ -396,7 +396,8 @@ def test_grid_v3s_tests_recover_the_gains_without_a_held_out_run_and_count_spars
     good = synthetic_our_runs(seed=seed)
     good = corelaw.OurRuns(good.main, good.repeats, good.main.iloc[:0], good.read)  # the held-out run not stored yet
     fit, tables, found, texts = corelaw.grid_v3_law(good, n_starts=4, n_boot=16, planned=48)
-    assert [c.key for c in found] == ["core-identified-v3", "core-rollout-v3"]
+    assert [c.key for c in found] == ["core-identified-v3", "core-rollout-v3", "core-table2-v3"]
+    assert found[2].verdict == "does not hold"  # the truth's gains (OURS) are not Table 2's
     assert "L(held out)" not in fit.table.index
     for S in corelaw.TABLE2_S:  # the truth's gain inside its interval, the estimate within 10%
         row, truth = fit.table.loc[f"gain({S:g})"], gain(S, **OURS)

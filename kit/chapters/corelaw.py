@@ -1567,16 +1567,40 @@ def v3_law_table(fit: OursFit, runs: OurRuns, planned: int = 36):
     return pd.DataFrame(rows).T.rename_axis("quantity"), texts
 
 
+def table2_claim(table: pd.DataFrame, scope: str, level=0.95, max_width=1.0) -> claims.Claim:
+    """Table 2's T5 gains on a fit of our runs (`table`: estimate, low, high per "gain(S)"), by
+    chapter 3's rule (kit.chapters.optimal's optimal-table2-ours, fixed before grid v3 was
+    trained: gains_verdict with intervals at most `max_width` wide), under key "core-table2-v3".
+
+        >>> table = pd.DataFrame({"estimate": [1.58, 1.98, 2.2], "low": [1.43, 1.77, 1.92], "high": [1.74, 2.18, 2.47]},
+        ...                      index=["gain(0.5)", "gain(0.75)", "gain(0.875)"])
+        >>> table2_claim(table, "grid v3").verdict
+        'does not hold'
+    """
+    paper_gains = TABLE2["T5/C4"]
+    printed = ", ".join(f"{g:.2f}x" for g in paper_gains.values())
+    verdict, reason = gains_verdict(table, paper_gains, max_width=max_width)
+    return claims.Claim(
+        "core-table2-v3", PAPER, f"Table 2's gains (T5: {printed} at 50%, 75%, 87.5% sparsity), for Eq. 1 fitted to our "
+        f"runs in regime.", "ch2-grid-v3", printed, None,
+        ", ".join(row_text(table.loc[f"gain({s:g})"], ".3g", "x") for s in paper_gains), verdict,
+        f"Holds if each of T5's Table 2 gains lies inside our {level:.0%} interval and every interval is at most "
+        f"{max_width:g} wide; does not hold if any lies outside; otherwise not resolved.", reason,
+        {f"gain_{s:g} {end}": float(table.loc[f"gain({s:g})", end]) for s in paper_gains for end in ("estimate", "low", "high")
+         if np.isfinite(table.loc[f"gain({s:g})", end])}, kind="own runs", scope=scope, rule_after=False)
+
+
 V3_TEXTS = ("v3_fitted", "v3_rms", "v3_loss_span", "v3_size_span", "v3_size_ratio", "v3_vs_table2", "v3_tokens_per_param",
             "v3_gains", "v3_b_D", "v3_b_N", "v3_scope", "v3_verdict_rollout", "v3_rollout_largest", "v3_rule_rollout",
             "v3_rollout_runs", "v3_rollout_inside", "v3_rollout_rms", "v3_sparse_above", "v3_verdict_identified",
-            "v3_reason_identified", "v3_held_out")  # grid_v3_law's texts
+            "v3_reason_identified", "v3_held_out", "v3_verdict_table2")  # grid_v3_law's texts
 
 
 def grid_v3_law(runs: OurRuns | None, n_starts=16, n_boot=200, level=0.95, seed=0, planned: int = 36):
     """Chapter 2's tests on grid v3 as stored (our_runs_v3): Eq. 1 fitted with per-sparsity noise
     (fit_ours), its table (v3_law_table), the identification claim (key "core-identified-v3"),
-    the rollout (fit without the largest size, predict it; "core-rollout-v3"), the held-out run
+    the rollout (fit without the largest size, predict it; "core-rollout-v3"), Table 2's gains
+    (table2_claim, "core-table2-v3"), the held-out run
     once it is stored ("core-extrapolation-v3", table "held_out") and the sparse-minus-dense gaps
     per budget (sparse_vs_dense). Returns (fit, tables "law", "rollout", ["held_out",] "gaps";
     the claims; texts V3_TEXTS, the rollout's and held-out test's prefixed "v3_"). With no runs (None), or
@@ -1584,8 +1608,8 @@ def grid_v3_law(runs: OurRuns | None, n_starts=16, n_boot=200, level=0.95, seed=
     every text "–").
 
         >>> fit, tables, found, texts = grid_v3_law(our_runs_v3(train=False), n_starts=1, n_boot=4)
-        >>> [c.key for c in found][:2], list(tables)[:2]
-        (['core-identified-v3', 'core-rollout-v3'], ['law', 'rollout'])
+        >>> [c.key for c in found][:3], list(tables)[:2]
+        (['core-identified-v3', 'core-rollout-v3', 'core-table2-v3'], ['law', 'rollout'])
         >>> grid_v3_law(None)[1:3], grid_v3_law(None)[3]["v3_gains"]
         (({}, []), '–')
     """
@@ -1598,7 +1622,8 @@ def grid_v3_law(runs: OurRuns | None, n_starts=16, n_boot=200, level=0.95, seed=
     rollout, rolled, found = rollout_claim(runs, summary, n_starts, n_boot, level, seed, key="core-rollout-v3",
                                            section="ch2-grid-v3")
     rolled = replace(rolled, scope=f"{rolled.scope}; {texts['v3_scope'].split(';')[0]}")
-    found_claims, tables = [identified, rolled], {"law": law, "rollout": rollout}
+    found_claims, tables = [identified, rolled, table2_claim(fit.table, texts["v3_scope"], level)], {"law": law, "rollout": rollout}
+    texts["v3_verdict_table2"] = claims.verb(found_claims[-1].verdict)
     texts["v3_held_out"] = "The held-out run at 4x the largest size is not stored yet; it is tested once it is."
     if len(runs.held_out):
         held, tested, found_held = held_out_claim(fit, runs, summary, level, key="core-extrapolation-v3",
