@@ -216,3 +216,15 @@ def test_grid_v3_gaps_without_a_pilot_say_so(tmp_path):
 
     table, texts = pilot.grid_v3_gaps(RunStore(tmp_path), eps=0.01)
     assert table is None and texts["v3_gap_pairs"] == "– (no pilot stored)"
+
+
+def test_v3_records_are_aligned_with_their_configs_and_none_where_not_stored(tmp_path):
+    from kit.engine import data, grids
+    from kit.engine.store import RunStore
+
+    configs = grids.pilot_grid()[:3]
+    stored = pilot.v3_records(RunStore(), configs)
+    fingerprint = data.load_corpus(grids.CORPUS_V3).fingerprint
+    assert [r["id"] for r in stored] == [RunStore().run_id(c, fingerprint) for c in configs]
+    assert all(r["config"]["n_nonzero"] == c.n_nonzero and r["config"]["tokens"] == c.tokens for r, c in zip(stored, configs))
+    assert pilot.v3_records(RunStore(tmp_path), configs) == [None, None, None]

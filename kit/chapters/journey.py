@@ -829,7 +829,7 @@ def matched_v3(runs_dir=None, level=0.95):
     import dataclasses
 
     from kit.chapters import corelaw, pilot
-    from kit.engine import data, grids
+    from kit.engine import grids
     from kit.engine.store import RunStore, law_frame, to_frame
     from kit.fit import noise
 
@@ -837,16 +837,15 @@ def matched_v3(runs_dir=None, level=0.95):
     sizing = pilot.grid_v3_sizing(store)
     if sizing is None:
         return None, [], pd.DataFrame(), {"matched_v3_stored": "– (no pilot stored)", "matched_v3_differences": "none yet"}
-    fingerprint = data.load_corpus(grids.CORPUS_V3).fingerprint
     pairs = grids.matched_v3_grid(sizing[0])
-    whole = [(store.run_id(s, fingerprint), store.run_id(d, fingerprint), s.sparsity) for s, d in pairs]
-    whole = [(s, d, S) for s, d, S in whole if store.has(s) and store.has(d)]
+    records = pilot.v3_records(store, [c for pair in pairs for c in pair])
+    whole = [(s, d, sparse.sparsity) for (sparse, _), s, d in zip(pairs, records[::2], records[1::2]) if s and d]
     texts = {"matched_v3_stored": f"{len(whole)} of {len(pairs)}", "matched_v3_differences": "none yet"}
     repeats = corelaw.our_runs_v3(runs_dir, train=False).repeats
     if not whole or repeats.empty:
         return None, [], pd.DataFrame(), texts
-    roles = {s: (S, "sparse") for s, _, S in whole} | {d: (S, "dense") for _, d, S in whole}
-    paired = law_frame(to_frame([store.get(i) for i in roles]))
+    roles = {s["id"]: (S, "sparse") for s, _, S in whole} | {d["id"]: (S, "dense") for _, d, S in whole}
+    paired = law_frame(to_frame([r for s, d, _ in whole for r in (s, d)]))
     paired = paired.assign(pair=[roles[i][0] for i in paired.id], role=[roles[i][1] for i in paired.id])
     floor = noise.seed_noise(repeats, ["n_nonzero", "sparsity"], by="tokens")
     sigma, dof = noise.noise_at(floor, float(paired.tokens.iloc[0]))

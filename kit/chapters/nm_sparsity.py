@@ -669,15 +669,14 @@ def grid_v3_nm(runs_dir=None, level=LEVEL):
         True
     """
     from kit.chapters import pilot
-    from kit.engine import data, grids
+    from kit.engine import grids
     from kit.engine.store import RunStore, law_frame, to_frame
 
     store = RunStore(runs_dir)
     sizing = pilot.grid_v3_sizing(store)
     if sizing is None:
         return [], None, None, {"nm_v3_stored": "– (no pilot stored)", "nm_v3_pairs": "0"}
-    fingerprint = data.load_corpus(grids.CORPUS_V3).fingerprint
-    ids = [store.run_id(c, fingerprint) for c in grids.nm_v3_grid(*sizing)]
-    records = [store.get(i) for i in ids if store.has(i)]
-    nm_runs = law_frame(to_frame(records)) if records else pd.DataFrame()
-    return v3_claims(corelaw.our_runs_v3(runs_dir, train=False).main, nm_runs, len(ids), level)
+    records = pilot.v3_records(store, grids.nm_v3_grid(*sizing))
+    stored = [r for r in records if r is not None]
+    nm_runs = law_frame(to_frame(stored)) if stored else pd.DataFrame()
+    return v3_claims(corelaw.our_runs_v3(runs_dir, train=False).main, nm_runs, len(records), level)

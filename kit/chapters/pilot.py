@@ -680,6 +680,22 @@ def grid_v3_sizing(store) -> tuple[int, tuple[float, float]] | None:
     return smallest, grid_window(claims(study, contrast_table(study.gaps_all))[2])
 
 
+def v3_records(store, configs) -> list:
+    """The record `store` holds of each of `configs` on grid v3's corpus (CORPUS_V3), or None where
+    it holds none, in the configs' order.
+
+        >>> from kit.engine.store import RunStore
+        >>> records = v3_records(RunStore(), pilot_grid()[:2])
+        >>> [r["status"] for r in records]
+        ['ok', 'ok']
+    """
+    from kit.engine import data
+
+    fingerprint = data.load_corpus(CORPUS_V3).fingerprint
+    ids = [store.run_id(c, fingerprint) for c in configs]
+    return [store.get(i) if store.has(i) else None for i in ids]
+
+
 def grid_v3_configs(store) -> list | None:
     """Grid v3 as the pilot stored in `store` sizes it (grid_v3_sizing); None while it does not.
 
