@@ -1533,6 +1533,24 @@ def versus_paper(table: pd.DataFrame, paper_gains: dict) -> str:
     return "Table 2's gain lies " + ", ".join(parts)
 
 
+def v3_markdown(tables: dict, *names: str) -> str:
+    """grid_v3_law's tables `names` as the chapter shows them (markdown, one after another; a
+    table grid_v3_law did not make is left out), or a line saying that too few runs are stored.
+
+        >>> v3_markdown({}, "law")
+        'Too few grid v3 runs are stored in this run store to fit Eq. 1.'
+        >>> print(v3_markdown({"law": pd.DataFrame({"a_S": ["1.7 [1.1, 4.7]"]})}, "law", "held_out"), end="")
+        | a_S |
+        |---|
+        | 1.7 [1.1, 4.7] |
+    """
+    from kit.report import results
+
+    if not tables:
+        return "Too few grid v3 runs are stored in this run store to fit Eq. 1."
+    return "\n".join(results.markdown_table(tables[name]) for name in names if name in tables)
+
+
 def v3_law_table(fit: OursFit, runs: OurRuns, planned: int = 36):
     """Eq. 1 on grid v3 as stored (fit_ours of our_runs_v3): each coefficient and Table 2's gains
     with its interval and relative width, the gains beside the paper's T5/C4 (Table 2); and texts

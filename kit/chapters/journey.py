@@ -723,6 +723,25 @@ def matched_table(matched: pd.DataFrame, seed_runs: pd.DataFrame, roles: dict, t
     return table, sigma, dof
 
 
+MATCHED_FORMATS = {"S": "{:g}", "N_avg sparse": ",.0f", "N_avg dense": ",.0f", "loss sparse": ".4f", "loss dense": ".4f",
+                   "difference": "+.4f", "low": "+.4f", "high": "+.4f", "(c) predicts": "+.4f", "(a) predicts": "+.4f"}
+
+
+def matched_markdown(table: pd.DataFrame) -> str:
+    """matched_table's or matched_v3's table as the chapter shows it: one row per sparsity S, the
+    runs' counts left out, each column in MATCHED_FORMATS.
+
+        >>> table = pd.DataFrame({"sparse runs": [1], "dense runs": [1], "difference": [0.004], "low": [-0.01],
+        ...                       "high": [0.018]}, index=pd.Index([0.5], name="pair"))
+        >>> print(matched_markdown(table).splitlines()[2])
+        | 0.5 | +0.0040 | -0.0100 | +0.0180 |
+    """
+    from kit.report import results
+
+    shown = table.rename_axis("S").drop(columns=["sparse runs", "dense runs"])
+    return results.markdown_table(shown, {k: f for k, f in MATCHED_FORMATS.items() if k in ("S", *shown.columns)})
+
+
 def matched_claims(table: pd.DataFrame, sigma: float, dof: int, level=0.95, scope=None) -> list:
     """Claim (3) per sparsity of matched_table: sparse minus dense holds if its `level` interval lies
     within ±NEAR, does not hold if wholly outside, and is not resolved otherwise
