@@ -13,8 +13,10 @@ runs go side by side where the throughput table says it pays (kit.engine.sweep; 
 overrides it), the costliest first so the lanes end together (--cheapest-first: the cheapest first,
 so a long group's short runs are stored early), then the rest one after another, cheapest first. One line per run on stdout. With
 --commit-every, finished records under runs/ are committed to git that often (only runs/ is
-committed; a busy index is retried at the next interval). The chapters request exactly these
-configs at their defaults, so `make book` then trains nothing.
+committed; a busy index is retried at the next interval). A run that raises (a run another
+trainer holds, for one: kit.engine.resume.RunInProgress) stops its group, not the others: the next groups
+go on, and the exit status is 1. The chapters request exactly these configs at their defaults, so
+`make book` then trains nothing.
 """
 
 import argparse
@@ -118,7 +120,7 @@ def main():
                 lacking[g] = f"not sized ({reason})"
         print(", ".join(f"{g}: {n} missing" if isinstance(n, int) else f"{g}: {n}" for g, n in lacking.items()))
         return int(any(lacking.values()))
-    last_commit, trained = time.time(), 0
+    last_commit, trained, stopped = time.time(), 0, []
 
     def report(group, record):
         nonlocal last_commit, trained
@@ -140,11 +142,18 @@ def main():
             continue
         todo = [c for c in configs if not store.has(store.run_id(c, corpus.fingerprint))]
         print(f"== {group}: {len(configs)} runs on {corpus.name}, {len(todo)} to train", flush=True)
-        sweep.run_sweep(configs, store=store, corpus=corpus.name if group in V3_GROUPS else corpus,
-                        parallel=args.parallel, progress=False, on_record=lambda r, g=group: report(g, r),
-                        order="cheapest" if args.cheapest_first else "balanced")
+        try:
+            sweep.run_sweep(configs, store=store, corpus=corpus.name if group in V3_GROUPS else corpus,
+                            parallel=args.parallel, progress=False, on_record=lambda r, g=group: report(g, r),
+                            order="cheapest" if args.cheapest_first else "balanced")
+        except sweep.SweepError as error:  # e.g. a run another trainer holds (RunInProgress): the next groups go on
+            print(f"== {group}: stopped: {error}", flush=True)
+            stopped.append(group)
     if args.commit_every and trained:
         commit_runs(store, f"runs: {len(store.records())} records in the store")
+    if stopped:
+        print(f"groups stopped by a failed run: {', '.join(stopped)}", flush=True)
+    return int(bool(stopped))
 
 
 if __name__ == "__main__":
