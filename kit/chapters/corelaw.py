@@ -1554,7 +1554,8 @@ def v3_markdown(tables: dict, *names: str) -> str:
 def v3_law_table(fit: OursFit, runs: OurRuns, planned: int = 36):
     """Eq. 1 on grid v3 as stored (fit_ours of our_runs_v3): each coefficient and Table 2's gains
     with its interval and relative width, the gains beside the paper's T5/C4 (Table 2); and texts
-    (runs fitted of `planned`, the scope a claim on them carries, rms error, the largest change of
+    (runs fitted of `planned`, the scope a claim on them carries, rms error, whether b_D is
+    identified (its interval narrower than its estimate), the largest change of
     one (N, S)'s loss over its budgets against the dense loss's change over the sizes at the
     smallest budget, tokens per non-zero parameter).
 
@@ -1580,6 +1581,8 @@ def v3_law_table(fit: OursFit, runs: OurRuns, planned: int = 36):
              "v3_tokens_per_param": f"{per_param.min():,.0f} to {per_param.max():,.0f}",
              "v3_gains": ", ".join(row_text(table.loc[f"gain({s:g})"], ".3g", "x") for s in TABLE2_S),
              "v3_b_D": row_text(table.loc["b_D"]), "v3_b_N": row_text(table.loc["b_N"]),
+             "v3_data_term": "is identified" if table.loc["b_D", "high"] - table.loc["b_D", "low"] < table.loc["b_D", "estimate"]
+                             else "is not identified",
              "v3_scope": f"grid v3, {len(main)} of {planned} main runs stored" + ("" if complete else
                          " (provisional until all are)") + f"; {grid_scope(main)}"}
     return pd.DataFrame(rows).T.rename_axis("quantity"), texts
@@ -1609,7 +1612,7 @@ def table2_claim(table: pd.DataFrame, scope: str, level=0.95, max_width=1.0) -> 
 
 
 V3_TEXTS = ("v3_fitted", "v3_rms", "v3_loss_span", "v3_size_span", "v3_size_ratio", "v3_vs_table2", "v3_tokens_per_param",
-            "v3_gains", "v3_b_D", "v3_b_N", "v3_scope", "v3_verdict_rollout", "v3_rollout_largest", "v3_rule_rollout",
+            "v3_gains", "v3_b_D", "v3_b_N", "v3_data_term", "v3_scope", "v3_verdict_rollout", "v3_rollout_largest", "v3_rule_rollout",
             "v3_rollout_runs", "v3_rollout_inside", "v3_rollout_rms", "v3_sparse_above", "v3_verdict_identified",
             "v3_reason_identified", "v3_held_out", "v3_verdict_table2")  # grid_v3_law's texts
 
@@ -1650,8 +1653,9 @@ def grid_v3_law(runs: OurRuns | None, n_starts=16, n_boot=200, level=0.95, seed=
         tables["held_out"] = held
         texts["v3_held_out"] = (f"The held-out run at {found_held['held_out_factor']} the largest fitted N is predicted "
                                 f"within {found_held['held_out_error']}, and its interval's farther end lies "
-                                f"{found_held['held_out_half_width']} from the prediction: by the rule of the held-out "
-                                f"test above, the extrapolation {found_held['verdict_held_out']}.")
+                                f"{found_held['held_out_half_width']} from the prediction: the extrapolation "
+                                f"{found_held['verdict_held_out']} (the rule asks for both ends within "
+                                f"{EXTRAPOLATION_WIDTH:.0%}).")
     gaps = sparse_vs_dense(runs.main)[0]
     versus = runs.main.pivot_table(index=["n_nonzero", "tokens"], columns="sparsity", values="loss")
     versus = versus.drop(columns=0.0).sub(versus[0.0], axis=0)  # sparse minus the dense run of equal N and D
